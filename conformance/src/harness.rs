@@ -1,0 +1,188 @@
+//! Cases, suites, and running them.
+
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// What a check returns: `Err` says what was wrong.
+pub type CheckResult = Result<(), String>;
+
+/// One check of one requirement.
+pub struct Case {
+    /// Short name of what is checked.
+    pub name: &'static str,
+    /// The standard and section (or design rule) it checks.
+    pub section: &'static str,
+    run: Box<dyn Fn() -> CheckResult + Send + Sync>,
+}
+
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Case")
+            .field("name", &self.name)
+            .field("section", &self.section)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A named list of cases, one per crate or concern.
+#[derive(Debug)]
+pub struct Suite {
+    /// The suite's name, usually the crate it checks.
+    pub name: &'static str,
+    /// The cases.
+    pub cases: Vec<Case>,
+}
+
+impl Suite {
+    /// An empty suite.
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            cases: Vec::new(),
+        }
+    }
+
+    /// Adds a case.
+    pub fn case(
+        &mut self,
+        name: &'static str,
+        section: &'static str,
+        run: impl Fn() -> CheckResult + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.cases.push(Case {
+            name,
+            section,
+            run: Box::new(run),
+        });
+        self
+    }
+
+    /// Runs every case; a panic is a failure, not an abort.
+    pub fn run(&self) -> Vec<CaseResult> {
+        self.cases
+            .iter()
+            .map(|case| {
+                let start = Instant::now();
+                let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| (case.run)())) {
+                    Ok(Ok(())) => Outcome::Pass,
+                    Ok(Err(why)) => Outcome::Fail(why),
+                    Err(panic) => Outcome::Fail(format!("panicked: {}", panic_message(&panic))),
+                };
+                CaseResult {
+                    suite: self.name,
+                    case: case.name,
+                    section: case.section,
+                    outcome,
+                    elapsed: start.elapsed(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".to_owned())
+}
+
+/// Pass or fail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", content = "detail", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The case held.
+    Pass,
+    /// The case failed, and why.
+    Fail(String),
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// The suite.
+    pub suite: &'static str,
+    /// The case.
+    pub case: &'static str,
+    /// The section it checks.
+    pub section: &'static str,
+    /// Pass or fail.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// How long it took.
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl CaseResult {
+    /// Whether the case passed.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Pass
+    }
+}
+
+/// Fails with `why` unless `cond`.
+///
+/// # Errors
+///
+/// `why` when `cond` is false.
+pub fn ensure(cond: bool, why: impl FnOnce() -> String) -> CheckResult {
+    if cond { Ok(()) } else { Err(why()) }
+}
+
+/// Fails unless `got == want`, showing both.
+///
+/// # Errors
+///
+/// A message with both values when they differ.
+#[track_caller]
+pub fn ensure_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> CheckResult {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got:?}, want {want:?}"))
+    }
+}
+
+/// Runs a proptest property inside a case, with `cases` random inputs; a failure reports the
+/// minimal counterexample.
+///
+/// # Errors
+///
+/// The shrunk failing input and its message.
+pub fn check<S, F>(cases: u32, strategy: S, test: F) -> CheckResult
+where
+    S: proptest::strategy::Strategy,
+    S::Value: std::fmt::Debug,
+    F: Fn(S::Value) -> Result<(), proptest::test_runner::TestCaseError>,
+{
+    let cases = std::env::var("CONFORMANCE_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    let config = proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    runner.run(&strategy, test).map_err(|e| e.to_string())
+}
+
+/// Runs a future to completion on a fresh multi-threaded runtime (cases are synchronous).
+///
+/// # Panics
+///
+/// If the runtime cannot be built, which only happens when the OS refuses threads.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    #[allow(clippy::expect_used)]
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}

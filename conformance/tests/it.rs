@@ -1,0 +1,32 @@
+//! Every conformance suite as tests: `cargo test -p conformance`.
+
+use conformance::{Suite, all_suites};
+
+fn suite(name: &str) -> Suite {
+    all_suites()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no suite {name}"))
+}
+
+#[track_caller]
+fn assert_suite_passes(name: &str) {
+    let results = suite(name).run();
+    assert!(!results.is_empty(), "suite {name} has no cases");
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed())
+        .map(|r| format!("{} ({}): {:?}", r.case, r.section, r.outcome))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        name,
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn auth_core() {
+    assert_suite_passes("auth-core");
+}

@@ -1,0 +1,195 @@
+//! Injected time: [`Clock`], with [`SystemClock`] for production and [`ManualClock`] for tests.
+//!
+//! Architecture invariant: nothing in auth-rs reads the wall clock except through a `Clock`,
+//! so expiry, leeway, cache lifetimes, token refresh and rate limits are all testable by
+//! moving a [`ManualClock`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// An instant as a duration since the Unix epoch, with nanosecond resolution.
+///
+/// Unlike [`SystemTime`], arithmetic on it is total (saturating or checked) and it converts
+/// directly to the whole seconds that JWT and OAuth 2.0 speak.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct UnixTime(Duration);
+
+impl UnixTime {
+    /// 1970-01-01T00:00:00Z.
+    pub const EPOCH: Self = Self(Duration::ZERO);
+
+    /// The instant `secs` whole seconds after the epoch.
+    pub const fn from_secs(secs: u64) -> Self {
+        Self(Duration::from_secs(secs))
+    }
+
+    /// The instant `since_epoch` after the epoch.
+    pub const fn from_duration(since_epoch: Duration) -> Self {
+        Self(since_epoch)
+    }
+
+    /// Converts a [`SystemTime`]; instants before the epoch become the epoch.
+    pub fn from_system_time(time: SystemTime) -> Self {
+        Self(time.duration_since(UNIX_EPOCH).unwrap_or_default())
+    }
+
+    /// Whole seconds since the epoch, rounded down.
+    pub const fn as_secs(self) -> u64 {
+        self.0.as_secs()
+    }
+
+    /// The duration since the epoch.
+    pub const fn as_duration(self) -> Duration {
+        self.0
+    }
+
+    /// Nanoseconds since the epoch, saturating at `u64::MAX` (the year 2554).
+    pub fn as_nanos(self) -> u64 {
+        u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// `self + d`, or `None` on overflow.
+    pub fn checked_add(self, d: Duration) -> Option<Self> {
+        self.0.checked_add(d).map(Self)
+    }
+
+    /// `self + d`, saturating.
+    pub fn saturating_add(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(d))
+    }
+
+    /// `self - d`, saturating at the epoch.
+    pub fn saturating_sub(self, d: Duration) -> Self {
+        Self(self.0.saturating_sub(d))
+    }
+
+    /// How long after `earlier` this instant is, or `None` if it is before it.
+    pub fn duration_since(self, earlier: Self) -> Option<Duration> {
+        self.0.checked_sub(earlier.0)
+    }
+}
+
+impl fmt::Debug for UnixTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "UnixTime({}.{:09})",
+            self.0.as_secs(),
+            self.0.subsec_nanos()
+        )
+    }
+}
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant.
+    fn now(&self) -> UnixTime;
+}
+
+/// The operating system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_system_time(SystemTime::now())
+    }
+}
+
+/// A clock that only moves when told to. Clones share the same time.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::{Clock, ManualClock, UnixTime};
+///
+/// let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+/// let seen_by_component = clock.clone();
+/// clock.advance(Duration::from_secs(90));
+/// assert_eq!(seen_by_component.now().as_secs(), 1_700_000_090);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    nanos: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    /// A clock frozen at `start`.
+    pub fn new(start: UnixTime) -> Self {
+        Self {
+            nanos: Arc::new(AtomicU64::new(start.as_nanos())),
+        }
+    }
+
+    /// Moves the clock forward by `by` (saturating).
+    pub fn advance(&self, by: Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        // fetch_update never fails with a closure that always returns Some.
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n.saturating_add(by))
+            });
+    }
+
+    /// Sets the clock to `to`, forwards or backwards (backwards is how tests model a wall
+    /// clock that was corrected).
+    pub fn set(&self, to: UnixTime) {
+        self.nanos.store(to.as_nanos(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_duration(Duration::from_nanos(self.nanos.load(Ordering::SeqCst)))
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> UnixTime {
+        (**self).now()
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    fn now(&self) -> UnixTime {
+        (**self).now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_both_ways() {
+        let c = ManualClock::new(UnixTime::from_secs(100));
+        c.advance(Duration::from_millis(1500));
+        assert_eq!(
+            c.now(),
+            UnixTime::from_duration(Duration::from_millis(101_500))
+        );
+        c.set(UnixTime::from_secs(50));
+        assert_eq!(c.now().as_secs(), 50);
+        c.advance(Duration::MAX);
+        assert_eq!(c.now().as_nanos(), u64::MAX);
+    }
+
+    #[test]
+    fn unix_time_arithmetic_is_total() {
+        let t = UnixTime::from_secs(10);
+        assert_eq!(t.saturating_sub(Duration::from_secs(20)), UnixTime::EPOCH);
+        assert_eq!(t.duration_since(UnixTime::from_secs(11)), None);
+        assert_eq!(
+            t.duration_since(UnixTime::from_secs(4)),
+            Some(Duration::from_secs(6))
+        );
+        assert!(t.checked_add(Duration::MAX).is_none());
+    }
+
+    #[test]
+    fn system_clock_is_after_2020() {
+        assert!(SystemClock.now().as_secs() > 1_577_836_800);
+    }
+}

@@ -1,0 +1,524 @@
+//! Reading credentials from a request head: the `Authorization` header (RFC 9110 §11.6.2,
+//! RFC 6750 §2.1), a named header such as `X-API-Key`, or, only when switched on, a query
+//! parameter (RFC 6750 §2.3).
+//!
+//! Whatever the bytes, extraction returns a value or an error: it never panics, and it does
+//! a bounded amount of work (the length limit is checked before anything else).
+
+use std::borrow::Cow;
+
+use http::header::{AUTHORIZATION, HeaderMap, HeaderName};
+use http::request::Parts;
+use http::uri::{PathAndQuery, Uri};
+
+/// The default limit on a credential's length: 16 KiB, more than any sane token.
+pub const DEFAULT_MAX_CREDENTIAL_LEN: usize = 16 * 1024;
+
+/// Where a credential may be read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// `Authorization: <scheme> <token68>`, the scheme compared case-insensitively.
+    Authorization {
+        /// The auth-scheme, for example `Bearer`.
+        scheme: Cow<'static, str>,
+    },
+    /// A header that carries the bare credential, for example `X-API-Key`.
+    Header(HeaderName),
+    /// A query parameter. Discouraged: URLs end up in logs, browser history and `Referer`
+    /// headers (RFC 6750 §5.3).
+    Query(Cow<'static, str>),
+}
+
+impl Location {
+    /// `Authorization: Bearer ...`.
+    pub const BEARER: Self = Self::Authorization {
+        scheme: Cow::Borrowed("Bearer"),
+    };
+}
+
+/// A credential found in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<'a> {
+    /// The credential itself (percent-decoded when it came from the query).
+    pub value: Cow<'a, str>,
+    /// Where it was found.
+    pub location: &'a Location,
+}
+
+/// A credential was present but the request carrying it is malformed: RFC 6750's
+/// `invalid_request`, answered with 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// The same header appears more than once.
+    #[error("header {0} sent more than once")]
+    Repeated(&'static str),
+    /// Credentials arrived in more than one place (RFC 6750 §2: clients must use one).
+    #[error("credentials sent in more than one place")]
+    Ambiguous,
+    /// The credential is longer than the configured limit.
+    #[error("credential longer than {limit} bytes")]
+    TooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The value is not visible ASCII, or not the expected syntax.
+    #[error("malformed credential in {0}")]
+    Malformed(&'static str),
+}
+
+/// Reads one credential from the configured [`Location`]s.
+///
+/// ```
+/// use auth_core::credentials::{Location, TokenExtractor};
+///
+/// let extractor = TokenExtractor::bearer();
+/// let req = http::Request::get("/").header("authorization", "bEaReR abc.def").body(()).unwrap();
+/// let (parts, ()) = req.into_parts();
+/// let found = extractor.extract(&parts).unwrap().unwrap();
+/// assert_eq!(found.value, "abc.def");
+/// assert_eq!(found.location, &Location::BEARER);
+/// ```
+#[derive(Debug, Clone)]
+pub struct TokenExtractor {
+    locations: Vec<Location>,
+    max_len: usize,
+}
+
+impl TokenExtractor {
+    /// Reads `Authorization: Bearer <token>` only.
+    pub fn bearer() -> Self {
+        Self {
+            locations: vec![Location::BEARER],
+            max_len: DEFAULT_MAX_CREDENTIAL_LEN,
+        }
+    }
+
+    /// Reads from exactly these locations. A credential found in two of them is rejected.
+    pub fn new(locations: impl IntoIterator<Item = Location>) -> Self {
+        Self {
+            locations: locations.into_iter().collect(),
+            max_len: DEFAULT_MAX_CREDENTIAL_LEN,
+        }
+    }
+
+    /// Also reads the bare credential from header `name`.
+    pub fn with_header(mut self, name: HeaderName) -> Self {
+        self.locations.push(Location::Header(name));
+        self
+    }
+
+    /// Also reads the credential from query parameter `name`.
+    ///
+    /// # Security
+    ///
+    /// Discouraged: URLs are logged by proxies and servers and leak through `Referer`.
+    /// Prefer a header; switch this on only for clients that cannot send one.
+    pub fn with_query_parameter(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.locations.push(Location::Query(name.into()));
+        self
+    }
+
+    /// Sets the maximum credential length in bytes (default
+    /// [`DEFAULT_MAX_CREDENTIAL_LEN`]).
+    pub fn with_max_len(mut self, max_len: usize) -> Self {
+        self.max_len = max_len;
+        self
+    }
+
+    /// The locations read, in order.
+    pub fn locations(&self) -> &[Location] {
+        &self.locations
+    }
+
+    /// Finds the credential.
+    ///
+    /// `Ok(None)` means no credential of the configured kinds is present (an `Authorization`
+    /// header with another scheme counts as absent: it is somebody else's credential).
+    ///
+    /// # Errors
+    ///
+    /// [`CredentialError`] when a header is repeated, credentials appear in two places, or a
+    /// value is too long or malformed.
+    pub fn extract<'a>(&'a self, parts: &'a Parts) -> Result<Option<Found<'a>>, CredentialError> {
+        self.extract_from(&parts.headers, &parts.uri)
+    }
+
+    /// As [`TokenExtractor::extract`], from a header map and URI.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenExtractor::extract`].
+    pub fn extract_from<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        uri: &'a Uri,
+    ) -> Result<Option<Found<'a>>, CredentialError> {
+        let mut found: Option<Found<'a>> = None;
+        for location in &self.locations {
+            let value = match location {
+                Location::Authorization { scheme } => {
+                    authorization_token(headers, scheme, self.max_len)?.map(Cow::Borrowed)
+                }
+                Location::Header(name) => header_token(headers, name, self.max_len)?,
+                Location::Query(name) => query_token(uri, name, self.max_len)?,
+            };
+            if let Some(value) = value {
+                if found.is_some() {
+                    return Err(CredentialError::Ambiguous);
+                }
+                found = Some(Found { value, location });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Removes the credential from `parts` so that it does not travel further upstream:
+    /// the header, or the query parameter (the URI is rebuilt without it).
+    pub fn strip(&self, parts: &mut Parts) {
+        for location in &self.locations {
+            match location {
+                Location::Authorization { scheme } => {
+                    let ours = parts.headers.get(AUTHORIZATION).is_some_and(|v| {
+                        v.as_bytes()
+                            .get(..scheme.len())
+                            .is_some_and(|s| s.eq_ignore_ascii_case(scheme.as_bytes()))
+                    });
+                    if ours {
+                        parts.headers.remove(AUTHORIZATION);
+                    }
+                }
+                Location::Header(name) => {
+                    parts.headers.remove(name);
+                }
+                Location::Query(name) => strip_query(&mut parts.uri, name),
+            }
+        }
+    }
+}
+
+impl Default for TokenExtractor {
+    fn default() -> Self {
+        Self::bearer()
+    }
+}
+
+/// The token of `Authorization: <scheme> <token68>`, if the header is present with that
+/// scheme (compared case-insensitively).
+///
+/// # Errors
+///
+/// [`CredentialError`] when the header is repeated, too long, not visible ASCII, or carries
+/// the scheme without a well-formed token68.
+pub fn authorization_token<'a>(
+    headers: &'a HeaderMap,
+    scheme: &str,
+    max_len: usize,
+) -> Result<Option<&'a str>, CredentialError> {
+    let Some(value) = single_header(headers, &AUTHORIZATION)? else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    // `scheme` + at least one space + the token.
+    if bytes.len() > max_len.saturating_add(scheme.len() + 1) {
+        // Only an error if this is our scheme; another scheme is not ours to judge.
+        return if starts_with_scheme(bytes, scheme) {
+            Err(CredentialError::TooLong { limit: max_len })
+        } else {
+            Ok(None)
+        };
+    }
+    if !starts_with_scheme(bytes, scheme) {
+        return Ok(None);
+    }
+    let rest = &bytes[scheme.len()..];
+    let token = trim_spaces(rest);
+    if token.len() == rest.len() && !rest.is_empty() {
+        // No space between scheme and token: "Bearerabc" is another scheme's name.
+        return Ok(None);
+    }
+    if token.is_empty() || !is_token68(token) {
+        return Err(CredentialError::Malformed("Authorization"));
+    }
+    // `token` is ASCII, so this cannot fail; map rather than unwrap all the same.
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| CredentialError::Malformed("Authorization"))
+}
+
+fn starts_with_scheme(bytes: &[u8], scheme: &str) -> bool {
+    bytes
+        .get(..scheme.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(scheme.as_bytes()))
+        && matches!(bytes.get(scheme.len()), None | Some(b' ' | b'\t'))
+}
+
+fn trim_spaces(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = b {
+        b = rest;
+    }
+    b
+}
+
+/// RFC 9110 token68 (which is RFC 6750's b64token).
+fn is_token68(b: &[u8]) -> bool {
+    let body_end = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || b"-._~+/".contains(&c)))
+        .unwrap_or(b.len());
+    body_end > 0 && b[body_end..].iter().all(|&c| c == b'=')
+}
+
+fn single_header<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'a http::HeaderValue>, CredentialError> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(CredentialError::Repeated(static_name(name)));
+    }
+    Ok(first)
+}
+
+fn static_name(name: &HeaderName) -> &'static str {
+    if name == AUTHORIZATION {
+        "Authorization"
+    } else {
+        "credential header"
+    }
+}
+
+fn header_token<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+    max_len: usize,
+) -> Result<Option<Cow<'a, str>>, CredentialError> {
+    let Some(value) = single_header(headers, name)? else {
+        return Ok(None);
+    };
+    let bytes = trim_spaces(value.as_bytes());
+    if bytes.len() > max_len {
+        return Err(CredentialError::TooLong { limit: max_len });
+    }
+    if bytes.is_empty() || !bytes.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(CredentialError::Malformed("credential header"));
+    }
+    std::str::from_utf8(bytes)
+        .map(|s| Some(Cow::Borrowed(s)))
+        .map_err(|_| CredentialError::Malformed("credential header"))
+}
+
+fn query_token<'a>(
+    uri: &'a Uri,
+    name: &str,
+    max_len: usize,
+) -> Result<Option<Cow<'a, str>>, CredentialError> {
+    let Some(query) = uri.query() else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key != name {
+            continue;
+        }
+        if found.is_some() {
+            return Err(CredentialError::Repeated("query parameter"));
+        }
+        if value.len() > max_len {
+            return Err(CredentialError::TooLong { limit: max_len });
+        }
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(CredentialError::Malformed("query parameter"));
+        }
+        found = Some(value);
+    }
+    Ok(found)
+}
+
+fn strip_query(uri: &mut Uri, name: &str) {
+    let Some(query) = uri.query() else { return };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            form_urlencoded::parse(key.as_bytes())
+                .next()
+                .is_none_or(|(k, _)| k != name)
+        })
+        .collect();
+    let path = uri.path();
+    let pq = if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    let Ok(pq) = PathAndQuery::try_from(pq) else {
+        return;
+    };
+    let mut parts = std::mem::take(uri).into_parts();
+    parts.path_and_query = Some(pq);
+    if let Ok(rebuilt) = Uri::from_parts(parts) {
+        *uri = rebuilt;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headers: &[(&str, &[u8])], uri: &str) -> Parts {
+        let mut b = http::Request::get(uri);
+        for (n, v) in headers {
+            b = b.header(*n, http::HeaderValue::from_bytes(v).unwrap());
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[track_caller]
+    fn check(
+        ex: &TokenExtractor,
+        headers: &[(&str, &[u8])],
+        uri: &str,
+        want: Result<Option<&str>, CredentialError>,
+    ) {
+        let p = parts(headers, uri);
+        let got = ex.extract(&p).map(|o| o.map(|f| f.value.into_owned()));
+        assert_eq!(got, want.map(|o| o.map(str::to_owned)));
+    }
+
+    #[test]
+    fn bearer_cases() {
+        let ex = TokenExtractor::bearer();
+        use CredentialError::*;
+        check(
+            &ex,
+            &[("authorization", b"Bearer abc")],
+            "/",
+            Ok(Some("abc")),
+        );
+        check(
+            &ex,
+            &[("authorization", b"bearer abc")],
+            "/",
+            Ok(Some("abc")),
+        );
+        check(
+            &ex,
+            &[("authorization", b"BEARER  abc== ")],
+            "/",
+            Ok(Some("abc==")),
+        );
+        check(&ex, &[("authorization", b"Basic dXNlcg==")], "/", Ok(None));
+        check(&ex, &[("authorization", b"Bearerabc")], "/", Ok(None));
+        check(&ex, &[], "/", Ok(None));
+        check(
+            &ex,
+            &[("authorization", b"Bearer")],
+            "/",
+            Err(Malformed("Authorization")),
+        );
+        check(
+            &ex,
+            &[("authorization", b"Bearer ")],
+            "/",
+            Err(Malformed("Authorization")),
+        );
+        check(
+            &ex,
+            &[("authorization", b"Bearer a b")],
+            "/",
+            Err(Malformed("Authorization")),
+        );
+        check(
+            &ex,
+            &[("authorization", b"Bearer a=b")],
+            "/",
+            Err(Malformed("Authorization")),
+        );
+        check(
+            &ex,
+            &[("authorization", b"Bearer \xff\xfe")],
+            "/",
+            Err(Malformed("Authorization")),
+        );
+        check(
+            &ex,
+            &[
+                ("authorization", b"Bearer a"),
+                ("authorization", b"Bearer b"),
+            ],
+            "/",
+            Err(Repeated("Authorization")),
+        );
+        let long = format!("Bearer {}", "a".repeat(DEFAULT_MAX_CREDENTIAL_LEN + 1));
+        check(
+            &ex,
+            &[("authorization", long.as_bytes())],
+            "/",
+            Err(TooLong {
+                limit: DEFAULT_MAX_CREDENTIAL_LEN,
+            }),
+        );
+    }
+
+    #[test]
+    fn several_locations() {
+        let ex = TokenExtractor::bearer()
+            .with_header(HeaderName::from_static("x-api-key"))
+            .with_query_parameter("api_key");
+        use CredentialError::*;
+        check(&ex, &[("x-api-key", b"k1")], "/", Ok(Some("k1")));
+        check(&ex, &[], "/?a=1&api_key=k%2B1", Ok(Some("k+1")));
+        check(
+            &ex,
+            &[("authorization", b"Bearer k1"), ("x-api-key", b"k1")],
+            "/",
+            Err(Ambiguous),
+        );
+        check(&ex, &[("x-api-key", b"k1")], "/?api_key=k2", Err(Ambiguous));
+        check(
+            &ex,
+            &[],
+            "/?api_key=a&api_key=b",
+            Err(Repeated("query parameter")),
+        );
+        check(
+            &ex,
+            &[("x-api-key", b"")],
+            "/",
+            Err(Malformed("credential header")),
+        );
+        // Query parameters are ignored unless switched on.
+        check(&TokenExtractor::bearer(), &[], "/?api_key=k", Ok(None));
+    }
+
+    #[test]
+    fn strip_removes_the_credential() {
+        let ex = TokenExtractor::bearer()
+            .with_header(HeaderName::from_static("x-api-key"))
+            .with_query_parameter("api_key");
+        let mut p = parts(
+            &[
+                ("authorization", b"Bearer t"),
+                ("x-api-key", b"k"),
+                ("accept", b"*/*"),
+            ],
+            "http://h/p?a=1&api_key=k&b=2",
+        );
+        ex.strip(&mut p);
+        assert!(p.headers.get("authorization").is_none());
+        assert!(p.headers.get("x-api-key").is_none());
+        assert!(p.headers.get("accept").is_some());
+        assert_eq!(p.uri.to_string(), "http://h/p?a=1&b=2");
+
+        let mut p = parts(&[("authorization", b"Basic dXNlcg==")], "/p?api_key=k");
+        ex.strip(&mut p);
+        assert!(p.headers.get("authorization").is_some(), "not our scheme");
+        assert_eq!(p.uri.to_string(), "/p");
+    }
+}

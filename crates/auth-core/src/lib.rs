@@ -1,0 +1,78 @@
+//! The shared vocabulary of auth-rs.
+//!
+//! auth-core holds what every authentication crate needs and nothing more: reading
+//! credentials from a request head, [`Challenge`]s and the [`Rejection`] / [`Error`] split
+//! turned into correct responses (RFC 6750, RFC 9110), [`Principal`] and [`Scopes`],
+//! [`Secret`], [`Clock`], the [`HttpClient`] seam for outbound calls, and attaching
+//! credentials to outgoing requests.
+//!
+//! It speaks only [`http`] types, so it embeds in hyper, axum, tonic, actix or a serverless
+//! handler alike.
+//!
+//! # Non-goals
+//!
+//! - No I/O: no sockets, no files except [`Secret::from_env`]'s `*_FILE`, no async runtime.
+//!   The real HTTP client lives in `auth-http`.
+//! - No verification of any particular credential: that is `auth-apikey`, `auth-jwt` and
+//!   `auth-oauth2`.
+//! - No web framework types; adapters live beside the frameworks.
+//!
+//! # Example
+//!
+//! Protecting a request with a bearer token check, a scope requirement, and the one place
+//! that turns a refusal into a response:
+//!
+//! ```
+//! use auth_core::{CredentialKind, Guard, Principal, ScopeRequirement, Scopes, Secret};
+//! use auth_core::{TokenAuthenticator, TokenVerdict};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let expected = Secret::new("s3cr3t-token-for-the-demo");
+//! let verify = move |token: &str| -> Result<TokenVerdict, auth_core::Error> {
+//!     Ok(if expected.ct_eq(token.as_bytes()) {
+//!         let scopes = Scopes::from_space_separated("reports:read");
+//!         TokenVerdict::Valid(Principal::new("ci-bot", CredentialKind::ApiKey).with_scopes(scopes))
+//!     } else {
+//!         TokenVerdict::Invalid("token does not match".into())
+//!     })
+//! };
+//! let guard = Guard::new(TokenAuthenticator::bearer("reports", verify))
+//!     .require_scope(ScopeRequirement::parse("reports:read").unwrap());
+//!
+//! // No credential: 401 with a bare challenge.
+//! let (parts, ()) = http::Request::get("/reports").body(()).unwrap().into_parts();
+//! let response = guard.check(&parts).await.unwrap_err().to_response();
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="reports""#);
+//!
+//! // A good token, in any case of the scheme: the principal goes into the extensions.
+//! let (mut parts, ()) = http::Request::get("/reports")
+//!     .header("authorization", "bearer s3cr3t-token-for-the-demo")
+//!     .body(()).unwrap().into_parts();
+//! guard.authorize(&mut parts).await.unwrap();
+//! assert_eq!(parts.extensions.get::<Principal>().unwrap().subject(), "ci-bot");
+//! # });
+//! ```
+
+pub mod authenticate;
+pub mod challenge;
+pub mod clock;
+pub mod credentials;
+pub mod http_client;
+pub mod outgoing;
+pub mod principal;
+pub mod rejection;
+pub mod secret;
+
+pub use authenticate::{
+    Authenticate, AuthenticateExt, BoxAuthenticator, BoxFuture, Decision, Either, Guard,
+    TokenAuthenticator, TokenVerdict, VerifyToken,
+};
+pub use challenge::{Challenge, ErrorCode};
+pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use credentials::{CredentialError, Location, TokenExtractor};
+pub use http_client::{HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, Transport};
+pub use outgoing::StaticCredential;
+pub use principal::{CredentialKind, Principal, ScopeRequirement, Scopes};
+pub use rejection::{BoxError, Denial, Error, Rejection, RejectionKind};
+pub use secret::{Secret, SecretError};

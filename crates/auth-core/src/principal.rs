@@ -1,0 +1,323 @@
+//! [`Principal`]: who a verified credential speaks for, with its [`Scopes`].
+
+use std::fmt;
+
+use http::Extensions;
+
+/// Which kind of credential proved a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// An API key.
+    ApiKey,
+    /// A JSON Web Token verified locally.
+    Jwt,
+    /// An opaque token checked by OAuth 2.0 token introspection (RFC 7662).
+    Introspection,
+    /// Another kind, named by the authenticator.
+    Other(&'static str),
+}
+
+impl CredentialKind {
+    /// A short lower-case name: `api_key`, `jwt`, `introspection`, or the given name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKey => "api_key",
+            Self::Jwt => "jwt",
+            Self::Introspection => "introspection",
+            Self::Other(name) => name,
+        }
+    }
+}
+
+/// An authenticated subject: the result of a successful authentication.
+///
+/// It travels with the request in [`http::Extensions`]; handlers read it back with
+/// `parts.extensions.get::<Principal>()`. Typed attributes (JWT claims, key metadata) ride
+/// along in [`Principal::attributes`].
+#[derive(Clone)]
+pub struct Principal {
+    subject: String,
+    scopes: Scopes,
+    kind: CredentialKind,
+    attributes: Extensions,
+}
+
+impl Principal {
+    /// A principal for `subject`, proved by a credential of `kind`, with no scopes.
+    pub fn new(subject: impl Into<String>, kind: CredentialKind) -> Self {
+        Self {
+            subject: subject.into(),
+            scopes: Scopes::default(),
+            kind,
+            attributes: Extensions::new(),
+        }
+    }
+
+    /// Sets the scopes.
+    pub fn with_scopes(mut self, scopes: Scopes) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// Adds a typed attribute (replacing one of the same type).
+    pub fn with_attribute<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.attributes.insert(value);
+        self
+    }
+
+    /// The subject: a user id, a client id, an API key's owner.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The granted scopes.
+    pub fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+
+    /// The kind of credential that proved this principal.
+    pub fn kind(&self) -> CredentialKind {
+        self.kind
+    }
+
+    /// A typed attribute.
+    pub fn attribute<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.attributes.get::<T>()
+    }
+
+    /// All typed attributes.
+    pub fn attributes(&self) -> &Extensions {
+        &self.attributes
+    }
+
+    /// Mutable access to the typed attributes.
+    pub fn attributes_mut(&mut self) -> &mut Extensions {
+        &mut self.attributes
+    }
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("subject", &self.subject)
+            .field("scopes", &self.scopes)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A set of OAuth 2.0 scope tokens (RFC 6749 §3.3), kept sorted and free of duplicates.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scopes(Vec<Box<str>>);
+
+impl Scopes {
+    /// Parses a space-separated scope string. Tokens with characters RFC 6749 §3.3 forbids
+    /// (controls, space, `"`, `\`, non-ASCII) are dropped.
+    pub fn from_space_separated(s: &str) -> Self {
+        s.split(' ').collect()
+    }
+
+    /// Whether `scope` is granted.
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.binary_search_by(|s| (**s).cmp(scope)).is_ok()
+    }
+
+    /// The scopes in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|s| &**s)
+    }
+
+    /// How many scopes there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Whether `s` is an RFC 6749 scope-token: `1*( %x21 / %x23-5B / %x5D-7E )`.
+pub fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Scopes {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut v: Vec<Box<str>> = iter
+            .into_iter()
+            .filter(|s| is_scope_token(s.as_ref()))
+            .map(|s| Box::from(s.as_ref()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        Self(v)
+    }
+}
+
+impl fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Display for Scopes {
+    /// Space-separated, as in an OAuth 2.0 `scope` parameter.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(s)?;
+        }
+        Ok(())
+    }
+}
+
+/// What scopes a request needs: alternatives separated by `|`, each a space-separated list of
+/// scopes that must all be granted.
+///
+/// ```
+/// use auth_core::{ScopeRequirement, Scopes};
+///
+/// let need = ScopeRequirement::parse("orders:read orders:write | admin").unwrap();
+/// assert!(need.is_satisfied_by(&Scopes::from_space_separated("admin")));
+/// assert!(need.is_satisfied_by(&Scopes::from_space_separated("orders:write orders:read")));
+/// assert!(!need.is_satisfied_by(&Scopes::from_space_separated("orders:read")));
+/// // What a 403 challenge names in its `scope` auth-param: the first alternative.
+/// assert_eq!(need.challenge_scope(), "orders:read orders:write");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRequirement {
+    alternatives: Vec<Vec<Box<str>>>,
+}
+
+impl ScopeRequirement {
+    /// All of `scopes` are needed.
+    ///
+    /// # Errors
+    ///
+    /// [`ScopeError`] when the list is empty or holds an invalid scope token.
+    pub fn all<S: AsRef<str>>(scopes: impl IntoIterator<Item = S>) -> Result<Self, ScopeError> {
+        let all = scopes
+            .into_iter()
+            .map(|s| {
+                let s = s.as_ref();
+                if is_scope_token(s) {
+                    Ok(Box::from(s))
+                } else {
+                    Err(ScopeError::InvalidToken)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if all.is_empty() {
+            return Err(ScopeError::Empty);
+        }
+        Ok(Self {
+            alternatives: vec![all],
+        })
+    }
+
+    /// Parses `a b | c`: (a and b) or c.
+    ///
+    /// # Errors
+    ///
+    /// [`ScopeError`] when an alternative is empty or a token is invalid.
+    pub fn parse(expr: &str) -> Result<Self, ScopeError> {
+        let mut alternatives = Vec::new();
+        for alt in expr.split('|') {
+            let one = Self::all(alt.split_ascii_whitespace())?;
+            alternatives.extend(one.alternatives);
+        }
+        Ok(Self { alternatives })
+    }
+
+    /// Either this requirement or `other`.
+    pub fn or(mut self, other: Self) -> Self {
+        self.alternatives.extend(other.alternatives);
+        self
+    }
+
+    /// Whether `granted` satisfies the requirement.
+    pub fn is_satisfied_by(&self, granted: &Scopes) -> bool {
+        self.alternatives
+            .iter()
+            .any(|alt| alt.iter().all(|s| granted.contains(s)))
+    }
+
+    /// The scopes named in an `insufficient_scope` challenge (RFC 6750 §3): the first
+    /// alternative, space-separated.
+    pub fn challenge_scope(&self) -> String {
+        self.alternatives
+            .first()
+            .map(|alt| alt.join(" "))
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for ScopeRequirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, alt) in self.alternatives.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            f.write_str(&alt.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A scope requirement could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScopeError {
+    /// An alternative names no scope.
+    #[error("empty scope requirement")]
+    Empty,
+    /// A scope has characters RFC 6749 §3.3 forbids.
+    #[error("invalid scope token")]
+    InvalidToken,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_a_set() {
+        let s = Scopes::from_space_separated("b a  b \"bad\" c");
+        assert_eq!(s.to_string(), "a b c");
+        assert!(s.contains("a") && !s.contains("bad"));
+    }
+
+    #[test]
+    fn requirement_grammar() {
+        assert_eq!(ScopeRequirement::parse(""), Err(ScopeError::Empty));
+        assert_eq!(ScopeRequirement::parse("a |"), Err(ScopeError::Empty));
+        assert_eq!(
+            ScopeRequirement::parse("a\"b"),
+            Err(ScopeError::InvalidToken)
+        );
+        let r = ScopeRequirement::parse(" a  b|c ").unwrap();
+        assert_eq!(r.to_string(), "a b | c");
+        assert_eq!(
+            r.clone()
+                .or(ScopeRequirement::parse("d").unwrap())
+                .to_string(),
+            "a b | c | d"
+        );
+    }
+
+    #[test]
+    fn principal_carries_typed_attributes() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct Tenant(u32);
+        let p = Principal::new("alice", CredentialKind::Jwt).with_attribute(Tenant(7));
+        assert_eq!(p.attribute::<Tenant>(), Some(&Tenant(7)));
+        assert_eq!(p.kind().as_str(), "jwt");
+    }
+}

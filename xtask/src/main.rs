@@ -1,0 +1,119 @@
+//! `cargo xtask`: the repository's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `cargo xtask ci`: exactly what CI runs: fmt check, clippy (`-D warnings`), docs
+//!   (`-D warnings`), the whole test suite, and benches compiled.
+//! - `cargo xtask conformance`: builds and runs the conformance harness; prints the table and
+//!   writes `target/conformance/report.{json,md}`; exits non-zero on any failure.
+
+#[cfg(test)]
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(&root),
+        Some("conformance") => conformance(&root, &args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 commands:\n  \
+                 ci           fmt, clippy, docs, tests, benches compiled: what CI runs\n  \
+                 conformance  run the conformance harness and write target/conformance/"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    // xtask/Cargo.toml's directory is <root>/xtask.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn run(root: &Path, what: &str, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("\n==> {what}");
+    let status = cmd
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+fn ci(root: &Path) -> Result<(), String> {
+    run(
+        root,
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--check"]),
+    )?;
+    run(
+        root,
+        "cargo clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run(
+        root,
+        "cargo doc",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    run(
+        root,
+        "cargo test",
+        cargo().args(["test", "--workspace", "--locked"]),
+    )?;
+    run(
+        root,
+        "cargo bench --no-run",
+        cargo().args(["bench", "--workspace", "--locked", "--no-run"]),
+    )
+}
+
+fn conformance(root: &Path, extra: &[String]) -> Result<(), String> {
+    let out = root.join("target").join("conformance");
+    run(
+        root,
+        "conformance",
+        cargo()
+            .args([
+                "run",
+                "--quiet",
+                "--locked",
+                "--package",
+                "conformance",
+                "--",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .args(extra),
+    )
+}

@@ -1,0 +1,136 @@
+//! Repository invariants, checked by `cargo test`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Architecture invariant: the auth crates depend on `http` and small focused crates, never on
+/// a web framework or an async runtime. Each crate's normal (non-dev) dependencies must be in
+/// its list; a new dependency is a deliberate edit here, reviewed with the change.
+const ALLOWED: &[(&str, &[&str])] = &[
+    (
+        "auth-core",
+        &["http", "thiserror", "subtle", "zeroize", "form_urlencoded"],
+    ),
+    ("auth-http", &["auth-core", "http", "reqwest"]),
+];
+
+/// Never in an auth crate's normal dependencies, whatever its list says.
+const FORBIDDEN: &[&str] = &[
+    "axum",
+    "actix-web",
+    "rocket",
+    "warp",
+    "poem",
+    "tide",
+    "tokio",
+    "async-std",
+    "smol",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn metadata() -> Value {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn auth_crates_stay_within_their_dependency_lists() {
+    let meta = metadata();
+    let mut seen = BTreeSet::new();
+    for package in meta["packages"].as_array().unwrap() {
+        let name = package["name"].as_str().unwrap();
+        if !name.starts_with("auth-") || name == "auth-cli" {
+            continue;
+        }
+        seen.insert(name.to_owned());
+        let allowed = ALLOWED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("{name} has no entry in tidy::ALLOWED"))
+            .1;
+        for dep in package["dependencies"].as_array().unwrap() {
+            if !dep["kind"].is_null() {
+                continue; // dev or build dependency
+            }
+            let dep_name = dep["name"].as_str().unwrap();
+            assert!(
+                !FORBIDDEN.contains(&dep_name),
+                "{name} depends on {dep_name}: no framework or runtime in the auth crates"
+            );
+            assert!(
+                allowed.contains(&dep_name),
+                "{name} depends on {dep_name}, which is not in its list in xtask/src/tidy.rs"
+            );
+        }
+    }
+    for (name, _) in ALLOWED {
+        assert!(
+            seen.contains(*name),
+            "tidy::ALLOWED names {name}, which is not in the workspace"
+        );
+    }
+}
+
+#[test]
+fn every_source_file_opens_with_a_module_doc() {
+    let mut missing = Vec::new();
+    for dir in ["crates", "conformance", "benches", "xtask"] {
+        walk(&root().join(dir), &mut |path| {
+            if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(path).unwrap();
+                let first = text
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or_default();
+                if !first.starts_with("//!") {
+                    missing.push(path.display().to_string());
+                }
+            }
+        });
+    }
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` doc: {missing:#?}"
+    );
+}
+
+fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() {
+            if name != "target" && name != "node_modules" {
+                walk(&path, f);
+            }
+        } else {
+            f(&path);
+        }
+    }
+}

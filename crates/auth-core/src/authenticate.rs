@@ -344,14 +344,14 @@ impl<A: Authenticate> Guard<A> {
             Decision::Abstain if self.anonymous && self.scope.is_none() => Ok(None),
             Decision::Abstain => Err(Rejection::missing(self.authenticator.challenges()).into()),
             Decision::Allow(principal) => {
-                if let Some(need) = &self.scope {
-                    if !need.is_satisfied_by(principal.scopes()) {
-                        return Err(Rejection::insufficient_scope(
-                            self.authenticator.challenges(),
-                            &need.challenge_scope(),
-                        )
-                        .into());
-                    }
+                if let Some(need) = &self.scope
+                    && !need.is_satisfied_by(principal.scopes())
+                {
+                    return Err(Rejection::insufficient_scope(
+                        self.authenticator.challenges(),
+                        &need.challenge_scope(),
+                    )
+                    .into());
                 }
                 Ok(Some(principal))
             }

@@ -470,8 +470,11 @@ impl<'a> Parser<'a> {
 mod tests {
     use super::*;
 
+    /// scheme, token68, params
+    type Expected<'a> = (&'a str, Option<&'a str>, &'a [(&'a str, &'a str)]);
+
     #[track_caller]
-    fn check(input: &str, expected: &[(&str, Option<&str>, &[(&str, &str)])]) {
+    fn check(input: &str, expected: &[Expected<'_>]) {
         let got = Challenge::parse_all(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
         let got: Vec<_> = got
             .iter()

@@ -1,5 +1,7 @@
 //! The real client against real servers on loopback.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::time::Duration;
 
 use auth_core::http_client::{HttpErrorKind, HttpRequest};

@@ -4,6 +4,8 @@
 //!   (`-D warnings`), the whole test suite, and benches compiled.
 //! - `cargo xtask conformance`: builds and runs the conformance harness; prints the table and
 //!   writes `target/conformance/report.{json,md}`; exits non-zero on any failure.
+//! - `cargo xtask services`: installs and starts what the tests need (Redis on loopback, the
+//!   Python and Node interop peers); `ci` and `conformance` run it first.
 
 #[cfg(test)]
 mod tidy;
@@ -16,13 +18,15 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&root),
-        Some("conformance") => conformance(&root, &args[1..]),
+        Some("conformance") => services(&root).and_then(|()| conformance(&root, &args[1..])),
+        Some("services") => services(&root),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  ci           fmt, clippy, docs, tests, benches compiled: what CI runs\n  \
-                 conformance  run the conformance harness and write target/conformance/"
+                 conformance  run the conformance harness and write target/conformance/\n  \
+                 services     install and start Redis and the interop peers (loopback only)"
             );
             return ExitCode::from(2);
         }
@@ -60,7 +64,16 @@ fn run(root: &Path, what: &str, cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+fn services(root: &Path) -> Result<(), String> {
+    run(
+        root,
+        "services (.ci/services)",
+        Command::new("bash").arg(root.join(".ci").join("services")),
+    )
+}
+
 fn ci(root: &Path) -> Result<(), String> {
+    services(root)?;
     run(
         root,
         "cargo fmt --check",

@@ -76,3 +76,8 @@ pub use outgoing::StaticCredential;
 pub use principal::{CredentialKind, Principal, ScopeRequirement, Scopes};
 pub use rejection::{BoxError, Denial, Error, Rejection, RejectionKind};
 pub use secret::{Secret, SecretError};
+
+/// The examples in the repository's README.md, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

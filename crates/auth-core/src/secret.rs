@@ -195,11 +195,20 @@ impl From<Vec<u8>> for Secret {
 
 /// A secret could not be loaded. Names the variable (and file path), never the value.
 #[derive(Debug, thiserror::Error)]
-#[error("secret {variable}: {kind}")]
+#[error("secret {variable}: {kind}{}", hint(variable, kind))]
 pub struct SecretError {
     variable: String,
     #[source]
     kind: SecretErrorKind,
+}
+
+fn hint(variable: &str, kind: &SecretErrorKind) -> String {
+    match kind {
+        SecretErrorKind::Missing => {
+            format!(" (set {variable}, or {variable}_FILE to the path of a file that holds it)")
+        }
+        _ => String::new(),
+    }
 }
 
 impl SecretError {
@@ -219,7 +228,7 @@ impl SecretError {
 #[non_exhaustive]
 pub enum SecretErrorKind {
     /// Neither `NAME` nor `NAME_FILE` is set.
-    #[error("not set (set the variable, or NAME_FILE to a file that holds it)")]
+    #[error("not set")]
     Missing,
     /// Both `NAME` and `NAME_FILE` are set: which one is meant is a guess we do not make.
     #[error("both the variable and its _FILE form are set")]

@@ -23,7 +23,7 @@ fn bearer_extraction(c: &mut Criterion) {
     let extractor = TokenExtractor::bearer();
 
     let mut g = c.benchmark_group("bearer extraction");
-    g.bench_function("auth-core TokenExtractor", |b| {
+    g.bench_function("auth-rs TokenExtractor", |b| {
         b.iter(|| {
             let found = extractor.extract(black_box(&parts));
             black_box(found.ok().flatten().map(|f| f.value.len()))
@@ -55,7 +55,7 @@ fn challenge_rendering(c: &mut Criterion) {
         .with_error(ErrorCode::InvalidToken)
         .with_error_description("The access token expired");
     let mut g = c.benchmark_group("challenge rendering");
-    g.bench_function("auth-core Challenge::to_header_value", |b| {
+    g.bench_function("auth-rs Challenge::to_header_value", |b| {
         b.iter(|| black_box(black_box(&challenge).to_header_value()));
     });
     g.bench_function("floor: format! + HeaderValue", |b| {

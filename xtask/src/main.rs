@@ -4,9 +4,12 @@
 //!   (`-D warnings`), the whole test suite, and benches compiled.
 //! - `cargo xtask conformance`: builds and runs the conformance harness; prints the table and
 //!   writes `target/conformance/report.{json,md}`; exits non-zero on any failure.
+//! - `cargo xtask bench [--quick] [--record] [FILTER]`: runs the criterion suite, prints each
+//!   hot path beside its peer and floor as ratios, writes `target/bench/`; see `bench.rs`.
 //! - `cargo xtask services`: installs and starts what the tests need (Redis on loopback, the
 //!   Python and Node interop peers); `ci` and `conformance` run it first.
 
+mod bench;
 #[cfg(test)]
 mod tidy;
 
@@ -20,13 +23,15 @@ fn main() -> ExitCode {
         Some("ci") => ci(&root),
         Some("conformance") => services(&root).and_then(|()| conformance(&root, &args[1..])),
         Some("services") => services(&root),
+        Some("bench") => bench::bench(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  ci           fmt, clippy, docs, tests, benches compiled: what CI runs\n  \
                  conformance  run the conformance harness and write target/conformance/\n  \
-                 services     install and start Redis and the interop peers (loopback only)"
+                 services     install and start Redis and the interop peers (loopback only)\n  \
+                 bench        run the benches [--quick] [--record] [FILTER]: table, JSON, Markdown, SVG"
             );
             return ExitCode::from(2);
         }
@@ -47,11 +52,11 @@ fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-fn run(root: &Path, what: &str, cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn run(root: &Path, what: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("\n==> {what}");
     let status = cmd
         .current_dir(root)

@@ -15,6 +15,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["http", "thiserror", "subtle", "zeroize", "form_urlencoded"],
     ),
     ("auth-http", &["auth-core", "http", "reqwest"]),
+    (
+        "auth-tower",
+        &[
+            "auth-core",
+            "http",
+            "http-body-util",
+            "tower-layer",
+            "tower-service",
+            "tracing",
+        ],
+    ),
 ];
 
 /// Never in an auth crate's normal dependencies, whatever its list says.

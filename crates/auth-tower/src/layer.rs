@@ -1,0 +1,153 @@
+//! [`GateLayer`] and the service it wraps around yours.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use auth_core::Denial;
+use http::{Request, Response};
+use http_body_util::Either;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::gate::Gate;
+use crate::grpc::grpc_response;
+
+/// How refusals are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Plain HTTP status codes: 400, 401, 403, 429, 503, 500.
+    #[default]
+    Http,
+    /// gRPC: HTTP 200 with `grpc-status` 16, 7, 8, 14 or 13.
+    Grpc,
+}
+
+/// A tower [`Layer`] that runs a [`Gate`] before the inner service.
+///
+/// Requests that pass go on with the gate's additions in their extensions (the `Principal`),
+/// and the inner response gets the gate's headers; refused requests are answered by the layer
+/// (the inner service never sees them). The server-side reason of each refusal is logged with
+/// `tracing` at `info` (rejections) or `warn` (could not decide); no credential is ever logged.
+#[derive(Debug)]
+pub struct GateLayer<G> {
+    gate: Arc<G>,
+    protocol: Protocol,
+}
+
+impl<G> Clone for GateLayer<G> {
+    fn clone(&self) -> Self {
+        Self {
+            gate: Arc::clone(&self.gate),
+            protocol: self.protocol,
+        }
+    }
+}
+
+impl<G: Gate> GateLayer<G> {
+    /// A layer that answers refusals with HTTP status codes.
+    pub fn new(gate: G) -> Self {
+        Self {
+            gate: Arc::new(gate),
+            protocol: Protocol::Http,
+        }
+    }
+
+    /// A layer that answers refusals the gRPC way.
+    pub fn grpc(gate: G) -> Self {
+        Self {
+            gate: Arc::new(gate),
+            protocol: Protocol::Grpc,
+        }
+    }
+}
+
+impl<S, G> Layer<S> for GateLayer<G> {
+    type Service = GateService<S, G>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GateService {
+            inner,
+            gate: Arc::clone(&self.gate),
+            protocol: self.protocol,
+        }
+    }
+}
+
+/// The service [`GateLayer`] produces.
+#[derive(Debug)]
+pub struct GateService<S, G> {
+    inner: S,
+    gate: Arc<G>,
+    protocol: Protocol,
+}
+
+impl<S: Clone, G> Clone for GateService<S, G> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            gate: Arc::clone(&self.gate),
+            protocol: self.protocol,
+        }
+    }
+}
+
+/// The response of a [`GateService`]: the layer's own refusal, or the inner service's answer.
+pub type GateResponse<B> = Response<Either<String, B>>;
+
+impl<S, G, ReqBody, ResBody> Service<Request<ReqBody>> for GateService<S, G>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    G: Gate + 'static,
+    ReqBody: Send + 'static,
+{
+    type Response = GateResponse<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The clone that was polled ready is the one to call (tower's usual dance).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let gate = Arc::clone(&self.gate);
+        let protocol = self.protocol;
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            match gate.check(&mut parts).await {
+                Ok(headers) => {
+                    let mut response = inner.call(Request::from_parts(parts, body)).await?;
+                    for (name, value) in &headers {
+                        response.headers_mut().append(name, value.clone());
+                    }
+                    Ok(response.map(Either::Right))
+                }
+                Err(denial) => {
+                    log(&denial, &parts);
+                    let response = match protocol {
+                        Protocol::Http => denial.to_response(),
+                        Protocol::Grpc => grpc_response(&denial),
+                    };
+                    Ok(response.map(Either::Left))
+                }
+            }
+        })
+    }
+}
+
+fn log(denial: &Denial, parts: &http::request::Parts) {
+    let path = parts.uri.path();
+    match denial {
+        Denial::Rejected(r) => {
+            tracing::info!(status = r.status().as_u16(), %path, reason = r.reason(), "request refused");
+        }
+        Denial::Failed(e) => {
+            tracing::warn!(status = e.status().as_u16(), %path, error = %e, "authentication could not decide");
+        }
+    }
+}

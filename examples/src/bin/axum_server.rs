@@ -1,0 +1,32 @@
+//! axum with the tower layer: authentication on every route, a scope per route, and the
+//! principal as an extractor (`Extension<Principal>`).
+//!
+//! `DEMO_API_KEY=... DEMO_ADMIN_KEY=... cargo run -p examples --bin axum_server`
+
+use auth_core::{Challenge, Principal};
+use auth_tower::{GateLayer, RequireScope};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use examples::{DemoKeys, REALM, bind, guard, whoami, write_scope};
+
+async fn who(Extension(principal): Extension<Principal>) -> String {
+    whoami(&principal)
+}
+
+async fn create_order(Extension(principal): Extension<Principal>) -> String {
+    format!("order created by {}", principal.subject())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let needs_write = GateLayer::new(RequireScope::new(
+        write_scope(),
+        [Challenge::bearer().with_realm(REALM)],
+    ));
+    let app = Router::new()
+        .route("/whoami", get(who))
+        .route("/orders", post(create_order).route_layer(needs_write))
+        .layer(GateLayer::new(guard(DemoKeys::from_env()?)));
+    axum::serve(bind().await?, app).await?;
+    Ok(())
+}

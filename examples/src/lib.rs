@@ -1,0 +1,134 @@
+//! Shared pieces of the worked examples: the demo authenticator (API keys from the
+//! environment), the serverless-style handler, and a helper that prints the bound address.
+//!
+//! Each binary in `src/bin/` embeds auth-rs in one HTTP stack; `tests/it.rs` starts each one on
+//! loopback and talks to it with a real client.
+
+use auth_core::{
+    CredentialKind, Guard, Principal, ScopeRequirement, Scopes, Secret, SecretError,
+    TokenAuthenticator, TokenVerdict,
+};
+
+/// The realm every example answers in.
+pub const REALM: &str = "shop";
+
+/// The demo verifier: `DEMO_API_KEY` grants `orders:read`; `DEMO_ADMIN_KEY`, if set, grants
+/// `orders:read orders:write`. Keys are compared in constant time.
+#[derive(Debug)]
+pub struct DemoKeys {
+    reader: Secret,
+    admin: Option<Secret>,
+}
+
+impl DemoKeys {
+    /// Loads the keys from the environment (or their `_FILE` forms).
+    ///
+    /// # Errors
+    ///
+    /// When `DEMO_API_KEY` is missing; the message names the variable.
+    pub fn from_env() -> Result<Self, SecretError> {
+        Ok(Self {
+            reader: Secret::from_env("DEMO_API_KEY")?,
+            admin: Secret::from_env("DEMO_ADMIN_KEY").ok(),
+        })
+    }
+
+    fn verify(&self, token: &str) -> TokenVerdict {
+        let (subject, scopes) = if self.reader.ct_eq(token.as_bytes()) {
+            ("reader", "orders:read")
+        } else if self
+            .admin
+            .as_ref()
+            .is_some_and(|a| a.ct_eq(token.as_bytes()))
+        {
+            ("admin", "orders:read orders:write")
+        } else {
+            return TokenVerdict::Invalid("unknown API key".into());
+        };
+        TokenVerdict::Valid(
+            Principal::new(subject, CredentialKind::ApiKey)
+                .with_scopes(Scopes::from_space_separated(scopes)),
+        )
+    }
+}
+
+impl auth_core::VerifyToken for DemoKeys {
+    async fn verify(&self, token: &str) -> Result<TokenVerdict, auth_core::Error> {
+        Ok(DemoKeys::verify(self, token))
+    }
+}
+
+/// The authentication guard every example uses: `Authorization: Bearer <key>` or `X-API-Key`.
+pub fn guard(keys: DemoKeys) -> Guard<TokenAuthenticator<DemoKeys>> {
+    let extractor =
+        auth_core::TokenExtractor::bearer().with_header(http::HeaderName::from_static("x-api-key"));
+    Guard::new(TokenAuthenticator::bearer(REALM, keys).with_extractor(extractor))
+}
+
+/// What the write routes need.
+pub fn write_scope() -> ScopeRequirement {
+    ScopeRequirement::parse("orders:write").unwrap_or_else(|_| unreachable!("valid literal"))
+}
+
+/// The JSON answer of `GET /whoami`.
+pub fn whoami(principal: &Principal) -> String {
+    serde_json::json!({
+        "subject": principal.subject(),
+        "scopes": principal.scopes().iter().collect::<Vec<_>>(),
+        "kind": principal.kind().as_str(),
+    })
+    .to_string()
+}
+
+/// Binds `127.0.0.1:0` (or `LISTEN`), and prints `listening on ADDR` for whoever started us.
+///
+/// # Errors
+///
+/// When the address cannot be bound.
+pub async fn bind() -> std::io::Result<tokio::net::TcpListener> {
+    let addr = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    announce(listener.local_addr()?);
+    Ok(listener)
+}
+
+/// Prints `listening on ADDR` on standard output.
+pub fn announce(addr: std::net::SocketAddr) {
+    #[allow(clippy::print_stdout)]
+    {
+        println!("listening on {addr}");
+    }
+}
+
+pub mod serverless {
+    //! A serverless-style handler: a plain async function from `http::Request` to
+    //! `http::Response`, the shape of AWS Lambda's and Cloudflare's Rust runtimes.
+
+    use std::sync::OnceLock;
+
+    use auth_core::{Guard, Principal, TokenAuthenticator};
+
+    use super::DemoKeys;
+
+    fn guard() -> Option<&'static Guard<TokenAuthenticator<DemoKeys>>> {
+        static GUARD: OnceLock<Option<Guard<TokenAuthenticator<DemoKeys>>>> = OnceLock::new();
+        GUARD
+            .get_or_init(|| DemoKeys::from_env().ok().map(super::guard))
+            .as_ref()
+    }
+
+    /// Handles one request: `GET /whoami` for any authenticated caller.
+    pub async fn handle(request: http::Request<String>) -> http::Response<String> {
+        let Some(guard) = guard() else {
+            return auth_core::Error::Misconfigured("DEMO_API_KEY is not set".into()).to_response();
+        };
+        let (mut parts, _body) = request.into_parts();
+        if let Err(denial) = guard.authorize(&mut parts).await {
+            return denial.to_response();
+        }
+        match parts.extensions.get::<Principal>() {
+            Some(p) => http::Response::new(super::whoami(p)),
+            None => auth_core::Error::Misconfigured("no principal".into()).to_response(),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Every example started on loopback and driven by a real client.
+
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const READER: &str = "reader-key-0123456789abcdef";
+const ADMIN: &str = "admin-key-0123456789abcdef";
+
+/// A running example; killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(bin: &str) -> Self {
+        let mut child = Command::new(bin)
+            .env("DEMO_API_KEY", READER)
+            .env("DEMO_ADMIN_KEY", ADMIN)
+            .env("LISTEN", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{bin} printed {line:?}"))
+            .to_owned();
+        Self { child, addr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let mut req = reqwest::Client::new().get(url);
+    for (n, v) in headers {
+        req = req.header(*n, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let challenge = resp
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, challenge, resp.text().await.unwrap())
+}
+
+/// The same four answers from every HTTP example.
+async fn check_http_example(bin: &str) {
+    let server = Server::start(bin);
+    let url = server.url("/whoami");
+
+    let (status, challenge, _) = get(&url, &[]).await;
+    assert_eq!(
+        (status, challenge.as_str()),
+        (401, r#"Bearer realm="shop""#),
+        "{bin}"
+    );
+
+    let bearer = format!("Bearer {READER}");
+    let (status, _, body) = get(&url, &[("authorization", &bearer)]).await;
+    assert_eq!(status, 200, "{bin}: {body}");
+    let who: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(who["subject"], "reader");
+    assert_eq!(who["kind"], "api_key");
+
+    let (status, _, _) = get(&url, &[("x-api-key", READER)]).await;
+    assert_eq!(status, 200, "{bin}: X-API-Key");
+
+    let (status, challenge, _) = get(&url, &[("authorization", "Bearer wrong")]).await;
+    assert_eq!(
+        (status, challenge.as_str()),
+        (401, r#"Bearer realm="shop", error="invalid_token""#),
+        "{bin}"
+    );
+
+    let (status, challenge, _) =
+        get(&url, &[("authorization", &bearer), ("x-api-key", READER)]).await;
+    assert_eq!(
+        (status, challenge.as_str()),
+        (400, r#"Bearer realm="shop", error="invalid_request""#),
+        "{bin}"
+    );
+}
+
+#[tokio::test]
+async fn hyper_example() {
+    check_http_example(env!("CARGO_BIN_EXE_hyper_server")).await;
+}
+
+#[tokio::test]
+async fn actix_example() {
+    check_http_example(env!("CARGO_BIN_EXE_actix_server")).await;
+}
+
+#[tokio::test]
+async fn axum_example_with_per_route_scopes() {
+    check_http_example(env!("CARGO_BIN_EXE_axum_server")).await;
+    let server = Server::start(env!("CARGO_BIN_EXE_axum_server"));
+    let post = |key: &str| {
+        reqwest::Client::new()
+            .post(server.url("/orders"))
+            .bearer_auth(key)
+            .send()
+    };
+    let resp = post(READER).await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        r#"Bearer realm="shop", error="insufficient_scope", scope="orders:write""#
+    );
+    let resp = post(ADMIN).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "order created by admin");
+}
+
+#[tokio::test]
+async fn tonic_example_answers_grpc_statuses() {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let server = Server::start(env!("CARGO_BIN_EXE_tonic_server"));
+    let channel = tonic::transport::Endpoint::from_shared(server.url(""))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = HealthClient::new(channel);
+
+    let err = client
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+
+    let mut request = tonic::Request::new(HealthCheckRequest::default());
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {READER}").parse().unwrap());
+    let reply = client.check(request).await.unwrap().into_inner();
+    assert_eq!(reply.status, 1, "SERVING");
+}
+
+#[test]
+fn serverless_handler() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_serverless"))
+            .env("DEMO_API_KEY", READER)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ok = run(&[&format!("Bearer {READER}")]);
+    assert!(ok.starts_with("200\n"), "{ok}");
+    assert!(ok.contains(r#""subject":"reader""#), "{ok}");
+    let denied = run(&[]);
+    assert!(denied.starts_with("401\n"), "{denied}");
+    assert!(
+        denied.contains(r#"www-authenticate: Bearer realm="shop""#),
+        "{denied}"
+    );
+}
+
+#[test]
+fn reqwest_client_sends_the_key_from_the_environment() {
+    let server = Server::start(env!("CARGO_BIN_EXE_axum_server"));
+    let out = Command::new(env!("CARGO_BIN_EXE_reqwest_client"))
+        .env("API_KEY", READER)
+        .arg(server.url("/whoami"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r#""subject":"reader""#));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_reqwest_client"))
+        .env_remove("API_KEY")
+        .env_remove("API_KEY_FILE")
+        .arg(server.url("/whoami"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("API_KEY"));
+}

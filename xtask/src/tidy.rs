@@ -15,6 +15,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["http", "thiserror", "subtle", "zeroize", "form_urlencoded"],
     ),
     ("auth-http", &["auth-core", "http", "reqwest"]),
+    (
+        "auth-jwt",
+        &[
+            "auth-core",
+            "jsonwebtoken",
+            "aws-lc-rs",
+            "base64",
+            "serde",
+            "serde_json",
+            "thiserror",
+            "arc-swap",
+            "http",
+        ],
+    ),
 ];
 
 /// Never in an auth crate's normal dependencies, whatever its list says.

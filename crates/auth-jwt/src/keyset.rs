@@ -13,6 +13,8 @@ use crate::{Algorithm, Key};
 pub struct KeySet {
     keys: Vec<Key>,
     skipped: Vec<String>,
+    /// Key ids that name different keys in the source document.
+    ambiguous: Vec<String>,
 }
 
 /// The keys to try for one token.
@@ -28,12 +30,15 @@ impl KeySet {
         Self {
             keys: keys.into_iter().collect(),
             skipped: Vec::new(),
+            ambiguous: Vec::new(),
         }
     }
 
     /// Parses a JWK Set (RFC 7517 §5). Keys that cannot verify (unknown `kty`, `use: enc`,
     /// `key_ops` without `verify`, private members, weak or invalid material) are skipped
-    /// and listed in [`KeySet::skipped`]; they do not fail the set.
+    /// and listed in [`KeySet::skipped`]; they do not fail the set. Secrets (`kty: oct`)
+    /// beside public keys are skipped too: a set that mixes them invites key confusion. A
+    /// `kid` given to two different entries is never resolved, even if one was skipped.
     ///
     /// # Errors
     ///
@@ -49,10 +54,32 @@ impl KeySet {
             .and_then(serde_json::Value::as_array)
             .ok_or_else(|| Error::invalid_key("JWKS has no keys array"))?;
         let mut set = Self::default();
+        let has_public = keys.iter().any(|k| {
+            matches!(
+                k.get("kty").and_then(|t| t.as_str()),
+                Some("RSA" | "EC" | "OKP")
+            )
+        });
         for (i, jwk) in keys.iter().enumerate() {
+            if has_public && jwk.get("kty").and_then(|t| t.as_str()) == Some("oct") {
+                set.skipped
+                    .push(format!("key {i}: a secret in a set of public keys"));
+                continue;
+            }
             match crate::jwk::parse(jwk) {
                 Ok(key) => set.keys.push(key),
                 Err(why) => set.skipped.push(format!("key {i}: {why}")),
+            }
+        }
+        for (i, a) in keys.iter().enumerate() {
+            let Some(kid) = a.get("kid").and_then(|k| k.as_str()) else {
+                continue;
+            };
+            let differs = keys[i + 1..].iter().any(|b| {
+                b.get("kid").and_then(|k| k.as_str()) == Some(kid) && !same_material(a, b)
+            });
+            if differs && !set.ambiguous.iter().any(|k| k == kid) {
+                set.ambiguous.push(kid.to_owned());
             }
         }
         Ok(set)
@@ -101,6 +128,12 @@ impl KeySet {
         try_each: bool,
     ) -> Result<Resolved<'_>, Error> {
         if let Some(kid) = kid {
+            if self.ambiguous.iter().any(|k| k == kid) {
+                return Err(Error::UnknownKey(format!(
+                    "kid {} names more than one key",
+                    shown(kid)
+                )));
+            }
             let mut named = self.keys.iter().filter(|k| k.kid() == Some(kid));
             if let Some(first) = named.next() {
                 if named.any(|other| !other.same_material(first)) {
@@ -155,6 +188,13 @@ impl KeySet {
             ))),
         }
     }
+}
+
+/// Whether two JWK entries hold the same key material.
+fn same_material(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    ["kty", "crv", "n", "e", "x", "y", "k"]
+        .iter()
+        .all(|m| a.get(m) == b.get(m))
 }
 
 #[cfg(test)]

@@ -64,6 +64,7 @@ mod jws;
 mod key;
 mod keyring;
 mod keyset;
+mod signed;
 mod signer;
 mod source;
 mod strict;

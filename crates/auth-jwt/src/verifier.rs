@@ -15,9 +15,8 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::{self, Claims, RawClaims};
 use crate::error::{Error, shown};
-use crate::header::{self, media_type_is};
-use crate::jws::{self, decode_part};
-use crate::keyset::Resolved;
+use crate::jws::decode_part;
+use crate::signed::check_header;
 use crate::source::{KeySource, Snapshot};
 use crate::{Algorithm, KeySet};
 
@@ -264,7 +263,7 @@ pub struct Verified<C> {
     /// The application's claims type, deserialized from the payload.
     pub claims: C,
     registered: Claims,
-    principal: Principal,
+    scopes: auth_core::Scopes,
     alg: Algorithm,
 }
 
@@ -274,15 +273,24 @@ impl<C> Verified<C> {
         &self.registered
     }
 
-    /// The principal: `sub`, scopes from `scope` or `scp`, the registered claims as an
-    /// attribute.
-    pub fn principal(&self) -> &Principal {
-        &self.principal
+    /// The granted scopes, from `scope` (space separated) or `scp` (an array).
+    pub fn scopes(&self) -> &auth_core::Scopes {
+        &self.scopes
     }
 
-    /// Takes the principal.
-    pub fn into_principal(self) -> Principal {
-        self.principal
+    /// The principal: `sub`, the scopes, the registered claims as an attribute.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingClaim`] when the token has no `sub`.
+    pub fn principal(&self) -> Result<Principal, Error> {
+        let sub = self
+            .registered
+            .subject()
+            .ok_or(Error::MissingClaim("sub"))?;
+        Ok(Principal::new(sub, CredentialKind::Jwt)
+            .with_scopes(self.scopes.clone())
+            .with_attribute(self.registered.clone()))
     }
 
     /// The algorithm the token was signed with.
@@ -323,16 +331,16 @@ impl Verifier {
         let raw = self.check_claims(&payload)?;
         let claims: C =
             serde_json::from_slice(&payload).map_err(|e| Error::Claims(e.to_string()))?;
-        let (registered, principal) = principal_of(&raw)?;
         Ok(Verified {
             claims,
-            registered,
-            principal,
+            registered: raw.to_owned_claims(),
+            scopes: raw.scopes(),
             alg,
         })
     }
 
-    /// Verifies `token` and returns its principal only (no application claims type).
+    /// Verifies `token` and returns its principal only (no application claims type); `sub`
+    /// is required.
     ///
     /// # Errors
     ///
@@ -340,64 +348,28 @@ impl Verifier {
     pub async fn verify_principal(&self, token: &str) -> Result<Principal, Error> {
         let (payload, _) = self.check_signature(token).await?;
         let raw = self.check_claims(&payload)?;
-        principal_of(&raw).map(|(_, p)| p)
+        let sub = raw.sub.as_deref().ok_or(Error::MissingClaim("sub"))?;
+        Ok(Principal::new(sub, CredentialKind::Jwt)
+            .with_scopes(raw.scopes())
+            .with_attribute(raw.to_owned_claims()))
     }
 
     /// Header, key and signature; returns the decoded payload.
     async fn check_signature(&self, token: &str) -> Result<(Vec<u8>, Algorithm), Error> {
         let p = &*self.inner;
-        let compact = jws::split(token, p.max_token_len)?;
-        let header_json = decode_part(compact.header, "header is not base64url")?;
-        let header = header::parse(&header_json)
-            .map_err(|e| Error::Malformed(format!("header: {e}").into()))?;
-        if header.enc || header.zip {
-            return Err(Error::Unsupported(
-                "JWE header: only signed tokens are accepted",
-            ));
-        }
-        let alg_name = header
-            .alg
-            .as_deref()
-            .ok_or(Error::malformed("header has no alg"))?;
-        let alg = Algorithm::from_name(alg_name)
-            .filter(|a| p.algorithms.contains(a))
-            .ok_or_else(|| Error::AlgorithmNotAllowed(shown(alg_name)))?;
-        if let Some(crit) = &header.crit {
-            // No extension is understood here (RFC 7515 §4.1.11), so any entry is refused,
-            // as is an empty list.
-            let first = crit
-                .first()
-                .map_or_else(|| "[] (empty)".to_owned(), |c| shown(c));
-            return Err(Error::UnsupportedCritical(first));
-        }
-        if header.b64 {
-            return Err(Error::UnsupportedCritical("b64 (unencoded payload)".into()));
-        }
-        if let Some(cty) = &header.cty
-            && media_type_is(cty, "jwt")
-        {
-            return Err(Error::Unsupported("nested JWT (cty JWT)"));
-        }
-        if let Some(want) = &p.typ {
-            match &header.typ {
-                Some(typ) if media_type_is(typ, want) => {}
-                Some(typ) => return Err(Error::WrongType(shown(typ))),
-                None => return Err(Error::WrongType("(none)".into())),
-            }
-        }
-        let signature = decode_part(compact.signature, "signature is not base64url")?;
-        let snapshot: Snapshot<'_> = p.keys.snapshot_for(header.kid.as_deref(), alg).await?;
-        let keys = snapshot.key_set();
-        let message = compact.signing_input.as_bytes();
-        let ok = match keys.resolve(header.kid.as_deref(), alg, p.try_each_key)? {
-            Resolved::One(key) => key.verify(alg, message, &signature),
-            Resolved::Each(list) => list.iter().any(|k| k.verify(alg, message, &signature)),
-        };
-        if !ok {
-            return Err(Error::BadSignature);
-        }
-        let payload = decode_part(compact.payload, "payload is not base64url")?;
-        Ok((payload, alg))
+        let signed = check_header(
+            token,
+            p.max_token_len,
+            |a| p.algorithms.contains(&a),
+            p.typ.as_deref(),
+        )?;
+        let snapshot: Snapshot<'_> = p
+            .keys
+            .snapshot_for(signed.kid.as_deref(), signed.alg)
+            .await?;
+        signed.verify_with(snapshot.key_set(), p.try_each_key)?;
+        let payload = decode_part(signed.compact.payload, "payload is not base64url")?;
+        Ok((payload, signed.alg))
     }
 
     fn check_claims<'a>(&self, payload: &'a [u8]) -> Result<RawClaims<'a>, Error> {
@@ -466,15 +438,6 @@ fn check_times(
         }
     }
     Ok(())
-}
-
-fn principal_of(c: &RawClaims<'_>) -> Result<(Claims, Principal), Error> {
-    let sub = c.sub.as_deref().ok_or(Error::MissingClaim("sub"))?;
-    let registered = c.to_owned_claims();
-    let principal = Principal::new(sub, CredentialKind::Jwt)
-        .with_scopes(c.scopes())
-        .with_attribute(registered.clone());
-    Ok((registered, principal))
 }
 
 impl VerifyToken for Verifier {

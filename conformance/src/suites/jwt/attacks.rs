@@ -1,0 +1,1 @@
+//! The attack catalogue: every trick a JWT verifier has fallen for, and that it must not.

@@ -1,0 +1,123 @@
+//! The crypto backend, chosen at compile time by exactly one feature: `aws-lc-rs` (default)
+//! or `rust-crypto`. Neither or both is a compile error here, not jsonwebtoken's run-time
+//! panic, and the provider is passed explicitly, never installed process-wide.
+//!
+//! Signatures go through jsonwebtoken's provider for the chosen backend. The one exception:
+//! with aws-lc-rs, HMAC keys are prepared once as `aws_lc_rs::hmac::Key` and verified
+//! directly, because jsonwebtoken re-derives the HMAC key on every `decode` (see
+//! ARCHITECTURE.md, "Decisions").
+
+#[cfg(all(feature = "aws-lc-rs", feature = "rust-crypto"))]
+compile_error!(
+    "auth-jwt: enable exactly one crypto backend: feature `aws-lc-rs` (the default) or \
+     `rust-crypto` (with default-features = false), not both"
+);
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "auth-jwt: enable one crypto backend: feature `aws-lc-rs` (the default) or `rust-crypto`"
+);
+
+use jsonwebtoken::crypto::CryptoProvider;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+
+use crate::Algorithm;
+
+/// The provider of the backend this build chose.
+pub(crate) fn provider() -> &'static CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
+    }
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    {
+        &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
+    }
+}
+
+/// A key prepared for verifying one algorithm.
+pub(crate) enum Prepared {
+    /// An HMAC key with its pads computed once.
+    #[cfg(feature = "aws-lc-rs")]
+    Hmac(Box<aws_lc_rs::hmac::Key>),
+    /// Any key, verified through jsonwebtoken's provider.
+    Jwt(DecodingKey),
+}
+
+impl Prepared {
+    /// Prepares an HMAC secret for `alg`; `None` for an empty secret (callers check the
+    /// minimum length first).
+    pub(crate) fn hmac(alg: Algorithm, secret: &[u8]) -> Option<Self> {
+        if secret.is_empty() {
+            return None;
+        }
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            use aws_lc_rs::hmac;
+            let a = match alg {
+                Algorithm::HS384 => hmac::HMAC_SHA384,
+                Algorithm::HS512 => hmac::HMAC_SHA512,
+                _ => hmac::HMAC_SHA256,
+            };
+            Some(Self::Hmac(Box::new(hmac::Key::new(a, secret))))
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            let _ = alg;
+            DecodingKey::from_secret(secret).ok().map(Self::Jwt)
+        }
+    }
+
+    /// Whether `signature` is `alg`'s signature of `message` under this key.
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            #[cfg(feature = "aws-lc-rs")]
+            Self::Hmac(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
+            Self::Jwt(key) => match (provider().verifier_factory)(&alg.to_jwt(), key) {
+                Ok(v) => v.verify(message, &signature.to_vec()).is_ok(),
+                Err(_) => false,
+            },
+        }
+    }
+}
+
+/// Signs `message` with `key` for `alg`.
+///
+/// # Errors
+///
+/// The backend's error, boxed, when the key does not fit the algorithm.
+pub(crate) fn sign(
+    alg: Algorithm,
+    key: &EncodingKey,
+    message: &[u8],
+) -> Result<Vec<u8>, auth_core::BoxError> {
+    let signer = (provider().signer_factory)(&alg.to_jwt(), key)?;
+    Ok(signer.try_sign(message)?)
+}
+
+/// SHA-256 of `data` (RFC 7638 thumbprints).
+pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
+    (provider().key_utils.compute_digest)(data, jsonwebtoken::jwk::ThumbprintHash::SHA256)
+        .unwrap_or_default()
+}
+
+/// Whether `point` is a valid public key for `alg` (an EC point on the curve, 32 bytes of
+/// Ed25519). With rust-crypto the check happens at verification instead.
+pub(crate) fn public_key_is_valid(alg: Algorithm, point: &[u8]) -> bool {
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        use aws_lc_rs::signature as sig;
+        let a: &'static dyn sig::VerificationAlgorithm = match alg {
+            Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+            Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+            Algorithm::EdDSA => &sig::ED25519,
+            _ => return true,
+        };
+        sig::ParsedPublicKey::new(a, point).is_ok()
+    }
+    #[cfg(not(feature = "aws-lc-rs"))]
+    {
+        let _ = (alg, point);
+        true
+    }
+}

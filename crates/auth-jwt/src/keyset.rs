@@ -1,0 +1,252 @@
+//! [`KeySet`]: the keys a verifier trusts, found by `kid` and `alg` without guessing.
+//!
+//! A token's `kid` is only ever compared with the keys' ids, never used as a path, a URL or a
+//! query. A `kid` naming two different keys is refused, not resolved to either. A token
+//! without `kid` uses the one key that fits its `alg`; with several, it is refused unless the
+//! verifier was built with `try_each_key_without_kid`.
+
+use crate::error::{Error, shown};
+use crate::{Algorithm, Key};
+
+/// A set of verification keys.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    keys: Vec<Key>,
+    skipped: Vec<String>,
+    /// Key ids that name different keys in the source document.
+    ambiguous: Vec<String>,
+}
+
+/// The keys to try for one token.
+#[derive(Debug)]
+pub(crate) enum Resolved<'a> {
+    One(&'a Key),
+    Each(Vec<&'a Key>),
+}
+
+impl KeySet {
+    /// A set of the given keys.
+    pub fn new(keys: impl IntoIterator<Item = Key>) -> Self {
+        Self {
+            keys: keys.into_iter().collect(),
+            skipped: Vec::new(),
+            ambiguous: Vec::new(),
+        }
+    }
+
+    /// Parses a JWK Set (RFC 7517 §5). Keys that cannot verify (unknown `kty`, `use: enc`,
+    /// `key_ops` without `verify`, private members, weak or invalid material) are skipped
+    /// and listed in [`KeySet::skipped`]; they do not fail the set. Secrets (`kty: oct`)
+    /// beside public keys are skipped too: a set that mixes them invites key confusion. A
+    /// `kid` given to two different entries is never resolved, even if one was skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidKey`] when the document is not a JSON object with a `keys` array, or
+    /// has duplicate members.
+    pub fn from_jwks(json: &str) -> Result<Self, Error> {
+        crate::strict::check_unique(json.as_bytes())
+            .map_err(|e| Error::invalid_key(format!("JWKS is not valid JSON: {e}")))?;
+        let doc: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::invalid_key(format!("JWKS is not valid JSON: {e}")))?;
+        let keys = doc
+            .get("keys")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| Error::invalid_key("JWKS has no keys array"))?;
+        let mut set = Self::default();
+        let has_public = keys.iter().any(|k| {
+            matches!(
+                k.get("kty").and_then(|t| t.as_str()),
+                Some("RSA" | "EC" | "OKP")
+            )
+        });
+        for (i, jwk) in keys.iter().enumerate() {
+            if has_public && jwk.get("kty").and_then(|t| t.as_str()) == Some("oct") {
+                set.skipped
+                    .push(format!("key {i}: a secret in a set of public keys"));
+                continue;
+            }
+            match crate::jwk::parse(jwk) {
+                Ok(key) => set.keys.push(key),
+                Err(why) => set.skipped.push(format!("key {i}: {why}")),
+            }
+        }
+        for (i, a) in keys.iter().enumerate() {
+            let Some(kid) = a.get("kid").and_then(|k| k.as_str()) else {
+                continue;
+            };
+            let differs = keys[i + 1..].iter().any(|b| {
+                b.get("kid").and_then(|k| k.as_str()) == Some(kid) && !same_material(a, b)
+            });
+            if differs && !set.ambiguous.iter().any(|k| k == kid) {
+                set.ambiguous.push(kid.to_owned());
+            }
+        }
+        Ok(set)
+    }
+
+    /// Adds a key.
+    pub fn push(&mut self, key: Key) {
+        self.keys.push(key);
+    }
+
+    /// The usable keys.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// Why keys of the source document were skipped, one line each.
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
+    }
+
+    /// The number of usable keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether there are no usable keys.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether any key can verify `alg`.
+    pub fn supports(&self, alg: Algorithm) -> bool {
+        self.keys.iter().any(|k| k.supports(alg))
+    }
+
+    /// Whether a key with this `kid` is present.
+    pub fn contains_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid() == Some(kid))
+    }
+
+    /// The keys to try for a token's `kid` and `alg`.
+    pub(crate) fn resolve(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        try_each: bool,
+    ) -> Result<Resolved<'_>, Error> {
+        if let Some(kid) = kid {
+            if self.ambiguous.iter().any(|k| k == kid) {
+                return Err(Error::UnknownKey(format!(
+                    "kid {} names more than one key",
+                    shown(kid)
+                )));
+            }
+            let mut named = self.keys.iter().filter(|k| k.kid() == Some(kid));
+            if let Some(first) = named.next() {
+                if named.any(|other| !other.same_material(first)) {
+                    return Err(Error::UnknownKey(format!(
+                        "kid {} names more than one key",
+                        shown(kid)
+                    )));
+                }
+                return if first.supports(alg) {
+                    Ok(Resolved::One(first))
+                } else {
+                    Err(Error::UnknownKey(format!(
+                        "key {} cannot verify {alg}",
+                        shown(kid)
+                    )))
+                };
+            }
+            // No key has that id: keys without an id may still fit, unambiguously.
+            return self.without_kid(alg, try_each, Some(kid), |k| k.kid().is_none());
+        }
+        self.without_kid(alg, try_each, None, |_| true)
+    }
+
+    fn without_kid(
+        &self,
+        alg: Algorithm,
+        try_each: bool,
+        kid: Option<&str>,
+        eligible: impl Fn(&Key) -> bool,
+    ) -> Result<Resolved<'_>, Error> {
+        let fits: Vec<&Key> = self
+            .keys
+            .iter()
+            .filter(|k| eligible(k) && k.supports(alg))
+            .collect();
+        let what = || {
+            kid.map_or_else(
+                || format!("token without kid and {alg}"),
+                |k| format!("kid {} with {alg}", shown(k)),
+            )
+        };
+        match fits.len() {
+            0 => Err(Error::UnknownKey(format!("no key for {}", what()))),
+            1 => Ok(Resolved::One(fits[0])),
+            n if try_each => {
+                let _ = n;
+                Ok(Resolved::Each(fits))
+            }
+            n => Err(Error::UnknownKey(format!(
+                "{n} keys fit {}: refusing to guess",
+                what()
+            ))),
+        }
+    }
+}
+
+/// Whether two JWK entries hold the same key material.
+fn same_material(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    ["kty", "crv", "n", "e", "x", "y", "k"]
+        .iter()
+        .all(|m| a.get(m) == b.get(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_core::Secret;
+
+    use super::*;
+
+    fn hs(byte: u8, kid: Option<&str>) -> Key {
+        let k = Key::hmac(&Secret::new(vec![byte; 32]), Algorithm::HS256).unwrap();
+        match kid {
+            Some(id) => k.with_kid(id),
+            None => k,
+        }
+    }
+
+    #[test]
+    fn kid_lookup_is_exact_and_never_ambiguous() {
+        let set = KeySet::new([hs(1, Some("a")), hs(2, Some("b"))]);
+        assert!(matches!(
+            set.resolve(Some("a"), Algorithm::HS256, false),
+            Ok(Resolved::One(k)) if k.kid() == Some("a")
+        ));
+        assert!(set.resolve(Some("../a"), Algorithm::HS256, false).is_err());
+        assert!(set.resolve(Some("a"), Algorithm::HS512, false).is_err());
+        let dup = KeySet::new([hs(1, Some("a")), hs(2, Some("a"))]);
+        assert!(dup.resolve(Some("a"), Algorithm::HS256, false).is_err());
+        let same = KeySet::new([hs(1, Some("a")), hs(1, Some("a"))]);
+        assert!(same.resolve(Some("a"), Algorithm::HS256, false).is_ok());
+    }
+
+    #[test]
+    fn no_kid_uses_the_single_fitting_key_or_refuses() {
+        let one = KeySet::new([hs(1, Some("a"))]);
+        assert!(one.resolve(None, Algorithm::HS256, false).is_ok());
+        let two = KeySet::new([hs(1, Some("a")), hs(2, Some("b"))]);
+        assert!(two.resolve(None, Algorithm::HS256, false).is_err());
+        assert!(matches!(
+            two.resolve(None, Algorithm::HS256, true),
+            Ok(Resolved::Each(v)) if v.len() == 2
+        ));
+    }
+
+    #[test]
+    fn jwks_skips_what_cannot_verify() {
+        let set = KeySet::from_jwks(
+            r#"{"keys":[{"kty":"foo"},{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed"},{"kty":"OKP","crv":"Ed25519","use":"enc","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.skipped().len(), 2);
+        assert!(KeySet::from_jwks(r#"{"keys":[],"keys":[]}"#).is_err());
+        assert!(KeySet::from_jwks(r#"{"kty":"oct"}"#).is_err());
+    }
+}

@@ -1,0 +1,98 @@
+//! The signature half of verification, shared by the [`Verifier`](crate::Verifier) and
+//! [`danger::verify_jws_signature`](crate::danger::verify_jws_signature): the header checked
+//! strictly, then the key found and the signature verified.
+
+use crate::error::{Error, shown};
+use crate::header::{self, media_type_is};
+use crate::jws::{self, Compact, decode_part};
+use crate::keyset::Resolved;
+use crate::{Algorithm, KeySet};
+
+/// A token whose header passed; its signature is not yet verified.
+#[derive(Debug)]
+pub(crate) struct Signed<'t> {
+    pub(crate) compact: Compact<'t>,
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+    signature: Vec<u8>,
+}
+
+/// Length, shape and header: JWE, `crit`, `b64` and nested tokens refused, `alg` allowed,
+/// `typ` as required.
+///
+/// # Errors
+///
+/// The first check that fails.
+pub(crate) fn check_header<'t>(
+    token: &'t str,
+    max_len: usize,
+    allowed: impl Fn(Algorithm) -> bool,
+    typ: Option<&str>,
+) -> Result<Signed<'t>, Error> {
+    let compact = jws::split(token, max_len)?;
+    let header_json = decode_part(compact.header, "header is not base64url")?;
+    let header =
+        header::parse(&header_json).map_err(|e| Error::Malformed(format!("header: {e}").into()))?;
+    if header.enc || header.zip {
+        return Err(Error::Unsupported(
+            "JWE header: only signed tokens are accepted",
+        ));
+    }
+    let name = header
+        .alg
+        .as_deref()
+        .ok_or(Error::malformed("header has no alg"))?;
+    let alg = Algorithm::from_name(name)
+        .filter(|a| allowed(*a))
+        .ok_or_else(|| Error::AlgorithmNotAllowed(shown(name)))?;
+    if let Some(crit) = &header.crit {
+        // No extension is understood here (RFC 7515 §4.1.11): any entry is refused, as is an
+        // empty list.
+        let first = crit
+            .first()
+            .map_or_else(|| "[] (empty)".to_owned(), |c| shown(c));
+        return Err(Error::UnsupportedCritical(first));
+    }
+    if header.b64 {
+        return Err(Error::UnsupportedCritical("b64 (unencoded payload)".into()));
+    }
+    if header
+        .cty
+        .as_deref()
+        .is_some_and(|c| media_type_is(c, "jwt"))
+    {
+        return Err(Error::Unsupported("nested JWT (cty JWT)"));
+    }
+    if let Some(want) = typ {
+        match header.typ.as_deref() {
+            Some(t) if media_type_is(t, want) => {}
+            Some(t) => return Err(Error::WrongType(shown(t))),
+            None => return Err(Error::WrongType("(none)".into())),
+        }
+    }
+    let signature = decode_part(compact.signature, "signature is not base64url")?;
+    Ok(Signed {
+        compact,
+        alg,
+        kid: header.kid.map(|k| k.into_owned()),
+        signature,
+    })
+}
+
+impl Signed<'_> {
+    /// Finds the key by `kid` and `alg` and verifies the signature.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKey`] or [`Error::BadSignature`].
+    pub(crate) fn verify_with(&self, keys: &KeySet, try_each: bool) -> Result<(), Error> {
+        let message = self.compact.signing_input.as_bytes();
+        let ok = match keys.resolve(self.kid.as_deref(), self.alg, try_each)? {
+            Resolved::One(key) => key.verify(self.alg, message, &self.signature),
+            Resolved::Each(list) => list
+                .iter()
+                .any(|k| k.verify(self.alg, message, &self.signature)),
+        };
+        if ok { Ok(()) } else { Err(Error::BadSignature) }
+    }
+}

@@ -1,0 +1,510 @@
+//! [`Verifier`] and its [`VerifierBuilder`]: the validation policy, checked in `build()`.
+//!
+//! Order of work on a token: length (before any decoding), shape, header (strict JSON),
+//! JWE/`crit`/nested refused, `alg` allowed, `typ` when required, key by `kid` and `alg`,
+//! signature; only then the payload is decoded and its claims checked: types, duplicates,
+//! `exp`/`nbf`/`iat` against the injected clock with the leeway, issuer, audience.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{
+    Clock, CredentialKind, Principal, SystemClock, TokenVerdict, UnixTime, VerifyToken,
+};
+use serde::de::DeserializeOwned;
+
+use crate::claims::{self, Claims, RawClaims};
+use crate::error::{Error, shown};
+use crate::jws::decode_part;
+use crate::signed::check_header;
+use crate::source::{KeySource, Snapshot};
+use crate::{Algorithm, KeySet};
+
+/// The leeway when none is set.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// The largest leeway `build()` accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The token length limit when none is set: 8 KiB.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+#[derive(Debug, Clone)]
+enum Accept {
+    Unset,
+    Any,
+    OneOf(Vec<String>),
+}
+
+/// Builds a [`Verifier`]; `build()` checks that every required choice was made.
+///
+/// Required: [`algorithms`](Self::algorithms), an [`issuer`](Self::issuer) (or
+/// [`danger_accept_any_issuer`](Self::danger_accept_any_issuer)), an
+/// [`audience`](Self::audience) (or
+/// [`danger_accept_any_audience`](Self::danger_accept_any_audience)), and keys
+/// ([`keys`](Self::keys) or [`key_source`](Self::key_source)).
+#[derive(Debug)]
+#[must_use]
+pub struct VerifierBuilder {
+    algorithms: Vec<Algorithm>,
+    issuers: Accept,
+    audiences: Accept,
+    keys: Option<KeySource>,
+    clock: Arc<dyn Clock>,
+    leeway: Duration,
+    max_age: Option<Duration>,
+    typ: Option<String>,
+    max_token_len: usize,
+    try_each_key: bool,
+}
+
+impl VerifierBuilder {
+    /// The algorithms tokens may use. `none` cannot be named, so it cannot be allowed.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms.extend(algorithms);
+        self
+    }
+
+    /// Accepts tokens whose `iss` is exactly `issuer` (call again for more issuers).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        match &mut self.issuers {
+            Accept::OneOf(v) => v.push(issuer.into()),
+            other => *other = Accept::OneOf(vec![issuer.into()]),
+        }
+        self
+    }
+
+    /// Accepts tokens with an `aud` value exactly `audience` (call again for more).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        match &mut self.audiences {
+            Accept::OneOf(v) => v.push(audience.into()),
+            other => *other = Accept::OneOf(vec![audience.into()]),
+        }
+        self
+    }
+
+    /// Accepts any issuer, or none. `iss`, when present, must still be a string.
+    ///
+    /// # Security
+    ///
+    /// Any issuer whose tokens your keys verify is then trusted. Use only when the keys are
+    /// yours alone.
+    pub fn danger_accept_any_issuer(mut self) -> Self {
+        self.issuers = Accept::Any;
+        self
+    }
+
+    /// Accepts any audience, or none. `aud`, when present, must still be well typed.
+    ///
+    /// # Security
+    ///
+    /// A token issued for another service is then accepted here (RFC 8725 §3.9).
+    pub fn danger_accept_any_audience(mut self) -> Self {
+        self.audiences = Accept::Any;
+        self
+    }
+
+    /// Verifies with a fixed set of keys.
+    pub fn keys(mut self, keys: KeySet) -> Self {
+        self.keys = Some(KeySource::fixed(keys));
+        self
+    }
+
+    /// Verifies with keys from `source` (fixed, a key ring, or a remote JWKS).
+    pub fn key_source(mut self, source: KeySource) -> Self {
+        self.keys = Some(source);
+        self
+    }
+
+    /// The clock for `exp`, `nbf`, `iat` (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Allowed clock skew for `exp`, `nbf` and `iat` (default 30 s, at most 5 min).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Requires `iat` and refuses tokens issued longer ago than `max_age`.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Requires the header's `typ` to be `typ`, compared case-insensitively with or without
+    /// `application/` (RFC 9068 access tokens: `"at+jwt"`).
+    pub fn require_type(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// The longest token accepted, in bytes (default 8 KiB), checked before any decoding.
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.max_token_len = bytes;
+        self
+    }
+
+    /// For tokens without `kid`, tries each key that fits the `alg` instead of refusing when
+    /// more than one does.
+    pub fn try_each_key_without_kid(mut self) -> Self {
+        self.try_each_key = true;
+        self
+    }
+
+    /// Checks the configuration and builds the verifier.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misconfigured`] when no algorithm, issuer, audience or key source was given
+    /// (and not waived by a `danger_` call), the leeway exceeds [`MAX_LEEWAY`], the token
+    /// limit is under 64 bytes or over 1 MiB, or fixed keys cannot verify any allowed
+    /// algorithm.
+    pub fn build(mut self) -> Result<Verifier, Error> {
+        let bad = |why: &'static str| Err(Error::Misconfigured(why.into()));
+        self.algorithms.sort();
+        self.algorithms.dedup();
+        if self.algorithms.is_empty() {
+            return bad("no algorithm allowed: call algorithms()");
+        }
+        if matches!(self.issuers, Accept::Unset) {
+            return bad("no issuer: call issuer(), or danger_accept_any_issuer()");
+        }
+        if matches!(self.audiences, Accept::Unset) {
+            return bad("no audience: call audience(), or danger_accept_any_audience()");
+        }
+        let Some(keys) = self.keys else {
+            return bad("no keys: call keys() or key_source()");
+        };
+        if self.leeway > MAX_LEEWAY {
+            return Err(Error::Misconfigured(
+                format!("leeway {:?} is over the cap of {MAX_LEEWAY:?}", self.leeway).into(),
+            ));
+        }
+        if !(64..=1024 * 1024).contains(&self.max_token_len) {
+            return bad("max_token_len must be between 64 bytes and 1 MiB");
+        }
+        if let Some(fixed) = keys.fixed_keys()
+            && !self.algorithms.iter().any(|a| fixed.supports(*a))
+        {
+            return bad("none of the keys can verify any allowed algorithm");
+        }
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                algorithms: self.algorithms,
+                issuers: self.issuers,
+                audiences: self.audiences,
+                keys,
+                clock: self.clock,
+                leeway: self.leeway,
+                max_age: self.max_age,
+                typ: self.typ,
+                max_token_len: self.max_token_len,
+                try_each_key: self.try_each_key,
+            }),
+        })
+    }
+}
+
+/// Verifies JWTs (compact JWS) under one policy. Cheap to clone.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::{ManualClock, Secret, UnixTime};
+/// use auth_jwt::{Algorithm, Key, KeySet, SigningKey, Verifier};
+///
+/// let secret = Secret::new(vec![7u8; 32]);
+/// let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+/// let verifier = Verifier::builder()
+///     .algorithms([Algorithm::HS256])
+///     .issuer("https://issuer.example")
+///     .audience("api")
+///     .keys(KeySet::new([Key::hmac(&secret, Algorithm::HS256).unwrap()]))
+///     .clock(clock.clone())
+///     .build()
+///     .unwrap();
+///
+/// let signer = SigningKey::hmac(&secret, Algorithm::HS256).unwrap();
+/// let token = signer.sign(&serde_json::json!({
+///     "iss": "https://issuer.example", "aud": "api", "sub": "alice",
+///     "exp": 1_700_000_600, "scope": "read",
+/// })).unwrap();
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let principal = verifier.verify_principal(&token).await.unwrap();
+/// assert_eq!(principal.subject(), "alice");
+/// clock.advance(Duration::from_secs(3600));
+/// let err = verifier.verify_principal(&token).await.unwrap_err();
+/// assert_eq!(err.to_string(), "token expired 50m ago");
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    algorithms: Vec<Algorithm>,
+    issuers: Accept,
+    audiences: Accept,
+    keys: KeySource,
+    clock: Arc<dyn Clock>,
+    leeway: Duration,
+    max_age: Option<Duration>,
+    typ: Option<String>,
+    max_token_len: usize,
+    try_each_key: bool,
+}
+
+/// A verified token: the application's claims, the registered claims, and who sent it.
+#[derive(Debug, Clone)]
+pub struct Verified<C> {
+    /// The application's claims type, deserialized from the payload.
+    pub claims: C,
+    registered: Claims,
+    scopes: auth_core::Scopes,
+    alg: Algorithm,
+}
+
+impl<C> Verified<C> {
+    /// The registered claims.
+    pub fn registered(&self) -> &Claims {
+        &self.registered
+    }
+
+    /// The granted scopes, from `scope` (space separated) or `scp` (an array).
+    pub fn scopes(&self) -> &auth_core::Scopes {
+        &self.scopes
+    }
+
+    /// The principal: `sub`, the scopes, the registered claims as an attribute.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingClaim`] when the token has no `sub`.
+    pub fn principal(&self) -> Result<Principal, Error> {
+        let sub = self
+            .registered
+            .subject()
+            .ok_or(Error::MissingClaim("sub"))?;
+        Ok(Principal::new(sub, CredentialKind::Jwt)
+            .with_scopes(self.scopes.clone())
+            .with_attribute(self.registered.clone()))
+    }
+
+    /// The algorithm the token was signed with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+}
+
+impl Verifier {
+    /// Starts a builder. See [`VerifierBuilder`] for what is required.
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder {
+            algorithms: Vec::new(),
+            issuers: Accept::Unset,
+            audiences: Accept::Unset,
+            keys: None,
+            clock: Arc::new(SystemClock),
+            leeway: DEFAULT_LEEWAY,
+            max_age: None,
+            typ: None,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            try_each_key: false,
+        }
+    }
+
+    /// The key source, for its health.
+    pub fn key_source(&self) -> &KeySource {
+        &self.inner.keys
+    }
+
+    /// Verifies `token` and deserializes its payload into `C` as well.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`]: see [`Error::is_rejection`] for which errors are verdicts on the token.
+    pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, Error> {
+        let (payload, alg) = self.check_signature(token).await?;
+        let raw = self.check_claims(&payload)?;
+        let claims: C =
+            serde_json::from_slice(&payload).map_err(|e| Error::Claims(e.to_string()))?;
+        Ok(Verified {
+            claims,
+            registered: raw.to_owned_claims(),
+            scopes: raw.scopes(),
+            alg,
+        })
+    }
+
+    /// Verifies `token` and returns its principal only (no application claims type); `sub`
+    /// is required.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`].
+    pub async fn verify_principal(&self, token: &str) -> Result<Principal, Error> {
+        let (payload, _) = self.check_signature(token).await?;
+        let raw = self.check_claims(&payload)?;
+        let sub = raw.sub.as_deref().ok_or(Error::MissingClaim("sub"))?;
+        Ok(Principal::new(sub, CredentialKind::Jwt)
+            .with_scopes(raw.scopes())
+            .with_attribute(raw.to_owned_claims()))
+    }
+
+    /// Header, key and signature; returns the decoded payload.
+    async fn check_signature(&self, token: &str) -> Result<(Vec<u8>, Algorithm), Error> {
+        let p = &*self.inner;
+        let signed = check_header(
+            token,
+            p.max_token_len,
+            |a| p.algorithms.contains(&a),
+            p.typ.as_deref(),
+        )?;
+        let snapshot: Snapshot<'_> = p
+            .keys
+            .snapshot_for(signed.kid.as_deref(), signed.alg)
+            .await?;
+        signed.verify_with(snapshot.key_set(), p.try_each_key)?;
+        let payload = decode_part(signed.compact.payload, "payload is not base64url")?;
+        Ok((payload, signed.alg))
+    }
+
+    fn check_claims<'a>(&self, payload: &'a [u8]) -> Result<RawClaims<'a>, Error> {
+        let p = &*self.inner;
+        let c =
+            claims::parse(payload).map_err(|e| Error::Malformed(format!("claims: {e}").into()))?;
+        let now = p.clock.now();
+        check_times(&c, now, p.leeway, p.max_age)?;
+        match &p.issuers {
+            Accept::OneOf(list) => {
+                let iss = c.iss.as_deref().ok_or(Error::MissingClaim("iss"))?;
+                if !list.iter().any(|i| i == iss) {
+                    return Err(Error::WrongIssuer(shown(iss)));
+                }
+            }
+            Accept::Any | Accept::Unset => {}
+        }
+        match &p.audiences {
+            Accept::OneOf(list) => {
+                let aud = c.aud.as_ref().ok_or(Error::MissingClaim("aud"))?;
+                if !aud.iter().any(|a| list.iter().any(|w| w == a)) {
+                    let first = aud
+                        .first()
+                        .map_or_else(|| "[] (empty)".to_owned(), |a| shown(a));
+                    return Err(Error::WrongAudience(first));
+                }
+            }
+            Accept::Any | Accept::Unset => {}
+        }
+        Ok(c)
+    }
+}
+
+/// `exp` must be after now (`exp == now` is expired), `nbf` and `iat` not after now, each
+/// with the leeway; `exp` is required.
+fn check_times(
+    c: &RawClaims<'_>,
+    now: UnixTime,
+    leeway: Duration,
+    max_age: Option<Duration>,
+) -> Result<(), Error> {
+    let exp = c.exp.ok_or(Error::MissingClaim("exp"))?;
+    if now >= exp.saturating_add(leeway) {
+        return Err(Error::Expired(now.duration_since(exp).unwrap_or_default()));
+    }
+    let later = now.saturating_add(leeway);
+    if let Some(nbf) = c.nbf
+        && nbf > later
+    {
+        return Err(Error::NotYetValid(
+            nbf.duration_since(now).unwrap_or_default(),
+        ));
+    }
+    if let Some(iat) = c.iat
+        && iat > later
+    {
+        return Err(Error::IssuedInFuture(
+            iat.duration_since(now).unwrap_or_default(),
+        ));
+    }
+    if let Some(max) = max_age {
+        let iat = c.iat.ok_or(Error::MissingClaim("iat"))?;
+        let age = now.duration_since(iat).unwrap_or_default();
+        if age > max.saturating_add(leeway) {
+            return Err(Error::TooOld { age, max });
+        }
+    }
+    Ok(())
+}
+
+impl VerifyToken for Verifier {
+    /// A JWT is three dot-separated parts; anything else is left to other authenticators.
+    fn recognizes(&self, token: &str) -> bool {
+        token.bytes().filter(|b| *b == b'.').count() == 2
+    }
+
+    async fn verify(&self, token: &str) -> Result<TokenVerdict, auth_core::Error> {
+        match self.verify_principal(token).await {
+            Ok(principal) => Ok(TokenVerdict::Valid(principal)),
+            Err(e) => e.into_verdict(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(exp: Option<u64>, nbf: Option<u64>, iat: Option<u64>) -> RawClaims<'static> {
+        RawClaims {
+            exp: exp.map(UnixTime::from_secs),
+            nbf: nbf.map(UnixTime::from_secs),
+            iat: iat.map(UnixTime::from_secs),
+            ..RawClaims::default()
+        }
+    }
+
+    #[test]
+    fn time_boundaries() {
+        let now = UnixTime::from_secs(1000);
+        let zero = Duration::ZERO;
+        let l = Duration::from_secs(10);
+        let check = |c: RawClaims<'_>, leeway| check_times(&c, now, leeway, None);
+        assert!(matches!(
+            check(raw(Some(1000), None, None), zero),
+            Err(Error::Expired(_))
+        ));
+        assert!(check(raw(Some(1001), None, None), zero).is_ok());
+        assert!(check(raw(Some(995), None, None), l).is_ok());
+        assert!(matches!(
+            check(raw(Some(990), None, None), l),
+            Err(Error::Expired(_))
+        ));
+        assert!(check(raw(Some(2000), Some(1000), None), zero).is_ok());
+        assert!(matches!(
+            check(raw(Some(2000), Some(1001), None), zero),
+            Err(Error::NotYetValid(_))
+        ));
+        assert!(check(raw(Some(2000), Some(1010), None), l).is_ok());
+        assert!(matches!(
+            check(raw(Some(2000), None, Some(1011)), l),
+            Err(Error::IssuedInFuture(_))
+        ));
+        assert!(matches!(
+            check(raw(None, None, None), l),
+            Err(Error::MissingClaim("exp"))
+        ));
+        assert!(matches!(
+            check_times(
+                &raw(Some(2000), None, Some(100)),
+                now,
+                zero,
+                Some(Duration::from_secs(60))
+            ),
+            Err(Error::TooOld { .. })
+        ));
+    }
+}

@@ -15,6 +15,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["http", "thiserror", "subtle", "zeroize", "form_urlencoded"],
     ),
     ("auth-http", &["auth-core", "http", "reqwest"]),
+    (
+        "auth-apikey",
+        &[
+            "auth-core",
+            "http",
+            "thiserror",
+            "subtle",
+            "zeroize",
+            "sha2",
+            "hmac",
+            "getrandom",
+            "crc32fast",
+            "rusqlite",
+        ],
+    ),
 ];
 
 /// Never in an auth crate's normal dependencies, whatever its list says.

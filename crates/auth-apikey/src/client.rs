@@ -108,7 +108,8 @@ mod tests {
         assert!(request.headers()["x-api-key"].is_sensitive());
         assert!(!format!("{c:?}").contains(&text[8..]));
 
-        let c = client_credential_from_lookup("KEY", env(text), &format, Placement::Bearer).unwrap();
+        let c =
+            client_credential_from_lookup("KEY", env(text), &format, Placement::Bearer).unwrap();
         c.apply(&mut request);
         assert_eq!(request.headers()["authorization"], format!("Bearer {text}"));
     }
@@ -122,7 +123,10 @@ mod tests {
         let e = client_credential_from_lookup("KEY", env(&typo), &format, Placement::Bearer)
             .unwrap_err();
         let message = e.to_string();
-        assert!(message.contains("KEY") && message.contains("malformed"), "{message}");
+        assert!(
+            message.contains("KEY") && message.contains("malformed"),
+            "{message}"
+        );
         assert!(!message.contains(&typo[8..]));
         let e = client_credential_from_lookup("NOPE", env(&typo), &format, Placement::Bearer)
             .unwrap_err();

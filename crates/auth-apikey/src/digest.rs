@@ -87,8 +87,8 @@ impl KeyHasher {
         if pepper.len() < 16 {
             return Err(Error::WeakPepper);
         }
-        let mac =
-            Hmac::<Sha256>::new_from_slice(pepper.expose_secret()).map_err(|_| Error::WeakPepper)?;
+        let mac = Hmac::<Sha256>::new_from_slice(pepper.expose_secret())
+            .map_err(|_| Error::WeakPepper)?;
         Ok(Self(Kind::Hmac(Box::new(mac))))
     }
 

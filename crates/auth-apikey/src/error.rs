@@ -17,7 +17,9 @@ use crate::format::KeyId;
 pub enum Error {
     /// The prefix is not 1 to 32 ASCII letters, digits and single inner underscores starting
     /// with a letter.
-    #[error("invalid key prefix: use 1 to 32 ASCII letters, digits and single inner underscores, starting with a letter")]
+    #[error(
+        "invalid key prefix: use 1 to 32 ASCII letters, digits and single inner underscores, starting with a letter"
+    )]
     InvalidPrefix,
     /// A key id is not 8 base62 characters.
     #[error("invalid key id: expected 8 base62 characters")]

@@ -235,11 +235,27 @@ mod tests {
 
     #[test]
     fn prefix_rules() {
-        for ok in ["sk_live", "sk_test", "ghp", "b62", "a", "Acme_Prod_2", &"a".repeat(32)] {
+        for ok in [
+            "sk_live",
+            "sk_test",
+            "ghp",
+            "b62",
+            "a",
+            "Acme_Prod_2",
+            &"a".repeat(32),
+        ] {
             assert!(KeyFormat::new(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "_sk", "sk_", "sk__live", "2sk", "sk-live", "sk live", "ské", &"a".repeat(33),
+            "",
+            "_sk",
+            "sk_",
+            "sk__live",
+            "2sk",
+            "sk-live",
+            "sk live",
+            "ské",
+            &"a".repeat(33),
         ] {
             assert!(KeyFormat::new(bad).is_err(), "{bad}");
         }
@@ -261,11 +277,20 @@ mod tests {
     fn parse_refusals() {
         let f = KeyFormat::new("tst").unwrap();
         let good = "tst_7TQUoGbwsFRKCzRYOs4MQvIqsaWL380yavFU";
-        assert_eq!(f.parse(good).map(|id| id.to_string()), Ok("7TQUoGbw".into()));
+        assert_eq!(
+            f.parse(good).map(|id| id.to_string()),
+            Ok("7TQUoGbw".into())
+        );
         assert_eq!(f.parse(&good[..good.len() - 1]), Err(Refusal::Malformed));
-        assert_eq!(f.parse(&good.replace("tst_", "tsx_")), Err(Refusal::Malformed));
+        assert_eq!(
+            f.parse(&good.replace("tst_", "tsx_")),
+            Err(Refusal::Malformed)
+        );
         assert_eq!(f.parse(&good.replace('U', "-")), Err(Refusal::Malformed));
-        assert_eq!(f.parse(&good.replace("FU", "FV")), Err(Refusal::BadChecksum));
+        assert_eq!(
+            f.parse(&good.replace("FU", "FV")),
+            Err(Refusal::BadChecksum)
+        );
         assert_eq!(f.parse(""), Err(Refusal::Malformed));
     }
 

@@ -65,15 +65,6 @@ impl<S: KeyStore> ApiKeys<S> {
         Self::assemble(format, KeyHasher::sha256(), Arc::new(SystemClock), store)
     }
 
-    /// A builder, to set a pepper or a clock.
-    pub fn builder(format: KeyFormat) -> ApiKeysBuilder {
-        ApiKeysBuilder {
-            format,
-            pepper: None,
-            clock: Arc::new(SystemClock),
-        }
-    }
-
     fn assemble(format: KeyFormat, hasher: KeyHasher, clock: Arc<dyn Clock>, store: S) -> Self {
         let dummy = hasher.digest(b"auth-apikey: no key has this digest");
         Self {
@@ -92,6 +83,19 @@ impl<S: KeyStore> ApiKeys<S> {
     /// next authenticator (see [`auth_core::AuthenticateExt::or`]).
     pub fn authenticator(&self, realm: &str) -> TokenAuthenticator<Self> {
         TokenAuthenticator::bearer(realm, self.clone()).with_extractor(default_extractor())
+    }
+}
+
+impl ApiKeys<()> {
+    /// A builder, to set a pepper or a clock; the store comes last, in
+    /// [`ApiKeysBuilder::build`]. (Like `http::Request::builder`, it lives on `ApiKeys<()>`
+    /// so that no type needs naming.)
+    pub fn builder(format: KeyFormat) -> ApiKeysBuilder {
+        ApiKeysBuilder {
+            format,
+            pepper: None,
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 

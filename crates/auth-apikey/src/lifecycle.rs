@@ -131,9 +131,10 @@ impl<S: KeyStore> ApiKeys<S> {
         let expires = match settings.expires {
             None => None,
             Some(Expiry::At(at)) => Some(at),
-            Some(Expiry::After(d)) => Some(now.checked_add(d).ok_or(Error::InvalidSettings(
-                "lifetime overflows the clock",
-            ))?),
+            Some(Expiry::After(d)) => Some(
+                now.checked_add(d)
+                    .ok_or(Error::InvalidSettings("lifetime overflows the clock"))?,
+            ),
         };
         if expires.is_some_and(|at| at <= now) {
             return Err(Error::InvalidSettings("expiry must be in the future"));
@@ -233,10 +234,7 @@ impl<S: KeyStore> ApiKeys<S> {
         let old = self.store().get(id).await?.ok_or(Error::NotFound(*id))?;
         let now = self.clock().now();
         if let Some(successor) = old.replaced_by {
-            return Err(Error::AlreadyRotated {
-                id: *id,
-                successor,
-            });
+            return Err(Error::AlreadyRotated { id: *id, successor });
         }
         if old.revoked.is_some() || old.expires.is_some_and(|at| now >= at) {
             return Err(Error::Inactive(*id));

@@ -90,6 +90,53 @@ pub trait KeyStore: Send + Sync {
     ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
+/// A shared store: for example one database behind an `sk_live` and an `sk_test`
+/// [`ApiKeys`](crate::ApiKeys).
+impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
+    fn insert(&self, record: KeyRecord) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).insert(record)
+    }
+
+    fn get(
+        &self,
+        id: &KeyId,
+    ) -> impl Future<Output = Result<Option<Arc<KeyRecord>>, Error>> + Send {
+        (**self).get(id)
+    }
+
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<KeyRecord>, Error>> + Send {
+        (**self).list_by_owner(owner)
+    }
+
+    fn revoke(&self, id: &KeyId, at: UnixTime) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).revoke(id, at)
+    }
+
+    fn set_expires(
+        &self,
+        id: &KeyId,
+        expires: Option<UnixTime>,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).set_expires(id, expires)
+    }
+
+    fn consume_use(&self, id: &KeyId) -> impl Future<Output = Result<bool, Error>> + Send {
+        (**self).consume_use(id)
+    }
+
+    fn rotate(
+        &self,
+        old: &KeyId,
+        old_expires: UnixTime,
+        successor: KeyRecord,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).rotate(old, old_expires, successor)
+    }
+}
+
 /// Keys in memory, behind a read-write lock that no one holds across I/O. For tests, demos,
 /// and as the reference every other store is checked against.
 ///

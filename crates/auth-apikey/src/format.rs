@@ -1,0 +1,311 @@
+//! The key format: `<prefix>_<id><secret><checksum>`, its parsing, its generation from the
+//! operating system's CSPRNG, and the regular expression leak scanners look for.
+//!
+//! ```text
+//! sk_live_Xq3R9tVb 1Fz0aPpKc8LmN4wEy2Ud7h 2DiM0k
+//! ^^^^^^^ ^^^^^^^^ ^^^^^^^^^^^^^^^^^^^^^^ ^^^^^^
+//! prefix  key id   secret part            checksum: base62(crc32(id + secret))
+//!         8 base62 22 base62 (130 bits)   6 base62
+//! ```
+//!
+//! The body (id, secret and checksum, 36 base62 characters) has exactly the shape of a GitHub
+//! token: 30 random characters and GitHub's 6-character CRC-32 checksum of them, so the same
+//! scanners and validators apply. The key id is random too, but not secret: it is the index
+//! the store looks the key up by, and it may appear in logs and listings.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
+
+use auth_core::Secret;
+use zeroize::Zeroize;
+
+use crate::checksum::{self, CHECKSUM_LEN};
+use crate::error::Error;
+use crate::verify::Refusal;
+
+/// Length of the key id in base62 characters.
+pub const ID_LEN: usize = 8;
+/// Length of the secret part in base62 characters: 22 characters carry 130.9 bits.
+pub const SECRET_LEN: usize = 22;
+/// Length of the body after `<prefix>_`: id, secret, checksum.
+pub const BODY_LEN: usize = ID_LEN + SECRET_LEN + CHECKSUM_LEN;
+/// The longest prefix accepted, in bytes.
+pub const MAX_PREFIX_LEN: usize = 32;
+
+/// A regular expression (Rust `regex` / RE2 / PCRE syntax) matching any key of this format,
+/// whatever its prefix: for leak scanners. Follow a match with the checksum check
+/// ([`checksum::verify`] on the 36 characters after the last `_`) to drop false positives;
+/// [`KeyFormat::pattern`] gives the tighter pattern for one prefix.
+pub const KEY_PATTERN: &str = r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*_[0-9A-Za-z]{36}\b";
+
+/// The format of one kind of key: its prefix (`sk_live`, `sk_test`).
+///
+/// ```
+/// use auth_apikey::KeyFormat;
+///
+/// let format = KeyFormat::new("sk_test").unwrap();
+/// let (id, key) = format.generate().unwrap();
+/// let key = key.expose_str().unwrap();
+/// assert!(key.starts_with("sk_test_"));
+/// assert_eq!(format.parse(key), Ok(id));
+/// assert!(KeyFormat::new("sk live").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyFormat {
+    /// The prefix with its trailing `_`.
+    head: Box<str>,
+}
+
+impl KeyFormat {
+    /// A format with `prefix`: 1 to 32 ASCII letters, digits and single inner underscores,
+    /// starting with a letter (`sk_live`, `ghp`, `acme_test`). Matching is case-sensitive.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPrefix`] when the prefix breaks these rules.
+    pub fn new(prefix: &str) -> Result<Self, Error> {
+        let b = prefix.as_bytes();
+        let valid = !b.is_empty()
+            && b.len() <= MAX_PREFIX_LEN
+            && b[0].is_ascii_alphabetic()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            && !prefix.ends_with('_')
+            && !prefix.contains("__");
+        if !valid {
+            return Err(Error::InvalidPrefix);
+        }
+        Ok(Self {
+            head: format!("{prefix}_").into_boxed_str(),
+        })
+    }
+
+    /// The prefix, without the `_` that follows it in a key.
+    pub fn prefix(&self) -> &str {
+        &self.head[..self.head.len() - 1]
+    }
+
+    /// The length in bytes of every key of this format.
+    pub fn key_len(&self) -> usize {
+        self.head.len() + BODY_LEN
+    }
+
+    /// Whether `key` starts with this format's `<prefix>_`: a cheap test of whose key it is,
+    /// not of its validity.
+    pub fn recognizes(&self, key: &str) -> bool {
+        key.starts_with(&*self.head)
+    }
+
+    /// Parses `key` offline: exact length, prefix, base62 body, checksum. Returns the key id
+    /// to look up; says nothing about whether the key exists.
+    ///
+    /// Nothing is trimmed: surrounding whitespace makes a key malformed.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal::Malformed`] for a wrong length, prefix or character,
+    /// [`Refusal::BadChecksum`] for a well-formed key whose checksum does not match.
+    pub fn parse(&self, key: &str) -> Result<KeyId, Refusal> {
+        let bytes = key.as_bytes();
+        if bytes.len() != self.key_len() {
+            return Err(Refusal::Malformed);
+        }
+        let (head, body) = bytes.split_at(self.head.len());
+        if head != self.head.as_bytes() || !checksum::is_base62(body) {
+            return Err(Refusal::Malformed);
+        }
+        if !checksum::verify(body) {
+            return Err(Refusal::BadChecksum);
+        }
+        let mut id = [0u8; ID_LEN];
+        id.copy_from_slice(&body[..ID_LEN]);
+        Ok(KeyId(id))
+    }
+
+    /// A fresh key: a random id and secret from the operating system's CSPRNG, base62 by
+    /// rejection sampling (every character uniform), and the checksum.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Random`] when the operating system cannot supply randomness.
+    pub fn generate(&self) -> Result<(KeyId, Secret), Error> {
+        let mut random = [0u8; ID_LEN + SECRET_LEN];
+        fill_base62(&mut random)?;
+        let mut key = Vec::with_capacity(self.key_len());
+        key.extend_from_slice(self.head.as_bytes());
+        key.extend_from_slice(&random);
+        key.extend_from_slice(&checksum::checksum(&random));
+        let mut id = [0u8; ID_LEN];
+        id.copy_from_slice(&random[..ID_LEN]);
+        random.zeroize();
+        Ok((KeyId(id), Secret::new(key)))
+    }
+
+    /// A regular expression matching exactly the keys of this format, for leak scanners:
+    /// `\bsk_live_[0-9A-Za-z]{36}\b`. (A prefix has no regex metacharacters.)
+    pub fn pattern(&self) -> String {
+        format!(r"\b{}[0-9A-Za-z]{{{BODY_LEN}}}\b", self.head)
+    }
+
+    /// The public hint for a key: `<prefix>_<id>…`, for listings and logs.
+    pub fn hint(&self, id: &KeyId) -> String {
+        format!("{}{id}\u{2026}", self.head)
+    }
+}
+
+/// Fills `out` with uniformly random base62 characters.
+fn fill_base62(out: &mut [u8]) -> Result<(), Error> {
+    // 248 = 4 * 62: bytes below it map to base62 without bias; about 3% are rejected.
+    const LIMIT: u8 = 248;
+    let mut pool = [0u8; 48];
+    let mut filled = 0;
+    let result = loop {
+        if let Err(e) = getrandom::fill(&mut pool) {
+            break Err(Error::Random(Box::new(e)));
+        }
+        for &b in &pool {
+            if filled == out.len() {
+                break;
+            }
+            if b < LIMIT {
+                out[filled] = checksum::ALPHABET[usize::from(b % 62)];
+                filled += 1;
+            }
+        }
+        if filled == out.len() {
+            break Ok(());
+        }
+    };
+    pool.zeroize();
+    result
+}
+
+/// The non-secret identifier of a key: 8 base62 characters, the index for lookups.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyId([u8; ID_LEN]);
+
+impl Hash for KeyId {
+    /// One `write_u64`: the id is eight random bytes, so one word is all a hasher needs.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from_le_bytes(self.0));
+    }
+}
+
+impl KeyId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only base62 bytes ever get in (parse, generate, from_str), so this is ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The id as bytes.
+    pub fn as_bytes(&self) -> &[u8; ID_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({})", self.as_str())
+    }
+}
+
+impl FromStr for KeyId {
+    type Err = Error;
+
+    /// Parses the 8 base62 characters of an id (as shown in listings), not a whole key.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bytes = <[u8; ID_LEN]>::try_from(s.as_bytes()).map_err(|_| Error::InvalidKeyId)?;
+        if !checksum::is_base62(&bytes) {
+            return Err(Error::InvalidKeyId);
+        }
+        Ok(Self(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_rules() {
+        for ok in [
+            "sk_live",
+            "sk_test",
+            "ghp",
+            "b62",
+            "a",
+            "Acme_Prod_2",
+            &"a".repeat(32),
+        ] {
+            assert!(KeyFormat::new(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "_sk",
+            "sk_",
+            "sk__live",
+            "2sk",
+            "sk-live",
+            "sk live",
+            "ské",
+            &"a".repeat(33),
+        ] {
+            assert!(KeyFormat::new(bad).is_err(), "{bad}");
+        }
+        assert_eq!(KeyFormat::new("sk_live").unwrap().prefix(), "sk_live");
+    }
+
+    #[test]
+    fn generated_keys_parse_back() {
+        let f = KeyFormat::new("sk_live").unwrap();
+        let (id, key) = f.generate().unwrap();
+        let text = key.expose_str().unwrap();
+        assert_eq!(text.len(), f.key_len());
+        assert_eq!(f.parse(text), Ok(id));
+        assert_eq!(&text[8..16], id.as_str());
+        assert_eq!(f.hint(&id), format!("sk_live_{id}\u{2026}"));
+    }
+
+    #[test]
+    fn parse_refusals() {
+        let f = KeyFormat::new("tst").unwrap();
+        let good = "tst_7TQUoGbwsFRKCzRYOs4MQvIqsaWL380yavFU";
+        assert_eq!(
+            f.parse(good).map(|id| id.to_string()),
+            Ok("7TQUoGbw".into())
+        );
+        assert_eq!(f.parse(&good[..good.len() - 1]), Err(Refusal::Malformed));
+        assert_eq!(
+            f.parse(&good.replace("tst_", "tsx_")),
+            Err(Refusal::Malformed)
+        );
+        assert_eq!(f.parse(&good.replace('U', "-")), Err(Refusal::Malformed));
+        assert_eq!(
+            f.parse(&good.replace("FU", "FV")),
+            Err(Refusal::BadChecksum)
+        );
+        assert_eq!(f.parse(""), Err(Refusal::Malformed));
+    }
+
+    #[test]
+    fn key_id_round_trips() {
+        let id: KeyId = "AbCd1234".parse().unwrap();
+        assert_eq!(id.to_string(), "AbCd1234");
+        assert_eq!(format!("{id:?}"), "KeyId(AbCd1234)");
+        assert!("AbCd123".parse::<KeyId>().is_err());
+        assert!("AbCd123-".parse::<KeyId>().is_err());
+    }
+
+    #[test]
+    fn pattern_names_the_prefix() {
+        let f = KeyFormat::new("sk_live").unwrap();
+        assert_eq!(f.pattern(), r"\bsk_live_[0-9A-Za-z]{36}\b");
+    }
+}

@@ -1,0 +1,74 @@
+//! API keys done the way the best issuers do them: GitHub's checksummed tokens, Stripe's
+//! reveal-once keys, a hashed store with expiry and rotation with overlap.
+//!
+//! - **Format** ([`KeyFormat`]): `<prefix>_<id><secret><checksum>`, e.g.
+//!   `sk_live_Xq3R9tVb1Fz0aPpKc8LmN4wEy2Ud7h2DiM0k`: a prefix naming the kind and
+//!   environment, an 8-character key id for lookup, 22 characters (130 bits) from the
+//!   operating system's CSPRNG, and GitHub's 6-character CRC-32 checksum, so typos and
+//!   made-up strings are rejected offline. [`KEY_PATTERN`] is the regular expression for
+//!   leak scanners.
+//! - **At rest** ([`KeyHasher`]): only a digest, HMAC-SHA-256 with a server-side pepper or
+//!   SHA-256 without one. The key is shown once, as an [`IssuedKey`].
+//! - **Stores** ([`KeyStore`]): [`MemoryStore`], and `SqliteStore` behind the `sqlite`
+//!   feature.
+//! - **Verification** ([`ApiKeys::check`]): length, checksum, lookup by id, constant-time
+//!   digest comparison, then revoked / expired / uses, giving a [`KeyStatus`] for the server
+//!   and, through [`auth_core::VerifyToken`], a [`Principal`](auth_core::Principal) or 401.
+//! - **Lifecycle**: [`ApiKeys::create`], [`ApiKeys::list`], [`ApiKeys::revoke`],
+//!   [`ApiKeys::set_expiry`], [`ApiKeys::rotate`] with an overlap, all on an injected clock.
+//! - **Client side**: [`client_credential_from_env`].
+//!
+//! # Example
+//!
+//! ```
+//! use auth_apikey::{ApiKeys, KeyFormat, MemoryStore, NewKey};
+//! use auth_core::{Guard, Principal, Scopes};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let keys = ApiKeys::new(KeyFormat::new("sk_test").unwrap(), MemoryStore::new());
+//! let issued = keys
+//!     .create(NewKey::new("acme-ci", "deploy").with_scopes(Scopes::from_space_separated("deploy")))
+//!     .await
+//!     .unwrap();
+//!
+//! // Bearer or X-API-Key; the principal lands in the request's extensions.
+//! let guard = Guard::new(keys.authenticator("deploys"));
+//! let (mut parts, ()) = http::Request::post("/deploy")
+//!     .header("x-api-key", issued.expose_key())
+//!     .body(()).unwrap().into_parts();
+//! guard.authorize(&mut parts).await.unwrap();
+//! let principal = parts.extensions.get::<Principal>().unwrap();
+//! assert_eq!(principal.subject(), "acme-ci");
+//! assert_eq!(principal.attribute::<auth_apikey::KeyId>(), Some(&issued.id()));
+//!
+//! // Revocation takes effect on the next request.
+//! keys.revoke(&issued.id()).await.unwrap();
+//! let denial = guard.check(&parts).await.unwrap_err();
+//! assert_eq!(denial.to_response().status(), 401);
+//! # });
+//! ```
+
+pub mod checksum;
+mod client;
+mod digest;
+mod error;
+mod format;
+mod keys;
+mod lifecycle;
+mod record;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod store;
+mod verify;
+
+pub use client::{Placement, client_credential_from_env, client_credential_from_lookup};
+pub use digest::{DIGEST_LEN, KeyDigest, KeyHasher};
+pub use error::Error;
+pub use format::{BODY_LEN, ID_LEN, KEY_PATTERN, KeyFormat, KeyId, MAX_PREFIX_LEN, SECRET_LEN};
+pub use keys::{ApiKeys, ApiKeysBuilder, X_API_KEY, default_extractor};
+pub use lifecycle::{IssuedKey, NewKey};
+pub use record::{KeyRecord, RateQuota};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+pub use store::{KeyStore, MemoryStore};
+pub use verify::{KeyStatus, Refusal, principal};

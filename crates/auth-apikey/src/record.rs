@@ -1,0 +1,168 @@
+//! [`KeyRecord`]: what the store keeps about a key (never the key itself), and the typed
+//! per-key [`RateQuota`].
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use auth_core::{Scopes, UnixTime};
+
+use crate::digest::KeyDigest;
+use crate::error::Error;
+use crate::format::KeyId;
+use crate::verify::Refusal;
+
+/// Everything the store holds about one key: its id and digest, never the key.
+///
+/// Plain data: stores build it from their rows, and listings show it. Times are instants on
+/// the [`Clock`](auth_core::Clock) the keys are managed with.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    /// The key id, the store's index.
+    pub id: KeyId,
+    /// The digest of the whole key (see [`KeyHasher`](crate::KeyHasher)).
+    pub digest: KeyDigest,
+    /// The prefix the key was issued with (`sk_live`), for listings.
+    pub prefix: String,
+    /// Who the key speaks for: the subject of the [`Principal`](auth_core::Principal).
+    pub owner: String,
+    /// A name for people: "CI deploy key".
+    pub name: String,
+    /// The scopes the key grants.
+    pub scopes: Scopes,
+    /// When it was issued.
+    pub created: UnixTime,
+    /// The first instant at which it is refused, if it expires.
+    pub expires: Option<UnixTime>,
+    /// When it was revoked; a revoked key is refused from then on, whatever the clock says.
+    pub revoked: Option<UnixTime>,
+    /// How many more requests it may authenticate, if limited.
+    pub remaining_uses: Option<u64>,
+    /// Its own rate limit, for a rate limiter to read from the principal.
+    pub rate_quota: Option<RateQuota>,
+    /// The key that replaced it in a rotation.
+    pub replaced_by: Option<KeyId>,
+}
+
+impl KeyRecord {
+    /// Why the key is refused at `now` (revoked, then expired, then out of uses), or `None`
+    /// if it is usable.
+    pub fn refusal_at(&self, now: UnixTime) -> Option<Refusal> {
+        if self.revoked.is_some() {
+            Some(Refusal::Revoked)
+        } else if self.expires.is_some_and(|at| now >= at) {
+            Some(Refusal::Expired)
+        } else if self.remaining_uses == Some(0) {
+            Some(Refusal::Exhausted)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the key is usable at `now`.
+    pub fn is_active_at(&self, now: UnixTime) -> bool {
+        self.refusal_at(now).is_none()
+    }
+}
+
+/// A per-key rate limit: `requests` per `period`, with bursts of up to `burst` requests.
+///
+/// auth-apikey only stores it and puts it on the principal as an attribute; a rate limiter
+/// reads it back with `principal.attribute::<RateQuota>()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateQuota {
+    requests: NonZeroU32,
+    period: Duration,
+    burst: NonZeroU32,
+}
+
+impl RateQuota {
+    /// `requests` per `period`, with a burst of `requests`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSettings`] when `period` is zero.
+    pub fn new(requests: NonZeroU32, period: Duration) -> Result<Self, Error> {
+        if period.is_zero() {
+            return Err(Error::InvalidSettings("rate quota period must not be zero"));
+        }
+        Ok(Self {
+            requests,
+            period,
+            burst: requests,
+        })
+    }
+
+    /// Sets the burst: how many requests may arrive at once.
+    pub fn with_burst(mut self, burst: NonZeroU32) -> Self {
+        self.burst = burst;
+        self
+    }
+
+    /// Requests allowed per period.
+    pub fn requests(&self) -> NonZeroU32 {
+        self.requests
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// The burst.
+    pub fn burst(&self) -> NonZeroU32 {
+        self.burst
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::KeyHasher;
+
+    fn record() -> KeyRecord {
+        KeyRecord {
+            id: "AbCd1234".parse().unwrap(),
+            digest: KeyHasher::sha256().digest(b"k"),
+            prefix: "sk_test".into(),
+            owner: "alice".into(),
+            name: "ci".into(),
+            scopes: Scopes::from_space_separated("read"),
+            created: UnixTime::from_secs(100),
+            expires: Some(UnixTime::from_secs(200)),
+            revoked: None,
+            remaining_uses: Some(1),
+            rate_quota: None,
+            replaced_by: None,
+        }
+    }
+
+    #[test]
+    fn refusal_order_and_boundaries() {
+        let mut r = record();
+        assert_eq!(r.refusal_at(UnixTime::from_secs(199)), None);
+        assert_eq!(
+            r.refusal_at(UnixTime::from_secs(200)),
+            Some(Refusal::Expired)
+        );
+        r.remaining_uses = Some(0);
+        assert_eq!(
+            r.refusal_at(UnixTime::from_secs(150)),
+            Some(Refusal::Exhausted)
+        );
+        r.revoked = Some(UnixTime::from_secs(300));
+        // Revocation wins, even "before" it happened on a clock that went back.
+        assert_eq!(
+            r.refusal_at(UnixTime::from_secs(150)),
+            Some(Refusal::Revoked)
+        );
+    }
+
+    #[test]
+    fn quota_needs_a_period() {
+        let n = NonZeroU32::new(10).unwrap();
+        assert!(RateQuota::new(n, Duration::ZERO).is_err());
+        let q = RateQuota::new(n, Duration::from_secs(60)).unwrap();
+        assert_eq!(q.burst(), n);
+        assert_eq!(q.with_burst(NonZeroU32::MIN).burst().get(), 1);
+    }
+}

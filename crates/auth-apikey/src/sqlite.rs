@@ -1,0 +1,444 @@
+//! [`SqliteStore`]: keys in an embedded SQLite database (the `sqlite` feature).
+//!
+//! # Durability
+//!
+//! The database runs in WAL mode with `synchronous = FULL`: a committed change survives a
+//! crash or power loss, and every method is one transaction, so a crash in the middle of a
+//! write (say, between the two rows a rotation touches) leaves the store as it was.
+//!
+//! # Blocking
+//!
+//! SQLite is a blocking library. Each method runs its statements when its future is first
+//! polled and completes in that same poll: no executor is needed and none is assumed. The
+//! statements are short (a lookup is one primary-key read from a prepared, cached
+//! statement: microseconds on a local disk), so on an async runtime they cost what any short
+//! piece of CPU work costs. Put the database on local storage; on slow or network storage,
+//! call the store from `spawn_blocking`.
+//!
+//! # Locking
+//!
+//! Writes go through one connection; reads go through a small pool of their own
+//! connections, so a lookup never waits for a lock a writer holds (WAL lets SQLite readers
+//! and a writer proceed together).
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use auth_core::{Scopes, UnixTime};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::digest::{DIGEST_LEN, KeyDigest};
+use crate::error::Error;
+use crate::format::KeyId;
+use crate::record::{KeyRecord, RateQuota};
+use crate::store::KeyStore;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS api_keys (
+    id              TEXT    PRIMARY KEY NOT NULL,
+    digest          BLOB    NOT NULL CHECK (length(digest) = 32),
+    prefix          TEXT    NOT NULL,
+    owner           TEXT    NOT NULL,
+    name            TEXT    NOT NULL,
+    scopes          TEXT    NOT NULL,
+    created_ns      INTEGER NOT NULL,
+    expires_ns      INTEGER,
+    revoked_ns      INTEGER,
+    remaining_uses  INTEGER CHECK (remaining_uses >= 0),
+    quota_requests  INTEGER,
+    quota_period_ns INTEGER,
+    quota_burst     INTEGER,
+    replaced_by     TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS api_keys_owner ON api_keys (owner, created_ns);
+";
+
+const COLUMNS: &str = "id, digest, prefix, owner, name, scopes, created_ns, expires_ns, \
+    revoked_ns, remaining_uses, quota_requests, quota_period_ns, quota_burst, replaced_by";
+
+/// How many read connections [`SqliteStore::open`] keeps.
+const DEFAULT_READERS: usize = 4;
+
+/// Keys in a SQLite database file. Survives restarts; see the module docs for durability
+/// and blocking.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, with four read connections.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the file cannot be opened or the schema created.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with_readers(path, DEFAULT_READERS)
+    }
+
+    /// As [`SqliteStore::open`], with `readers` read connections (at least one).
+    ///
+    /// # Errors
+    ///
+    /// As [`SqliteStore::open`].
+    pub fn open_with_readers(path: impl AsRef<Path>, readers: usize) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let writer = Connection::open(&path).map_err(|e| Error::store("opening database", e))?;
+        configure(&writer)?;
+        writer
+            .execute_batch(SCHEMA)
+            .map_err(|e| Error::store("creating schema", e))?;
+        let readers = (0..readers.max(1))
+            .map(|_| {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI;
+                let c = Connection::open_with_flags(&path, flags)
+                    .map_err(|e| Error::store("opening read connection", e))?;
+                c.busy_timeout(Duration::from_secs(5))
+                    .map_err(|e| Error::store("configuring read connection", e))?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Self {
+            path,
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A connection is not left mid-transaction by a panic: an open `Transaction` rolls
+        // back when it is dropped during unwinding.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            if let Ok(guard) = r.try_lock() {
+                return guard;
+            }
+        }
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get_sync(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"))
+            .map_err(|e| Error::store("reading a key", e))?;
+        let row = stmt
+            .query_row([id.as_str()], read_row)
+            .optional()
+            .map_err(|e| Error::store("reading a key", e))?;
+        row.transpose().map(|r| r.map(Arc::new))
+    }
+
+    fn list_sync(&self, owner: &str) -> Result<Vec<KeyRecord>, Error> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM api_keys WHERE owner = ?1 ORDER BY created_ns, id"
+            ))
+            .map_err(|e| Error::store("listing keys", e))?;
+        let rows = stmt
+            .query_map([owner], read_row)
+            .map_err(|e| Error::store("listing keys", e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(|e| Error::store("listing keys", e))??);
+        }
+        Ok(out)
+    }
+
+    fn insert_sync(&self, record: &KeyRecord) -> Result<(), Error> {
+        let conn = self.writer();
+        insert_row(&conn, record)
+    }
+
+    fn update_sync(
+        &self,
+        id: &KeyId,
+        what: &'static str,
+        sql: &str,
+        value: Option<i64>,
+    ) -> Result<(), Error> {
+        let conn = self.writer();
+        let changed = conn
+            .execute(sql, params![id.as_str(), value])
+            .map_err(|e| Error::store(what, e))?;
+        if changed == 0 {
+            return Err(Error::NotFound(*id));
+        }
+        Ok(())
+    }
+
+    fn consume_use_sync(&self, id: &KeyId) -> Result<bool, Error> {
+        const WHAT: &str = "taking a use";
+        let mut conn = self.writer();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::store(WHAT, e))?;
+        let remaining: Option<Option<i64>> = tx
+            .query_row(
+                "SELECT remaining_uses FROM api_keys WHERE id = ?1",
+                [id.as_str()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| Error::store(WHAT, e))?;
+        let taken = match remaining {
+            None => return Err(Error::NotFound(*id)),
+            Some(None) => true,
+            Some(Some(n)) if n <= 0 => false,
+            Some(Some(_)) => {
+                tx.execute(
+                    "UPDATE api_keys SET remaining_uses = remaining_uses - 1 WHERE id = ?1",
+                    [id.as_str()],
+                )
+                .map_err(|e| Error::store(WHAT, e))?;
+                true
+            }
+        };
+        tx.commit().map_err(|e| Error::store(WHAT, e))?;
+        Ok(taken)
+    }
+
+    fn rotate_sync(
+        &self,
+        old: &KeyId,
+        old_expires: UnixTime,
+        successor: &KeyRecord,
+    ) -> Result<(), Error> {
+        const WHAT: &str = "rotating a key";
+        let mut conn = self.writer();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::store(WHAT, e))?;
+        let replaced_by: Option<Option<String>> = tx
+            .query_row(
+                "SELECT replaced_by FROM api_keys WHERE id = ?1",
+                [old.as_str()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| Error::store(WHAT, e))?;
+        match replaced_by {
+            None => return Err(Error::NotFound(*old)),
+            Some(Some(next)) => {
+                return Err(Error::AlreadyRotated {
+                    id: *old,
+                    successor: next.parse()?,
+                });
+            }
+            Some(None) => {}
+        }
+        let until = to_nanos(old_expires)?;
+        tx.execute(
+            "UPDATE api_keys SET expires_ns = min(coalesce(expires_ns, ?2), ?2), replaced_by = ?3 \
+             WHERE id = ?1",
+            params![old.as_str(), until, successor.id.as_str()],
+        )
+        .map_err(|e| Error::store(WHAT, e))?;
+        // If this fails (the id is taken, the disk is full), dropping `tx` rolls back the
+        // update above as well.
+        insert_row(&tx, successor)?;
+        tx.commit().map_err(|e| Error::store(WHAT, e))
+    }
+}
+
+fn configure(conn: &Connection) -> Result<(), Error> {
+    let fail = |e| Error::store("configuring database", e);
+    conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(fail)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Store {
+            what: format!("database refused WAL mode (journal_mode is {mode})").into(),
+            source: None,
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(fail)?;
+    Ok(())
+}
+
+fn insert_row(conn: &Connection, r: &KeyRecord) -> Result<(), Error> {
+    const WHAT: &str = "inserting a key";
+    let quota = r.rate_quota;
+    let changed = conn
+        .prepare_cached(&format!(
+            "INSERT INTO api_keys ({COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             ON CONFLICT (id) DO NOTHING"
+        ))
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                r.id.as_str(),
+                &r.digest.as_bytes()[..],
+                r.prefix,
+                r.owner,
+                r.name,
+                r.scopes.to_string(),
+                to_nanos(r.created).map_err(to_sql_error)?,
+                r.expires.map(to_nanos).transpose().map_err(to_sql_error)?,
+                r.revoked.map(to_nanos).transpose().map_err(to_sql_error)?,
+                r.remaining_uses
+                    .map(i64::try_from)
+                    .transpose()
+                    .map_err(to_sql_error)?,
+                quota.map(|q| i64::from(q.requests().get())),
+                quota
+                    .map(|q| duration_nanos(q.period()))
+                    .transpose()
+                    .map_err(to_sql_error)?,
+                quota.map(|q| i64::from(q.burst().get())),
+                r.replaced_by.as_ref().map(KeyId::as_str),
+            ])
+        })
+        .map_err(|e| Error::store(WHAT, e))?;
+    if changed == 0 {
+        return Err(Error::Duplicate(r.id));
+    }
+    Ok(())
+}
+
+fn to_sql_error(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+/// Reads one row; the outer `Result` is SQLite's, the inner one says whether the row makes
+/// a valid record.
+fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<KeyRecord, Error>> {
+    let id: String = row.get(0)?;
+    let digest: Vec<u8> = row.get(1)?;
+    let scopes: String = row.get(5)?;
+    let created: i64 = row.get(6)?;
+    let expires: Option<i64> = row.get(7)?;
+    let revoked: Option<i64> = row.get(8)?;
+    let remaining: Option<i64> = row.get(9)?;
+    let quota: (Option<i64>, Option<i64>, Option<i64>) = (row.get(10)?, row.get(11)?, row.get(12)?);
+    let replaced_by: Option<String> = row.get(13)?;
+    let (prefix, owner, name) = (row.get(2)?, row.get(3)?, row.get(4)?);
+    Ok((|| {
+        let digest =
+            <[u8; DIGEST_LEN]>::try_from(digest.as_slice()).map_err(|_| corrupt("digest"))?;
+        Ok(KeyRecord {
+            id: id.parse().map_err(|_| corrupt("id"))?,
+            digest: KeyDigest::from_bytes(digest),
+            prefix,
+            owner,
+            name,
+            scopes: Scopes::from_space_separated(&scopes),
+            created: from_nanos(created)?,
+            expires: expires.map(from_nanos).transpose()?,
+            revoked: revoked.map(from_nanos).transpose()?,
+            remaining_uses: remaining
+                .map(|n| u64::try_from(n).map_err(|_| corrupt("remaining_uses")))
+                .transpose()?,
+            rate_quota: read_quota(quota)?,
+            replaced_by: replaced_by
+                .map(|s| s.parse().map_err(|_| corrupt("replaced_by")))
+                .transpose()?,
+        })
+    })())
+}
+
+fn read_quota(q: (Option<i64>, Option<i64>, Option<i64>)) -> Result<Option<RateQuota>, Error> {
+    let (Some(requests), Some(period), Some(burst)) = q else {
+        return Ok(None);
+    };
+    let count = |n: i64| {
+        u32::try_from(n)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .ok_or_else(|| corrupt("rate quota"))
+    };
+    let period = u64::try_from(period).map_err(|_| corrupt("rate quota"))?;
+    let quota = RateQuota::new(count(requests)?, Duration::from_nanos(period))
+        .map_err(|_| corrupt("rate quota"))?;
+    Ok(Some(quota.with_burst(count(burst)?)))
+}
+
+fn corrupt(column: &'static str) -> Error {
+    Error::Store {
+        what: format!("corrupt {column} in key database").into(),
+        source: None,
+    }
+}
+
+/// Nanoseconds since the epoch as SQLite's 64-bit integer: good until the year 2262.
+fn to_nanos(t: UnixTime) -> Result<i64, Error> {
+    duration_nanos(t.as_duration())
+}
+
+fn duration_nanos(d: Duration) -> Result<i64, Error> {
+    i64::try_from(d.as_nanos()).map_err(|_| Error::InvalidSettings("time beyond the year 2262"))
+}
+
+fn from_nanos(n: i64) -> Result<UnixTime, Error> {
+    let n = u64::try_from(n).map_err(|_| corrupt("time"))?;
+    Ok(UnixTime::from_duration(Duration::from_nanos(n)))
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("readers", &self.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyStore for SqliteStore {
+    async fn insert(&self, record: KeyRecord) -> Result<(), Error> {
+        self.insert_sync(&record)
+    }
+
+    async fn get(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
+        self.get_sync(id)
+    }
+
+    async fn list_by_owner(&self, owner: &str) -> Result<Vec<KeyRecord>, Error> {
+        self.list_sync(owner)
+    }
+
+    async fn revoke(&self, id: &KeyId, at: UnixTime) -> Result<(), Error> {
+        let sql = "UPDATE api_keys SET revoked_ns = coalesce(revoked_ns, ?2) WHERE id = ?1";
+        self.update_sync(id, "revoking a key", sql, Some(to_nanos(at)?))
+    }
+
+    async fn set_expires(&self, id: &KeyId, expires: Option<UnixTime>) -> Result<(), Error> {
+        let sql = "UPDATE api_keys SET expires_ns = ?2 WHERE id = ?1";
+        let value = expires.map(to_nanos).transpose()?;
+        self.update_sync(id, "setting an expiry", sql, value)
+    }
+
+    async fn consume_use(&self, id: &KeyId) -> Result<bool, Error> {
+        self.consume_use_sync(id)
+    }
+
+    async fn rotate(
+        &self,
+        old: &KeyId,
+        old_expires: UnixTime,
+        successor: KeyRecord,
+    ) -> Result<(), Error> {
+        self.rotate_sync(old, old_expires, &successor)
+    }
+}

@@ -1,0 +1,155 @@
+//! Verification: from the presented string to a [`KeyStatus`], and to an
+//! [`auth_core::Principal`] through [`VerifyToken`].
+//!
+//! The order is fixed and cheap things come first: exact length and prefix, base62, the
+//! checksum (all offline), then the digest, the lookup by id, a constant-time comparison of
+//! the fixed-length digests, and the record's state (revoked, expired, out of uses).
+//!
+//! # Security
+//!
+//! An unknown id and a wrong secret cost the same work (the digest is computed before the
+//! lookup and compared against a dummy on a miss) and give the client the same answer, 401
+//! `invalid_token`. Only the server's [`Refusal`] tells them apart.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use auth_core::{CredentialKind, Error as CoreError, Principal, TokenVerdict, VerifyToken};
+
+use crate::error::Error;
+use crate::keys::ApiKeys;
+use crate::record::KeyRecord;
+use crate::store::KeyStore;
+
+/// Why a presented key was refused: for the server's logs and metrics, never for the client
+/// (which sees 401 `invalid_token` for all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Wrong length, wrong prefix, or a character outside base62.
+    Malformed,
+    /// Well formed, but the checksum does not match: a typo or a made-up string.
+    BadChecksum,
+    /// No key has this id.
+    UnknownKey,
+    /// The id exists but the secret does not match its digest.
+    WrongSecret,
+    /// Past its expiry (or past the overlap of a rotation).
+    Expired,
+    /// Revoked.
+    Revoked,
+    /// No uses left.
+    Exhausted,
+}
+
+impl Refusal {
+    /// A short lower-case description.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed key",
+            Self::BadChecksum => "bad key checksum",
+            Self::UnknownKey => "unknown key id",
+            Self::WrongSecret => "wrong key secret",
+            Self::Expired => "key expired",
+            Self::Revoked => "key revoked",
+            Self::Exhausted => "key has no uses left",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of checking a key.
+#[derive(Debug, Clone)]
+pub enum KeyStatus {
+    /// The key is valid; this is its record (as read, before a use was taken).
+    Valid(Arc<KeyRecord>),
+    /// The key is refused, and why.
+    Refused(Refusal),
+}
+
+impl KeyStatus {
+    /// The refusal, if refused.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Self::Valid(_) => None,
+            Self::Refused(r) => Some(*r),
+        }
+    }
+
+    /// Whether the key is valid.
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Self::Valid(_))
+    }
+}
+
+impl<S: KeyStore> ApiKeys<S> {
+    /// Checks a presented key. A usable key with limited uses has one use taken.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails: no decision (503), never a refusal.
+    pub async fn check(&self, key: &str) -> Result<KeyStatus, Error> {
+        let id = match self.format().parse(key) {
+            Ok(id) => id,
+            Err(refusal) => return Ok(KeyStatus::Refused(refusal)),
+        };
+        let digest = self.hasher().digest(key.as_bytes());
+        let record = self.store().get(&id).await?;
+        // The same comparison on a hit and a miss.
+        let expected = record.as_ref().map_or(self.dummy_digest(), |r| r.digest);
+        let matches = digest.ct_eq(&expected);
+        let Some(record) = record else {
+            return Ok(KeyStatus::Refused(Refusal::UnknownKey));
+        };
+        if !matches {
+            return Ok(KeyStatus::Refused(Refusal::WrongSecret));
+        }
+        if record.revoked.is_some() {
+            return Ok(KeyStatus::Refused(Refusal::Revoked));
+        }
+        // The clock is read only for keys that expire: it costs as much as a lookup.
+        if let Some(expires) = record.expires
+            && self.clock().now() >= expires
+        {
+            return Ok(KeyStatus::Refused(Refusal::Expired));
+        }
+        if record.remaining_uses.is_some() && !self.store().consume_use(&id).await? {
+            return Ok(KeyStatus::Refused(Refusal::Exhausted));
+        }
+        Ok(KeyStatus::Valid(record))
+    }
+}
+
+/// The principal for a valid key: the owner as subject, the key's scopes,
+/// [`CredentialKind::ApiKey`], and the [`KeyId`](crate::KeyId) (and the
+/// [`RateQuota`](crate::RateQuota), if the key has one) as attributes.
+pub fn principal(record: &KeyRecord) -> Principal {
+    let mut p = Principal::new(record.owner.clone(), CredentialKind::ApiKey)
+        .with_scopes(record.scopes.clone())
+        .with_attribute(record.id);
+    if let Some(quota) = record.rate_quota {
+        p = p.with_attribute(quota);
+    }
+    p
+}
+
+impl<S: KeyStore> VerifyToken for ApiKeys<S> {
+    /// A key is ours when it starts with our `<prefix>_`; anything else is left to the next
+    /// authenticator (a JWT, another key kind).
+    fn recognizes(&self, token: &str) -> bool {
+        self.format().recognizes(token)
+    }
+
+    async fn verify(&self, token: &str) -> Result<TokenVerdict, CoreError> {
+        Ok(match self.check(token).await? {
+            KeyStatus::Valid(record) => TokenVerdict::Valid(principal(&record)),
+            KeyStatus::Refused(refusal) => TokenVerdict::Invalid(Cow::Borrowed(refusal.as_str())),
+        })
+    }
+}

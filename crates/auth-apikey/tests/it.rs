@@ -1,0 +1,436 @@
+//! Integration tests: the store contract, run against every store; verification statuses;
+//! the lifecycle on a manual clock.
+#![allow(clippy::unwrap_used)]
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_apikey::{
+    ApiKeys, Error, KeyFormat, KeyHasher, KeyId, KeyRecord, KeyStatus, KeyStore, MemoryStore,
+    NewKey, RateQuota, Refusal,
+};
+use auth_core::{CredentialKind, ManualClock, Scopes, Secret, TokenVerdict, UnixTime, VerifyToken};
+
+const T0: u64 = 1_700_000_000;
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn keys_on<S: KeyStore>(store: S) -> (ApiKeys<S>, ManualClock) {
+    let clock = ManualClock::new(UnixTime::from_secs(T0));
+    let keys = ApiKeys::builder(KeyFormat::new("sk_test").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build(store)
+        .unwrap();
+    (keys, clock)
+}
+
+fn record(id: &str, owner: &str, created: u64) -> KeyRecord {
+    KeyRecord {
+        id: id.parse().unwrap(),
+        digest: KeyHasher::sha256().digest(id.as_bytes()),
+        prefix: "sk_test".into(),
+        owner: owner.into(),
+        name: format!("key {id}"),
+        scopes: Scopes::from_space_separated("read write"),
+        created: UnixTime::from_secs(created),
+        expires: Some(UnixTime::from_secs(created + 3600)),
+        revoked: None,
+        remaining_uses: Some(3),
+        rate_quota: Some(
+            RateQuota::new(NonZeroU32::new(100).unwrap(), Duration::from_secs(60))
+                .unwrap()
+                .with_burst(NonZeroU32::new(10).unwrap()),
+        ),
+        replaced_by: None,
+    }
+}
+
+fn id(s: &str) -> KeyId {
+    s.parse().unwrap()
+}
+
+/// What every store must do; the memory store is the reference.
+async fn store_contract<S: KeyStore>(s: &S) {
+    let r1 = record("AAAAAAA1", "bob", 10);
+    s.insert(r1.clone()).await.unwrap();
+    s.insert(record("AAAAAAA2", "bob", 5)).await.unwrap();
+    s.insert(record("AAAAAAA3", "eve", 1)).await.unwrap();
+    assert!(matches!(
+        s.insert(record("AAAAAAA1", "mallory", 1)).await,
+        Err(Error::Duplicate(_))
+    ));
+
+    // A record comes back field for field.
+    let got = s.get(&r1.id).await.unwrap().unwrap();
+    assert!(got.digest.ct_eq(&r1.digest));
+    assert_eq!(
+        (&got.prefix, &got.owner, &got.name, &got.scopes),
+        (&r1.prefix, &r1.owner, &r1.name, &r1.scopes)
+    );
+    assert_eq!(
+        (got.created, got.expires, got.revoked, got.remaining_uses),
+        (r1.created, r1.expires, r1.revoked, r1.remaining_uses)
+    );
+    assert_eq!((got.rate_quota, got.replaced_by), (r1.rate_quota, None));
+    assert!(s.get(&id("ZZZZZZZZ")).await.unwrap().is_none());
+
+    let bob: Vec<KeyId> = s
+        .list_by_owner("bob")
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(bob, [id("AAAAAAA2"), id("AAAAAAA1")], "oldest first");
+    assert!(s.list_by_owner("nobody").await.unwrap().is_empty());
+
+    // Revocation keeps the first time.
+    s.revoke(&r1.id, UnixTime::from_secs(20)).await.unwrap();
+    s.revoke(&r1.id, UnixTime::from_secs(30)).await.unwrap();
+    assert_eq!(
+        s.get(&r1.id).await.unwrap().unwrap().revoked,
+        Some(UnixTime::from_secs(20))
+    );
+    assert!(matches!(
+        s.revoke(&id("ZZZZZZZZ"), UnixTime::EPOCH).await,
+        Err(Error::NotFound(_))
+    ));
+
+    let exact = UnixTime::from_duration(Duration::new(T0, 123_456_789));
+    s.set_expires(&r1.id, Some(exact)).await.unwrap();
+    assert_eq!(s.get(&r1.id).await.unwrap().unwrap().expires, Some(exact));
+    s.set_expires(&r1.id, None).await.unwrap();
+    assert_eq!(s.get(&r1.id).await.unwrap().unwrap().expires, None);
+
+    // Uses run out, and stay out.
+    let r2 = id("AAAAAAA2");
+    for _ in 0..3 {
+        assert!(s.consume_use(&r2).await.unwrap());
+    }
+    assert!(!s.consume_use(&r2).await.unwrap());
+    assert!(!s.consume_use(&r2).await.unwrap());
+    assert_eq!(s.get(&r2).await.unwrap().unwrap().remaining_uses, Some(0));
+    let mut unlimited = record("AAAAAAA4", "bob", 11);
+    unlimited.remaining_uses = None;
+    s.insert(unlimited).await.unwrap();
+    assert!(s.consume_use(&id("AAAAAAA4")).await.unwrap());
+
+    // Rotation: all or nothing.
+    let old = id("AAAAAAA3");
+    let until = UnixTime::from_secs(600);
+    let clash = s.rotate(&old, until, record("AAAAAAA1", "eve", 2)).await;
+    assert!(matches!(clash, Err(Error::Duplicate(_))), "{clash:?}");
+    let untouched = s.get(&old).await.unwrap().unwrap();
+    assert_eq!(
+        (untouched.expires, untouched.replaced_by),
+        (Some(UnixTime::from_secs(3601)), None),
+        "a failed rotation changes nothing"
+    );
+    s.rotate(&old, until, record("AAAAAAA5", "eve", 2))
+        .await
+        .unwrap();
+    let rotated = s.get(&old).await.unwrap().unwrap();
+    assert_eq!(rotated.expires, Some(until));
+    assert_eq!(rotated.replaced_by, Some(id("AAAAAAA5")));
+    assert!(s.get(&id("AAAAAAA5")).await.unwrap().is_some());
+    assert!(matches!(
+        s.rotate(&old, until, record("AAAAAAA6", "eve", 3)).await,
+        Err(Error::AlreadyRotated { .. })
+    ));
+    assert!(s.get(&id("AAAAAAA6")).await.unwrap().is_none());
+    // An earlier expiry is kept.
+    s.rotate(
+        &id("AAAAAAA5"),
+        UnixTime::from_secs(1_000_000),
+        record("AAAAAAA7", "eve", 4),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get(&id("AAAAAAA5")).await.unwrap().unwrap().expires,
+        Some(UnixTime::from_secs(3602))
+    );
+    assert!(matches!(
+        s.rotate(&id("ZZZZZZZZ"), until, record("AAAAAAA8", "eve", 4))
+            .await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+#[test]
+fn memory_store_contract() {
+    block_on(store_contract(&MemoryStore::new()));
+}
+
+#[test]
+fn statuses() {
+    block_on(async {
+        let (keys, clock) = keys_on(MemoryStore::new());
+        let issued = keys
+            .create(NewKey::new("alice", "ci").with_max_uses(2))
+            .await
+            .unwrap();
+        let key = issued.expose_key().to_owned();
+        let status = |k: String| {
+            let keys = keys.clone();
+            async move { keys.check(&k).await.unwrap().refusal() }
+        };
+        assert_eq!(status(key.clone()).await, None);
+        assert_eq!(status(key[1..].to_owned()).await, Some(Refusal::Malformed));
+        assert_eq!(
+            status(key.replace("sk_test_", "sk_live_")).await,
+            Some(Refusal::Malformed)
+        );
+
+        // Same id, another secret with a valid checksum: wrong secret.
+        let body = &key["sk_test_".len()..];
+        let mut random = body[..30].to_owned();
+        random.replace_range(29..30, if &random[29..] == "a" { "b" } else { "a" });
+        let forged = format!(
+            "sk_test_{random}{}",
+            std::str::from_utf8(&auth_apikey::checksum::checksum(random.as_bytes())).unwrap()
+        );
+        assert_eq!(status(forged).await, Some(Refusal::WrongSecret));
+
+        // A changed checksum character: bad checksum, without a lookup.
+        let mut typo = key.clone();
+        let last = if typo.ends_with('0') { "1" } else { "0" };
+        typo.replace_range(typo.len() - 1.., last);
+        assert_eq!(status(typo).await, Some(Refusal::BadChecksum));
+
+        // A made-up key of the right format: unknown.
+        let (_, other) = keys.format().generate().unwrap();
+        assert_eq!(
+            status(other.expose_str().unwrap().to_owned()).await,
+            Some(Refusal::UnknownKey)
+        );
+
+        // Two uses were granted and one is gone.
+        assert_eq!(status(key.clone()).await, None);
+        assert_eq!(status(key.clone()).await, Some(Refusal::Exhausted));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(status(key).await, Some(Refusal::Exhausted));
+    });
+}
+
+#[test]
+fn principal_carries_the_key_id_and_quota() {
+    block_on(async {
+        let (keys, _) = keys_on(MemoryStore::new());
+        let quota = RateQuota::new(NonZeroU32::new(5).unwrap(), Duration::from_secs(1)).unwrap();
+        let issued = keys
+            .create(
+                NewKey::new("svc-billing", "prod")
+                    .with_scopes(Scopes::from_space_separated("invoices:read"))
+                    .with_rate_quota(quota),
+            )
+            .await
+            .unwrap();
+        assert!(keys.recognizes(issued.expose_key()));
+        assert!(!keys.recognizes("eyJhbGciOiJIUzI1NiJ9.e30.x"));
+        let TokenVerdict::Valid(p) = keys.verify(issued.expose_key()).await.unwrap() else {
+            panic!("valid key refused");
+        };
+        assert_eq!(p.subject(), "svc-billing");
+        assert_eq!(p.kind(), CredentialKind::ApiKey);
+        assert!(p.scopes().contains("invoices:read"));
+        assert_eq!(p.attribute::<KeyId>(), Some(&issued.id()));
+        assert_eq!(p.attribute::<RateQuota>(), Some(&quota));
+        let TokenVerdict::Invalid(reason) = keys.verify("sk_test_nope").await.unwrap() else {
+            panic!("malformed key accepted");
+        };
+        assert_eq!(reason, "malformed key");
+    });
+}
+
+#[test]
+fn the_pepper_is_part_of_the_digest() {
+    block_on(async {
+        let store = Arc::new(MemoryStore::new());
+        let with = |pepper: &str| {
+            ApiKeys::builder(KeyFormat::new("sk_live").unwrap())
+                .pepper(Secret::new(pepper))
+                .build(Arc::clone(&store))
+                .unwrap()
+        };
+        let a = with("pepper-a-0123456789abcdef");
+        let b = with("pepper-b-0123456789abcdef");
+        let issued = a.create(NewKey::new("alice", "k")).await.unwrap();
+        assert!(a.check(issued.expose_key()).await.unwrap().is_valid());
+        assert_eq!(
+            b.check(issued.expose_key()).await.unwrap().refusal(),
+            Some(Refusal::WrongSecret)
+        );
+        let plain = ApiKeys::new(KeyFormat::new("sk_live").unwrap(), Arc::clone(&store));
+        assert_eq!(
+            plain.check(issued.expose_key()).await.unwrap().refusal(),
+            Some(Refusal::WrongSecret)
+        );
+        assert!(matches!(
+            ApiKeys::builder(KeyFormat::new("sk_live").unwrap())
+                .pepper(Secret::new("short"))
+                .build(MemoryStore::new()),
+            Err(Error::WeakPepper)
+        ));
+    });
+}
+
+#[test]
+fn settings_are_checked() {
+    block_on(async {
+        let (keys, _) = keys_on(MemoryStore::new());
+        for bad in [
+            NewKey::new("", "no owner"),
+            NewKey::new("a", "zero uses").with_max_uses(0),
+            NewKey::new("a", "past").expires_at(UnixTime::from_secs(T0 - 1)),
+            NewKey::new("a", "now").expires_at(UnixTime::from_secs(T0)),
+        ] {
+            assert!(
+                matches!(keys.create(bad).await, Err(Error::InvalidSettings(_))),
+                "settings accepted"
+            );
+        }
+        assert!(keys.store().is_empty());
+    });
+}
+
+#[test]
+fn rotation_inherits_and_refuses_inactive_keys() {
+    block_on(async {
+        let (keys, clock) = keys_on(MemoryStore::new());
+        let first = keys
+            .create(
+                NewKey::new("alice", "deploy")
+                    .with_scopes(Scopes::from_space_separated("deploy"))
+                    .expires_after(Duration::from_secs(86_400)),
+            )
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(1000));
+        let second = keys
+            .rotate(&first.id(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        let r = second.record();
+        assert_eq!((r.owner.as_str(), r.name.as_str()), ("alice", "deploy"));
+        assert!(r.scopes.contains("deploy"));
+        assert_eq!(r.created, UnixTime::from_secs(T0 + 1000));
+        assert_eq!(r.expires, Some(UnixTime::from_secs(T0 + 1000 + 86_400)));
+        assert!(matches!(
+            keys.rotate(&first.id(), Duration::ZERO).await,
+            Err(Error::AlreadyRotated { successor, .. }) if successor == second.id()
+        ));
+        keys.revoke(&second.id()).await.unwrap();
+        assert!(matches!(
+            keys.rotate(&second.id(), Duration::ZERO).await,
+            Err(Error::Inactive(_))
+        ));
+        let listed: Vec<KeyId> = keys
+            .list("alice")
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(listed, [first.id(), second.id()]);
+    });
+}
+
+#[test]
+fn nothing_secret_in_debug() {
+    block_on(async {
+        let (keys, _) = keys_on(MemoryStore::new());
+        let issued = keys.create(NewKey::new("alice", "k")).await.unwrap();
+        let secret = &issued.expose_key()["sk_test_".len() + 8..];
+        let status = keys.check(issued.expose_key()).await.unwrap();
+        assert!(matches!(status, KeyStatus::Valid(_)));
+        for shown in [
+            format!("{issued:?}"),
+            format!("{keys:?}"),
+            format!("{status:?}"),
+            format!("{:?}", keys.store()),
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    });
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use super::*;
+    use auth_apikey::SqliteStore;
+    use std::path::PathBuf;
+
+    /// A fresh directory, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!(
+                "auth-apikey-it-{name}-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn sqlite_store_contract() {
+        let dir = TempDir::new("contract");
+        let store = SqliteStore::open(dir.0.join("keys.db")).unwrap();
+        block_on(store_contract(&store));
+    }
+
+    #[test]
+    fn keys_survive_reopen() {
+        let dir = TempDir::new("reopen");
+        let path = dir.0.join("keys.db");
+        let (key, id) = block_on(async {
+            let (keys, _) = keys_on(SqliteStore::open(&path).unwrap());
+            let issued = keys.create(NewKey::new("alice", "k")).await.unwrap();
+            let revoked = keys.create(NewKey::new("alice", "gone")).await.unwrap();
+            keys.revoke(&revoked.id()).await.unwrap();
+            (issued.expose_key().to_owned(), revoked.id())
+        });
+        block_on(async {
+            let (keys, _) = keys_on(SqliteStore::open(&path).unwrap());
+            assert!(keys.check(&key).await.unwrap().is_valid());
+            assert!(keys.get(&id).await.unwrap().unwrap().revoked.is_some());
+            assert_eq!(keys.list("alice").await.unwrap().len(), 2);
+        });
+    }
+
+    #[test]
+    fn a_corrupt_row_is_a_store_error_not_a_refusal() {
+        let dir = TempDir::new("corrupt");
+        let path = dir.0.join("keys.db");
+        let store = SqliteStore::open(&path).unwrap();
+        block_on(store.insert(record("AAAAAAA1", "bob", 1))).unwrap();
+        // A time no record can hold, written behind the store's back.
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute(
+            "UPDATE api_keys SET expires_ns = -5 WHERE id = 'AAAAAAA1'",
+            [],
+        )
+        .unwrap();
+        let err = block_on(store.get(&id("AAAAAAA1"))).unwrap_err();
+        assert!(matches!(err, Error::Store { .. }), "{err}");
+        let core: auth_core::Error = err.into();
+        assert_eq!(core.status(), 503);
+    }
+}

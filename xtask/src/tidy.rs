@@ -15,6 +15,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["http", "thiserror", "subtle", "zeroize", "form_urlencoded"],
     ),
     ("auth-http", &["auth-core", "http", "reqwest"]),
+    (
+        "auth-ratelimit",
+        &["auth-core", "http", "thiserror", "foldhash"],
+    ),
 ];
 
 /// Never in an auth crate's normal dependencies, whatever its list says.

@@ -12,6 +12,9 @@
 //!   rounded up to whole seconds, is enough).
 //! - [`headers`]: `RateLimit-Policy`, `RateLimit` and `Retry-After`, and the 429
 //!   [`Rejection`](auth_core::Rejection) via [`RateLimiter::enforce`].
+//! - [`client_addr`]: client addresses from `Forwarded` / `X-Forwarded-For`, trusted only
+//!   through configured proxies (the rightmost untrusted hop, never the first entry).
+//! - [`client`]: the client side, reading `Retry-After` first, then `RateLimit`.
 //!
 //! # Memory
 //!
@@ -55,12 +58,16 @@
 //! # Ok::<(), auth_ratelimit::Error>(())
 //! ```
 
+pub mod client;
+pub mod client_addr;
 mod decision;
 mod error;
 mod gcra;
 pub mod headers;
+mod http_date;
 mod limiter;
 mod quota;
+mod sf;
 mod shards;
 
 pub use decision::{Decision, MAX_QUOTAS, Outcome, PolicyState};

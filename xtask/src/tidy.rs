@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-tower", &["auth-core", "http", "http-body-util", "tower-layer", "tower-service", "tracing"]),
     ("auth-jwt", &["auth-core", "jsonwebtoken", "aws-lc-rs", "base64", "serde", "serde_json", "thiserror", "arc-swap", "http"]),
     ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "crc32fast", "rusqlite"]),
+    ("auth-ratelimit", &["auth-core", "http", "thiserror", "foldhash"]),
 ];
 
 /// Never in an auth crate's normal dependencies, whatever its list says.

@@ -1,0 +1,81 @@
+//! Rate limiting for APIs: a keyed GCRA limiter in memory, the IETF `RateLimit` headers, client
+//! addresses taken only from trusted proxies, and a store trait for sharing state across a
+//! fleet.
+//!
+//! - [`Quota`]: a count per period and a burst, in units nobody can misread
+//!   (`Quota::per_second(10)` is ten per second); nonsense is refused at construction.
+//! - [`RateLimiter`]: keyed by anything `Hash + Eq + Clone`, up to [`MAX_QUOTAS`] quotas per
+//!   key (all must admit; a refusal charges none), a cost per request, dry-run mode. The hot
+//!   path reads the clock once, takes a shard's read lock and does one compare-and-swap.
+//!   Memory is bounded: see [`shards`](#memory) below.
+//! - [`Decision`]: allowed, remaining, reset, retry-after (exact: waiting the advertised delay,
+//!   rounded up to whole seconds, is enough).
+//! - [`headers`]: `RateLimit-Policy`, `RateLimit` and `Retry-After`, and the 429
+//!   [`Rejection`](auth_core::Rejection) via [`RateLimiter::enforce`].
+//! - [`client_addr`]: client addresses from `Forwarded` / `X-Forwarded-For`, trusted only
+//!   through configured proxies (the rightmost untrusted hop, never the first entry).
+//! - [`client`]: the client side, reading `Retry-After` first, then `RateLimit`.
+//!
+//! # Memory
+//!
+//! A key is evicted only once every quota is fully replenished, when it behaves exactly like
+//! a key never seen, so eviction never resets a throttled key. At most `max_keys` keys (default
+//! [`DEFAULT_MAX_KEYS`]) have their own state; past that, new keys share one overflow state
+//! with the same quotas until older keys replenish. A flood of fresh keys is thus throttled as
+//! one client and cannot push out (and so reset) the keys being throttled.
+//!
+//! # Non-goals
+//!
+//! No I/O and no async runtime: the Redis store is `auth-ratelimit-redis`. No framework
+//! middleware: a handler calls [`RateLimiter::check`] and [`RateLimiter::enforce`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use auth_core::{ManualClock, UnixTime};
+//! use auth_ratelimit::{Quota, RateLimiter};
+//!
+//! let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+//! let limiter = RateLimiter::builder(Quota::per_minute(2)?)
+//!     .clock(clock.clone())
+//!     .build()?;
+//!
+//! for _ in 0..2 {
+//!     let ok = limiter.check(&"api-key-1");
+//!     let headers = limiter.enforce(&ok).unwrap();
+//!     assert_eq!(headers["ratelimit-policy"], r#""2-per-60s";q=2;w=60"#);
+//! }
+//! let refused = limiter.check(&"api-key-1");
+//! let rejection = limiter.enforce(&refused).unwrap_err();
+//! let response = rejection.to_response();
+//! assert_eq!(response.status(), 429);
+//! assert_eq!(response.headers()["retry-after"], "30");
+//! assert_eq!(response.headers()["ratelimit"], r#""2-per-60s";r=0;t=60"#);
+//!
+//! clock.advance(Duration::from_secs(30)); // exactly the advertised wait
+//! assert!(limiter.check(&"api-key-1").is_allowed());
+//! # Ok::<(), auth_ratelimit::Error>(())
+//! ```
+
+pub mod client;
+pub mod client_addr;
+mod decision;
+mod error;
+mod gcra;
+pub mod headers;
+mod http_date;
+mod limiter;
+mod quota;
+mod sf;
+mod shards;
+
+pub use decision::{Decision, MAX_QUOTAS, Outcome, PolicyState};
+pub use error::Error;
+pub use limiter::{Builder, DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, check_quotas};
+pub use quota::Quota;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

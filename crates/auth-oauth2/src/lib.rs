@@ -1,0 +1,19 @@
+//! OAuth 2.0 for auth-rs: client flows, a token source that refreshes exactly once, and
+//! token introspection for resource servers.
+//!
+//! Built on the [`oauth2`] crate, run over auth-core's [`HttpClient`](auth_core::HttpClient)
+//! seam: no transport type appears in this crate's API, and one concrete [`OAuthClient`]
+//! (checked in `build()`) stands in front of `oauth2`'s many type parameters.
+//!
+//! Strict by default: HTTPS for every endpoint except loopback, only `Bearer` tokens, RFC 6749
+//! §5.1 types; provider deviations are accepted one by one with [`Quirk`]. The server's
+//! refusals are typed ([`ServerError`], [`ErrorCode`]) and kept apart from transport failures.
+
+mod bridge;
+pub mod client;
+pub mod error;
+pub mod response;
+
+pub use client::{OAuthClient, OAuthClientBuilder};
+pub use error::{Error, ErrorCode, ServerError};
+pub use response::{Quirk, TokenSet};

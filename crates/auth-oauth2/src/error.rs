@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use auth_core::HttpError;
 
@@ -198,21 +200,27 @@ pub enum Error {
         #[source]
         source: Option<auth_core::BoxError>,
     },
-    /// An earlier refresh failed and the source is backing off; this is that failure.
-    #[error("refresh failed {ago_secs} s ago, retrying after backoff: {cause}")]
+    /// The refresh that this call made or waited for failed; every caller that waited on it
+    /// gets the same failure.
+    #[error("token refresh failed")]
+    Refresh(#[source] Arc<Error>),
+    /// A recent refresh failed and the source is waiting out its backoff before the next try.
+    #[error("token refresh failed recently; next attempt in {} s", retry_in.as_secs())]
     BackingOff {
-        /// How long ago the failure was.
-        ago_secs: u64,
-        /// The failure, as text.
-        cause: String,
+        /// How long until the next attempt.
+        retry_in: Duration,
+        /// The last failure.
+        #[source]
+        source: Arc<Error>,
     },
 }
 
 impl Error {
-    /// The server's §5.2 error, if this is one.
+    /// The server's §5.2 error, if this is one (looking through a shared refresh failure).
     pub fn server_error(&self) -> Option<&ServerError> {
         match self {
             Self::Server { error, .. } => Some(error),
+            Self::Refresh(e) | Self::BackingOff { source: e, .. } => e.server_error(),
             _ => None,
         }
     }
@@ -227,6 +235,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } | Self::Store { .. } | Self::BackingOff { .. } => true,
+            Self::Refresh(e) => e.is_transient(),
             Self::Status { status, .. } => *status >= 500 || *status == 429,
             Self::Server { error, .. } => {
                 error.status >= 500

@@ -13,7 +13,11 @@ mod bridge;
 pub mod client;
 pub mod error;
 pub mod response;
+pub mod source;
+pub mod store;
 
 pub use client::{OAuthClient, OAuthClientBuilder};
 pub use error::{Error, ErrorCode, ServerError};
 pub use response::{Quirk, TokenSet};
+pub use source::{AccessToken, TokenSource, TokenSourceBuilder};
+pub use store::{FileStore, MemoryStore, TokenStore};

@@ -27,6 +27,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "arc-swap",
             "httpdate",
             "subtle",
+            "form_urlencoded",
+            "base64",
             "tokio", // `sync` only: an async Mutex, no executor (see `runtime_free_tokio`)
         ],
     ),

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use auth_core::{Clock, HttpClient, Scopes, Secret, SystemClock, Transport, UnixTime};
 use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse};
 use oauth2::{
-    AuthType, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, EndpointSet, RefreshToken,
+    AuthType, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, RefreshToken,
     Scope, StandardRevocableToken, TokenUrl,
 };
 
@@ -30,12 +30,12 @@ pub(crate) type Inner = oauth2::Client<
     EndpointNotSet,
     EndpointNotSet,
     EndpointMaybeSet,
-    EndpointSet,
+    EndpointMaybeSet,
 >;
 
 /// How the client authenticates to the token endpoint (RFC 6749 §2.3).
 #[derive(Clone)]
-enum ClientAuth {
+pub(crate) enum ClientAuth {
     /// `client_secret_basic`: HTTP Basic with the form-urlencoded id and secret (§2.3.1).
     Basic(Secret),
     /// `client_secret_post`: `client_id` and `client_secret` in the form body (§2.3.1).
@@ -54,6 +54,8 @@ pub struct OAuthClientBuilder {
     revocation_endpoint: Option<String>,
     redirect_uri: Option<String>,
     scopes: Option<String>,
+    issuer: Option<String>,
+    iss_parameter: bool,
     http: Option<Arc<dyn HttpClient>>,
     clock: Arc<dyn Clock>,
     transport: Transport,
@@ -89,7 +91,8 @@ impl OAuthClientBuilder {
         self
     }
 
-    /// The token endpoint. Required.
+    /// The token endpoint. Required for every grant; a resource server that only
+    /// introspects may leave it out.
     pub fn token_endpoint(mut self, url: impl Into<String>) -> Self {
         self.token_endpoint = Some(url.into());
         self
@@ -117,6 +120,21 @@ impl OAuthClientBuilder {
     /// default).
     pub fn scopes(mut self, scopes: impl Into<String>) -> Self {
         self.scopes = Some(scopes.into());
+        self
+    }
+
+    /// The authorization server's issuer identifier (RFC 8414 §2), compared by exact string
+    /// with the `iss` of authorization responses (RFC 9207).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Whether the server advertises `authorization_response_iss_parameter_supported`
+    /// (RFC 9207 §3): then every authorization response must carry an `iss` equal to the
+    /// issuer. Discovery sets it from the metadata. Requires [`Self::issuer`].
+    pub fn iss_parameter_supported(mut self, supported: bool) -> Self {
+        self.iss_parameter = supported;
         self
     }
 
@@ -150,7 +168,7 @@ impl OAuthClientBuilder {
     /// # Errors
     ///
     /// [`Error::Config`] when the client id is empty, no client authentication was chosen,
-    /// the secret is not UTF-8, the token endpoint or the HTTP client is missing, an endpoint
+    /// the secret is not UTF-8, the HTTP client is missing, an endpoint
     /// is not an absolute URL, is not HTTPS (loopback excepted) or has a fragment, or a scope
     /// is not a valid scope token.
     pub fn build(self) -> Result<OAuthClient, Error> {
@@ -163,13 +181,16 @@ impl OAuthClientBuilder {
         let auth = self.auth.ok_or_else(|| {
             Error::config("no client authentication chosen (client_secret_basic, client_secret_post or public_client)")
         })?;
-        let token = self
-            .token_endpoint
-            .ok_or_else(|| Error::config("no token endpoint"))?;
-        let token_uri = check_endpoint("token endpoint", &token, self.transport)?;
-        let token_url =
-            TokenUrl::new(token).map_err(|_| Error::config("token endpoint is not a url"))?;
-        let (authorization_uri, auth_url) = match self.authorization_endpoint {
+        let (token_name, token_url) = match self.token_endpoint {
+            Some(url) => {
+                let uri = check_endpoint("token endpoint", &url, self.transport)?;
+                let parsed = TokenUrl::new(url)
+                    .map_err(|_| Error::config("token endpoint is not a url"))?;
+                (endpoint_name("token endpoint", &uri), Some(parsed))
+            }
+            None => ("token endpoint (none configured)".to_owned(), None),
+        };
+        let (_, auth_url) = match self.authorization_endpoint {
             Some(url) => (
                 Some(check_endpoint("authorization endpoint", &url, self.transport)?),
                 Some(
@@ -190,7 +211,7 @@ impl OAuthClientBuilder {
             None => (None, None),
         };
         let mut inner: Inner = oauth2::Client::new(ClientId::new(self.client_id.clone()))
-            .set_token_uri(token_url)
+            .set_token_uri_option(token_url)
             .set_auth_uri_option(auth_url)
             .set_revocation_url_option(revocation_url);
         let secret = |s: &Secret| {
@@ -210,6 +231,9 @@ impl OAuthClientBuilder {
                 oauth2::RedirectUrl::new(url.clone()).map_err(|_| Error::config("redirect uri is not a url"))?,
             );
         }
+        if self.iss_parameter && self.issuer.is_none() {
+            return Err(Error::config("iss_parameter_supported needs the issuer"));
+        }
         let scopes = match self.scopes {
             Some(s) => {
                 let list: Vec<Scope> = s.split(' ').filter(|s| !s.is_empty()).map(|s| Scope::new(s.to_owned())).collect();
@@ -222,7 +246,7 @@ impl OAuthClientBuilder {
         };
         Ok(OAuthClient {
             shared: Arc::new(Shared {
-                token_name: endpoint_name("token endpoint", &token_uri),
+                token_name,
                 inner,
                 http,
                 clock: self.clock,
@@ -230,14 +254,20 @@ impl OAuthClientBuilder {
                 quirks: self.quirks,
                 scopes,
                 public: matches!(auth, ClientAuth::Public),
+                auth,
                 client_id: self.client_id,
                 redirect_uri: self.redirect_uri,
-                authorization_uri,
+                issuer: self.issuer,
+                iss_parameter: self.iss_parameter,
                 revocation_uri,
                 clock_offset_secs: AtomicI64::new(0),
             }),
         })
     }
+}
+
+pub(crate) fn no_token_endpoint() -> Error {
+    Error::config("no token endpoint configured")
 }
 
 /// Parses and checks an endpoint URL against the transport policy.
@@ -262,9 +292,11 @@ pub(crate) struct Shared {
     pub(crate) quirks: Quirks,
     pub(crate) scopes: Vec<Scope>,
     pub(crate) public: bool,
+    pub(crate) auth: ClientAuth,
     pub(crate) client_id: String,
     pub(crate) redirect_uri: Option<String>,
-    pub(crate) authorization_uri: Option<http::Uri>,
+    pub(crate) issuer: Option<String>,
+    pub(crate) iss_parameter: bool,
     pub(crate) revocation_uri: Option<http::Uri>,
     pub(crate) token_name: String,
     clock_offset_secs: AtomicI64,
@@ -317,6 +349,8 @@ impl OAuthClient {
             revocation_endpoint: None,
             redirect_uri: None,
             scopes: None,
+            issuer: None,
+            iss_parameter: false,
             http: None,
             clock: Arc::new(SystemClock),
             transport: Transport::default(),
@@ -367,6 +401,7 @@ impl OAuthClient {
         let result = s
             .inner
             .exchange_client_credentials()
+            .map_err(|_| no_token_endpoint())?
             .add_scopes(s.scopes.iter().cloned())
             .request_async(&bridge)
             .await;
@@ -390,6 +425,7 @@ impl OAuthClient {
             .shared
             .inner
             .exchange_refresh_token(&rt)
+            .map_err(|_| no_token_endpoint())?
             .request_async(&bridge)
             .await;
         self.finish(&bridge, result, Some(refresh_token))
@@ -460,7 +496,6 @@ mod tests {
         ok().build().unwrap();
         refused(OAuthClient::builder("").token_endpoint("https://a/t").public_client().http_client(http()), "client id");
         refused(OAuthClient::builder("c").token_endpoint("https://a/t").http_client(http()), "client authentication");
-        refused(OAuthClient::builder("c").public_client().http_client(http()), "no token endpoint");
         refused(OAuthClient::builder("c").public_client().token_endpoint("https://a/t"), "http client");
         refused(ok().token_endpoint("http://as.example/token"), "HTTPS is required");
         refused(ok().token_endpoint("https://as.example/token#f"), "fragment");

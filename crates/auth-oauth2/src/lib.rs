@@ -9,15 +9,22 @@
 //! §5.1 types; provider deviations are accepted one by one with [`Quirk`]. The server's
 //! refusals are typed ([`ServerError`], [`ErrorCode`]) and kept apart from transport failures.
 
+pub mod authorize;
 mod bridge;
+mod endpoint;
 pub mod client;
 pub mod error;
+pub mod metadata;
 pub mod response;
+pub mod revoke;
 pub mod source;
 pub mod store;
 
+pub use authorize::{AuthorizationRequest, PendingAuthorization, Pkce};
 pub use client::{OAuthClient, OAuthClientBuilder};
+pub use metadata::{Metadata, WellKnown};
 pub use error::{Error, ErrorCode, ServerError};
 pub use response::{Quirk, TokenSet};
+pub use revoke::TokenKind;
 pub use source::{AccessToken, TokenSource, TokenSourceBuilder};
 pub use store::{FileStore, MemoryStore, TokenStore};

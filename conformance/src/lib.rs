@@ -18,4 +18,5 @@ pub use report::Report;
 /// Every suite, in report order.
 pub fn all_suites() -> Vec<Suite> {
     vec![suites::core::suite(), suites::jwt::suite()]
+    vec![suites::core::suite(), suites::oauth2::suite()]
 }

@@ -34,4 +34,6 @@ fn auth_core() {
 #[test]
 fn auth_jwt() {
     assert_suite_passes("auth-jwt");
+fn auth_oauth2() {
+    assert_suite_passes("auth-oauth2");
 }

@@ -2,3 +2,4 @@
 
 pub mod core;
 pub mod jwt;
+pub mod oauth2;

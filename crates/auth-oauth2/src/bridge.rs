@@ -1,0 +1,145 @@
+//! The bridge from auth-core's [`HttpClient`] seam to the `oauth2` crate's
+//! `AsyncHttpClient`, and the mapping of its errors into ours.
+//!
+//! Both speak `http::Request<Vec<u8>>` / `http::Response<Vec<u8>>`, so the bridge only adds
+//! what we need around each call: the [`Transport`] policy checked on every request (not only
+//! at build time), and the response's status and `Date` header remembered for the caller
+//! (the `oauth2` crate consumes the response).
+
+use std::sync::Mutex;
+
+use auth_core::http_client::redacted_origin;
+use auth_core::{BoxFuture, Clock, HttpClient, HttpError, HttpRequest, HttpResponse, Transport, UnixTime};
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{AsyncHttpClient, RequestTokenError, StandardErrorResponse};
+
+use crate::error::{Error, ErrorCode, ServerError};
+
+/// What the bridge saw of the last response.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seen {
+    /// The HTTP status.
+    pub(crate) status: u16,
+    /// The server's `Date` header, if it had a valid one.
+    pub(crate) date: Option<UnixTime>,
+    /// When the request was sent, by our clock.
+    pub(crate) sent_at: UnixTime,
+}
+
+/// One use of the [`HttpClient`] for `oauth2`: create one per call.
+pub(crate) struct Bridge<'a> {
+    http: &'a dyn HttpClient,
+    transport: Transport,
+    clock: &'a dyn Clock,
+    seen: Mutex<Seen>,
+}
+
+impl<'a> Bridge<'a> {
+    pub(crate) fn new(http: &'a dyn HttpClient, transport: Transport, clock: &'a dyn Clock) -> Self {
+        Self {
+            http,
+            transport,
+            clock,
+            seen: Mutex::new(Seen::default()),
+        }
+    }
+
+    /// What the last response looked like.
+    pub(crate) fn seen(&self) -> Seen {
+        self.seen.lock().map(|s| *s).unwrap_or_default()
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
+    type Error = HttpError;
+    type Future = BoxFuture<'c, Result<HttpResponse, HttpError>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            self.transport.check(request.uri())?;
+            let sent_at = self.clock.now();
+            let response = self.http.send(request).await?;
+            let date = response
+                .headers()
+                .get(http::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok())
+                .map(UnixTime::from_system_time);
+            if let Ok(mut seen) = self.seen.lock() {
+                *seen = Seen {
+                    status: response.status().as_u16(),
+                    date,
+                    sent_at,
+                };
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// A name for an endpoint in messages: what it is and its origin, never its path or query.
+pub(crate) fn endpoint_name(what: &str, uri: &http::Uri) -> String {
+    format!("{what} {}", redacted_origin(uri))
+}
+
+/// Maps the `oauth2` crate's error for a call to `endpoint` into ours.
+pub(crate) fn map_error(
+    endpoint: &str,
+    seen: Seen,
+    error: RequestTokenError<HttpError, StandardErrorResponse<BasicErrorResponseType>>,
+) -> Error {
+    match error {
+        RequestTokenError::ServerResponse(e) => Error::Server {
+            endpoint: endpoint.to_owned(),
+            error: ServerError::new(ErrorCode::parse(e.error().as_ref()), seen.status)
+                .with_details(e.error_description().cloned(), e.error_uri().cloned()),
+        },
+        RequestTokenError::Request(source) => Error::Transport {
+            endpoint: endpoint.to_owned(),
+            source,
+        },
+        RequestTokenError::Parse(e, _) if seen.status == 200 => {
+            // The path and serde's message, never the body (it can hold tokens).
+            Error::invalid(endpoint, format!("not a valid json response at {}", e.path()))
+        }
+        RequestTokenError::Parse(..) => Error::Status {
+            endpoint: endpoint.to_owned(),
+            status: seen.status,
+        },
+        RequestTokenError::Other(why) if seen.status == 200 => Error::invalid(endpoint, why),
+        RequestTokenError::Other(_) => Error::Status {
+            endpoint: endpoint.to_owned(),
+            status: seen.status,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::ManualClock;
+
+    #[test]
+    fn bridge_enforces_transport_and_records_date() {
+        let http = |_req: HttpRequest| async {
+            Ok::<_, HttpError>(
+                http::Response::builder()
+                    .status(200)
+                    .header("date", "Sun, 06 Nov 1994 08:49:37 GMT")
+                    .body(Vec::new())
+                    .unwrap(),
+            )
+        };
+        let clock = ManualClock::new(UnixTime::from_secs(5));
+        let bridge = Bridge::new(&http, Transport::default(), &clock);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let plain = http::Request::post("http://as.example/token").body(Vec::new()).unwrap();
+        assert!(rt.block_on(bridge.call(plain)).is_err());
+        let ok = http::Request::post("https://as.example/token").body(Vec::new()).unwrap();
+        rt.block_on(bridge.call(ok)).unwrap();
+        let seen = bridge.seen();
+        assert_eq!(seen.status, 200);
+        assert_eq!(seen.date, Some(UnixTime::from_secs(784_111_777)));
+        assert_eq!(seen.sent_at, UnixTime::from_secs(5));
+    }
+}

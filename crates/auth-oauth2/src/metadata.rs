@@ -1,0 +1,223 @@
+//! Discovery: authorization server metadata (RFC 8414) and OpenID Provider configuration
+//! (OpenID Connect Discovery 1.0 §4), fetched and checked. The `issuer` in the document must
+//! equal the issuer asked for, byte for byte (RFC 8414 §3.3): no trailing-slash or case
+//! normalisation, which is what defeats a mix-up through metadata.
+
+use auth_core::{HttpClient, Transport};
+use http::header::ACCEPT;
+use serde_json::{Map, Value};
+
+use crate::client::{OAuthClientBuilder, check_endpoint};
+use crate::endpoint::name;
+use crate::error::Error;
+
+/// Which well-known document to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WellKnown {
+    /// `/.well-known/oauth-authorization-server`, inserted between the host and the issuer's
+    /// path (RFC 8414 §3.1).
+    OAuth,
+    /// `/.well-known/openid-configuration`, appended to the issuer (OpenID Discovery §4).
+    OpenId,
+}
+
+/// The metadata of an authorization server, checked.
+#[derive(Debug, Clone)]
+pub struct Metadata {
+    issuer: String,
+    doc: Map<String, Value>,
+}
+
+impl Metadata {
+    /// The URL of `issuer`'s `kind` document.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the issuer is not an `https` URL (loopback excepted) or has a
+    /// query or fragment (RFC 8414 §2).
+    pub fn well_known_url(issuer: &str, kind: WellKnown, transport: Transport) -> Result<String, Error> {
+        if issuer.contains('?') || issuer.contains('#') {
+            return Err(Error::config("an issuer has no query or fragment (RFC 8414 2)"));
+        }
+        let uri = check_endpoint("issuer", issuer, transport)?;
+        let scheme = uri.scheme_str().unwrap_or("https");
+        let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+        let path = uri.path().trim_end_matches('/');
+        Ok(match kind {
+            WellKnown::OAuth => format!("{scheme}://{authority}/.well-known/oauth-authorization-server{path}"),
+            WellKnown::OpenId => format!("{scheme}://{authority}{path}/.well-known/openid-configuration"),
+        })
+    }
+
+    /// Fetches and checks `issuer`'s metadata.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for an unacceptable issuer URL, [`Error::Transport`] and
+    /// [`Error::Status`] when the document cannot be fetched, [`Error::InvalidResponse`] when
+    /// it is not valid metadata or names another issuer.
+    pub async fn discover(
+        http: &dyn HttpClient,
+        issuer: &str,
+        kind: WellKnown,
+        transport: Transport,
+    ) -> Result<Self, Error> {
+        let url = Self::well_known_url(issuer, kind, transport)?;
+        let uri: http::Uri = url.parse().map_err(|_| Error::config("issuer is not a valid url"))?;
+        let endpoint = name("metadata", &uri);
+        let request = http::Request::get(uri)
+            .header(ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|_| Error::config("cannot build the metadata request"))?;
+        let response = http.send(request).await.map_err(|source| Error::Transport {
+            endpoint: endpoint.clone(),
+            source,
+        })?;
+        if response.status() != http::StatusCode::OK {
+            return Err(Error::Status {
+                endpoint,
+                status: response.status().as_u16(),
+            });
+        }
+        Self::from_json(issuer, response.body()).map_err(|e| match e {
+            Error::InvalidResponse { reason, .. } => Error::InvalidResponse { endpoint, reason },
+            other => other,
+        })
+    }
+
+    /// Checks a metadata document fetched for `requested_issuer`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidResponse`] when it is not a JSON object, lacks `issuer`, or its
+    /// `issuer` differs from `requested_issuer` in any way.
+    pub fn from_json(requested_issuer: &str, body: &[u8]) -> Result<Self, Error> {
+        let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) else {
+            return Err(Error::invalid("metadata", "not a json object"));
+        };
+        match doc.get("issuer").and_then(Value::as_str) {
+            Some(issuer) if issuer == requested_issuer => {}
+            Some(_) => {
+                return Err(Error::invalid(
+                    "metadata",
+                    "issuer differs from the one requested (RFC 8414 3.3: must be identical)",
+                ));
+            }
+            None => return Err(Error::invalid("metadata", "issuer missing")),
+        }
+        Ok(Self {
+            issuer: requested_issuer.to_owned(),
+            doc,
+        })
+    }
+
+    fn text(&self, key: &str) -> Option<&str> {
+        self.doc.get(key).and_then(Value::as_str)
+    }
+
+    /// The issuer, identical to the one requested.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// `authorization_endpoint`.
+    pub fn authorization_endpoint(&self) -> Option<&str> {
+        self.text("authorization_endpoint")
+    }
+
+    /// `token_endpoint`.
+    pub fn token_endpoint(&self) -> Option<&str> {
+        self.text("token_endpoint")
+    }
+
+    /// `revocation_endpoint` (RFC 7009).
+    pub fn revocation_endpoint(&self) -> Option<&str> {
+        self.text("revocation_endpoint")
+    }
+
+    /// `introspection_endpoint` (RFC 7662).
+    pub fn introspection_endpoint(&self) -> Option<&str> {
+        self.text("introspection_endpoint")
+    }
+
+    /// `device_authorization_endpoint` (RFC 8628).
+    pub fn device_authorization_endpoint(&self) -> Option<&str> {
+        self.text("device_authorization_endpoint")
+    }
+
+    /// `jwks_uri`.
+    pub fn jwks_uri(&self) -> Option<&str> {
+        self.text("jwks_uri")
+    }
+
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3); `false` when absent.
+    pub fn iss_parameter_supported(&self) -> bool {
+        self.doc
+            .get("authorization_response_iss_parameter_supported")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Whether `code_challenge_methods_supported` lists `S256`.
+    pub fn supports_pkce_s256(&self) -> bool {
+        self.doc
+            .get("code_challenge_methods_supported")
+            .and_then(Value::as_array)
+            .is_some_and(|m| m.iter().any(|v| v == "S256"))
+    }
+
+    /// Any member, raw.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.doc.get(key)
+    }
+}
+
+impl OAuthClientBuilder {
+    /// Takes the endpoints, the issuer and its RFC 9207 support from discovered metadata.
+    /// `build()` then checks the endpoints like any other.
+    pub fn metadata(mut self, metadata: &Metadata) -> Self {
+        if let Some(u) = metadata.token_endpoint() {
+            self = self.token_endpoint(u);
+        }
+        if let Some(u) = metadata.authorization_endpoint() {
+            self = self.authorization_endpoint(u);
+        }
+        if let Some(u) = metadata.revocation_endpoint() {
+            self = self.revocation_endpoint(u);
+        }
+        self.issuer(metadata.issuer())
+            .iss_parameter_supported(metadata.iss_parameter_supported())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_urls() {
+        let t = Transport::default();
+        let url = |i| Metadata::well_known_url(i, WellKnown::OAuth, t).unwrap();
+        assert_eq!(url("https://as.example.com"), "https://as.example.com/.well-known/oauth-authorization-server");
+        assert_eq!(url("https://as.example.com/tenant1"), "https://as.example.com/.well-known/oauth-authorization-server/tenant1");
+        assert_eq!(url("https://as.example.com/tenant1/"), "https://as.example.com/.well-known/oauth-authorization-server/tenant1");
+        assert_eq!(url("https://as.example.com:8443/a/b"), "https://as.example.com:8443/.well-known/oauth-authorization-server/a/b");
+        assert_eq!(
+            Metadata::well_known_url("https://op.example/t", WellKnown::OpenId, t).unwrap(),
+            "https://op.example/t/.well-known/openid-configuration"
+        );
+        for bad in ["http://as.example.com", "https://as.example.com?x=1", "https://as.example.com#f"] {
+            assert!(Metadata::well_known_url(bad, WellKnown::OAuth, t).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn issuer_must_be_identical() {
+        let doc = |iss: &str| format!(r#"{{"issuer":"{iss}","token_endpoint":"https://as.example.com/token"}}"#);
+        assert!(Metadata::from_json("https://as.example.com", doc("https://as.example.com").as_bytes()).is_ok());
+        for other in ["https://as.example.com/", "https://AS.example.com", "https://evil.example.com"] {
+            assert!(Metadata::from_json("https://as.example.com", doc(other).as_bytes()).is_err(), "{other}");
+        }
+        assert!(Metadata::from_json("https://as.example.com", b"[]").is_err());
+    }
+}

@@ -1,0 +1,249 @@
+//! Where a [`TokenSource`](crate::TokenSource) keeps its tokens: the [`TokenStore`] trait,
+//! [`MemoryStore`] (the default) and [`FileStore`] (atomic replace, mode 0600).
+//!
+//! Refresh-token rotation depends on the store: a new refresh token replaces the old one in
+//! one step, so that a crash or a second process never sees half of an update, and the old
+//! one, dead on the server, is never read back and sent again.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use auth_core::{BoxFuture, Scopes, Secret, UnixTime};
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::response::TokenSet;
+
+/// Persists a token set. Implement it for a database or a secret manager; the two here cover
+/// one process ([`MemoryStore`]) and several processes on one machine ([`FileStore`]).
+pub trait TokenStore: Send + Sync {
+    /// The stored tokens, or `None` if there are none yet.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store cannot be read.
+    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>>;
+
+    /// Replaces the stored tokens with `tokens`, atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store cannot be written.
+    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+/// Tokens in memory: the default, and a way for two sources in one process to share them
+/// (wrap it in an `Arc`).
+#[derive(Default)]
+pub struct MemoryStore {
+    tokens: Mutex<Option<TokenSet>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A store holding `tokens` (a refresh token from a previous login, say).
+    pub fn with_tokens(tokens: TokenSet) -> Self {
+        Self {
+            tokens: Mutex::new(Some(tokens)),
+        }
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Store {
+        what: "memory store lock poisoned".into(),
+        source: None,
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>> {
+        let got = self.tokens.lock().map(|t| t.clone()).map_err(|_| poisoned());
+        Box::pin(std::future::ready(got))
+    }
+
+    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
+        let done = self
+            .tokens
+            .lock()
+            .map(|mut t| *t = Some(tokens.clone()))
+            .map_err(|_| poisoned());
+        Box::pin(std::future::ready(done))
+    }
+}
+
+/// Tokens in a JSON file, replaced atomically (written to a temporary file in the same
+/// directory with mode 0600, flushed, then renamed over the old one).
+///
+/// # Security
+///
+/// The file holds the refresh token in clear: keep it in a directory only its user can read.
+/// The file is created with mode 0600 on Unix. The I/O is synchronous and small; it happens
+/// only on refresh.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+impl FileStore {
+    /// A store at `path`. Nothing is read or written until the source needs it.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io_error(&self, what: &str, e: std::io::Error) -> Error {
+        Error::Store {
+            what: format!("{what} {}", self.path.display()).into(),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    fn read(&self) -> Result<Option<TokenSet>, Error> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io_error("cannot read", e)),
+        };
+        let bad = || Error::Store {
+            what: format!("{} is not a token file", self.path.display()).into(),
+            source: None,
+        };
+        let value: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        decode(&value).ok_or_else(bad).map(Some)
+    }
+
+    fn write(&self, tokens: &TokenSet) -> Result<(), Error> {
+        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let body = encode(tokens)?;
+        let result = (|| {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp)?;
+            file.write_all(body.as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        })();
+        result.map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            self.io_error("cannot write", e)
+        })
+    }
+}
+
+impl TokenStore for FileStore {
+    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>> {
+        Box::pin(std::future::ready(self.read()))
+    }
+
+    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(std::future::ready(self.write(tokens)))
+    }
+}
+
+fn encode(tokens: &TokenSet) -> Result<String, Error> {
+    let text = |s: &Secret| {
+        s.expose_str().map(str::to_owned).map_err(|_| Error::Store {
+            what: "token is not utf-8".into(),
+            source: None,
+        })
+    };
+    let mut map = Map::new();
+    map.insert("access_token".into(), Value::String(text(tokens.access_token())?));
+    if let Some(rt) = tokens.refresh_token() {
+        map.insert("refresh_token".into(), Value::String(text(rt)?));
+    }
+    if let Some(at) = tokens.expires_at() {
+        map.insert("expires_at".into(), Value::from(at.as_secs()));
+    }
+    if let Some(scopes) = tokens.scopes() {
+        map.insert("scope".into(), Value::String(scopes.to_string()));
+    }
+    Ok(Value::Object(map).to_string())
+}
+
+fn decode(value: &Value) -> Option<TokenSet> {
+    let access = value.get("access_token")?.as_str()?;
+    let refresh = match value.get("refresh_token") {
+        Some(v) => Some(Secret::new(v.as_str()?)),
+        None => None,
+    };
+    let expires_at = match value.get("expires_at") {
+        Some(v) => Some(UnixTime::from_secs(v.as_u64()?)),
+        None => None,
+    };
+    let scopes = match value.get("scope") {
+        Some(v) => Some(Scopes::from_space_separated(v.as_str()?)),
+        None => None,
+    };
+    Some(
+        TokenSet::new(Secret::new(access), expires_at)
+            .with_refresh_token(refresh)
+            .with_scopes(scopes),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn file_store_round_trips_atomically_with_0600() {
+        let dir = std::env::temp_dir().join(format!("auth-oauth2-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = FileStore::new(dir.join("tokens.json"));
+        assert!(block_on(store.load()).unwrap().is_none());
+        let t = TokenSet::new(Secret::new("AT1"), Some(UnixTime::from_secs(99)))
+            .with_refresh_token(Some(Secret::new("RT1")))
+            .with_scopes(Some(Scopes::from_space_separated("a b")));
+        block_on(store.save(&t)).unwrap();
+        let back = block_on(store.load()).unwrap().unwrap();
+        assert!(back.access_token().ct_eq(b"AT1"));
+        assert!(back.refresh_token().unwrap().ct_eq(b"RT1"));
+        assert_eq!(back.expires_at(), Some(UnixTime::from_secs(99)));
+        assert!(back.scopes().unwrap().contains("b"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::write(store.path(), "garbage").unwrap();
+        assert!(block_on(store.load()).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn memory_store_replaces() {
+        let s = MemoryStore::new();
+        block_on(s.save(&TokenSet::new(Secret::new("A"), None))).unwrap();
+        block_on(s.save(&TokenSet::new(Secret::new("B"), None))).unwrap();
+        assert!(block_on(s.load()).unwrap().unwrap().access_token().ct_eq(b"B"));
+    }
+}

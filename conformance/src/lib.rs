@@ -17,6 +17,9 @@ pub use report::Report;
 
 /// Every suite, in report order.
 pub fn all_suites() -> Vec<Suite> {
-    vec![suites::core::suite(), suites::jwt::suite()]
-    vec![suites::core::suite(), suites::oauth2::suite()]
+    vec![
+        suites::core::suite(),
+        suites::jwt::suite(),
+        suites::oauth2::suite(),
+    ]
 }

@@ -34,6 +34,9 @@ fn auth_core() {
 #[test]
 fn auth_jwt() {
     assert_suite_passes("auth-jwt");
+}
+
+#[test]
 fn auth_oauth2() {
     assert_suite_passes("auth-oauth2");
 }

@@ -129,6 +129,8 @@ async fn axum_example_with_per_route_scopes() {
     );
     let resp = post(ADMIN).await.unwrap();
     assert_eq!(resp.status(), 200);
+    assert!(resp.headers().contains_key("ratelimit-policy"));
+    assert!(resp.headers().contains_key("ratelimit"));
     assert_eq!(resp.text().await.unwrap(), "order created by admin");
 }
 

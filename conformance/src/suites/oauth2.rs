@@ -28,7 +28,11 @@ fn http() -> Result<Arc<dyn HttpClient>, String> {
     Ok(Arc::new(client))
 }
 
-fn builder(server: &MockServer, id: &str, clock: &ManualClock) -> Result<OAuthClientBuilder, String> {
+fn builder(
+    server: &MockServer,
+    id: &str,
+    clock: &ManualClock,
+) -> Result<OAuthClientBuilder, String> {
     Ok(OAuthClient::builder(id)
         .token_endpoint(format!("{}/token", server.uri()))
         .http_client(http()?)
@@ -54,7 +58,9 @@ fn form(body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-    p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    p.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 async fn requests(server: &MockServer) -> Vec<wiremock::Request> {
@@ -66,7 +72,8 @@ fn header<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
 }
 
 fn tokens(access: &str, refresh: &str, expires_at: UnixTime) -> TokenSet {
-    TokenSet::new(Secret::new(access), Some(expires_at)).with_refresh_token(Some(Secret::new(refresh)))
+    TokenSet::new(Secret::new(access), Some(expires_at))
+        .with_refresh_token(Some(Secret::new(refresh)))
 }
 
 /// The auth-oauth2 suite.
@@ -84,23 +91,35 @@ fn client_cases(s: &mut Suite) {
         || {
             block_on(async {
                 let v = vectors()?;
-                for case in v["rfc6749"]["2.3.1_client_secret_basic"].as_array().ok_or("no vectors")? {
+                for case in v["rfc6749"]["2.3.1_client_secret_basic"]
+                    .as_array()
+                    .ok_or("no vectors")?
+                {
                     let id = case["client_id"].as_str().ok_or("id")?;
                     let secret = case["client_secret"].as_str().ok_or("secret")?;
                     let want = case["authorization_header"].as_str().ok_or("header")?;
                     let server = MockServer::start().await;
-                    Mock::given(method("POST")).and(path("/token"))
-                        .respond_with(ok_token("AT", None, 3600)).mount(&server).await;
+                    Mock::given(method("POST"))
+                        .and(path("/token"))
+                        .respond_with(ok_token("AT", None, 3600))
+                        .mount(&server)
+                        .await;
                     let clock = ManualClock::new(START);
                     let client = builder(&server, id, &clock)?
                         .client_secret_basic(Secret::new(secret))
-                        .build().map_err(|e| e.to_string())?;
-                    client.client_credentials().await.map_err(|e| e.to_string())?;
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    client
+                        .client_credentials()
+                        .await
+                        .map_err(|e| e.to_string())?;
                     let got = requests(&server).await;
                     let r = got.first().ok_or("no request")?;
                     ensure_eq("Authorization", header(r, "authorization"), Some(want))?;
                     if let Some(naive) = case["wrong_naive_header"].as_str() {
-                        ensure(header(r, "authorization") != Some(naive), || "naive encoding".into())?;
+                        ensure(header(r, "authorization") != Some(naive), || {
+                            "naive encoding".into()
+                        })?;
                     }
                 }
                 Ok(())
@@ -114,21 +133,44 @@ fn client_cases(s: &mut Suite) {
         || {
             block_on(async {
                 let server = MockServer::start().await;
-                Mock::given(method("POST")).and(path("/token"))
-                    .respond_with(ok_token("AT", None, 3600)).expect(1).mount(&server).await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(ok_token("AT", None, 3600))
+                    .expect(1)
+                    .mount(&server)
+                    .await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "s6BhdRkqt3", &clock)?
                     .client_secret_basic(Secret::new("7Fjfp0ZBr1KtDRbnfVdmIw"))
                     .scopes("read write")
-                    .build().map_err(|e| e.to_string())?;
-                let t = client.client_credentials().await.map_err(|e| e.to_string())?;
-                ensure_eq("expires_at", t.expires_at(), Some(START.saturating_add(Duration::from_secs(3600))))?;
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let t = client
+                    .client_credentials()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                ensure_eq(
+                    "expires_at",
+                    t.expires_at(),
+                    Some(START.saturating_add(Duration::from_secs(3600))),
+                )?;
                 let got = requests(&server).await;
                 let r = got.first().ok_or("no request")?;
                 ensure_eq("method", r.method.as_str(), "POST")?;
-                ensure_eq("content-type", header(r, "content-type"), Some("application/x-www-form-urlencoded"))?;
+                ensure_eq(
+                    "content-type",
+                    header(r, "content-type"),
+                    Some("application/x-www-form-urlencoded"),
+                )?;
                 ensure_eq("accept", header(r, "accept"), Some("application/json"))?;
-                ensure_eq("body", form(&r.body), pairs(&[("grant_type", "client_credentials"), ("scope", "read write")]))
+                ensure_eq(
+                    "body",
+                    form(&r.body),
+                    pairs(&[
+                        ("grant_type", "client_credentials"),
+                        ("scope", "read write"),
+                    ]),
+                )
             })
         },
     );
@@ -139,81 +181,143 @@ fn client_cases(s: &mut Suite) {
         || {
             block_on(async {
                 let server = MockServer::start().await;
-                Mock::given(method("POST")).and(path("/token"))
-                    .respond_with(ok_token("AT", None, 3600)).mount(&server).await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(ok_token("AT", None, 3600))
+                    .mount(&server)
+                    .await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "my client:1", &clock)?
                     .client_secret_post(Secret::new("p@ss:w/rd+%é"))
-                    .build().map_err(|e| e.to_string())?;
-                client.client_credentials().await.map_err(|e| e.to_string())?;
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                client
+                    .client_credentials()
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let got = requests(&server).await;
                 let r = got.first().ok_or("no request")?;
                 ensure_eq("Authorization", header(r, "authorization"), None)?;
-                ensure_eq("body", form(&r.body), pairs(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", "my client:1"),
-                    ("client_secret", "p@ss:w/rd+%é"),
-                ]))
+                ensure_eq(
+                    "body",
+                    form(&r.body),
+                    pairs(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", "my client:1"),
+                        ("client_secret", "p@ss:w/rd+%é"),
+                    ]),
+                )
             })
         },
     );
 
-    s.case("refresh request: grant_type, refresh_token; rotation kept", "RFC 6749 §6", || {
-        block_on(async {
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ok_token("AT2", Some("RT2"), 3600)).mount(&server).await;
-            let clock = ManualClock::new(START);
-            let client = builder(&server, "c", &clock)?
-                .client_secret_basic(Secret::new("s"))
-                .build().map_err(|e| e.to_string())?;
-            let t = client.refresh(&Secret::new("RT1")).await.map_err(|e| e.to_string())?;
-            ensure(t.refresh_token().is_some_and(|r| r.ct_eq(b"RT2")), || "RT2 not taken".into())?;
-            let got = requests(&server).await;
-            let r = got.first().ok_or("no request")?;
-            ensure_eq("body", form(&r.body), pairs(&[("grant_type", "refresh_token"), ("refresh_token", "RT1")]))
-        })
-    });
+    s.case(
+        "refresh request: grant_type, refresh_token; rotation kept",
+        "RFC 6749 §6",
+        || {
+            block_on(async {
+                let server = MockServer::start().await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(ok_token("AT2", Some("RT2"), 3600))
+                    .mount(&server)
+                    .await;
+                let clock = ManualClock::new(START);
+                let client = builder(&server, "c", &clock)?
+                    .client_secret_basic(Secret::new("s"))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let t = client
+                    .refresh(&Secret::new("RT1"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                ensure(t.refresh_token().is_some_and(|r| r.ct_eq(b"RT2")), || {
+                    "RT2 not taken".into()
+                })?;
+                let got = requests(&server).await;
+                let r = got.first().ok_or("no request")?;
+                ensure_eq(
+                    "body",
+                    form(&r.body),
+                    pairs(&[("grant_type", "refresh_token"), ("refresh_token", "RT1")]),
+                )
+            })
+        },
+    );
 
-    s.case("token responses: strict by default, quirks only when switched on", "RFC 6749 §5.1, §7.1", || {
-        block_on(async {
-            let v = vectors()?;
-            let mut table: Vec<(Value, bool, bool)> = vec![
-                // (body, accepted strictly, accepted with quirks)
-                (v["rfc6749"]["5.1_token_response"]["body"].clone(), false, false),
-            ];
-            for case in v["rfc6749"]["token_response_mock_variants_derived"].as_array().ok_or("no variants")? {
-                let expected = case["expected"].as_str().unwrap_or_default();
-                if case.get("status").is_some() {
-                    continue; // error responses: next case
-                }
-                let body = case["body"].clone();
-                let is_string_lifetime = body["expires_in"].is_string();
-                let ok = expected.starts_with("accept") || expected.starts_with("client must") || expected.starts_with("reject or treat");
-                table.push((body, ok && !is_string_lifetime, ok || is_string_lifetime));
-            }
-            table.push((json!({"access_token":"AT","token_type":"Bearer","scope":["a","b"]}), false, true));
-            for (body, strict_ok, quirk_ok) in table {
-                for (quirks, want) in [(false, strict_ok), (true, quirk_ok)] {
-                    let server = MockServer::start().await;
-                    Mock::given(method("POST")).and(path("/token"))
-                        .respond_with(ResponseTemplate::new(200).set_body_json(&body)).mount(&server).await;
-                    let clock = ManualClock::new(START);
-                    let mut b = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s"));
-                    if quirks {
-                        b = b.accept_quirk(Quirk::ExpiresInAsString).accept_quirk(Quirk::ScopeAsArray);
+    s.case(
+        "token responses: strict by default, quirks only when switched on",
+        "RFC 6749 §5.1, §7.1",
+        || {
+            block_on(async {
+                let v = vectors()?;
+                let mut table: Vec<(Value, bool, bool)> = vec![
+                    // (body, accepted strictly, accepted with quirks)
+                    (
+                        v["rfc6749"]["5.1_token_response"]["body"].clone(),
+                        false,
+                        false,
+                    ),
+                ];
+                for case in v["rfc6749"]["token_response_mock_variants_derived"]
+                    .as_array()
+                    .ok_or("no variants")?
+                {
+                    let expected = case["expected"].as_str().unwrap_or_default();
+                    if case.get("status").is_some() {
+                        continue; // error responses: next case
                     }
-                    let got = b.build().map_err(|e| e.to_string())?.client_credentials().await;
-                    ensure(got.is_ok() == want, || format!("{body} (quirks {quirks}): got {got:?}"))?;
-                    if let Err(e) = got {
-                        ensure(matches!(e, Error::InvalidResponse { .. }), || format!("{body}: {e:?}"))?;
-                        ensure(!format!("{e} {e:?}").contains("2YotnFZFEjr1zCsicMWpAA"), || "token in error".into())?;
+                    let body = case["body"].clone();
+                    let is_string_lifetime = body["expires_in"].is_string();
+                    let ok = expected.starts_with("accept")
+                        || expected.starts_with("client must")
+                        || expected.starts_with("reject or treat");
+                    table.push((body, ok && !is_string_lifetime, ok || is_string_lifetime));
+                }
+                table.push((
+                    json!({"access_token":"AT","token_type":"Bearer","scope":["a","b"]}),
+                    false,
+                    true,
+                ));
+                for (body, strict_ok, quirk_ok) in table {
+                    for (quirks, want) in [(false, strict_ok), (true, quirk_ok)] {
+                        let server = MockServer::start().await;
+                        Mock::given(method("POST"))
+                            .and(path("/token"))
+                            .respond_with(ResponseTemplate::new(200).set_body_json(&body))
+                            .mount(&server)
+                            .await;
+                        let clock = ManualClock::new(START);
+                        let mut b =
+                            builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s"));
+                        if quirks {
+                            b = b
+                                .accept_quirk(Quirk::ExpiresInAsString)
+                                .accept_quirk(Quirk::ScopeAsArray);
+                        }
+                        let got = b
+                            .build()
+                            .map_err(|e| e.to_string())?
+                            .client_credentials()
+                            .await;
+                        ensure(got.is_ok() == want, || {
+                            format!("{body} (quirks {quirks}): got {got:?}")
+                        })?;
+                        if let Err(e) = got {
+                            ensure(matches!(e, Error::InvalidResponse { .. }), || {
+                                format!("{body}: {e:?}")
+                            })?;
+                            ensure(
+                                !format!("{e} {e:?}").contains("2YotnFZFEjr1zCsicMWpAA"),
+                                || "token in error".into(),
+                            )?;
+                        }
                     }
                 }
-            }
-            Ok(())
-        })
-    });
+                Ok(())
+            })
+        },
+    );
 
     s.case("every §5.2 error mapped, apart from transport failures", "RFC 6749 §5.2", || {
         block_on(async {
@@ -266,34 +370,61 @@ fn client_cases(s: &mut Suite) {
         })
     });
 
-    s.case("plain http refused except to loopback", "RFC 6749 §3.1, §10.9", || {
-        let b = OAuthClient::builder("c")
-            .client_secret_basic(Secret::new("s"))
-            .http_client(http()?);
-        let e = b.token_endpoint("http://as.example/token").build().err().ok_or("plain http accepted")?;
-        ensure(matches!(e, Error::Config(_)), || format!("{e:?}"))
-    });
+    s.case(
+        "plain http refused except to loopback",
+        "RFC 6749 §3.1, §10.9",
+        || {
+            let b = OAuthClient::builder("c")
+                .client_secret_basic(Secret::new("s"))
+                .http_client(http()?);
+            let e = b
+                .token_endpoint("http://as.example/token")
+                .build()
+                .err()
+                .ok_or("plain http accepted")?;
+            ensure(matches!(e, Error::Config(_)), || format!("{e:?}"))
+        },
+    );
 
-    s.case("server clock offset estimated from the Date header", "RFC 9110 §6.6.1", || {
-        block_on(async {
-            let server = MockServer::start().await;
-            // The server's clock is 90 s ahead of ours.
-            let date = httpdate_fmt(START.as_secs() + 90);
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ok_token("AT", None, 60).insert_header("date", date.as_str())).mount(&server).await;
-            let clock = ManualClock::new(START);
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
-            client.client_credentials().await.map_err(|e| e.to_string())?;
-            ensure_eq("offset", client.server_clock_offset_secs(), 90)?;
-            ensure_eq("exp to local", client.server_time_to_local(UnixTime::from_secs(START.as_secs() + 190)), UnixTime::from_secs(START.as_secs() + 100))
-        })
-    });
+    s.case(
+        "server clock offset estimated from the Date header",
+        "RFC 9110 §6.6.1",
+        || {
+            block_on(async {
+                let server = MockServer::start().await;
+                // The server's clock is 90 s ahead of ours.
+                let date = httpdate_fmt(START.as_secs() + 90);
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(ok_token("AT", None, 60).insert_header("date", date.as_str()))
+                    .mount(&server)
+                    .await;
+                let clock = ManualClock::new(START);
+                let client = builder(&server, "c", &clock)?
+                    .client_secret_basic(Secret::new("s"))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                client
+                    .client_credentials()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                ensure_eq("offset", client.server_clock_offset_secs(), 90)?;
+                ensure_eq(
+                    "exp to local",
+                    client.server_time_to_local(UnixTime::from_secs(START.as_secs() + 190)),
+                    UnixTime::from_secs(START.as_secs() + 100),
+                )
+            })
+        },
+    );
 }
 
 /// An IMF-fixdate for `secs` since the epoch.
 fn httpdate_fmt(secs: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = secs / 86_400;
     let rem = secs % 86_400;
     // Civil from days (Howard Hinnant's algorithm).
@@ -308,154 +439,323 @@ fn httpdate_fmt(secs: u64) -> String {
     let y = yoe + era * 400 + i64::from(m <= 2);
     let month = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
     let day = DAYS[usize::try_from(days % 7).unwrap_or(0)];
-    format!("{day}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{day}, {d:02} {month} {y} {:02}:{:02}:{:02} GMT",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn source_cases(s: &mut Suite) {
-    s.case("a hundred callers at expiry make exactly one token request", "design: token source", || {
-        block_on(async {
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ok_token("AT", None, 3600).set_delay(Duration::from_millis(200)))
-                .expect(1).mount(&server).await;
-            let clock = ManualClock::new(START);
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
-            let source = TokenSource::client_credentials(client).build();
-            let tasks: Vec<_> = (0..100).map(|_| {
-                let source = source.clone();
-                tokio::spawn(async move { source.get().await.map(|t| t.secret().ct_eq(b"AT")) })
-            }).collect();
-            for t in tasks {
-                let got = t.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
-                ensure(got, || "wrong token".into())?;
-            }
-            ensure_eq("token requests", requests(&server).await.len(), 1)?;
-            // And the cached token serves without a request until the refresh margin.
-            clock.advance(Duration::from_secs(3000));
-            source.get().await.map_err(|e| e.to_string())?;
-            ensure_eq("token requests", requests(&server).await.len(), 1)
-        })
-    });
+    s.case(
+        "a hundred callers at expiry make exactly one token request",
+        "design: token source",
+        || {
+            block_on(async {
+                let server = MockServer::start().await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(ok_token("AT", None, 3600).set_delay(Duration::from_millis(200)))
+                    .expect(1)
+                    .mount(&server)
+                    .await;
+                let clock = ManualClock::new(START);
+                let client = builder(&server, "c", &clock)?
+                    .client_secret_basic(Secret::new("s"))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let source = TokenSource::client_credentials(client).build();
+                let tasks: Vec<_> = (0..100)
+                    .map(|_| {
+                        let source = source.clone();
+                        tokio::spawn(
+                            async move { source.get().await.map(|t| t.secret().ct_eq(b"AT")) },
+                        )
+                    })
+                    .collect();
+                for t in tasks {
+                    let got = t
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
+                    ensure(got, || "wrong token".into())?;
+                }
+                ensure_eq("token requests", requests(&server).await.len(), 1)?;
+                // And the cached token serves without a request until the refresh margin.
+                clock.advance(Duration::from_secs(3000));
+                source.get().await.map_err(|e| e.to_string())?;
+                ensure_eq("token requests", requests(&server).await.len(), 1)
+            })
+        },
+    );
 
-    s.case("a failed refresh reaches every waiter, then backoff, no storm", "design: token source", || {
-        block_on(async {
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error":"invalid_client"})).set_delay(Duration::from_millis(200)))
-                .mount(&server).await;
-            let clock = ManualClock::new(START);
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
-            let source = TokenSource::client_credentials(client)
-                .backoff(Duration::from_secs(2), Duration::from_secs(30)).build();
-            let tasks: Vec<_> = (0..50).map(|_| {
-                let source = source.clone();
-                tokio::spawn(async move { source.get().await })
-            }).collect();
-            for t in tasks {
-                let e = t.await.map_err(|e| e.to_string())?.err().ok_or("got a token")?;
-                ensure(e.is_server_error(&ErrorCode::InvalidClient), || format!("{e:?}"))?;
-            }
-            ensure_eq("token requests", requests(&server).await.len(), 1)?;
-            let e = source.get().await.err().ok_or("got a token")?;
-            ensure(matches!(e, Error::BackingOff { .. }), || format!("{e:?}"))?;
-            ensure_eq("no request in backoff", requests(&server).await.len(), 1)?;
-            clock.advance(Duration::from_secs(3));
-            source.get().await.err().ok_or("got a token")?;
-            ensure_eq("one more after backoff", requests(&server).await.len(), 2)?;
-            // The second failure doubles the wait: 3 s is not enough now.
-            clock.advance(Duration::from_secs(3));
-            let e = source.get().await.err().ok_or("got a token")?;
-            ensure(matches!(e, Error::BackingOff { .. }), || format!("{e:?}"))
-        })
-    });
+    s.case(
+        "a failed refresh reaches every waiter, then backoff, no storm",
+        "design: token source",
+        || {
+            block_on(async {
+                let server = MockServer::start().await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(
+                        ResponseTemplate::new(401)
+                            .set_body_json(json!({"error":"invalid_client"}))
+                            .set_delay(Duration::from_millis(200)),
+                    )
+                    .mount(&server)
+                    .await;
+                let clock = ManualClock::new(START);
+                let client = builder(&server, "c", &clock)?
+                    .client_secret_basic(Secret::new("s"))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let source = TokenSource::client_credentials(client)
+                    .backoff(Duration::from_secs(2), Duration::from_secs(30))
+                    .build();
+                let tasks: Vec<_> = (0..50)
+                    .map(|_| {
+                        let source = source.clone();
+                        tokio::spawn(async move { source.get().await })
+                    })
+                    .collect();
+                for t in tasks {
+                    let e = t
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .err()
+                        .ok_or("got a token")?;
+                    ensure(e.is_server_error(&ErrorCode::InvalidClient), || {
+                        format!("{e:?}")
+                    })?;
+                }
+                ensure_eq("token requests", requests(&server).await.len(), 1)?;
+                let e = source.get().await.err().ok_or("got a token")?;
+                ensure(matches!(e, Error::BackingOff { .. }), || format!("{e:?}"))?;
+                ensure_eq("no request in backoff", requests(&server).await.len(), 1)?;
+                clock.advance(Duration::from_secs(3));
+                source.get().await.err().ok_or("got a token")?;
+                ensure_eq("one more after backoff", requests(&server).await.len(), 2)?;
+                // The second failure doubles the wait: 3 s is not enough now.
+                clock.advance(Duration::from_secs(3));
+                let e = source.get().await.err().ok_or("got a token")?;
+                ensure(matches!(e, Error::BackingOff { .. }), || format!("{e:?}"))
+            })
+        },
+    );
 
-    s.case("refreshes ahead of expiry; the old refresh token is never sent again", "RFC 6749 §6, RFC 9700 §4.14.2", || {
-        block_on(async {
-            let server = MockServer::start().await;
-            for (old, new) in [("RT1", "2"), ("RT2", "3"), ("RT3", "4")] {
-                Mock::given(method("POST")).and(path("/token")).and(body_string_contains(format!("refresh_token={old}")))
-                    .respond_with(ok_token(&format!("AT{new}"), Some(&format!("RT{new}")), 600))
-                    .expect(1).mount(&server).await;
-            }
-            let clock = ManualClock::new(START);
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
-            let store = Arc::new(MemoryStore::with_tokens(tokens("AT1", "RT1", START)));
-            let source = TokenSource::refreshing(client).store(store.clone()).build();
-            for n in 2..=4 {
-                let t = source.get().await.map_err(|e| e.to_string())?;
-                ensure(t.secret().ct_eq(format!("AT{n}").as_bytes()), || format!("want AT{n}"))?;
-                let stored = store.load().await.map_err(|e| e.to_string())?.ok_or("empty store")?;
-                ensure(stored.refresh_token().is_some_and(|r| r.ct_eq(format!("RT{n}").as_bytes())), || format!("store lacks RT{n}"))?;
-                // Inside the margin (60 s + up to 15 s jitter) but before expiry.
-                clock.advance(Duration::from_secs(600 - 30));
-            }
-            ensure_eq("token requests", requests(&server).await.len(), 3)
-        })
-    });
+    s.case(
+        "refreshes ahead of expiry; the old refresh token is never sent again",
+        "RFC 6749 §6, RFC 9700 §4.14.2",
+        || {
+            block_on(async {
+                let server = MockServer::start().await;
+                for (old, new) in [("RT1", "2"), ("RT2", "3"), ("RT3", "4")] {
+                    Mock::given(method("POST"))
+                        .and(path("/token"))
+                        .and(body_string_contains(format!("refresh_token={old}")))
+                        .respond_with(ok_token(
+                            &format!("AT{new}"),
+                            Some(&format!("RT{new}")),
+                            600,
+                        ))
+                        .expect(1)
+                        .mount(&server)
+                        .await;
+                }
+                let clock = ManualClock::new(START);
+                let client = builder(&server, "c", &clock)?
+                    .client_secret_basic(Secret::new("s"))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let store = Arc::new(MemoryStore::with_tokens(tokens("AT1", "RT1", START)));
+                let source = TokenSource::refreshing(client).store(store.clone()).build();
+                for n in 2..=4 {
+                    let t = source.get().await.map_err(|e| e.to_string())?;
+                    ensure(t.secret().ct_eq(format!("AT{n}").as_bytes()), || {
+                        format!("want AT{n}")
+                    })?;
+                    let stored = store
+                        .load()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .ok_or("empty store")?;
+                    ensure(
+                        stored
+                            .refresh_token()
+                            .is_some_and(|r| r.ct_eq(format!("RT{n}").as_bytes())),
+                        || format!("store lacks RT{n}"),
+                    )?;
+                    // Inside the margin (60 s + up to 15 s jitter) but before expiry.
+                    clock.advance(Duration::from_secs(600 - 30));
+                }
+                ensure_eq("token requests", requests(&server).await.len(), 3)
+            })
+        },
+    );
 
-    s.case("two sources sharing a store through a rotation race", "RFC 6749 §6, RFC 9700 §4.14.2", || {
-        block_on(async {
-            let server = MockServer::start().await;
-            // RT1 rotates once; a second use of RT1 is refused, as a rotating server does.
-            Mock::given(method("POST")).and(path("/token")).and(body_string_contains("refresh_token=RT1"))
-                .respond_with(ok_token("AT2", Some("RT2"), 600)).up_to_n_times(1).mount(&server).await;
-            Mock::given(method("POST")).and(path("/token")).and(body_string_contains("refresh_token=RT1"))
-                .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error":"invalid_grant"}))).mount(&server).await;
-            Mock::given(method("POST")).and(path("/token")).and(body_string_contains("refresh_token=RT2"))
-                .respond_with(ok_token("AT3", Some("RT3"), 600)).mount(&server).await;
-            let dir = std::env::temp_dir().join(format!("auth-rs-conformance-oauth2-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-            let file = dir.join("tokens.json");
-            let shared = FileStore::new(&file);
-            shared.save(&tokens("AT1", "RT1", START)).await.map_err(|e| e.to_string())?;
-            let clock = ManualClock::new(START);
-            let client = || -> Result<OAuthClient, String> {
-                builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())
-            };
-            // B read the store before A rotated: its first read is stale.
-            let lagging = Arc::new(Lagging { stale: tokens("AT1", "RT1", START), fresh: FileStore::new(&file), reads: Default::default() });
-            let a = TokenSource::refreshing(client()?).store(Arc::new(FileStore::new(&file))).build();
-            let b = TokenSource::refreshing(client()?).store(lagging).build();
-            let ta = a.get().await.map_err(|e| e.to_string())?;
-            let tb = b.get().await.map_err(|e| format!("B: {e}"))?;
-            ensure(ta.secret().ct_eq(b"AT2") && tb.secret().ct_eq(b"AT2"), || "both should hold AT2".into())?;
-            let stored = shared.load().await.map_err(|e| e.to_string())?.ok_or("empty")?;
-            ensure(stored.refresh_token().is_some_and(|r| r.ct_eq(b"RT2")), || "store lost RT2".into())?;
-            // Both refresh later with RT2, one of them only: B adopts what A saved.
-            clock.advance(Duration::from_secs(600));
-            let ta = a.get().await.map_err(|e| e.to_string())?;
-            let tb = b.get().await.map_err(|e| e.to_string())?;
-            ensure(ta.secret().ct_eq(b"AT3") && tb.secret().ct_eq(b"AT3"), || "both should hold AT3".into())?;
-            let sent: Vec<String> = requests(&server).await.iter()
-                .filter_map(|r| form(&r.body).into_iter().find(|(k, _)| k == "refresh_token").map(|(_, v)| v)).collect();
-            std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
-            ensure_eq("refresh tokens sent", sent, vec!["RT1".to_owned(), "RT1".to_owned(), "RT2".to_owned()])
-        })
-    });
+    s.case(
+        "two sources sharing a store through a rotation race",
+        "RFC 6749 §6, RFC 9700 §4.14.2",
+        || {
+            block_on(async {
+                let server = MockServer::start().await;
+                // RT1 rotates once; a second use of RT1 is refused, as a rotating server does.
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .and(body_string_contains("refresh_token=RT1"))
+                    .respond_with(ok_token("AT2", Some("RT2"), 600))
+                    .up_to_n_times(1)
+                    .mount(&server)
+                    .await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .and(body_string_contains("refresh_token=RT1"))
+                    .respond_with(
+                        ResponseTemplate::new(400).set_body_json(json!({"error":"invalid_grant"})),
+                    )
+                    .mount(&server)
+                    .await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .and(body_string_contains("refresh_token=RT2"))
+                    .respond_with(ok_token("AT3", Some("RT3"), 600))
+                    .mount(&server)
+                    .await;
+                let dir = std::env::temp_dir()
+                    .join(format!("auth-rs-conformance-oauth2-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                let file = dir.join("tokens.json");
+                let shared = FileStore::new(&file);
+                shared
+                    .save(&tokens("AT1", "RT1", START))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let clock = ManualClock::new(START);
+                let client = || -> Result<OAuthClient, String> {
+                    builder(&server, "c", &clock)?
+                        .client_secret_basic(Secret::new("s"))
+                        .build()
+                        .map_err(|e| e.to_string())
+                };
+                // B read the store before A rotated: its first read is stale.
+                let lagging = Arc::new(Lagging {
+                    stale: tokens("AT1", "RT1", START),
+                    fresh: FileStore::new(&file),
+                    reads: Default::default(),
+                });
+                let a = TokenSource::refreshing(client()?)
+                    .store(Arc::new(FileStore::new(&file)))
+                    .build();
+                let b = TokenSource::refreshing(client()?).store(lagging).build();
+                let ta = a.get().await.map_err(|e| e.to_string())?;
+                let tb = b.get().await.map_err(|e| format!("B: {e}"))?;
+                ensure(
+                    ta.secret().ct_eq(b"AT2") && tb.secret().ct_eq(b"AT2"),
+                    || "both should hold AT2".into(),
+                )?;
+                let stored = shared
+                    .load()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("empty")?;
+                ensure(
+                    stored.refresh_token().is_some_and(|r| r.ct_eq(b"RT2")),
+                    || "store lost RT2".into(),
+                )?;
+                // Both refresh later with RT2, one of them only: B adopts what A saved.
+                clock.advance(Duration::from_secs(600));
+                let ta = a.get().await.map_err(|e| e.to_string())?;
+                let tb = b.get().await.map_err(|e| e.to_string())?;
+                ensure(
+                    ta.secret().ct_eq(b"AT3") && tb.secret().ct_eq(b"AT3"),
+                    || "both should hold AT3".into(),
+                )?;
+                let sent: Vec<String> = requests(&server)
+                    .await
+                    .iter()
+                    .filter_map(|r| {
+                        form(&r.body)
+                            .into_iter()
+                            .find(|(k, _)| k == "refresh_token")
+                            .map(|(_, v)| v)
+                    })
+                    .collect();
+                std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
+                ensure_eq(
+                    "refresh tokens sent",
+                    sent,
+                    vec!["RT1".to_owned(), "RT1".to_owned(), "RT2".to_owned()],
+                )
+            })
+        },
+    );
 
-    s.case("401 invalid_token: one forced refresh and one retry", "RFC 6750 §3.1", || {
-        block_on(async {
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ok_token("AT", None, 3600)).expect(2).mount(&server).await;
-            let clock = ManualClock::new(START);
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
-            let source = TokenSource::client_credentials(client).build();
-            let mut request = http::Request::get("https://api.example/x").body(()).map_err(|e| e.to_string())?;
-            let used = source.authorize(&mut request).await.map_err(|e| e.to_string())?;
-            let auth = request.headers().get("authorization").ok_or("no header")?;
-            ensure(auth == "Bearer AT" && auth.is_sensitive(), || "Bearer header, sensitive".into())?;
-            let respond = |status: u16, challenge: &str| http::Response::builder().status(status)
-                .header("www-authenticate", challenge).body(()).unwrap_or_default();
-            ensure(!source.should_retry(&respond(401, r#"Bearer realm="api""#), &used), || "bare 401".into())?;
-            ensure(!source.should_retry(&respond(403, r#"Bearer error="insufficient_scope""#), &used), || "403".into())?;
-            ensure(!source.should_retry(&respond(401, r#"Basic realm="x", error="invalid_token""#), &used), || "Basic".into())?;
-            ensure_eq("no refresh yet", requests(&server).await.len(), 1)?;
-            ensure(source.should_retry(&respond(401, r#"Bearer realm="api", error="invalid_token""#), &used), || "invalid_token".into())?;
-            source.get().await.map_err(|e| e.to_string())?;
-            ensure_eq("one forced refresh", requests(&server).await.len(), 2)
-        })
-    });
+    s.case(
+        "401 invalid_token: one forced refresh and one retry",
+        "RFC 6750 §3.1",
+        || {
+            block_on(async {
+                let server = MockServer::start().await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(ok_token("AT", None, 3600))
+                    .expect(2)
+                    .mount(&server)
+                    .await;
+                let clock = ManualClock::new(START);
+                let client = builder(&server, "c", &clock)?
+                    .client_secret_basic(Secret::new("s"))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let source = TokenSource::client_credentials(client).build();
+                let mut request = http::Request::get("https://api.example/x")
+                    .body(())
+                    .map_err(|e| e.to_string())?;
+                let used = source
+                    .authorize(&mut request)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let auth = request.headers().get("authorization").ok_or("no header")?;
+                ensure(auth == "Bearer AT" && auth.is_sensitive(), || {
+                    "Bearer header, sensitive".into()
+                })?;
+                let respond = |status: u16, challenge: &str| {
+                    http::Response::builder()
+                        .status(status)
+                        .header("www-authenticate", challenge)
+                        .body(())
+                        .unwrap_or_default()
+                };
+                ensure(
+                    !source.should_retry(&respond(401, r#"Bearer realm="api""#), &used),
+                    || "bare 401".into(),
+                )?;
+                ensure(
+                    !source
+                        .should_retry(&respond(403, r#"Bearer error="insufficient_scope""#), &used),
+                    || "403".into(),
+                )?;
+                ensure(
+                    !source.should_retry(
+                        &respond(401, r#"Basic realm="x", error="invalid_token""#),
+                        &used,
+                    ),
+                    || "Basic".into(),
+                )?;
+                ensure_eq("no refresh yet", requests(&server).await.len(), 1)?;
+                ensure(
+                    source.should_retry(
+                        &respond(401, r#"Bearer realm="api", error="invalid_token""#),
+                        &used,
+                    ),
+                    || "invalid_token".into(),
+                )?;
+                source.get().await.map_err(|e| e.to_string())?;
+                ensure_eq("one forced refresh", requests(&server).await.len(), 2)
+            })
+        },
+    );
 }
 
 /// A store whose first read is a stale snapshot, as when another process rotated the refresh
@@ -478,4 +778,3 @@ impl TokenStore for Lagging {
         self.fresh.save(tokens)
     }
 }
-

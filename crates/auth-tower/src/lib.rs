@@ -3,7 +3,8 @@
 //!
 //! A [`Gate`] is one check a request head must pass. [`auth_core::Guard`] is the
 //! authentication gate (it puts the [`auth_core::Principal`] into the request's extensions),
-//! [`RequireScope`] a per-route scope check; [`GateLayer`] runs a gate in front of a service
+//! [`RequireScope`] a per-route scope check, [`RateLimit`] (feature `ratelimit`, on by
+//! default) auth-ratelimit's keyed limiter with its headers on every response; [`GateLayer`] runs a gate in front of a service
 //! and answers refusals itself, as HTTP (400/401/403/429/503/500 with `WWW-Authenticate`) or
 //! as gRPC ([`GateLayer::grpc`]: `grpc-status` 16, 7, 8, 14, 13 with HTTP 200).
 //!
@@ -48,7 +49,11 @@
 mod gate;
 mod grpc;
 mod layer;
+#[cfg(feature = "ratelimit")]
+mod ratelimit;
 
 pub use gate::{Gate, RequireScope};
 pub use grpc::{grpc_response, grpc_status};
 pub use layer::{GateLayer, GateResponse, GateService, Protocol};
+#[cfg(feature = "ratelimit")]
+pub use ratelimit::{RateLimit, SubjectKey, per_principal};

@@ -210,3 +210,54 @@ async fn grpc_mapping() {
     assert_eq!(header(&a, "grpc-status"), "8");
     assert_eq!(header(&a, "retry-after"), "2");
 }
+
+#[tokio::test]
+async fn per_principal_rate_limit_with_headers() {
+    use auth_core::{ManualClock, UnixTime};
+    use auth_ratelimit::{Quota, RateLimiter};
+    use auth_tower::per_principal;
+
+    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+    let limiter = RateLimiter::builder(Quota::per_minute(2).unwrap())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(GateLayer::new(guard()))
+        .layer(GateLayer::new(per_principal(limiter)))
+        .service_fn(|_req: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        });
+
+    for remaining in ["1", "0"] {
+        let r = service
+            .clone()
+            .oneshot(req(Some("Bearer reader")))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["ratelimit-policy"], r#""2-per-60s";q=2;w=60"#);
+        let rl = r.headers()["ratelimit"].to_str().unwrap();
+        assert!(rl.contains(&format!(";r={remaining};")), "{rl}");
+    }
+    let r = service
+        .clone()
+        .oneshot(req(Some("Bearer reader")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "30");
+
+    // Waiting exactly the advertised delay is enough.
+    clock.advance(Duration::from_secs(30));
+    let r = service
+        .clone()
+        .oneshot(req(Some("Bearer reader")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Unauthenticated requests are refused by the guard before the limiter is consulted.
+    let r = service.oneshot(req(None)).await.unwrap();
+    assert_eq!(r.status(), 401);
+}

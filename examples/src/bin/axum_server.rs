@@ -1,10 +1,12 @@
-//! axum with the tower layer: authentication on every route, a scope per route, and the
-//! principal as an extractor (`Extension<Principal>`).
+//! axum with the tower layer: authentication on every route, a per-principal rate limit with
+//! its `RateLimit` headers, a scope per route, and the principal as an extractor
+//! (`Extension<Principal>`).
 //!
 //! `DEMO_API_KEY=... DEMO_ADMIN_KEY=... cargo run -p examples --bin axum_server`
 
 use auth_core::{Challenge, Principal};
-use auth_tower::{GateLayer, RequireScope};
+use auth_ratelimit::{Quota, RateLimiter};
+use auth_tower::{GateLayer, RequireScope, per_principal};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use examples::{DemoKeys, REALM, bind, guard, whoami, write_scope};
@@ -23,9 +25,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         write_scope(),
         [Challenge::bearer().with_realm(REALM)],
     ));
+    // 100 requests a minute per caller, in bursts of up to 20.
+    let limiter = RateLimiter::builder(Quota::per_minute(100)?.with_burst(20)?).build()?;
+    // Layers run outside-in from the last one added: authenticate, then limit, then route.
     let app = Router::new()
         .route("/whoami", get(who))
         .route("/orders", post(create_order).route_layer(needs_write))
+        .layer(GateLayer::new(per_principal(limiter)))
         .layer(GateLayer::new(guard(DemoKeys::from_env()?)));
     axum::serve(bind().await?, app).await?;
     Ok(())

@@ -112,7 +112,9 @@ fn ci(root: &Path) -> Result<(), String> {
     run(
         root,
         "cargo bench --no-run",
-        cargo().args(["bench", "--workspace", "--locked", "--no-run"]),
+        // Only `benches` has benchmarks; `--workspace` would also build every library's unit
+        // tests in release mode for nothing.
+        cargo().args(["bench", "--package", "benches", "--locked", "--no-run"]),
     )
 }
 

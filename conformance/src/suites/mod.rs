@@ -1,3 +1,4 @@
 //! The suites, one module each.
 
 pub mod core;
+pub mod ratelimit;

@@ -19,6 +19,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "auth-ratelimit",
         &["auth-core", "http", "thiserror", "foldhash"],
     ),
+    (
+        "auth-ratelimit-redis",
+        &["auth-core", "auth-ratelimit", "http", "redis"],
+    ),
 ];
 
 /// Never in an auth crate's normal dependencies, whatever its list says.

@@ -14,6 +14,8 @@
 //!   [`Rejection`](auth_core::Rejection) via [`RateLimiter::enforce`].
 //! - [`client_addr`]: client addresses from `Forwarded` / `X-Forwarded-For`, trusted only
 //!   through configured proxies (the rightmost untrusted hop, never the first entry).
+//! - [`Store`]: the same decisions behind an async call, for state shared across a fleet
+//!   (`auth-ratelimit-redis`); the in-memory limiter implements it too.
 //! - [`client`]: the client side, reading `Retry-After` first, then `RateLimit`.
 //!
 //! # Memory
@@ -69,11 +71,13 @@ mod limiter;
 mod quota;
 mod sf;
 mod shards;
+mod store;
 
 pub use decision::{Decision, MAX_QUOTAS, Outcome, PolicyState};
 pub use error::Error;
 pub use limiter::{Builder, DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, check_quotas};
 pub use quota::Quota;
+pub use store::Store;
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

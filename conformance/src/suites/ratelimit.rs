@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 
-use crate::harness::{CheckResult, Suite, check, ensure, ensure_eq};
+use crate::harness::{CheckResult, Suite, block_on, check, ensure, ensure_eq};
 
 const GCRA: &str = include_str!("../../vectors/gcra_derived_vectors.json");
 const FIELDS: &str = include_str!("../../vectors/http_ratelimit_retryafter_vectors.json");
@@ -312,6 +312,45 @@ fn threads_admit_exactly_the_burst() -> CheckResult {
         ensure_eq(&format!("admitted with {quotas} quota(s)"), admitted, 777)?;
     }
     Ok(())
+}
+
+/// Three instances sharing one Redis (`AUTH_RS_REDIS_URL`), 90 concurrent requests: exactly
+/// the global burst is admitted.
+fn redis_fleet_admits_the_global_quota() -> CheckResult {
+    use auth_ratelimit::Store as _;
+    let url =
+        std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let nanos = auth_core::Clock::now(&auth_core::SystemClock).as_nanos();
+    let prefix = format!("conformance:fleet:{}:{nanos}:", std::process::id());
+    block_on(async move {
+        let quota = Quota::per_hour(1)
+            .and_then(|q| q.with_burst(25))
+            .map_err(|e| e.to_string())?;
+        let mut fleet = Vec::new();
+        for _ in 0..3 {
+            let l = auth_ratelimit_redis::RedisLimiter::builder(url.clone(), quota.clone())
+                .prefix(prefix.clone())
+                .build()
+                .map_err(|e| e.to_string())?;
+            fleet.push(Arc::new(l));
+        }
+        let mut tasks = Vec::new();
+        for l in &fleet {
+            for _ in 0..30 {
+                let l = Arc::clone(l);
+                tasks.push(tokio::spawn(async move { l.check("shared", 1).await }));
+            }
+        }
+        let mut admitted = 0;
+        for t in tasks {
+            let d = t
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            admitted += usize::from(d.is_allowed());
+        }
+        ensure_eq("admitted across three instances", admitted, 25)
+    })
 }
 
 trait NowTime {
@@ -664,6 +703,11 @@ pub fn suite() -> Suite {
         "threads on a frozen clock admit exactly the burst",
         "design",
         threads_admit_exactly_the_burst,
+    );
+    s.case(
+        "three instances sharing one Redis admit exactly the global quota",
+        "design (distributed GCRA)",
+        redis_fleet_admits_the_global_quota,
     );
     s.case(
         "nonsense quotas are refused at construction",

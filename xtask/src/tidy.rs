@@ -17,7 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-http", &["auth-core", "http", "reqwest"]),
     (
         "auth-ratelimit",
-        &["auth-core", "http", "thiserror", "foldhash"],
+        &["auth-core", "http", "thiserror", "foldhash", "quanta"],
     ),
     (
         "auth-ratelimit-redis",

@@ -75,7 +75,7 @@ impl RedisLimiter {
             return Err(Error::CostExceedsBurst { cost, burst });
         }
         let mut call = self.script.key(format!("{}{key}", self.prefix));
-        call.arg(cost).arg(self.micros.len());
+        call.arg(cost);
         for (interval, capacity) in &self.micros {
             call.arg(interval).arg(capacity);
         }

@@ -1,50 +1,48 @@
--- GCRA for auth-ratelimit-redis: one key, one round trip, Redis's own clock.
--- KEYS[1]: the key (a hash: field i holds quota i's theoretical arrival time, microseconds).
--- ARGV: cost, n, then for each quota: interval_us, capacity_us (burst * interval).
--- Returns: { allowed (1 or 0), now_us, tat_1, retry_1, ..., tat_n, retry_n }, where tat_i is the
--- TAT after the decision (unchanged when refused) and retry_i > 0 when quota i refused.
+-- GCRA for auth-ratelimit-redis: one key, one round trip, Redis's own clock (Redis >= 6.2).
+-- KEYS[1]: the key; its value is the quotas' theoretical arrival times (TATs), in
+--          microseconds, separated by spaces.
+-- ARGV: cost, then for each quota: interval_us, capacity_us (burst * interval).
+-- Returns: { allowed (1 or 0), now_us, tat_1, retry_1, ..., tat_n, retry_n }, where tat_i is
+-- the TAT after the decision (unchanged when refused) and retry_i > 0 when quota i refused.
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = t[1] * 1000000 + t[2]
 local cost = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-local fields = {}
-for i = 1, n do fields[i] = tostring(i) end
-local stored = redis.call('HMGET', KEYS[1], unpack(fields))
-local allowed = true
-local old, new, retry = {}, {}, {}
+local n = (#ARGV - 1) / 2
+local stored = redis.call('GET', KEYS[1])
+local old = {}
+if stored then
+  local i = 1
+  for v in string.gmatch(stored, '%d+') do
+    old[i] = tonumber(v)
+    i = i + 1
+  end
+end
+local allowed = 1
+local out = { 1, now }
+local last = now
 for i = 1, n do
-  local interval = tonumber(ARGV[1 + 2 * i])
-  local capacity = tonumber(ARGV[2 + 2 * i])
-  local tat = tonumber(stored[i]) or 0
-  local base = math.max(tat, now)
-  local next_tat = base + cost * interval
-  local allow_at = next_tat - capacity
-  old[i] = tat
-  new[i] = next_tat
+  local tat = old[i] or 0
+  local base = tat
+  if now > base then base = now end
+  local next_tat = base + cost * tonumber(ARGV[2 * i])
+  local allow_at = next_tat - tonumber(ARGV[2 * i + 1])
   if allow_at > now then
-    allowed = false
-    retry[i] = allow_at - now
+    allowed = 0
+    out[2 * i + 1] = tat
+    out[2 * i + 2] = allow_at - now
   else
-    retry[i] = 0
+    out[2 * i + 1] = next_tat
+    out[2 * i + 2] = 0
   end
+  if next_tat > last then last = next_tat end
 end
-local out = { 0, now }
-if allowed then
-  out[1] = 1
-  local args, expire_at = {}, now
-  for i = 1, n do
-    args[2 * i - 1] = fields[i]
-    args[2 * i] = string.format('%.0f', new[i])
-    expire_at = math.max(expire_at, new[i])
-  end
-  redis.call('HSET', KEYS[1], unpack(args))
+out[1] = allowed
+if allowed == 1 then
+  local parts = {}
+  for i = 1, n do parts[i] = string.format('%d', out[2 * i + 1]) end
   -- The key disappears when every quota is fully replenished: it then equals a fresh key.
-  redis.call('PEXPIREAT', KEYS[1], math.ceil(expire_at / 1000))
-end
-for i = 1, n do
-  local tat = old[i]
-  if allowed then tat = new[i] end
-  out[1 + 2 * i] = tat
-  out[2 + 2 * i] = retry[i]
+  redis.call('SET', KEYS[1], table.concat(parts, ' '), 'PXAT', math.ceil(last / 1000))
+else
+  for i = 1, n do out[2 * i + 1] = old[i] or 0 end
 end
 return out

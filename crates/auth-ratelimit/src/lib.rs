@@ -62,6 +62,7 @@
 
 pub mod client;
 pub mod client_addr;
+mod clock;
 mod decision;
 mod error;
 mod gcra;
@@ -73,6 +74,7 @@ mod sf;
 mod shards;
 mod store;
 
+pub use clock::FastClock;
 pub use decision::{Decision, MAX_QUOTAS, Outcome, PolicyState};
 pub use error::Error;
 pub use limiter::{Builder, DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, check_quotas};

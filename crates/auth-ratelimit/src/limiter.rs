@@ -5,14 +5,14 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
-use auth_core::{Clock, SystemClock, UnixTime};
+use auth_core::{Clock, UnixTime};
 use http::HeaderMap;
 
 use crate::decision::{MAX_QUOTAS, Outcome, Raw};
 use crate::gcra::{self, Step};
 use crate::headers::Headers;
 use crate::shards::{Cell, Shards};
-use crate::{Decision, Error, Quota};
+use crate::{Decision, Error, FastClock, Quota};
 
 /// The default hasher: foldhash, seeded per process (fast, and minimally resistant to keys
 /// chosen to collide).
@@ -42,7 +42,7 @@ pub const DEFAULT_MAX_KEYS: usize = 1 << 20;
 /// assert!(limiter.check(&"bob").is_allowed()); // keys are independent
 /// # Ok::<(), auth_ratelimit::Error>(())
 /// ```
-pub struct RateLimiter<K, C = SystemClock, S = DefaultHasher> {
+pub struct RateLimiter<K, C = FastClock, S = DefaultHasher> {
     quotas: Box<[Quota]>,
     clock: C,
     state: Shards<K, S>,
@@ -53,10 +53,10 @@ pub struct RateLimiter<K, C = SystemClock, S = DefaultHasher> {
 impl RateLimiter<()> {
     /// Starts a limiter with its first quota; add more with [`Builder::quota`]. The key type
     /// is chosen by [`Builder::build`].
-    pub fn builder(quota: Quota) -> Builder<SystemClock, DefaultHasher> {
+    pub fn builder(quota: Quota) -> Builder<FastClock, DefaultHasher> {
         Builder {
             quotas: vec![quota],
-            clock: SystemClock,
+            clock: FastClock::new(),
             hasher: DefaultHasher::default(),
             max_keys: DEFAULT_MAX_KEYS,
             shards: None,
@@ -246,7 +246,9 @@ impl<C: Clock, S: BuildHasher + Clone> Builder<C, S> {
         self
     }
 
-    /// Uses `clock` (default: [`SystemClock`]); tests pass a [`ManualClock`](auth_core::ManualClock).
+    /// Uses `clock` (default: [`FastClock`]; [`SystemClock`](auth_core::SystemClock) works
+    /// too, at about 20 to 50 ns more a decision); tests pass a
+    /// [`ManualClock`](auth_core::ManualClock).
     pub fn clock<C2: Clock>(self, clock: C2) -> Builder<C2, S> {
         Builder {
             quotas: self.quotas,

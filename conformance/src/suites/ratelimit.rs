@@ -387,6 +387,12 @@ fn lines(v: &str) -> Vec<String> {
     }
 }
 
+/// The policy name and partition key of a parsed item against a vector's expectation.
+fn same_name_and_key(raw: &str, name: &str, pk: Option<&str>, want: &Value) -> CheckResult {
+    ensure_eq(&format!("{raw}: name"), Some(name), want["policy"].as_str())?;
+    ensure_eq(&format!("{raw}: pk"), pk, want["pk_bytes_b64"].as_str())
+}
+
 fn policy_vectors() -> CheckResult {
     let (_, f) = json()?;
     for v in f["ratelimit_policy_field"]
@@ -416,11 +422,7 @@ fn policy_vectors() -> CheckResult {
         };
         ensure_eq(&format!("{raw}: items"), got.len(), want.len())?;
         for (g, w) in got.iter().zip(&want) {
-            ensure_eq(
-                &format!("{raw}: name"),
-                Some(g.name.as_str()),
-                w["policy"].as_str(),
-            )?;
+            same_name_and_key(raw, &g.name, g.partition_key.as_deref(), w)?;
             ensure_eq(&format!("{raw}: q"), Some(g.quota), w["q"].as_u64())?;
             ensure_eq(
                 &format!("{raw}: w"),
@@ -428,11 +430,6 @@ fn policy_vectors() -> CheckResult {
                 w["w"].as_u64(),
             )?;
             ensure_eq(&format!("{raw}: qu"), g.unit.as_deref(), w["qu"].as_str())?;
-            ensure_eq(
-                &format!("{raw}: pk"),
-                g.partition_key.as_deref(),
-                w["pk_bytes_b64"].as_str(),
-            )?;
         }
     }
     Ok(())
@@ -455,21 +452,12 @@ fn ratelimit_vectors() -> CheckResult {
         let want = v["expected"].as_array().cloned().unwrap_or_default();
         ensure_eq(&format!("{raw}: items"), got.len(), want.len())?;
         for (g, w) in got.iter().zip(&want) {
-            ensure_eq(
-                &format!("{raw}: name"),
-                Some(g.name.as_str()),
-                w["policy"].as_str(),
-            )?;
+            same_name_and_key(raw, &g.name, g.partition_key.as_deref(), w)?;
             ensure_eq(&format!("{raw}: r"), Some(g.remaining), w["r"].as_u64())?;
             ensure_eq(
                 &format!("{raw}: t"),
                 g.reset.map(|d| d.as_secs()),
                 w["t"].as_u64(),
-            )?;
-            ensure_eq(
-                &format!("{raw}: pk"),
-                g.partition_key.as_deref(),
-                w["pk_bytes_b64"].as_str(),
             )?;
         }
     }

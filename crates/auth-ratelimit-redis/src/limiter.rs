@@ -118,11 +118,7 @@ impl RedisLimiter {
                 retry_after: (retry > 0).then(|| Duration::from_micros(retry)),
             };
         }
-        let outcome = match (allowed == 1, self.dry_run) {
-            (true, _) => Outcome::Allowed,
-            (false, false) => Outcome::Limited,
-            (false, true) => Outcome::DryRunLimited,
-        };
+        let outcome = Outcome::new(allowed == 1, self.dry_run);
         Some(Decision::new(outcome, &states[..self.micros.len()]))
     }
 }

@@ -190,7 +190,15 @@ fn redis_decisions(c: &mut Criterion) {
             .ok()?;
         limiter.check("probe", 1).await.ok()?;
         let client = redis::Client::open(url.as_str()).ok()?;
-        let conn = redis::aio::ConnectionManager::new(client).await.ok()?;
+        // The same connection settings as RedisLimiter's (timeouts of half its 250 ms each),
+        // so that only the script differs.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(125)))
+            .set_response_timeout(Some(Duration::from_millis(125)))
+            .set_number_of_retries(0);
+        let conn = redis::aio::ConnectionManager::new_with_config(client, config)
+            .await
+            .ok()?;
         Some((limiter, conn))
     });
     let Some((limiter, conn)) = setup else {

@@ -209,6 +209,10 @@ impl Builder {
     ///
     /// [`Error::InvalidConfig`] for a URL that does not parse, a zero timeout, or quotas a
     /// limiter cannot take.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime: the `redis` crate spawns the connection's task on it.
     pub fn build(self) -> Result<RedisLimiter, Error> {
         auth_ratelimit::check_quotas(&self.quotas)?;
         if self.timeout.is_zero() {

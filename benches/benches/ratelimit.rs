@@ -1,17 +1,24 @@
-//! auth-ratelimit hot paths beside governor, the best-known Rust limiter.
+//! auth-ratelimit hot paths beside governor, the best-known Rust limiter, and Redis beside a
+//! plain fixed-window script.
 //!
-//! Rows: auth-ratelimit's keyed check and governor's keyed check (same quota, same `u64`
-//! keys, each with its production clock), on one thread and on two threads contending for the
-//! same keys; and bytes of memory per tracked key, counted by an instrumented allocator.
-//! The Redis rows (auth-ratelimit-redis beside a plain INCR + EXPIRE fixed-window script on
-//! the same server) are in `ratelimit_redis.rs`.
+//! Rows:
+//! - keyed check: auth-ratelimit's `RateLimiter::check` (default `FastClock`, and with the OS
+//!   clock) beside governor's `check_key` (its default quanta clock), same quota, same `u64`
+//!   keys, on one thread and on two threads contending for the same keys; the floor is the
+//!   clock read alone.
+//! - bytes per tracked key, counted by an instrumented global allocator.
+//! - Redis: one auth-ratelimit-redis decision (GCRA script, Redis `TIME`) beside the plain
+//!   `INCR` + `EXPIRE` fixed-window script on the same server and connection type. Skipped
+//!   (with a note) when Redis is not reachable.
 
 use std::alloc::System;
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use auth_ratelimit::{Quota, RateLimiter};
+use auth_core::Clock as _;
+use auth_ratelimit::{FastClock, Quota, RateLimiter, Store as _};
+use auth_ratelimit_redis::RedisLimiter;
 use criterion::{Criterion, criterion_group, criterion_main};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -23,22 +30,44 @@ const KEYS: u64 = 1024;
 /// Requests per second per key: high enough that every check is admitted and writes.
 const RATE: u32 = 1_000_000_000;
 
-fn ours() -> RateLimiter<u64> {
-    #[allow(clippy::expect_used)]
-    RateLimiter::builder(Quota::per_second(RATE).expect("valid quota"))
+#[allow(clippy::expect_used)]
+fn quota(rate: u32) -> Quota {
+    Quota::per_second(rate).expect("valid quota")
+}
+
+#[allow(clippy::expect_used)]
+fn ours(rate: u32) -> RateLimiter<u64> {
+    RateLimiter::builder(quota(rate))
         .build()
         .expect("valid limiter")
 }
 
 type Governor = governor::DefaultKeyedRateLimiter<u64>;
 
-fn governor() -> Governor {
-    let rate = NonZeroU32::new(RATE).unwrap_or(NonZeroU32::MIN);
+fn governor(rate: u32) -> Governor {
+    let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
     governor::RateLimiter::keyed(governor::Quota::per_second(rate))
 }
 
-/// Runs `check` for `iters` keys on each of `threads` threads; returns the wall time, so a
-/// row reads as time per check per thread.
+fn clock_read(c: &mut Criterion) {
+    use governor::clock::Clock as _;
+    let mut g = c.benchmark_group("clock read (floor)");
+    let fast = FastClock::new();
+    g.bench_function("auth-ratelimit FastClock::now", |b| {
+        b.iter(|| black_box(fast.now().as_nanos()));
+    });
+    g.bench_function("auth-core SystemClock::now", |b| {
+        b.iter(|| black_box(auth_core::SystemClock.now().as_nanos()));
+    });
+    let quanta = governor::clock::QuantaClock::default();
+    g.bench_function("peer: governor QuantaClock::now", |b| {
+        b.iter(|| black_box(quanta.now()));
+    });
+    g.finish();
+}
+
+/// Runs `check` for `iters` keys on each of `threads` threads, all cycling through the same
+/// keys; returns the wall time, so a row reads as time per check per thread.
 fn contended(threads: u64, iters: u64, check: &(dyn Fn(u64) + Sync)) -> Duration {
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -53,98 +82,171 @@ fn contended(threads: u64, iters: u64, check: &(dyn Fn(u64) + Sync)) -> Duration
     start.elapsed()
 }
 
-fn clock_read(c: &mut Criterion) {
-    use auth_core::Clock as _;
-    use governor::clock::Clock as _;
-    let mut g = c.benchmark_group("clock read (floor)");
-    g.bench_function("auth-core SystemClock::now", |b| {
-        b.iter(|| black_box(auth_core::SystemClock.now().as_nanos()));
-    });
-    let quanta = governor::clock::QuantaClock::default();
-    g.bench_function("governor QuantaClock::now", |b| {
-        b.iter(|| black_box(quanta.now()));
-    });
-    g.finish();
-}
-
 fn keyed_check(c: &mut Criterion) {
-    let limiter = ours();
-    let gov = governor();
+    let limiter = ours(RATE);
+    #[allow(clippy::expect_used)]
+    let os_clock = RateLimiter::builder(quota(RATE))
+        .clock(auth_core::SystemClock)
+        .build::<u64>()
+        .expect("valid limiter");
+    let gov = governor(RATE);
+
     let mut g = c.benchmark_group("keyed check, u64 keys, 1 thread");
+    let mut k = 0;
     g.bench_function("auth-ratelimit RateLimiter::check", |b| {
-        let mut k = 0;
         b.iter(|| {
             k = (k + 1) % KEYS;
             black_box(limiter.check(black_box(&k)).is_allowed())
         });
     });
+    g.bench_function("auth-ratelimit with SystemClock", |b| {
+        b.iter(|| {
+            k = (k + 1) % KEYS;
+            black_box(os_clock.check(black_box(&k)).is_allowed())
+        });
+    });
     g.bench_function("peer: governor check_key", |b| {
-        let mut k = 0;
         b.iter(|| {
             k = (k + 1) % KEYS;
             black_box(gov.check_key(black_box(&k)).is_ok())
         });
     });
     g.finish();
-    for threads in [2] {
-        let mut g = c.benchmark_group(format!("keyed check, u64 keys, {threads} thread(s)"));
-        g.bench_function("auth-ratelimit RateLimiter::check", |b| {
-            b.iter_custom(|iters| {
-                contended(threads, iters, &|k| {
-                    black_box(limiter.check(&k).is_allowed());
-                })
-            });
+
+    let mut g = c.benchmark_group("keyed check, u64 keys, 2 threads contending");
+    g.bench_function("auth-ratelimit RateLimiter::check", |b| {
+        b.iter_custom(|iters| {
+            contended(2, iters, &|k| {
+                black_box(limiter.check(&k).is_allowed());
+            })
         });
-        g.bench_function("peer: governor check_key", |b| {
-            b.iter_custom(|iters| {
-                contended(threads, iters, &|k| {
-                    black_box(gov.check_key(&k).is_ok());
-                })
-            });
+    });
+    g.bench_function("peer: governor check_key", |b| {
+        b.iter_custom(|iters| {
+            contended(2, iters, &|k| {
+                black_box(gov.check_key(&k).is_ok());
+            })
         });
-        g.finish();
-    }
+    });
+    g.finish();
 }
 
-/// Bytes allocated per tracked key, net of what an empty limiter holds.
-fn bytes_per_key(c: &mut Criterion) {
+/// Bytes allocated and still held per tracked key (keys on an hourly quota, so none is
+/// replenished and evicted while measuring).
+fn bytes_per_key(_c: &mut Criterion) {
     const N: u64 = 100_000;
     let measure = |fill: &dyn Fn() -> Box<dyn std::any::Any>| {
         let region = Region::new(GLOBAL);
         let held = fill();
         let stats = region.change();
         drop(held);
-        (stats.bytes_allocated as f64 - stats.bytes_deallocated as f64) / N as f64
+        #[allow(clippy::cast_precision_loss)]
+        let per_key = (stats.bytes_allocated as f64 - stats.bytes_deallocated as f64) / N as f64;
+        per_key
     };
     let ours_bytes = measure(&|| {
-        let l = ours();
+        #[allow(clippy::expect_used)]
+        let l = RateLimiter::builder(Quota::per_hour(10).expect("valid quota"))
+            .build::<u64>()
+            .expect("valid limiter");
         (0..N).for_each(|k| {
-            l.check(&k);
+            black_box(l.check(&k));
         });
         Box::new(l)
     });
     let gov_bytes = measure(&|| {
-        let l = governor();
-        (0..N).for_each(|k| {
-            let _ = l.check_key(&k);
+        let l = governor::RateLimiter::keyed(governor::Quota::per_hour(
+            NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+        ));
+        (0..N).for_each(|k: u64| {
+            let _ = black_box(l.check_key(&k));
         });
         Box::new(l)
     });
     eprintln!(
         "bytes per tracked u64 key ({N} keys): auth-ratelimit {ours_bytes:.1}, governor {gov_bytes:.1}"
     );
-    // Keep criterion's report complete: the cost of tracking one new key.
-    let mut g = c.benchmark_group("new key");
-    g.bench_function("auth-ratelimit first check of a key", |b| {
-        let l = ours();
-        let mut k = 0u64;
-        b.iter(|| {
-            k += 1;
-            black_box(l.check(&k).is_allowed())
+}
+
+const FIXED_WINDOW: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+";
+
+fn redis_decisions(c: &mut Criterion) {
+    let url =
+        std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    let setup = rt.block_on(async {
+        let limiter = RedisLimiter::builder(url.clone(), quota(1_000_000))
+            .prefix("bench:gcra:")
+            .build()
+            .ok()?;
+        limiter.check("probe", 1).await.ok()?;
+        let client = redis::Client::open(url.as_str()).ok()?;
+        // The same connection settings as RedisLimiter's (timeouts of half its 250 ms each),
+        // so that only the script differs.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(125)))
+            .set_response_timeout(Some(Duration::from_millis(125)))
+            .set_number_of_retries(0);
+        let conn = redis::aio::ConnectionManager::new_with_config(client, config)
+            .await
+            .ok()?;
+        Some((limiter, conn))
+    });
+    let Some((limiter, conn)) = setup else {
+        eprintln!("redis at {url} not reachable: Redis rows skipped");
+        return;
+    };
+    let keys: Vec<String> = (0..KEYS).map(|k| format!("key-{k}")).collect();
+    let script = redis::Script::new(FIXED_WINDOW);
+
+    let mut g = c.benchmark_group("redis decision, sequential");
+    g.bench_function("auth-ratelimit-redis GCRA script", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..iters {
+                    let key = &keys[usize::try_from(i % KEYS).unwrap_or(0)];
+                    black_box(limiter.check(key, 1).await.map(|d| d.is_allowed()).ok());
+                }
+                start.elapsed()
+            })
+        });
+    });
+    g.bench_function("baseline: INCR + EXPIRE fixed window", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut conn = conn.clone();
+                let start = Instant::now();
+                for i in 0..iters {
+                    let key = &keys[usize::try_from(i % KEYS).unwrap_or(0)];
+                    let n: Result<i64, _> = script
+                        .key(format!("bench:fixed:{key}"))
+                        .arg(1)
+                        .invoke_async(&mut conn)
+                        .await;
+                    black_box(n.ok());
+                }
+                start.elapsed()
+            })
         });
     });
     g.finish();
 }
 
-criterion_group!(benches, clock_read, keyed_check, bytes_per_key);
+criterion_group!(
+    benches,
+    clock_read,
+    keyed_check,
+    bytes_per_key,
+    redis_decisions
+);
 criterion_main!(benches);

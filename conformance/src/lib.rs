@@ -22,4 +22,5 @@ pub fn all_suites() -> Vec<Suite> {
         suites::jwt::suite(),
         suites::oauth2::suite(),
     ]
+    vec![suites::core::suite(), suites::ratelimit::suite()]
 }

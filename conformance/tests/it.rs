@@ -39,4 +39,6 @@ fn auth_jwt() {
 #[test]
 fn auth_oauth2() {
     assert_suite_passes("auth-oauth2");
+fn auth_ratelimit() {
+    assert_suite_passes("auth-ratelimit");
 }

@@ -18,6 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "crc32fast", "rusqlite"]),
     ("auth-ratelimit", &["auth-core", "http", "thiserror", "foldhash"]),
     ("auth-oauth2", &["auth-core", "http", "thiserror", "oauth2", "serde", "serde_json", "arc-swap", "httpdate", "subtle", "form_urlencoded", "base64", "tokio"]), // tokio: `sync` only, no executor
+    ("auth-ratelimit-redis", &["auth-core", "auth-ratelimit", "http", "redis"]),
 ];
 
 /// Never in an auth crate's normal dependencies, whatever its list says.

@@ -3,3 +3,4 @@
 pub mod core;
 pub mod jwt;
 pub mod oauth2;
+pub mod ratelimit;

@@ -27,6 +27,17 @@ pub enum Outcome {
     DryRunLimited,
 }
 
+impl Outcome {
+    /// The outcome of a decision that every quota `allowed` (or not), in dry-run mode or not.
+    pub fn new(allowed: bool, dry_run: bool) -> Self {
+        match (allowed, dry_run) {
+            (true, _) => Self::Allowed,
+            (false, false) => Self::Limited,
+            (false, true) => Self::DryRunLimited,
+        }
+    }
+}
+
 /// The answer for one request: allowed or not, plus what the `RateLimit` and `Retry-After`
 /// headers report. One [`PolicyState`] per quota, in the limiter's order.
 ///

@@ -116,6 +116,10 @@ impl Headers {
                 binding = Some((i, r));
             }
         }
+        // A decision made without state (a store that failed open) has nothing to report.
+        if value.is_empty() {
+            return;
+        }
         if let Ok(v) = HeaderValue::from_str(&value) {
             map.insert(RATELIMIT, v);
         }

@@ -6,20 +6,26 @@
 //!   (`Quota::per_second(10)` is ten per second); nonsense is refused at construction.
 //! - [`RateLimiter`]: keyed by anything `Hash + Eq + Clone`, up to [`MAX_QUOTAS`] quotas per
 //!   key (all must admit; a refusal charges none), a cost per request, dry-run mode. The hot
-//!   path reads the clock once, takes a shard's read lock and does one compare-and-swap.
-//!   Memory is bounded: see [`shards`](#memory) below.
+//!   path reads the clock once (the default [`FastClock`] reads the CPU's counter), takes a
+//!   shard's read lock and does one compare-and-swap. Memory is bounded: see
+//!   [Memory](#memory) below.
 //! - [`Decision`]: allowed, remaining, reset, retry-after (exact: waiting the advertised delay,
 //!   rounded up to whole seconds, is enough).
 //! - [`headers`]: `RateLimit-Policy`, `RateLimit` and `Retry-After`, and the 429
 //!   [`Rejection`](auth_core::Rejection) via [`RateLimiter::enforce`].
 //! - [`client_addr`]: client addresses from `Forwarded` / `X-Forwarded-For`, trusted only
 //!   through configured proxies (the rightmost untrusted hop, never the first entry).
+//! - [`Store`]: the same decisions behind an async call, for state shared across a fleet
+//!   (`auth-ratelimit-redis`); the in-memory limiter implements it too.
 //! - [`client`]: the client side, reading `Retry-After` first, then `RateLimit`.
 //!
 //! # Memory
 //!
-//! A key is evicted only once every quota is fully replenished, when it behaves exactly like
-//! a key never seen, so eviction never resets a throttled key. At most `max_keys` keys (default
+//! Each tracked key costs the key plus eight bytes (about 22 bytes for a `u64` key, hash table
+//! included). A key is evicted only once every quota is fully replenished, when it behaves
+//! exactly like a key never seen, so eviction never resets a throttled key; a shard sweeps
+//! when it has doubled since its last sweep and holds at least 4096 keys, and
+//! [`RateLimiter::evict_replenished`] sweeps on demand. At most `max_keys` keys (default
 //! [`DEFAULT_MAX_KEYS`]) have their own state; past that, new keys share one overflow state
 //! with the same quotas until older keys replenish. A flood of fresh keys is thus throttled as
 //! one client and cannot push out (and so reset) the keys being throttled.
@@ -60,6 +66,7 @@
 
 pub mod client;
 pub mod client_addr;
+mod clock;
 mod decision;
 mod error;
 mod gcra;
@@ -69,11 +76,14 @@ mod limiter;
 mod quota;
 mod sf;
 mod shards;
+mod store;
 
+pub use clock::FastClock;
 pub use decision::{Decision, MAX_QUOTAS, Outcome, PolicyState};
 pub use error::Error;
 pub use limiter::{Builder, DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, check_quotas};
 pub use quota::Quota;
+pub use store::Store;
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -8,7 +8,7 @@
 //! Eviction policy: a key is evicted only when every one of its quotas is fully replenished
 //! (TAT at or before now), which is indistinguishable from a key never seen, so eviction
 //! never resets a throttled key. Sweeps run, under the shard's write lock, when inserting a
-//! key into a shard that has doubled since its last sweep. Each shard remembers the latest
+//! key into a shard that holds at least 4096 keys and has doubled since its last sweep. Each shard remembers the latest
 //! time it swept and starts new keys there, so a clock stepping backwards after a sweep cannot
 //! turn an evicted key into a fresh burst.
 //!
@@ -25,44 +25,50 @@ use std::sync::{Mutex, PoisonError, RwLock};
 
 use crate::decision::MAX_QUOTAS;
 
-/// Sweep a shard no sooner than when it holds this many keys.
-const MIN_SWEEP: usize = 64;
+/// Sweep a shard no sooner than when it holds this many keys: a small working set of keys
+/// that replenish between requests is kept rather than evicted and re-inserted (a write lock)
+/// over and over. Memory for up to this many keys per shard is kept for reuse.
+const MIN_SWEEP: usize = 4096;
 
-/// The TATs of one key: one atomic for a single quota, a small locked array for several (so
-/// that "all quotas admit or none is charged" is atomic).
-#[derive(Debug)]
-pub(crate) enum Cell {
-    /// One quota: compare-and-swap on the TAT.
-    One(AtomicU64),
-    /// Several quotas.
-    Many(Box<Mutex<[u64; MAX_QUOTAS]>>),
-}
-
-impl Cell {
-    fn new(quotas: usize, tat: u64) -> Self {
-        if quotas == 1 {
-            Self::One(AtomicU64::new(tat))
-        } else {
-            Self::Many(Box::new(Mutex::new([tat; MAX_QUOTAS])))
-        }
-    }
-
+/// The TATs of one key: an atomic for a single quota (compare-and-swap), a small locked
+/// array behind a pointer for several (so that "all quotas admit or none is charged" is
+/// atomic). Either way a map entry is the key plus eight bytes.
+pub(crate) trait Tats: Send + Sync {
+    /// A key's state starting at `tat` (the time it is fully replenished).
+    fn starting_at(tat: u64) -> Self;
     /// Whether every quota is fully replenished at `now`.
+    fn replenished(&self, now: u64) -> bool;
+}
+
+impl Tats for AtomicU64 {
+    fn starting_at(tat: u64) -> Self {
+        Self::new(tat)
+    }
+
     fn replenished(&self, now: u64) -> bool {
-        match self {
-            Self::One(tat) => tat.load(Ordering::Relaxed) <= now,
-            Self::Many(tats) => tats
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .all(|&t| t <= now),
-        }
+        self.load(Ordering::Relaxed) <= now
+    }
+}
+
+/// Several quotas' TATs.
+pub(crate) type ManyTats = Box<Mutex<[u64; MAX_QUOTAS]>>;
+
+impl Tats for ManyTats {
+    fn starting_at(tat: u64) -> Self {
+        Box::new(Mutex::new([tat; MAX_QUOTAS]))
+    }
+
+    fn replenished(&self, now: u64) -> bool {
+        self.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .all(|&t| t <= now)
     }
 }
 
 #[derive(Debug)]
-struct Inner<K, S> {
-    map: HashMap<K, Cell, S>,
+struct Inner<K, V, S> {
+    map: HashMap<K, V, S>,
     next_sweep: usize,
     last_sweep: u64,
 }
@@ -70,30 +76,23 @@ struct Inner<K, S> {
 /// One shard, on its own cache line so that neighbours' lock traffic does not collide.
 #[derive(Debug)]
 #[repr(align(128))]
-struct Shard<K, S>(RwLock<Inner<K, S>>);
+struct Shard<K, V, S>(RwLock<Inner<K, V, S>>);
 
-/// Key to [`Cell`], sharded.
+/// Key to [`Tats`], sharded.
 #[derive(Debug)]
-pub(crate) struct Shards<K, S> {
-    shards: Box<[Shard<K, S>]>,
+pub(crate) struct Shards<K, V, S> {
+    shards: Box<[Shard<K, V, S>]>,
     hasher: S,
     mask: usize,
     cap_per_shard: usize,
-    quotas: usize,
     sweep_gap: u64,
-    overflow: Cell,
+    overflow: V,
 }
 
-impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Shards<K, S> {
+impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
     /// `shards` (rounded up to a power of two) shards holding at most `max_keys` in total; a
     /// full shard sweeps at most once per `sweep_gap` nanoseconds.
-    pub(crate) fn new(
-        shards: usize,
-        max_keys: usize,
-        quotas: usize,
-        sweep_gap: u64,
-        hasher: S,
-    ) -> Self {
+    pub(crate) fn new(shards: usize, max_keys: usize, sweep_gap: u64, hasher: S) -> Self {
         let count = shards.max(1).next_power_of_two();
         let cap_per_shard = max_keys.div_ceil(count).max(1);
         let shards = (0..count)
@@ -110,16 +109,15 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Shards<K, S> {
             hasher,
             mask: count - 1,
             cap_per_shard,
-            quotas,
             sweep_gap,
-            overflow: Cell::new(quotas, 0),
+            overflow: V::starting_at(0),
         }
     }
 
     /// Runs `f` on `key`'s cell, inserting it (or using the overflow cell when the shard is
     /// full) if it is new.
     #[inline]
-    pub(crate) fn with<R>(&self, key: &K, now: u64, f: impl FnOnce(&Cell) -> R) -> R {
+    pub(crate) fn with<R>(&self, key: &K, now: u64, f: impl FnOnce(&V) -> R) -> R {
         // Bits 32.. pick the shard: the map inside uses the low bits for buckets and the top
         // seven as tags, so the shard choice does not skew either.
         let hash = self.hasher.hash_one(key);
@@ -137,10 +135,10 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Shards<K, S> {
     #[cold]
     fn insert<R>(
         &self,
-        shard: &RwLock<Inner<K, S>>,
+        shard: &RwLock<Inner<K, V, S>>,
         key: &K,
         now: u64,
-        f: impl FnOnce(&Cell) -> R,
+        f: impl FnOnce(&V) -> R,
     ) -> R {
         let mut guard = shard.write().unwrap_or_else(PoisonError::into_inner);
         let inner = &mut *guard;
@@ -165,7 +163,7 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Shards<K, S> {
         f(inner
             .map
             .entry(key.clone())
-            .or_insert_with(|| Cell::new(self.quotas, start)))
+            .or_insert_with(|| V::starting_at(start)))
     }
 
     /// Evicts every fully replenished key; returns how many were evicted.
@@ -190,7 +188,7 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Shards<K, S> {
     }
 }
 
-fn sweep<K, S>(inner: &mut Inner<K, S>, now: u64) {
+fn sweep<K, V: Tats, S>(inner: &mut Inner<K, V, S>, now: u64) {
     inner.map.retain(|_, cell| !cell.replenished(now));
     inner.last_sweep = inner.last_sweep.max(now);
 }
@@ -199,38 +197,32 @@ fn sweep<K, S>(inner: &mut Inner<K, S>, now: u64) {
 mod tests {
     use super::*;
 
-    type Map = Shards<u64, std::hash::RandomState>;
+    type Map = Shards<u64, AtomicU64, std::hash::RandomState>;
 
     fn touch(map: &Map, key: u64, now: u64, tat: u64) {
-        map.with(&key, now, |c| match c {
-            Cell::One(t) => t.store(tat, Ordering::Relaxed),
-            Cell::Many(_) => unreachable!(),
-        });
+        map.with(&key, now, |t| t.store(tat, Ordering::Relaxed));
     }
 
     #[test]
     fn evicts_only_replenished_keys() {
-        let map = Map::new(1, 1000, 1, 1, Default::default());
+        let map = Map::new(1, 1000, 1, Default::default());
         touch(&map, 1, 100, 150);
         touch(&map, 2, 100, 500);
         assert_eq!(map.len(), 2);
         assert_eq!(map.evict_replenished(200), 1);
         assert_eq!(map.len(), 1);
         // A key inserted after the sweep starts at the sweep time, not at zero.
-        map.with(&3, 50, |c| match c {
-            Cell::One(t) => assert_eq!(t.load(Ordering::Relaxed), 200),
-            Cell::Many(_) => unreachable!(),
-        });
+        map.with(&3, 50, |t| assert_eq!(t.load(Ordering::Relaxed), 200));
     }
 
     #[test]
     fn full_shard_uses_the_overflow_cell() {
-        let map = Map::new(1, 2, 1, 1_000, Default::default());
+        let map = Map::new(1, 2, 1_000, Default::default());
         touch(&map, 1, 0, 10_000);
         touch(&map, 2, 0, 10_000);
         touch(&map, 3, 0, 7);
         assert_eq!(map.len(), 2);
-        assert!(matches!(&map.overflow, Cell::One(t) if t.load(Ordering::Relaxed) == 7));
+        assert_eq!(map.overflow.load(Ordering::Relaxed), 7);
         // Once the others replenish, a later insert sweeps them and key 4 gets its own cell.
         touch(&map, 4, 20_000, 20_001);
         assert_eq!(map.len(), 1);
@@ -238,11 +230,11 @@ mod tests {
 
     #[test]
     fn sweeps_keep_memory_bounded() {
-        let map = Map::new(4, 100_000, 1, 1, Default::default());
-        for key in 0..10_000 {
+        let map = Map::new(4, 1_000_000, 1, Default::default());
+        for key in 0..100_000 {
             // Every key replenishes one tick after it is touched.
             touch(&map, key, key, key + 1);
         }
-        assert!(map.len() < 1_000, "{} keys tracked", map.len());
+        assert!(map.len() <= 4 * MIN_SWEEP, "{} keys tracked", map.len());
     }
 }

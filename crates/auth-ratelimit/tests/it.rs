@@ -50,3 +50,17 @@ fn waiting_the_advertised_whole_seconds_is_enough() {
         }
     }
 }
+
+#[test]
+fn an_evicted_key_is_no_fresher_when_the_clock_steps_back() {
+    let clock = ManualClock::new(UnixTime::from_secs(1_000));
+    let limiter = RateLimiter::builder(Quota::per_second(1).unwrap().with_burst(1).unwrap())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    assert!(limiter.check(&0).is_allowed()); // TAT = 1001 s
+    clock.set(UnixTime::from_secs(1_002));
+    assert_eq!(limiter.evict_replenished(), 1);
+    clock.set(UnixTime::from_secs(1_000)); // the wall clock was corrected backwards
+    assert!(!limiter.check(&0).is_allowed());
+}

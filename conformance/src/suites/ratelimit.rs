@@ -1,0 +1,787 @@
+//! auth-ratelimit: GCRA sequences step by step, the limiter's bounds as properties on a manual
+//! clock, concurrency, the `RateLimit` / `Retry-After` fields both ways, and client addresses
+//! behind proxies.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{ManualClock, UnixTime};
+use auth_ratelimit::client::{self, RetryAfter};
+use auth_ratelimit::client_addr::{ForwardedHeader, TrustedProxies};
+use auth_ratelimit::{Error, Outcome, Quota, RateLimiter};
+use http::HeaderMap;
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use serde_json::Value;
+
+use crate::harness::{CheckResult, Suite, block_on, check, ensure, ensure_eq};
+
+const GCRA: &str = include_str!("../../vectors/gcra_derived_vectors.json");
+const FIELDS: &str = include_str!("../../vectors/http_ratelimit_retryafter_vectors.json");
+
+/// 2023-11-14T22:13:20Z: every test clock starts here.
+const BASE: u64 = 1_700_000_000;
+
+type Limiter<K> = RateLimiter<K, ManualClock>;
+
+fn at_ms(ms: u64) -> UnixTime {
+    UnixTime::from_secs(BASE).saturating_add(Duration::from_millis(ms))
+}
+
+/// A limiter of one quota: one request per `t_ms`, burst `b`.
+fn limiter<K: std::hash::Hash + Eq + Clone>(t_ms: u64, b: u32, clock: &ManualClock) -> Limiter<K> {
+    #[allow(clippy::expect_used)] // strategies only produce valid quotas
+    let quota = Quota::new(1, Duration::from_millis(t_ms))
+        .and_then(|q| q.with_burst(b))
+        .expect("valid quota");
+    #[allow(clippy::expect_used)]
+    RateLimiter::builder(quota)
+        .clock(clock.clone())
+        .build()
+        .expect("valid limiter")
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn fail(why: String) -> TestCaseError {
+    TestCaseError::fail(why)
+}
+
+fn json() -> Result<(Value, Value), String> {
+    let g = serde_json::from_str(GCRA).map_err(|e| e.to_string())?;
+    let f = serde_json::from_str(FIELDS).map_err(|e| e.to_string())?;
+    Ok((g, f))
+}
+
+/// Every scripted sequence: decision, retry delay and TAT (now + reset) at each step.
+fn gcra_vectors() -> CheckResult {
+    let (g, _) = json()?;
+    let scripted = g["scripted"].as_array().ok_or("no scripted sequences")?;
+    ensure(scripted.len() >= 8, || "sequences missing".into())?;
+    for seq in scripted {
+        let name = seq["name"].as_str().unwrap_or("?");
+        let t = seq["T"].as_u64().ok_or("T")?;
+        let b = u32::try_from(seq["B"].as_u64().ok_or("B")?).map_err(|e| e.to_string())?;
+        let clock = ManualClock::new(at_ms(0));
+        let l = limiter::<&str>(t, b, &clock);
+        for (i, step) in seq["arrivals_and_expected"]
+            .as_array()
+            .ok_or("steps")?
+            .iter()
+            .enumerate()
+        {
+            let now = step["t"].as_u64().ok_or("t")?;
+            clock.set(at_ms(now));
+            let d = l.check(&"key");
+            let at = format!("{name} step {i} (t={now})");
+            ensure_eq(
+                &format!("{at} allowed"),
+                d.is_allowed(),
+                step["allowed"] == true,
+            )?;
+            ensure_eq(
+                &format!("{at} retry_after"),
+                d.retry_after().map_or(0, ms),
+                step["retry_after"].as_u64().ok_or("retry_after")?,
+            )?;
+            ensure_eq(
+                &format!("{at} tat_after"),
+                now + ms(d.reset()),
+                step["tat_after"].as_u64().ok_or("tat_after")?,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Arrivals at cumulative `gaps` (ms) on one key; returns the admitted times in ns.
+fn admitted_times(t_ms: u64, b: u32, gaps: &[u64]) -> Vec<u64> {
+    let clock = ManualClock::new(at_ms(0));
+    let l = limiter::<u8>(t_ms, b, &clock);
+    let mut now = 0;
+    let mut out = Vec::new();
+    for gap in gaps {
+        now += gap;
+        clock.set(at_ms(now));
+        if l.check(&0).is_allowed() {
+            out.push(now * 1_000_000);
+        }
+    }
+    out
+}
+
+fn window_bound((t_ms, b, gaps): (u64, u32, Vec<u64>)) -> Result<(), TestCaseError> {
+    let t = t_ms * 1_000_000;
+    let times = admitted_times(t_ms, b, &gaps);
+    for i in 0..times.len() {
+        for j in i..times.len() {
+            // The shortest half-open window holding admissions i..=j has length L below.
+            let l = times[j] - times[i] + 1;
+            let bound = u64::from(b) + l.div_ceil(t) - 1;
+            let count = (j - i + 1) as u64;
+            if count > bound {
+                return Err(fail(format!(
+                    "{count} admitted in a window of {l} ns, bound {bound}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn long_run_rate((t_ms, b, steps): (u64, u32, u64)) -> Result<(), TestCaseError> {
+    // A greedy client asking every millisecond gets the rate, and no more.
+    let times = admitted_times(t_ms, b, &vec![1; usize::try_from(steps).unwrap_or(0)]);
+    let span = steps - 1;
+    let got = times.len() as u64;
+    let most = u64::from(b) + span / t_ms;
+    let least = span / t_ms;
+    if got > most || got < least {
+        return Err(fail(format!(
+            "{got} admitted over {span} ms, want {least}..={most}"
+        )));
+    }
+    Ok(())
+}
+
+/// Replaying only the admitted arrivals on a fresh limiter admits all of them with the same
+/// `remaining`: the refused ones changed nothing.
+fn rejections_cost_nothing((t_ms, b, gaps): (u64, u32, Vec<u64>)) -> Result<(), TestCaseError> {
+    let clock = ManualClock::new(at_ms(0));
+    let first = limiter::<u8>(t_ms, b, &clock);
+    let mut kept = Vec::new();
+    let mut now = 0;
+    for gap in &gaps {
+        now += gap;
+        clock.set(at_ms(now));
+        let d = first.check(&0);
+        if d.is_allowed() {
+            kept.push((now, d.remaining()));
+        }
+    }
+    let clock = ManualClock::new(at_ms(0));
+    let replay = limiter::<u8>(t_ms, b, &clock);
+    for (now, remaining) in kept {
+        clock.set(at_ms(now));
+        let d = replay.check(&0);
+        if !d.is_allowed() || d.remaining() != remaining {
+            return Err(fail(format!("replay at {now} ms differs: {d:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// A refusal's retry-after is tight: one nanosecond less is still refused, exactly that long
+/// is admitted (with any cost up to the burst).
+fn retry_after_exact((t_ms, b, costs): (u64, u32, Vec<u32>)) -> Result<(), TestCaseError> {
+    let clock = ManualClock::new(at_ms(0));
+    let l = limiter::<u8>(t_ms, b, &clock);
+    for cost in costs {
+        let cost = cost % b + 1;
+        let d = l.check_cost(&0, cost).map_err(|e| fail(e.to_string()))?;
+        if let Some(wait) = d.retry_after() {
+            let now = clock.now_time();
+            clock.set(now.saturating_add(wait - Duration::from_nanos(1)));
+            let early = l.check_cost(&0, cost).map_err(|e| fail(e.to_string()))?;
+            if early.is_allowed() {
+                return Err(fail(format!(
+                    "admitted 1 ns before the advertised {wait:?}"
+                )));
+            }
+            clock.set(now.saturating_add(wait));
+            let on_time = l.check_cost(&0, cost).map_err(|e| fail(e.to_string()))?;
+            if !on_time.is_allowed() {
+                return Err(fail(format!(
+                    "refused after waiting the advertised {wait:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Interleaved keys see exactly what each would see alone.
+fn keys_isolated((t_ms, b, arrivals): (u64, u32, Vec<(u8, u64)>)) -> Result<(), TestCaseError> {
+    let clock = ManualClock::new(at_ms(0));
+    let shared = limiter::<u8>(t_ms, b, &clock);
+    let alone: Vec<Limiter<u8>> = (0..3).map(|_| limiter(t_ms, b, &clock)).collect();
+    let mut now = 0;
+    for (key, gap) in arrivals {
+        now += gap;
+        clock.set(at_ms(now));
+        let key = key % 3;
+        let a = shared.check(&key);
+        let b = alone[usize::from(key)].check(&key);
+        if a != b {
+            return Err(fail(format!(
+                "key {key} at {now} ms: shared {a:?}, alone {b:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The clock jumping back and forth (and sweeps in between) never admits more than the span
+/// of time actually seen allows, and never panics.
+fn time_backwards((t_ms, b, moves): (u64, u32, Vec<(i64, bool)>)) -> Result<(), TestCaseError> {
+    let start = 1_000_000u64; // ms after BASE, so jumps back stay after it
+    let clock = ManualClock::new(at_ms(start));
+    let l = limiter::<u8>(t_ms, b, &clock);
+    let (mut now, mut lo, mut hi, mut admitted) = (start, start, start, 0u64);
+    for (delta, sweep) in moves {
+        now = now.saturating_add_signed(delta);
+        lo = lo.min(now);
+        hi = hi.max(now);
+        clock.set(at_ms(now));
+        if sweep {
+            l.evict_replenished();
+        }
+        admitted += u64::from(l.check(&0).is_allowed());
+        let bound = u64::from(b) + (hi - lo) / t_ms;
+        if admitted > bound {
+            return Err(fail(format!(
+                "{admitted} admitted within [{lo}, {hi}] ms, bound {bound}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Sweeping replenished keys never admits more than keeping them: with time moving forward
+/// the decisions are identical, and with the clock stepping back (where an evicted key must not
+/// come back as a fresh burst) the sweeping limiter never admits more in total.
+fn eviction_is_invisible(
+    (t_ms, b, moves): (u64, u32, Vec<(i64, bool)>),
+) -> Result<(), TestCaseError> {
+    for forward_only in [true, false] {
+        let start = 1_000_000u64;
+        let clock = ManualClock::new(at_ms(start));
+        let swept = limiter::<u8>(t_ms, b, &clock);
+        let kept = limiter::<u8>(t_ms, b, &clock);
+        let (mut now, mut swept_n, mut kept_n) = (start, 0u32, 0u32);
+        for &(delta, sweep) in &moves {
+            let delta = if forward_only { delta.abs() } else { delta };
+            now = now.saturating_add_signed(delta);
+            clock.set(at_ms(now));
+            if sweep {
+                swept.evict_replenished();
+                continue;
+            }
+            let (a, k) = (swept.check(&0), kept.check(&0));
+            if forward_only && a != k {
+                return Err(fail(format!("at {now} ms: swept {a:?}, kept {k:?}")));
+            }
+            swept_n += u32::from(a.is_allowed());
+            kept_n += u32::from(k.is_allowed());
+            if swept_n > kept_n {
+                return Err(fail(format!(
+                    "at {now} ms: swept admitted {swept_n}, kept {kept_n}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn threads_admit_exactly_the_burst() -> CheckResult {
+    for quotas in [1, 2] {
+        let clock = ManualClock::new(at_ms(0));
+        let mut builder = RateLimiter::builder(
+            Quota::per_hour(10)
+                .and_then(|q| q.with_burst(777))
+                .map_err(|e| e.to_string())?,
+        )
+        .clock(clock);
+        if quotas == 2 {
+            let day = Quota::per_day(10).and_then(|q| q.with_burst(900));
+            builder = builder.quota(day.map_err(|e| e.to_string())?);
+        }
+        let l = Arc::new(builder.build::<u64>().map_err(|e| e.to_string())?);
+        let admitted: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let l = Arc::clone(&l);
+                    s.spawn(move || (0..500).filter(|_| l.check(&42).is_allowed()).count())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        });
+        ensure_eq(&format!("admitted with {quotas} quota(s)"), admitted, 777)?;
+    }
+    Ok(())
+}
+
+/// Three instances sharing one Redis (`AUTH_RS_REDIS_URL`), 90 concurrent requests: exactly
+/// the global burst is admitted.
+fn redis_fleet_admits_the_global_quota() -> CheckResult {
+    use auth_ratelimit::Store as _;
+    let url =
+        std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let nanos = auth_core::Clock::now(&auth_core::SystemClock).as_nanos();
+    let prefix = format!("conformance:fleet:{}:{nanos}:", std::process::id());
+    block_on(async move {
+        let quota = Quota::per_hour(1)
+            .and_then(|q| q.with_burst(25))
+            .map_err(|e| e.to_string())?;
+        let mut fleet = Vec::new();
+        for _ in 0..3 {
+            let l = auth_ratelimit_redis::RedisLimiter::builder(url.clone(), quota.clone())
+                .prefix(prefix.clone())
+                .build()
+                .map_err(|e| e.to_string())?;
+            fleet.push(Arc::new(l));
+        }
+        let mut tasks = Vec::new();
+        for l in &fleet {
+            for _ in 0..30 {
+                let l = Arc::clone(l);
+                tasks.push(tokio::spawn(async move { l.check("shared", 1).await }));
+            }
+        }
+        let mut admitted = 0;
+        for t in tasks {
+            let d = t
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            admitted += usize::from(d.is_allowed());
+        }
+        ensure_eq("admitted across three instances", admitted, 25)
+    })
+}
+
+trait NowTime {
+    fn now_time(&self) -> UnixTime;
+}
+
+impl NowTime for ManualClock {
+    fn now_time(&self) -> UnixTime {
+        auth_core::Clock::now(self)
+    }
+}
+
+fn strategy() -> impl Strategy<Value = (u64, u32, Vec<u64>)> {
+    (1u64..50, 1u32..8, prop::collection::vec(0u64..120, 1..120))
+}
+
+fn header_map(lines: &[(&str, &str)]) -> Result<HeaderMap, String> {
+    let mut m = HeaderMap::new();
+    for (name, value) in lines {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+        m.append(
+            name,
+            http::HeaderValue::from_str(value).map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(m)
+}
+
+/// The field values of a vector: one line, or the JSON array after "field lines: ".
+fn lines(v: &str) -> Vec<String> {
+    match v.split_once("field lines: ") {
+        Some((_, list)) => serde_json::from_str(list).unwrap_or_default(),
+        None => vec![v.to_owned()],
+    }
+}
+
+/// The policy name and partition key of a parsed item against a vector's expectation.
+fn same_name_and_key(raw: &str, name: &str, pk: Option<&str>, want: &Value) -> CheckResult {
+    ensure_eq(&format!("{raw}: name"), Some(name), want["policy"].as_str())?;
+    ensure_eq(&format!("{raw}: pk"), pk, want["pk_bytes_b64"].as_str())
+}
+
+fn policy_vectors() -> CheckResult {
+    let (_, f) = json()?;
+    for v in f["ratelimit_policy_field"]
+        .as_array()
+        .ok_or("policy vectors")?
+    {
+        let raw = v["field_value"].as_str().ok_or("field_value")?;
+        let ls = lines(raw);
+        let pairs: Vec<(&str, &str)> = ls
+            .iter()
+            .map(|l| ("ratelimit-policy", l.as_str()))
+            .collect();
+        // A value that is not even a valid header value is dropped before we see it.
+        let Ok(h) = header_map(&pairs) else { continue };
+        let got = client::parse_policy(&h);
+        let want: Vec<Value> = match &v["expected"] {
+            Value::Array(items) => items.clone(),
+            Value::String(s) if s.contains("pass through") => {
+                ensure_eq(
+                    &format!("{raw}: unit passed through"),
+                    got.first().and_then(|p| p.unit.as_deref()),
+                    Some("bytes"),
+                )?;
+                continue;
+            }
+            _ => Vec::new(),
+        };
+        ensure_eq(&format!("{raw}: items"), got.len(), want.len())?;
+        for (g, w) in got.iter().zip(&want) {
+            same_name_and_key(raw, &g.name, g.partition_key.as_deref(), w)?;
+            ensure_eq(&format!("{raw}: q"), Some(g.quota), w["q"].as_u64())?;
+            ensure_eq(
+                &format!("{raw}: w"),
+                g.window.map(|d| d.as_secs()),
+                w["w"].as_u64(),
+            )?;
+            ensure_eq(&format!("{raw}: qu"), g.unit.as_deref(), w["qu"].as_str())?;
+        }
+    }
+    Ok(())
+}
+
+fn ratelimit_vectors() -> CheckResult {
+    let (_, f) = json()?;
+    for v in f["ratelimit_field"].as_array().ok_or("ratelimit vectors")? {
+        let raw = v["field_value"].as_str().ok_or("field_value")?;
+        let (value, cached) = match raw.split_once(" with response from cache") {
+            Some((value, _)) => (value, true),
+            None => (raw, false),
+        };
+        let mut pairs = vec![("ratelimit", value)];
+        if cached {
+            pairs.push(("age", "30"));
+        }
+        let h = header_map(&pairs)?;
+        let got = client::parse_ratelimit(&h);
+        let want = v["expected"].as_array().cloned().unwrap_or_default();
+        ensure_eq(&format!("{raw}: items"), got.len(), want.len())?;
+        for (g, w) in got.iter().zip(&want) {
+            same_name_and_key(raw, &g.name, g.partition_key.as_deref(), w)?;
+            ensure_eq(&format!("{raw}: r"), Some(g.remaining), w["r"].as_u64())?;
+            ensure_eq(
+                &format!("{raw}: t"),
+                g.reset.map(|d| d.as_secs()),
+                w["t"].as_u64(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` to seconds since the epoch (the vectors' expected dates).
+fn iso_secs(s: &str) -> Option<u64> {
+    let n = |a: usize, b: usize| s.get(a..b)?.parse::<u64>().ok();
+    let (y, m, d) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d - 1 - 719_468;
+    Some(days * 86_400 + n(11, 13)? * 3600 + n(14, 16)? * 60 + n(17, 19)?)
+}
+
+fn retry_after_vectors() -> CheckResult {
+    let (_, f) = json()?;
+    let now = UnixTime::from_secs(1_790_000_000);
+    let cap = Duration::from_secs(600);
+    for v in f["retry_after"].as_array().ok_or("retry-after vectors")? {
+        let raw = v["field_value"].as_str().ok_or("field_value")?;
+        let got = client::parse_retry_after(raw, now);
+        let expected = &v["expected"];
+        if let Some(secs) = expected["delay_seconds"].as_u64() {
+            ensure_eq(raw, got, Some(RetryAfter::Delay(Duration::from_secs(secs))))?;
+        } else if let Some(date) = expected["http_date"].as_str() {
+            let secs = iso_secs(date).ok_or("bad expected date")?;
+            ensure_eq(raw, got, Some(RetryAfter::Date(UnixTime::from_secs(secs))))?;
+        } else if raw.starts_with("9999") {
+            let h = header_map(&[("retry-after", raw)])?;
+            ensure_eq(raw, client::retry_delay(&h, now, cap), Some(cap))?;
+        } else if raw == "<HTTP-date in the past>" {
+            let h = header_map(&[("retry-after", "Fri, 31 Dec 1999 23:59:59 GMT")])?;
+            ensure_eq(raw, client::retry_delay(&h, now, cap), Some(Duration::ZERO))?;
+        } else if let Some(rest) = raw.strip_prefix("Retry-After: ") {
+            let (retry, limit) = rest
+                .split_once(" with RateLimit: ")
+                .ok_or("precedence vector")?;
+            let h = header_map(&[("retry-after", retry), ("ratelimit", limit)])?;
+            let want = retry.parse::<u64>().map_err(|e| e.to_string())?;
+            ensure_eq(
+                raw,
+                client::retry_delay(&h, now, cap),
+                Some(Duration::from_secs(want)),
+            )?;
+        } else {
+            ensure_eq(&format!("{raw} is invalid"), got, None)?;
+            if let Ok(h) = header_map(&[("retry-after", raw)]) {
+                ensure_eq(
+                    &format!("{raw} is ignored"),
+                    client::retry_delay(&h, now, cap),
+                    None,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Our own fields read back by the client parser: names, q, w, r, t, and Retry-After first.
+fn headers_round_trip(
+    (count, secs, burst, spent): (u32, u64, u32, u32),
+) -> Result<(), TestCaseError> {
+    let clock = ManualClock::new(at_ms(0));
+    let quota = Quota::new(count, Duration::from_secs(secs))
+        .and_then(|q| q.with_burst(burst))
+        .map_err(|e| fail(e.to_string()))?;
+    let l = RateLimiter::builder(quota)
+        .clock(clock)
+        .build::<u8>()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut d = l.check(&0);
+    for _ in 0..spent {
+        d = l.check(&0);
+    }
+    let headers = match l.enforce(&d) {
+        Ok(h) => h,
+        Err(r) => r.to_response().headers().clone(),
+    };
+    let policy = client::parse_policy(&headers);
+    let limit = client::parse_ratelimit(&headers);
+    let ok = policy.len() == 1
+        && policy[0].quota == u64::from(count)
+        && policy[0].window == Some(Duration::from_secs(secs))
+        && limit.len() == 1
+        && limit[0].name == policy[0].name
+        && limit[0].remaining == d.remaining();
+    if !ok {
+        return Err(fail(format!(
+            "{headers:?} read back as {policy:?} {limit:?}"
+        )));
+    }
+    let now = UnixTime::from_secs(BASE);
+    let wait = client::retry_delay(&headers, now, Duration::MAX);
+    match (d.is_allowed(), d.retry_after()) {
+        (true, _) => Ok(()),
+        (false, Some(r)) => {
+            let secs = r.as_secs() + u64::from(r.subsec_nanos() > 0);
+            let t = limit[0].reset.unwrap_or_default();
+            if wait != Some(Duration::from_secs(secs)) || t < Duration::from_secs(secs) {
+                return Err(fail(format!("retry {r:?}: client waits {wait:?}, t {t:?}")));
+            }
+            Ok(())
+        }
+        (false, None) => Err(fail("refusal without retry-after".into())),
+    }
+}
+
+fn spoofing((forged, client, hops): (Vec<u32>, u32, usize)) -> Result<(), TestCaseError> {
+    // Trusted: 10.0.0.0/8. The real client is outside it; forged entries come first.
+    let client = Ipv4Addr::from_bits(client % 0x0900_0000 + 0x0b00_0000); // 11.0.0.0..
+    let proxies = TrustedProxies::new(ForwardedHeader::XForwardedFor, ["10.0.0.0/8"])
+        .map_err(|e| fail(e.to_string()))?;
+    let mut entries: Vec<String> = forged
+        .iter()
+        .map(|f| Ipv4Addr::from_bits(*f).to_string())
+        .collect();
+    entries.push(client.to_string());
+    entries.extend((0..hops).map(|i| format!("10.0.0.{i}")));
+    let h = header_map(&[("x-forwarded-for", &entries.join(", "))]).map_err(fail)?;
+    let got = proxies.client_addr(&h, IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9)));
+    if got != IpAddr::V4(client) {
+        return Err(fail(format!("{entries:?}: keyed as {got}")));
+    }
+    Ok(())
+}
+
+fn parsers_never_panic(input: String) -> Result<(), TestCaseError> {
+    let now = UnixTime::from_secs(BASE);
+    let _ = client::parse_retry_after(&input, now);
+    if let Ok(v) = http::HeaderValue::from_str(&input) {
+        let mut h = HeaderMap::new();
+        for name in [
+            "ratelimit",
+            "ratelimit-policy",
+            "retry-after",
+            "forwarded",
+            "x-forwarded-for",
+        ] {
+            h.insert(http::HeaderName::from_static(name), v.clone());
+        }
+        let _ = client::parse_policy(&h);
+        let _ = client::retry_delay(&h, now, Duration::from_secs(60));
+        for header in [ForwardedHeader::Forwarded, ForwardedHeader::XForwardedFor] {
+            if let Ok(p) = TrustedProxies::new(header, ["0.0.0.0/0", "::/0"]) {
+                let _ = p.client_addr(&h, IpAddr::V4(Ipv4Addr::LOCALHOST));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The auth-ratelimit suite.
+pub fn suite() -> Suite {
+    let mut s = Suite::new("auth-ratelimit");
+    s.case(
+        "GCRA scripted sequences, step by step",
+        "GCRA (ITU-T I.371), gcra_derived_vectors",
+        gcra_vectors,
+    );
+    s.case(
+        "any window of length L admits at most B + ceil(L/T) - 1",
+        "GCRA bound",
+        || check(64, strategy(), window_bound),
+    );
+    s.case(
+        "long-run rate: a greedy client gets the rate, no more",
+        "GCRA bound",
+        || check(32, (1u64..50, 1u32..8, 2u64..2000), long_run_rate),
+    );
+    s.case("rejections cost nothing", "GCRA", || {
+        check(64, strategy(), rejections_cost_nothing)
+    });
+    s.case(
+        "retry-after is exact (any cost)",
+        "GCRA, RFC 9110 §10.2.3",
+        || {
+            check(
+                64,
+                (
+                    1u64..50,
+                    1u32..8,
+                    prop::collection::vec(any::<u32>(), 1..60),
+                ),
+                retry_after_exact,
+            )
+        },
+    );
+    s.case("keys are isolated", "design", || {
+        check(
+            64,
+            (
+                1u64..50,
+                1u32..8,
+                prop::collection::vec((any::<u8>(), 0u64..60), 1..150),
+            ),
+            keys_isolated,
+        )
+    });
+    s.case(
+        "time going backwards never admits extra or panics",
+        "design",
+        || {
+            check(
+                64,
+                (
+                    1u64..50,
+                    1u32..8,
+                    prop::collection::vec((-400i64..400, any::<bool>()), 1..150),
+                ),
+                time_backwards,
+            )
+        },
+    );
+    s.case(
+        "evicting replenished keys never admits more",
+        "design",
+        || {
+            check(
+                128,
+                (
+                    1u64..50,
+                    1u32..8,
+                    prop::collection::vec((-400i64..400, any::<bool>()), 1..150),
+                ),
+                eviction_is_invisible,
+            )
+        },
+    );
+    s.case(
+        "threads on a frozen clock admit exactly the burst",
+        "design",
+        threads_admit_exactly_the_burst,
+    );
+    s.case(
+        "three instances sharing one Redis admit exactly the global quota",
+        "design (distributed GCRA)",
+        redis_fleet_admits_the_global_quota,
+    );
+    s.case(
+        "nonsense quotas are refused at construction",
+        "design",
+        || {
+            for bad in [
+                Quota::per_second(0),
+                Quota::new(1, Duration::ZERO),
+                Quota::new(10, Duration::from_nanos(9)),
+                Quota::per_second(1).and_then(|q| q.with_burst(0)),
+            ] {
+                ensure(matches!(bad, Err(Error::InvalidQuota(_))), || {
+                    format!("{bad:?}")
+                })?;
+            }
+            let q = Quota::per_second(10).map_err(|e| e.to_string())?;
+            ensure_eq(
+                "per_second(10) interval",
+                q.interval(),
+                Duration::from_millis(100),
+            )
+        },
+    );
+    s.case("dry run reports and never refuses", "design", || {
+        let clock = ManualClock::new(at_ms(0));
+        let q = Quota::per_minute(1).map_err(|e| e.to_string())?;
+        let l = RateLimiter::builder(q)
+            .clock(clock)
+            .dry_run(true)
+            .build::<u8>()
+            .map_err(|e| e.to_string())?;
+        let outcomes: Vec<Outcome> = (0..3).map(|_| l.check(&0).outcome()).collect();
+        ensure_eq(
+            "outcomes",
+            outcomes,
+            vec![
+                Outcome::Allowed,
+                Outcome::DryRunLimited,
+                Outcome::DryRunLimited,
+            ],
+        )?;
+        ensure(l.enforce(&l.check(&0)).is_ok(), || "dry run refused".into())
+    });
+    s.case(
+        "RateLimit-Policy vectors",
+        "draft-ietf-httpapi-ratelimit-headers-10 §3, RFC 9651",
+        policy_vectors,
+    );
+    s.case(
+        "RateLimit vectors",
+        "draft-ietf-httpapi-ratelimit-headers-10 §4, §6.4",
+        ratelimit_vectors,
+    );
+    s.case(
+        "Retry-After vectors (Retry-After first, malformed ignored)",
+        "RFC 9110 §10.2.3, §5.6.7",
+        retry_after_vectors,
+    );
+    s.case(
+        "our fields read back; Retry-After rounded up; t never below it",
+        "draft-ietf-httpapi-ratelimit-headers-10, RFC 9110 §10.2.3",
+        || {
+            check(
+                128,
+                (1u32..20, 1u64..100, 1u32..20, 0u32..40),
+                headers_round_trip,
+            )
+        },
+    );
+    s.case(
+        "forged X-Forwarded-For entries never pick the key",
+        "RFC 7239 §7.4, design",
+        || {
+            check(
+                64,
+                (
+                    prop::collection::vec(any::<u32>(), 0..5),
+                    any::<u32>(),
+                    0usize..4,
+                ),
+                spoofing,
+            )
+        },
+    );
+    s.case("client parsers never panic", "design", || {
+        check(256, ".{0,80}", parsers_never_panic)
+    });
+    s
+}

@@ -1,0 +1,269 @@
+//! [`RedisLimiter`]: GCRA on Redis, one script call per decision, with an explicit
+//! [`FailurePolicy`] and a bounded wait.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use auth_core::Rejection;
+use auth_ratelimit::headers::Headers;
+use auth_ratelimit::{Decision, Error, Outcome, PolicyState, Quota, RateLimiter, Store};
+use http::HeaderMap;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// The GCRA script: reads Redis's clock, decides for every quota, writes only on admission, and
+/// sets the key to expire when it is fully replenished.
+const SCRIPT: &str = include_str!("script.lua");
+
+/// What to do when Redis cannot answer within the timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailurePolicy {
+    /// Refuse to decide: [`Error::Unavailable`], which auth-core answers with 503. The default:
+    /// an outage must not turn into unlimited traffic.
+    #[default]
+    FailClosed,
+    /// Let the request through, with no `RateLimit` state to report.
+    FailOpen,
+    /// Decide with a limiter in this process holding the same quotas (each instance then
+    /// admits up to the full quota on its own during the outage).
+    FallbackLocal,
+}
+
+/// A rate limiter whose state lives in Redis, shared by every instance that uses the same
+/// Redis and key prefix.
+///
+/// Each decision is one `EVALSHA` of a script that reads Redis's `TIME`, runs GCRA for every
+/// quota on one hash key (so it works on Redis Cluster: one key, one slot), writes only when
+/// the request is admitted, and sets the key to expire when every quota is fully replenished.
+/// Times are whole microseconds in Redis: emission intervals are rounded up to the microsecond.
+pub struct RedisLimiter {
+    conn: ConnectionManager,
+    script: redis::Script,
+    quotas: Box<[Quota]>,
+    micros: Box<[(u64, u64)]>,
+    prefix: String,
+    policy: FailurePolicy,
+    local: Option<RateLimiter<String>>,
+    headers: Headers,
+    dry_run: bool,
+    server: String,
+}
+
+impl RedisLimiter {
+    /// Starts a limiter on the Redis at `url` (`redis://127.0.0.1:6379`) with its first quota.
+    pub fn builder(url: impl Into<String>, quota: Quota) -> Builder {
+        Builder {
+            url: url.into(),
+            quotas: vec![quota],
+            prefix: "ratelimit:".to_owned(),
+            timeout: Duration::from_millis(250),
+            policy: FailurePolicy::FailClosed,
+            dry_run: false,
+            legacy_headers: false,
+        }
+    }
+
+    /// The failure policy.
+    pub fn failure_policy(&self) -> FailurePolicy {
+        self.policy
+    }
+
+    async fn decide(&self, key: &str, cost: u32) -> Result<Decision, Error> {
+        let burst = self.quotas.iter().map(Quota::burst).min().unwrap_or(0);
+        if cost > burst {
+            return Err(Error::CostExceedsBurst { cost, burst });
+        }
+        let mut call = self.script.key(format!("{}{key}", self.prefix));
+        call.arg(cost);
+        for (interval, capacity) in &self.micros {
+            call.arg(interval).arg(capacity);
+        }
+        let mut conn = self.conn.clone();
+        let reply: Result<Vec<i64>, redis::RedisError> = call.invoke_async(&mut conn).await;
+        let failure: auth_core::BoxError = match reply {
+            Ok(reply) => match self.decision(&reply) {
+                Some(decision) => return Ok(decision),
+                None => format!("malformed script reply of {} integers", reply.len()).into(),
+            },
+            Err(e) => Box::new(e),
+        };
+        match (&self.policy, &self.local) {
+            (FailurePolicy::FailOpen, _) => Ok(Decision::new(Outcome::Allowed, &[])),
+            (FailurePolicy::FallbackLocal, Some(local)) => local.check_cost(&key.to_owned(), cost),
+            _ => Err(Error::Unavailable {
+                what: Cow::Owned(self.server.clone()),
+                source: failure,
+            }),
+        }
+    }
+
+    /// Turns `{allowed, now, tat_1, retry_1, ...}` (microseconds) into a decision.
+    fn decision(&self, reply: &[i64]) -> Option<Decision> {
+        let us = |v: i64| u64::try_from(v).ok();
+        let (&allowed, rest) = reply.split_first()?;
+        let (&now, pairs) = rest.split_first()?;
+        let now = us(now)?;
+        if pairs.len() != 2 * self.micros.len() {
+            return None;
+        }
+        let mut states = [PolicyState::default(); auth_ratelimit::MAX_QUOTAS];
+        for (i, (pair, &(interval, capacity))) in
+            pairs.chunks_exact(2).zip(self.micros.iter()).enumerate()
+        {
+            let (tat, retry) = (us(pair[0])?, us(pair[1])?);
+            states[i] = PolicyState {
+                remaining: (now + capacity).saturating_sub(tat.max(now)) / interval.max(1),
+                reset: Duration::from_micros(tat.saturating_sub(now)),
+                retry_after: (retry > 0).then(|| Duration::from_micros(retry)),
+            };
+        }
+        let outcome = Outcome::new(allowed == 1, self.dry_run);
+        Some(Decision::new(outcome, &states[..self.micros.len()]))
+    }
+}
+
+impl Store for RedisLimiter {
+    fn check(&self, key: &str, cost: u32) -> impl Future<Output = Result<Decision, Error>> + Send {
+        self.decide(key, cost)
+    }
+
+    fn quotas(&self) -> &[Quota] {
+        &self.quotas
+    }
+
+    #[allow(clippy::result_large_err)] // auth-core's Rejection, by value as everywhere
+    fn enforce(&self, decision: &Decision) -> Result<HeaderMap, Rejection> {
+        self.headers.enforce(&self.quotas, decision)
+    }
+}
+
+impl fmt::Debug for RedisLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLimiter")
+            .field("server", &self.server)
+            .field("prefix", &self.prefix)
+            .field("quotas", &self.quotas)
+            .field("policy", &self.policy)
+            .field("dry_run", &self.dry_run)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`RedisLimiter`].
+#[derive(Debug)]
+#[must_use]
+pub struct Builder {
+    url: String,
+    quotas: Vec<Quota>,
+    prefix: String,
+    timeout: Duration,
+    policy: FailurePolicy,
+    dry_run: bool,
+    legacy_headers: bool,
+}
+
+impl Builder {
+    /// Adds a quota; every quota must admit a request.
+    pub fn quota(mut self, quota: Quota) -> Self {
+        self.quotas.push(quota);
+        self
+    }
+
+    /// The prefix of every Redis key (default `ratelimit:`); instances that share a prefix
+    /// share limits. Put `{...}` around a part of it to pin keys to one Cluster slot if needed.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The longest a decision waits for Redis (default 250 ms), split evenly between
+    /// (re)connecting and the reply; then the failure policy applies.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// What to do when Redis cannot answer (default [`FailurePolicy::FailClosed`]).
+    pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Dry-run mode: report refusals, never enforce them.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Also send the legacy `X-RateLimit-*` fields.
+    pub fn legacy_headers(mut self, legacy: bool) -> Self {
+        self.legacy_headers = legacy;
+        self
+    }
+
+    /// Builds the limiter. It connects lazily, on the first decision, and reconnects on its
+    /// own after a failure; call this inside the Tokio runtime that will drive it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a URL that does not parse, a zero timeout, or quotas a
+    /// limiter cannot take.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime: the `redis` crate spawns the connection's task on it.
+    pub fn build(self) -> Result<RedisLimiter, Error> {
+        auth_ratelimit::check_quotas(&self.quotas)?;
+        if self.timeout.is_zero() {
+            return Err(Error::InvalidConfig(
+                "timeout must be longer than zero".into(),
+            ));
+        }
+        let client = redis::Client::open(self.url.as_str())
+            .map_err(|_| Error::InvalidConfig("redis URL does not parse".into()))?;
+        let server = format!("redis {}", client.get_connection_info().addr());
+        let half = self.timeout / 2;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(half))
+            .set_response_timeout(Some(half))
+            .set_number_of_retries(0);
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
+            Error::Unavailable {
+                what: server.clone().into(),
+                source: Box::new(e),
+            }
+        })?;
+        let micros = self
+            .quotas
+            .iter()
+            .map(|q| {
+                let interval =
+                    u64::try_from(q.interval().as_nanos().div_ceil(1000)).unwrap_or(u64::MAX);
+                (interval, interval.saturating_mul(u64::from(q.burst())))
+            })
+            .collect();
+        let local = match self.policy {
+            FailurePolicy::FallbackLocal => {
+                let mut b = RateLimiter::builder(self.quotas[0].clone());
+                for q in &self.quotas[1..] {
+                    b = b.quota(q.clone());
+                }
+                Some(b.dry_run(self.dry_run).build()?)
+            }
+            _ => None,
+        };
+        Ok(RedisLimiter {
+            conn,
+            script: redis::Script::new(SCRIPT),
+            headers: Headers::new(&self.quotas, self.legacy_headers),
+            quotas: self.quotas.into_boxed_slice(),
+            micros,
+            prefix: self.prefix,
+            policy: self.policy,
+            local,
+            dry_run: self.dry_run,
+            server,
+        })
+    }
+}

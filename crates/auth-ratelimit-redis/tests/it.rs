@@ -1,0 +1,261 @@
+//! Integration tests against a real Redis: the shared one at `AUTH_RS_REDIS_URL` (default
+//! `redis://127.0.0.1:6379`, started by `.ci/services`), and, for the failure policy, a
+//! redis-server of the test's own on a free loopback port, so stopping it disturbs no one.
+//! Every test uses its own key prefix.
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use auth_ratelimit::{Error, Outcome, Quota, Store};
+use auth_ratelimit_redis::{FailurePolicy, RedisLimiter};
+
+fn url() -> String {
+    std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+fn prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("auth-rs-test:{test}:{}:{nanos}:", std::process::id())
+}
+
+fn hourly(burst: u32) -> Quota {
+    Quota::per_hour(1).unwrap().with_burst(burst).unwrap()
+}
+
+async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(url).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_refusal_headers_and_key_expiry() {
+    let prefix = prefix("burst");
+    let limiter = RedisLimiter::builder(url(), hourly(3))
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    for left in [2, 1, 0] {
+        let d = limiter.check("alice", 1).await.unwrap();
+        assert_eq!(d.outcome(), Outcome::Allowed);
+        assert_eq!(d.remaining(), left);
+    }
+    let refused = limiter.check("alice", 1).await.unwrap();
+    assert_eq!(refused.outcome(), Outcome::Limited);
+    let retry = refused.retry_after().unwrap();
+    assert!(
+        retry <= Duration::from_secs(3600) && retry > Duration::from_secs(3590),
+        "{retry:?}"
+    );
+    let response = limiter.enforce(&refused).unwrap_err().to_response();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "3600");
+    assert_eq!(
+        response.headers()["ratelimit"],
+        r#""1-per-3600s";r=0;t=10800"#
+    );
+
+    // Other keys are untouched.
+    assert!(limiter.check("bob", 1).await.unwrap().is_allowed());
+
+    // The key expires when fully replenished: three hours from the first request.
+    let mut conn = redis_conn(&url()).await;
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("{prefix}alice"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 10_790_000 && ttl <= 10_800_000, "{ttl}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_charges_no_quota_and_cost_is_checked() {
+    let prefix = prefix("multi");
+    let limiter = RedisLimiter::builder(url(), Quota::per_second(100).unwrap())
+        .quota(hourly(2))
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    assert!(limiter.check("k", 2).await.unwrap().is_allowed());
+    let refused = limiter.check("k", 1).await.unwrap();
+    assert!(!refused.is_allowed());
+    // The per-second quota admitted in trial but was not charged.
+    let per_second = refused.policies().next().unwrap();
+    assert!(per_second.remaining >= 98, "{per_second:?}");
+    assert!(per_second.retry_after.is_none());
+    assert!(matches!(
+        limiter.check("k", 3).await,
+        Err(Error::CostExceedsBurst { cost: 3, burst: 2 })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_admit_exactly_the_global_quota() {
+    let prefix = prefix("fleet");
+    let instances: Vec<Arc<RedisLimiter>> = (0..3)
+        .map(|_| {
+            Arc::new(
+                RedisLimiter::builder(url(), hourly(40))
+                    .prefix(&prefix)
+                    .build()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let mut tasks = Vec::new();
+    for instance in &instances {
+        for _ in 0..30 {
+            let instance = Arc::clone(instance);
+            tasks.push(tokio::spawn(async move {
+                instance.check("shared", 1).await.unwrap().is_allowed()
+            }));
+        }
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        admitted += usize::from(t.await.unwrap());
+    }
+    assert_eq!(admitted, 40);
+}
+
+/// A redis-server of this test's own, on a free loopback port.
+struct OwnRedis {
+    child: Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--dir", "/tmp"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/services)");
+        let server = Self { child, port };
+        // Wait for it to accept connections (a server starting, not time passing).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        server
+    }
+
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Self::start_on(port)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_policy_when_redis_stops_mid_test() {
+    let mut redis = OwnRedis::start();
+    let timeout = Duration::from_millis(200);
+    let build = |policy| {
+        RedisLimiter::builder(redis.url(), hourly(3))
+            .prefix("failure:")
+            .timeout(timeout)
+            .failure_policy(policy)
+            .build()
+            .unwrap()
+    };
+    let closed = build(FailurePolicy::FailClosed);
+    let open = build(FailurePolicy::FailOpen);
+    let fallback = build(FailurePolicy::FallbackLocal);
+    assert_eq!(closed.failure_policy(), FailurePolicy::FailClosed);
+    for limiter in [&closed, &open, &fallback] {
+        assert!(limiter.check("k", 1).await.unwrap().is_allowed());
+    }
+    // Redis now holds k with all three spent: the fleet is at its limit.
+    assert!(!closed.check("k", 1).await.unwrap().is_allowed());
+
+    // A Redis that accepts but never answers (paused): the timeout, not a hang.
+    redis.signal("-STOP");
+    let started = Instant::now();
+    let err = closed.check("k", 1).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= timeout / 2 && waited < timeout * 2 + Duration::from_secs(2),
+        "{waited:?}"
+    );
+    assert!(open.check("k", 1).await.unwrap().is_allowed());
+    redis.signal("-CONT");
+
+    redis.stop();
+
+    // A generous bound: the point is that a decision does not hang on a dead Redis.
+    let bound = timeout * 2 + Duration::from_secs(2);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = closed.check("k", 1).await.unwrap_err();
+        assert!(started.elapsed() < bound, "waited {:?}", started.elapsed());
+        assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+        let core = auth_core::Error::from(err);
+        assert_eq!(core.status(), 503);
+        assert!(!core.to_string().contains("redis://"), "{core}");
+
+        let started = Instant::now();
+        let d = open.check("k", 1).await.unwrap();
+        assert!(started.elapsed() < bound);
+        assert!(d.is_allowed());
+        assert_eq!(d.policies().len(), 0);
+        assert!(!open.enforce(&d).unwrap().contains_key("ratelimit"));
+    }
+    // The fallback limits locally with the same quota (a fresh local state): three, then a
+    // refusal.
+    let mut local = Vec::new();
+    for _ in 0..4 {
+        local.push(fallback.check("k", 1).await.unwrap().is_allowed());
+    }
+    assert_eq!(local, [true, true, true, false]);
+
+    // Redis comes back on the same port: the limiter reconnects on its own.
+    let port = redis.port;
+    drop(redis);
+    let _redis = OwnRedis::start_on(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match closed.check("fresh", 1).await {
+            Ok(d) => {
+                assert!(d.is_allowed());
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "never reconnected: {e}"),
+        }
+        tokio::task::yield_now().await;
+    }
+}

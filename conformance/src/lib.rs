@@ -21,6 +21,6 @@ pub fn all_suites() -> Vec<Suite> {
         suites::core::suite(),
         suites::jwt::suite(),
         suites::oauth2::suite(),
+        suites::ratelimit::suite(),
     ]
-    vec![suites::core::suite(), suites::ratelimit::suite()]
 }

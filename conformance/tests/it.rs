@@ -26,19 +26,21 @@ fn assert_suite_passes(name: &str) {
     );
 }
 
-#[test]
-fn auth_core() {
-    assert_suite_passes("auth-core");
+/// One `#[test]` per suite; one line each, so parallel branches add suites without conflicts.
+macro_rules! suite_tests {
+    ($($test:ident => $suite:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                assert_suite_passes($suite);
+            }
+        )*
+    };
 }
 
-#[test]
-fn auth_jwt() {
-    assert_suite_passes("auth-jwt");
-}
-
-#[test]
-fn auth_oauth2() {
-    assert_suite_passes("auth-oauth2");
-fn auth_ratelimit() {
-    assert_suite_passes("auth-ratelimit");
+suite_tests! {
+    auth_core => "auth-core",
+    auth_jwt => "auth-jwt",
+    auth_oauth2 => "auth-oauth2",
+    auth_ratelimit => "auth-ratelimit",
 }

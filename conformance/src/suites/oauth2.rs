@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{HttpClient, ManualClock, Secret, UnixTime};
+use auth_core::{Clock, HttpClient, ManualClock, Secret, UnixTime};
+use auth_core::{Guard, ScopeRequirement, TokenAuthenticator};
 use auth_oauth2::{
-    Error, ErrorCode, FileStore, MemoryStore, OAuthClient, OAuthClientBuilder, Quirk, TokenSet,
-    TokenSource, TokenStore,
+    Error, ErrorCode, FileStore, Introspector, MemoryStore, Metadata, OAuthClient,
+    OAuthClientBuilder, Pkce, Quirk, TokenKind, TokenSet, TokenSource, TokenStore, WellKnown,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
@@ -74,6 +75,8 @@ pub fn suite() -> Suite {
     let mut s = Suite::new("auth-oauth2");
     client_cases(&mut s);
     source_cases(&mut s);
+    flow_cases(&mut s);
+    resource_server_cases(&mut s);
     s
 }
 
@@ -479,3 +482,336 @@ impl TokenStore for Lagging {
     }
 }
 
+
+const ISSUER: &str = "https://honest.as.example";
+const REDIRECT: &str = "https://client.example/cb";
+
+fn query_of(url: &str) -> Vec<(String, String)> {
+    form(url.split_once('?').map(|(_, q)| q).unwrap_or_default().as_bytes())
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+async fn code_client(server: &MockServer, iss_supported: bool) -> Result<OAuthClient, String> {
+    let clock = ManualClock::new(START);
+    builder(server, "s6BhdRkqt3", &clock)?
+        .client_secret_basic(Secret::new("7Fjfp0ZBr1KtDRbnfVdmIw"))
+        .authorization_endpoint("https://honest.as.example/authorize")
+        .redirect_uri(REDIRECT)
+        .scopes("openid profile")
+        .issuer(ISSUER)
+        .iss_parameter_supported(iss_supported)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn flow_cases(s: &mut Suite) {
+    s.case("PKCE S256 of the RFC 7636 Appendix B verifier", "RFC 7636 App. B", || {
+        let v: Value = serde_json::from_str(include_str!("../../vectors/rfc7636_B_pkce_s256.json")).map_err(|e| e.to_string())?;
+        let verifier = v["code_verifier"].as_str().ok_or("verifier")?;
+        let p = Pkce::from_verifier(verifier).map_err(|e| e.to_string())?;
+        ensure_eq("challenge", p.challenge(), v["code_challenge"].as_str().ok_or("challenge")?)?;
+        for case in v["negative_cases"].as_array().ok_or("negatives")? {
+            let cv = case["code_verifier"].as_str().ok_or("cv")?;
+            let valid = case["expected"].as_str().unwrap_or_default().starts_with("valid");
+            ensure_eq(cv, Pkce::from_verifier(cv).is_ok(), valid)?;
+        }
+        Ok(())
+    });
+
+    s.case("authorization request: code, S256 challenge, 256-bit state, exact redirect", "RFC 6749 §4.1.1, RFC 7636 §4.3", || {
+        block_on(async {
+            let server = MockServer::start().await;
+            let client = code_client(&server, true).await?;
+            let a = client.authorization_request().map_err(|e| e.to_string())?;
+            let b = client.authorization_request().map_err(|e| e.to_string())?;
+            ensure(a.url().starts_with("https://honest.as.example/authorize?"), || a.url().to_owned())?;
+            let q = query_of(a.url());
+            ensure_eq("response_type", param(&q, "response_type"), Some("code"))?;
+            ensure_eq("client_id", param(&q, "client_id"), Some("s6BhdRkqt3"))?;
+            ensure_eq("redirect_uri", param(&q, "redirect_uri"), Some(REDIRECT))?;
+            ensure_eq("scope", param(&q, "scope"), Some("openid profile"))?;
+            ensure_eq("method", param(&q, "code_challenge_method"), Some("S256"))?;
+            ensure_eq("challenge length", param(&q, "code_challenge").map(str::len), Some(43))?;
+            let state = param(&q, "state").ok_or("no state")?;
+            ensure(state.len() >= 43, || format!("state {state} shorter than 256 bits base64url"))?;
+            ensure(param(&query_of(b.url()), "state") != Some(state), || "state reused".into())
+        })
+    });
+
+    s.case("code exchange: exact request with code_verifier and redirect_uri", "RFC 6749 §4.1.3, RFC 7636 §4.5", || {
+        block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(method("POST")).and(path("/token"))
+                .respond_with(ok_token("AT", Some("RT"), 3600)).expect(1).mount(&server).await;
+            let client = code_client(&server, true).await?;
+            let (url, pending) = client.authorization_request().map_err(|e| e.to_string())?.into_parts();
+            let q = query_of(&url);
+            let state = param(&q, "state").ok_or("no state")?;
+            let callback = format!("{REDIRECT}?code=SplxlOBeZQQYbYS6WxSbIA&state={state}&iss=https%3A%2F%2Fhonest.as.example");
+            let t = pending.finish(&client, &callback).await.map_err(|e| e.to_string())?;
+            ensure(t.refresh_token().is_some(), || "no refresh token".into())?;
+            let got = requests(&server).await;
+            let r = got.first().ok_or("no request")?;
+            ensure_eq("Authorization", header(r, "authorization"), Some("Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3"))?;
+            let body = form(&r.body);
+            ensure_eq("grant_type", param(&body, "grant_type"), Some("authorization_code"))?;
+            ensure_eq("code", param(&body, "code"), Some("SplxlOBeZQQYbYS6WxSbIA"))?;
+            ensure_eq("redirect_uri", param(&body, "redirect_uri"), Some(REDIRECT))?;
+            let verifier = param(&body, "code_verifier").ok_or("no code_verifier")?;
+            let challenge = Pkce::from_verifier(verifier).map_err(|e| e.to_string())?;
+            ensure_eq("verifier matches the challenge", Some(challenge.challenge()), param(&q, "code_challenge"))
+        })
+    });
+
+    s.case("callback refused before any token request: state, iss mix-up, repeats, redirect", "RFC 9207 §2.4, RFC 6749 §3.1, §10.12", || {
+        block_on(async {
+            let v = vectors()?;
+            let server = MockServer::start().await;
+            Mock::given(method("POST")).and(path("/token"))
+                .respond_with(ok_token("AT", None, 3600)).expect(0).mount(&server).await;
+            let redeeming = MockServer::start().await;
+            Mock::given(method("POST")).and(path("/token"))
+                .respond_with(ok_token("AT", None, 3600)).mount(&redeeming).await;
+            let mut cases: Vec<(bool, String, bool)> = Vec::new(); // (iss advertised, query after state, accepted)
+            for c in v["rfc9207"]["client_cases_derived"].as_array().ok_or("rfc9207 cases")? {
+                let Some(supported) = c["as_supports_iss"].as_bool() else { continue };
+                let expected = c["expected"].as_str().unwrap_or_default();
+                let iss = c["iss"].as_str().map(|i| format!("&iss={i}")).unwrap_or_default();
+                // Local policy when not advertised: an iss naming another issuer is refused, ours is accepted.
+                let accepted = expected.starts_with("accept") || (!supported && iss.contains("honest.as.example") && !iss.contains("%2F&"));
+                cases.push((supported, iss, accepted));
+            }
+            cases.push((true, "&iss=https%3A%2F%2Fhonest.as.example&iss=https%3A%2F%2Fhonest.as.example".into(), false));
+            for (supported, iss, accepted) in cases {
+                let client = code_client(if accepted { &redeeming } else { &server }, supported).await?;
+                let (url, pending) = client.authorization_request().map_err(|e| e.to_string())?.into_parts();
+                let state = param(&query_of(&url), "state").ok_or("state")?.to_owned();
+                let callback = format!("{REDIRECT}?code=x1848ZT64p4IirMPT0R&state={state}{iss}");
+                let got = pending.finish(&client, &callback).await;
+                if accepted {
+                    ensure(got.is_ok(), || format!("advertised {supported}, {iss}: {got:?}"))?;
+                    continue;
+                }
+                ensure(matches!(got, Err(Error::AuthorizationResponse(_))), || format!("advertised {supported}, {iss}: {got:?}"))?;
+            }
+            // Wrong state, a different redirect, an error naming another issuer.
+            for (callback, why) in [
+                (format!("{REDIRECT}?code=c&state=forged&iss=https%3A%2F%2Fhonest.as.example"), "forged state"),
+                ("https://client.example/cb2?code=c&iss=https%3A%2F%2Fhonest.as.example".to_owned(), "other redirect"),
+                (format!("{REDIRECT}?error=access_denied&iss=https%3A%2F%2Fattacker.example"), "error from attacker"),
+            ] {
+                let client = code_client(&server, true).await?;
+                let (url, pending) = client.authorization_request().map_err(|e| e.to_string())?.into_parts();
+                let state = param(&query_of(&url), "state").ok_or("state")?.to_owned();
+                let callback = callback.replace("forged", "forged").replace("?code=c&iss", &format!("?code=c&state={state}&iss")).replace("?error=access_denied&iss", &format!("?error=access_denied&state={state}&iss"));
+                let got = pending.finish(&client, &callback).await;
+                ensure(matches!(got, Err(Error::AuthorizationResponse(_))), || format!("{why}: {got:?}"))?;
+            }
+            // An error from the honest server is typed.
+            let client = code_client(&server, true).await?;
+            let (url, pending) = client.authorization_request().map_err(|e| e.to_string())?.into_parts();
+            let state = param(&query_of(&url), "state").ok_or("state")?.to_owned();
+            let got = pending.finish(&client, &format!("{REDIRECT}?error=access_denied&state={state}&iss=https%3A%2F%2Fhonest.as.example")).await;
+            ensure(got.as_ref().err().is_some_and(|e| e.is_server_error(&ErrorCode::AccessDenied)), || format!("{got:?}"))?;
+            ensure_eq("token requests", requests(&server).await.len(), 0)
+        })
+    });
+
+    s.case("revocation: exact request, 200 for unknown tokens, typed refusal", "RFC 7009 §2.1, §2.2", || {
+        block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(method("POST")).and(path("/revoke")).and(body_string_contains("token=RT1"))
+                .respond_with(ResponseTemplate::new(200)).mount(&server).await;
+            Mock::given(method("POST")).and(path("/revoke")).and(body_string_contains("token=AT1"))
+                .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error":"unsupported_token_type"}))).mount(&server).await;
+            let clock = ManualClock::new(START);
+            let client = builder(&server, "s6BhdRkqt3", &clock)?
+                .client_secret_basic(Secret::new("gX1fBat3bV"))
+                .revocation_endpoint(format!("{}/revoke", server.uri()))
+                .build().map_err(|e| e.to_string())?;
+            client.revoke(&Secret::new("RT1"), TokenKind::Refresh).await.map_err(|e| e.to_string())?;
+            let got = requests(&server).await;
+            let r = got.first().ok_or("no request")?;
+            ensure_eq("Authorization", header(r, "authorization"), Some("Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW"))?;
+            ensure_eq("content-type", header(r, "content-type"), Some("application/x-www-form-urlencoded"))?;
+            ensure_eq("body", form(&r.body), pairs(&[("token", "RT1"), ("token_type_hint", "refresh_token")]))?;
+            let e = client.revoke(&Secret::new("AT1"), TokenKind::Access).await.err().ok_or("accepted")?;
+            ensure(e.is_server_error(&ErrorCode::UnsupportedTokenType), || format!("{e:?}"))
+        })
+    });
+
+    s.case("discovery: issuer identical, trailing slash refused", "RFC 8414 §3.3, OpenID Discovery §4.3", || {
+        block_on(async {
+            let server = MockServer::start().await;
+            let issuer = server.uri();
+            let doc = |iss: &str| json!({
+                "issuer": iss,
+                "token_endpoint": format!("{issuer}/token"),
+                "authorization_endpoint": format!("{issuer}/authorize"),
+                "authorization_response_iss_parameter_supported": true,
+                "code_challenge_methods_supported": ["S256"],
+                "response_types_supported": ["code"],
+            });
+            Mock::given(method("GET")).and(path("/.well-known/oauth-authorization-server"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(doc(&format!("{issuer}/")))).mount(&server).await;
+            Mock::given(method("GET")).and(path("/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(doc(&issuer))).mount(&server).await;
+            let http = http()?;
+            let e = Metadata::discover(&*http, &issuer, WellKnown::OAuth, Default::default()).await.err().ok_or("trailing slash accepted")?;
+            ensure(matches!(e, Error::InvalidResponse { .. }), || format!("{e:?}"))?;
+            let m = Metadata::discover(&*http, &issuer, WellKnown::OpenId, Default::default()).await.map_err(|e| e.to_string())?;
+            ensure(m.iss_parameter_supported() && m.supports_pkce_s256(), || "metadata members".into())?;
+            let client = OAuthClient::builder("c").metadata(&m).public_client().redirect_uri("http://127.0.0.1:9/cb")
+                .http_client(http).build().map_err(|e| e.to_string())?;
+            ensure(client.authorization_request().is_ok(), || "client from metadata".into())
+        })
+    });
+}
+
+async fn introspector(server: &MockServer, clock: &ManualClock) -> Result<Introspector, String> {
+    let client = builder(server, "s6BhdRkqt3", clock)?
+        .client_secret_basic(Secret::new("gX1fBat3bV"))
+        .build().map_err(|e| e.to_string())?;
+    Introspector::builder(client, format!("{}/introspect", server.uri()))
+        .audience("https://protected.example.net/resource")
+        .issuer("https://server.example.com/")
+        .max_cache_ttl(Duration::from_secs(30))
+        .build().map_err(|e| e.to_string())
+}
+
+fn bearer_head(token: &str) -> http::request::Parts {
+    let mut parts = http::Request::new(()).into_parts().0;
+    if let Ok(v) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
+        parts.headers.insert("authorization", v);
+    }
+    parts
+}
+
+/// An introspection response whose `Date` header follows the test's clock, so that the
+/// introspector's clock-offset correction sees the server's time move with ours.
+fn introspection(clock: &ManualClock, status: u16, body: Value) -> impl wiremock::Respond + use<> {
+    let clock = clock.clone();
+    move |_: &wiremock::Request| {
+        ResponseTemplate::new(status)
+            .insert_header("date", httpdate_fmt(clock.now().as_secs()).as_str())
+            .set_body_json(&body)
+    }
+}
+
+fn resource_server_cases(s: &mut Suite) {
+    s.case("introspection: exact request, RFC 7662 active response accepted, scopes to the guard", "RFC 7662 §2.1, §2.2", || {
+        block_on(async {
+            let v = vectors()?;
+            let mut active = v["rfc7662"]["2.2_active_response"]["body"].clone();
+            active["exp"] = json!(START.as_secs() + 3600);
+            let server = MockServer::start().await;
+            let clock = ManualClock::new(START);
+            Mock::given(method("POST")).and(path("/introspect"))
+                .respond_with(introspection(&clock, 200, active)).expect(1).mount(&server).await;
+            let guard = Guard::new(TokenAuthenticator::bearer("api", introspector(&server, &clock).await?))
+                .require_scope(ScopeRequirement::parse("dolphin").map_err(|e| e.to_string())?);
+            let principal = guard.check(&bearer_head("2YotnFZFEjr1zCsicMWpAA")).await.map_err(|d| d.to_string())?.ok_or("anonymous")?;
+            ensure_eq("subject", principal.subject(), "Z5O3upPC88QrAjx00dis")?;
+            let got = requests(&server).await;
+            let r = got.first().ok_or("no request")?;
+            ensure_eq("Authorization", header(r, "authorization"), Some("Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW"))?;
+            ensure_eq("accept", header(r, "accept"), Some("application/json"))?;
+            ensure_eq("body", form(&r.body), pairs(&[("token", "2YotnFZFEjr1zCsicMWpAA"), ("token_type_hint", "access_token")]))?;
+            // Cached: the same token again makes no request.
+            let guard = Guard::new(TokenAuthenticator::bearer("api", guard.authenticator().verifier().clone()))
+                .require_scope(ScopeRequirement::parse("admin").map_err(|e| e.to_string())?);
+            let d = guard.check(&bearer_head("2YotnFZFEjr1zCsicMWpAA")).await.err().ok_or("admin granted")?;
+            ensure_eq("status", d.status().as_u16(), 403)?;
+            ensure_eq("requests", requests(&server).await.len(), 1)
+        })
+    });
+
+    s.case("introspection: only boolean active true counts; aud, iss, exp checked", "RFC 7662 §2.2, RFC 9700 §2.3", || {
+        block_on(async {
+            let good = json!({"active": true, "sub": "u", "aud": "https://protected.example.net/resource", "iss": "https://server.example.com/", "exp": START.as_secs() + 60});
+            let with = |k: &str, v: Value| { let mut g = good.clone(); g[k] = v; g };
+            let table = [
+                (json!({"active": "true", "sub": "u", "aud": "https://protected.example.net/resource", "iss": "https://server.example.com/"}), "active \"true\""),
+                (json!({}), "active missing"),
+                (json!({"active": false, "exp": 99_999_999_999u64}), "active false"),
+                (with("exp", json!(1)), "exp in the past"),
+                (with("aud", json!("https://other.example")), "other audience"),
+                (with("aud", Value::Null), "no audience"),
+                (with("iss", json!("https://server.example.com")), "iss without the slash"),
+                (with("active", json!(1)), "active 1"),
+            ];
+            for (body, why) in table {
+                let server = MockServer::start().await;
+                let clock = ManualClock::new(START);
+                Mock::given(method("POST")).and(path("/introspect"))
+                    .respond_with(introspection(&clock, 200, body)).mount(&server).await;
+                let auth = TokenAuthenticator::bearer("api", introspector(&server, &clock).await?);
+                let d = Guard::new(auth).check(&bearer_head("tok")).await.err().ok_or_else(|| format!("{why}: accepted"))?;
+                ensure_eq(why, d.status().as_u16(), 401)?;
+            }
+            let server = MockServer::start().await;
+            let clock = ManualClock::new(START);
+            Mock::given(method("POST")).and(path("/introspect"))
+                .respond_with(introspection(&clock, 200, with("aud", json!(["x", "https://protected.example.net/resource"])))).mount(&server).await;
+            let auth = TokenAuthenticator::bearer("api", introspector(&server, &clock).await?);
+            Guard::new(auth).check(&bearer_head("tok")).await.map_err(|d| format!("aud array: {d}"))?;
+            Ok(())
+        })
+    });
+
+    s.case("introspection: endpoint down is 503, bad client credentials 500, neither cached", "design: 503 vs 401", || {
+        block_on(async {
+            for (status, want) in [(500u16, 503u16), (503, 503), (401, 500)] {
+                let server = MockServer::start().await;
+                Mock::given(method("POST")).and(path("/introspect"))
+                    .respond_with(ResponseTemplate::new(status)).expect(2).mount(&server).await;
+                let clock = ManualClock::new(START);
+                let guard = Guard::new(TokenAuthenticator::bearer("api", introspector(&server, &clock).await?));
+                for _ in 0..2 {
+                    let d = guard.check(&bearer_head("tok")).await.err().ok_or("accepted")?;
+                    ensure_eq(&format!("http {status}"), d.status().as_u16(), want)?;
+                }
+            }
+            let clock = ManualClock::new(START);
+            let client = OAuthClient::builder("c").client_secret_basic(Secret::new("s")).http_client(http()?)
+                .clock(Arc::new(clock)).build().map_err(|e| e.to_string())?;
+            let i = Introspector::builder(client, "http://127.0.0.1:1/introspect").audience("a").issuer("i").build().map_err(|e| e.to_string())?;
+            let d = Guard::new(TokenAuthenticator::bearer("api", i)).check(&bearer_head("tok")).await.err().ok_or("accepted")?;
+            ensure_eq("closed port", d.status().as_u16(), 503)
+        })
+    });
+
+    s.case("introspection: cached for min(exp, max), single flight per token", "RFC 7662 §4", || {
+        block_on(async {
+            let server = MockServer::start().await;
+            let clock = ManualClock::new(START);
+            let body = json!({"active": true, "sub": "u", "aud": "https://protected.example.net/resource", "iss": "https://server.example.com/", "exp": START.as_secs() + 20});
+            let slow = clock.clone();
+            Mock::given(method("POST")).and(path("/introspect"))
+                .respond_with(move |_: &wiremock::Request| ResponseTemplate::new(200)
+                    .insert_header("date", httpdate_fmt(slow.now().as_secs()).as_str())
+                    .set_body_json(&body)
+                    .set_delay(Duration::from_millis(200)))
+                .mount(&server).await;
+            let guard = Arc::new(Guard::new(TokenAuthenticator::bearer("api", introspector(&server, &clock).await?)));
+            let tasks: Vec<_> = (0..20).map(|_| {
+                let guard = Arc::clone(&guard);
+                tokio::spawn(async move { guard.check(&bearer_head("tok")).await.is_ok() })
+            }).collect();
+            for t in tasks {
+                ensure(t.await.map_err(|e| e.to_string())?, || "refused".into())?;
+            }
+            ensure_eq("one request for twenty", requests(&server).await.len(), 1)?;
+            clock.advance(Duration::from_secs(19));
+            guard.check(&bearer_head("tok")).await.map_err(|d| d.to_string())?;
+            ensure_eq("cached until exp", requests(&server).await.len(), 1)?;
+            clock.advance(Duration::from_secs(1));
+            let d = guard.check(&bearer_head("tok")).await.err().ok_or("expired token accepted")?;
+            ensure_eq("expired", d.status().as_u16(), 401)?;
+            ensure_eq("asked again after exp", requests(&server).await.len(), 2)
+        })
+    });
+}

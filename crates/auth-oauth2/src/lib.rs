@@ -14,6 +14,7 @@ mod bridge;
 mod endpoint;
 pub mod client;
 pub mod error;
+pub mod introspect;
 pub mod metadata;
 pub mod response;
 pub mod revoke;
@@ -22,6 +23,7 @@ pub mod store;
 
 pub use authorize::{AuthorizationRequest, PendingAuthorization, Pkce};
 pub use client::{OAuthClient, OAuthClientBuilder};
+pub use introspect::{IntrospectionClaims, Introspector, IntrospectorBuilder};
 pub use metadata::{Metadata, WellKnown};
 pub use error::{Error, ErrorCode, ServerError};
 pub use response::{Quirk, TokenSet};

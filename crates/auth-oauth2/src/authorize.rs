@@ -42,7 +42,9 @@ impl Pkce {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
         if !ok_len || !ok_chars {
-            return Err(Error::config("a PKCE verifier is 43 to 128 unreserved characters"));
+            return Err(Error::config(
+                "a PKCE verifier is 43 to 128 unreserved characters",
+            ));
         }
         let v = PkceCodeVerifier::new(verifier.to_owned());
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&v);
@@ -105,7 +107,8 @@ pub struct PendingAuthorization {
 
 impl fmt::Debug for PendingAuthorization {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingAuthorization").finish_non_exhaustive()
+        f.debug_struct("PendingAuthorization")
+            .finish_non_exhaustive()
     }
 }
 
@@ -151,7 +154,12 @@ impl PendingAuthorization {
             }
             params.push((k, v));
         }
-        let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         let state = get("state").ok_or_else(|| refuse("state missing"))?;
         if !bool::from(state.as_bytes().ct_eq(self.state.expose_secret())) {
             return Err(refuse("state does not match"));
@@ -161,10 +169,14 @@ impl PendingAuthorization {
                 return Err(refuse("iss names another issuer (mix-up, RFC 9207)"));
             }
             (Some(_), None) if shared.iss_parameter => {
-                return Err(refuse("iss missing though the server advertises it (RFC 9207)"));
+                return Err(refuse(
+                    "iss missing though the server advertises it (RFC 9207)",
+                ));
             }
             (None, Some(_)) if shared.iss_parameter => {
-                return Err(refuse("iss sent but no issuer configured to check it against"));
+                return Err(refuse(
+                    "iss sent but no issuer configured to check it against",
+                ));
             }
             _ => {}
         }

@@ -9,7 +9,9 @@
 use std::sync::Mutex;
 
 use auth_core::http_client::redacted_origin;
-use auth_core::{BoxFuture, Clock, HttpClient, HttpError, HttpRequest, HttpResponse, Transport, UnixTime};
+use auth_core::{
+    BoxFuture, Clock, HttpClient, HttpError, HttpRequest, HttpResponse, Transport, UnixTime,
+};
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AsyncHttpClient, RequestTokenError, StandardErrorResponse};
 
@@ -35,7 +37,11 @@ pub(crate) struct Bridge<'a> {
 }
 
 impl<'a> Bridge<'a> {
-    pub(crate) fn new(http: &'a dyn HttpClient, transport: Transport, clock: &'a dyn Clock) -> Self {
+    pub(crate) fn new(
+        http: &'a dyn HttpClient,
+        transport: Transport,
+        clock: &'a dyn Clock,
+    ) -> Self {
         Self {
             http,
             transport,
@@ -100,7 +106,10 @@ pub(crate) fn map_error(
         },
         RequestTokenError::Parse(e, _) if seen.status == 200 => {
             // The path and serde's message, never the body (it can hold tokens).
-            Error::invalid(endpoint, format!("not a valid json response at {}", e.path()))
+            Error::invalid(
+                endpoint,
+                format!("not a valid json response at {}", e.path()),
+            )
         }
         RequestTokenError::Parse(..) => Error::Status {
             endpoint: endpoint.to_owned(),
@@ -132,10 +141,16 @@ mod tests {
         };
         let clock = ManualClock::new(UnixTime::from_secs(5));
         let bridge = Bridge::new(&http, Transport::default(), &clock);
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let plain = http::Request::post("http://as.example/token").body(Vec::new()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let plain = http::Request::post("http://as.example/token")
+            .body(Vec::new())
+            .unwrap();
         assert!(rt.block_on(bridge.call(plain)).is_err());
-        let ok = http::Request::post("https://as.example/token").body(Vec::new()).unwrap();
+        let ok = http::Request::post("https://as.example/token")
+            .body(Vec::new())
+            .unwrap();
         rt.block_on(bridge.call(ok)).unwrap();
         let seen = bridge.seen();
         assert_eq!(seen.status, 200);

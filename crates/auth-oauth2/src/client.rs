@@ -10,10 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use auth_core::{Clock, HttpClient, Scopes, Secret, SystemClock, Transport, UnixTime};
-use oauth2::basic::{BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+};
 use oauth2::{
-    AuthType, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, RefreshToken,
-    Scope, StandardRevocableToken, TokenUrl,
+    AuthType, ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, RefreshToken, Scope,
+    StandardRevocableToken, TokenUrl,
 };
 
 use crate::bridge::{Bridge, Seen, endpoint_name, map_error};
@@ -184,15 +186,19 @@ impl OAuthClientBuilder {
         let (token_name, token_url) = match self.token_endpoint {
             Some(url) => {
                 let uri = check_endpoint("token endpoint", &url, self.transport)?;
-                let parsed = TokenUrl::new(url)
-                    .map_err(|_| Error::config("token endpoint is not a url"))?;
+                let parsed =
+                    TokenUrl::new(url).map_err(|_| Error::config("token endpoint is not a url"))?;
                 (endpoint_name("token endpoint", &uri), Some(parsed))
             }
             None => ("token endpoint (none configured)".to_owned(), None),
         };
         let (_, auth_url) = match self.authorization_endpoint {
             Some(url) => (
-                Some(check_endpoint("authorization endpoint", &url, self.transport)?),
+                Some(check_endpoint(
+                    "authorization endpoint",
+                    &url,
+                    self.transport,
+                )?),
                 Some(
                     oauth2::AuthUrl::new(url)
                         .map_err(|_| Error::config("authorization endpoint is not a url"))?,
@@ -220,15 +226,20 @@ impl OAuthClientBuilder {
                 .map_err(|_| Error::config("client secret is not utf-8"))
         };
         inner = match &auth {
-            ClientAuth::Basic(s) => inner.set_client_secret(secret(s)?).set_auth_type(AuthType::BasicAuth),
-            ClientAuth::Post(s) => inner.set_client_secret(secret(s)?).set_auth_type(AuthType::RequestBody),
+            ClientAuth::Basic(s) => inner
+                .set_client_secret(secret(s)?)
+                .set_auth_type(AuthType::BasicAuth),
+            ClientAuth::Post(s) => inner
+                .set_client_secret(secret(s)?)
+                .set_auth_type(AuthType::RequestBody),
             ClientAuth::Public => inner.set_auth_type(AuthType::RequestBody),
         };
         if let Some(url) = &self.redirect_uri {
             // RFC 6749 §3.1.2: absolute, no fragment. Loopback http is fine for native apps.
             check_endpoint("redirect uri", url, self.transport)?;
             inner = inner.set_redirect_uri(
-                oauth2::RedirectUrl::new(url.clone()).map_err(|_| Error::config("redirect uri is not a url"))?,
+                oauth2::RedirectUrl::new(url.clone())
+                    .map_err(|_| Error::config("redirect uri is not a url"))?,
             );
         }
         if self.iss_parameter && self.issuer.is_none() {
@@ -236,9 +247,18 @@ impl OAuthClientBuilder {
         }
         let scopes = match self.scopes {
             Some(s) => {
-                let list: Vec<Scope> = s.split(' ').filter(|s| !s.is_empty()).map(|s| Scope::new(s.to_owned())).collect();
-                if list.iter().any(|s| !auth_core::principal::is_scope_token(s)) {
-                    return Err(Error::config("a scope has characters RFC 6749 3.3 does not allow"));
+                let list: Vec<Scope> = s
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Scope::new(s.to_owned()))
+                    .collect();
+                if list
+                    .iter()
+                    .any(|s| !auth_core::principal::is_scope_token(s))
+                {
+                    return Err(Error::config(
+                        "a scope has characters RFC 6749 3.3 does not allow",
+                    ));
                 }
                 list
             }
@@ -271,7 +291,11 @@ pub(crate) fn no_token_endpoint() -> Error {
 }
 
 /// Parses and checks an endpoint URL against the transport policy.
-pub(crate) fn check_endpoint(what: &'static str, url: &str, transport: Transport) -> Result<http::Uri, Error> {
+pub(crate) fn check_endpoint(
+    what: &'static str,
+    url: &str,
+    transport: Transport,
+) -> Result<http::Uri, Error> {
     let uri: http::Uri = url
         .parse()
         .map_err(|_| Error::config(format!("{what} is not a valid url")))?;
@@ -394,7 +418,9 @@ impl OAuthClient {
     /// response, [`Error::Config`] for a public client (it has no credentials to grant on).
     pub async fn client_credentials(&self) -> Result<TokenSet, Error> {
         if self.shared.public {
-            return Err(Error::config("a public client cannot use the client credentials grant"));
+            return Err(Error::config(
+                "a public client cannot use the client credentials grant",
+            ));
         }
         let s = &*self.shared;
         let bridge = self.bridge();
@@ -432,14 +458,21 @@ impl OAuthClient {
     }
 
     pub(crate) fn bridge(&self) -> Bridge<'_> {
-        Bridge::new(&*self.shared.http, self.shared.transport, &*self.shared.clock)
+        Bridge::new(
+            &*self.shared.http,
+            self.shared.transport,
+            &*self.shared.clock,
+        )
     }
 
     /// Maps and checks a token endpoint result, and learns the server's clock offset.
     pub(crate) fn finish(
         &self,
         bridge: &Bridge<'_>,
-        result: Result<RawTokenResponse, oauth2::RequestTokenError<auth_core::HttpError, BasicErrorResponse>>,
+        result: Result<
+            RawTokenResponse,
+            oauth2::RequestTokenError<auth_core::HttpError, BasicErrorResponse>,
+        >,
         old_refresh: Option<&Secret>,
     ) -> Result<TokenSet, Error> {
         let seen = bridge.seen();
@@ -494,16 +527,43 @@ mod tests {
                 .http_client(http())
         };
         ok().build().unwrap();
-        refused(OAuthClient::builder("").token_endpoint("https://a/t").public_client().http_client(http()), "client id");
-        refused(OAuthClient::builder("c").token_endpoint("https://a/t").http_client(http()), "client authentication");
-        refused(OAuthClient::builder("c").public_client().token_endpoint("https://a/t"), "http client");
-        refused(ok().token_endpoint("http://as.example/token"), "HTTPS is required");
-        refused(ok().token_endpoint("https://as.example/token#f"), "fragment");
+        refused(
+            OAuthClient::builder("")
+                .token_endpoint("https://a/t")
+                .public_client()
+                .http_client(http()),
+            "client id",
+        );
+        refused(
+            OAuthClient::builder("c")
+                .token_endpoint("https://a/t")
+                .http_client(http()),
+            "client authentication",
+        );
+        refused(
+            OAuthClient::builder("c")
+                .public_client()
+                .token_endpoint("https://a/t"),
+            "http client",
+        );
+        refused(
+            ok().token_endpoint("http://as.example/token"),
+            "HTTPS is required",
+        );
+        refused(
+            ok().token_endpoint("https://as.example/token#f"),
+            "fragment",
+        );
         refused(ok().token_endpoint("/token"), "not an absolute URL");
         refused(ok().client_secret_post(Secret::new(vec![0xff])), "utf-8");
         refused(ok().scopes("read \"write"), "scope");
-        refused(ok().redirect_uri("http://client.example/cb"), "redirect uri");
-        ok().token_endpoint("http://127.0.0.1:9/token").build().unwrap();
+        refused(
+            ok().redirect_uri("http://client.example/cb"),
+            "redirect uri",
+        );
+        ok().token_endpoint("http://127.0.0.1:9/token")
+            .build()
+            .unwrap();
         ok().token_endpoint("http://as.example/token")
             .transport(Transport::danger_allow_plain_http())
             .build()

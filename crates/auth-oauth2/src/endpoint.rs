@@ -22,8 +22,11 @@ pub(crate) fn basic_auth(client_id: &str, secret: &Secret) -> Result<HeaderValue
         .map_err(|_| Error::config("client secret is not utf-8"))?;
     let user: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
     let pass: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-    let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(format!("{user}:{pass}"))))
-        .map_err(|_| Error::config("client credentials cannot be sent in a header"))?;
+    let mut value = HeaderValue::try_from(format!(
+        "Basic {}",
+        STANDARD.encode(format!("{user}:{pass}"))
+    ))
+    .map_err(|_| Error::config("client credentials cannot be sent in a header"))?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -39,7 +42,12 @@ pub(crate) async fn post_form(
     send(client, endpoint, request).await
 }
 
-fn build_form(client: &OAuthClient, endpoint: &str, uri: &Uri, params: &[(&str, &str)]) -> Result<HttpRequest, Error> {
+fn build_form(
+    client: &OAuthClient,
+    endpoint: &str,
+    uri: &Uri,
+    params: &[(&str, &str)],
+) -> Result<HttpRequest, Error> {
     let shared = &*client.shared;
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.extend_pairs(params.iter().copied());
@@ -67,7 +75,11 @@ fn build_form(client: &OAuthClient, endpoint: &str, uri: &Uri, params: &[(&str, 
 }
 
 /// Sends `request` through the client's transport policy and HTTP client.
-pub(crate) async fn send(client: &OAuthClient, endpoint: &str, request: HttpRequest) -> Result<HttpResponse, Error> {
+pub(crate) async fn send(
+    client: &OAuthClient,
+    endpoint: &str,
+    request: HttpRequest,
+) -> Result<HttpResponse, Error> {
     let shared = &*client.shared;
     let transport = |source| Error::Transport {
         endpoint: endpoint.to_owned(),
@@ -78,7 +90,10 @@ pub(crate) async fn send(client: &OAuthClient, endpoint: &str, request: HttpRequ
 }
 
 /// Reads a JSON object from a 200 response, or the RFC 6749 §5.2 error of any other.
-pub(crate) fn json_or_error(endpoint: &str, response: &HttpResponse) -> Result<serde_json::Map<String, Value>, Error> {
+pub(crate) fn json_or_error(
+    endpoint: &str,
+    response: &HttpResponse,
+) -> Result<serde_json::Map<String, Value>, Error> {
     let status = response.status().as_u16();
     let parsed: Option<Value> = serde_json::from_slice(response.body()).ok();
     if status != 200 {
@@ -127,7 +142,10 @@ mod tests {
         let h = basic_auth("s6BhdRkqt3", &Secret::new("7Fjfp0ZBr1KtDRbnfVdmIw")).unwrap();
         assert_eq!(h, "Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3");
         let h = basic_auth("my client:1", &Secret::new("p@ss:w/rd+%é")).unwrap();
-        assert_eq!(h, "Basic bXkrY2xpZW50JTNBMTpwJTQwc3MlM0F3JTJGcmQlMkIlMjUlQzMlQTk=");
+        assert_eq!(
+            h,
+            "Basic bXkrY2xpZW50JTNBMTpwJTQwc3MlM0F3JTJGcmQlMkIlMjUlQzMlQTk="
+        );
         assert!(h.is_sensitive());
     }
 }

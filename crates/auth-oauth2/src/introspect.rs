@@ -106,12 +106,20 @@ impl IntrospectorBuilder {
     /// [`Error::Config`] when the endpoint is not acceptable, or the audience or issuer is
     /// neither set nor waived.
     pub fn build(self) -> Result<Introspector, Error> {
-        let uri = check_endpoint("introspection endpoint", &self.endpoint, self.client.shared.transport)?;
+        let uri = check_endpoint(
+            "introspection endpoint",
+            &self.endpoint,
+            self.client.shared.transport,
+        )?;
         if self.audience.is_none() && !self.any_audience {
-            return Err(Error::config("no audience (set it, or danger_accept_any_audience)"));
+            return Err(Error::config(
+                "no audience (set it, or danger_accept_any_audience)",
+            ));
         }
         if self.issuer.is_none() && !self.any_issuer {
-            return Err(Error::config("no issuer (set it, or danger_accept_any_issuer)"));
+            return Err(Error::config(
+                "no issuer (set it, or danger_accept_any_issuer)",
+            ));
         }
         Ok(Introspector {
             inner: Arc::new(Inner {
@@ -213,7 +221,9 @@ impl Introspector {
                 Ok(TokenVerdict::Valid(principal))
             }
             Outcome::Inactive(why) => Ok(TokenVerdict::Invalid(why)),
-            Outcome::Unavailable(why) => Err(auth_core::Error::unavailable(inner.endpoint.clone(), why)),
+            Outcome::Unavailable(why) => {
+                Err(auth_core::Error::unavailable(inner.endpoint.clone(), why))
+            }
             Outcome::Misconfigured(why) => Err(auth_core::Error::Misconfigured(why.into())),
         }
     }
@@ -252,7 +262,10 @@ impl Introspector {
             s => return Outcome::Unavailable(format!("{} answered http {s}", inner.endpoint)),
         }
         let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(response.body()) else {
-            return Outcome::Unavailable(format!("{} answered something that is not a json object", inner.endpoint));
+            return Outcome::Unavailable(format!(
+                "{} answered something that is not a json object",
+                inner.endpoint
+            ));
         };
         // The server's clock, from its Date header, for `exp` and `nbf`.
         let offset = response
@@ -260,7 +273,9 @@ impl Introspector {
             .get(http::header::DATE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok())
-            .map(|d| i128::from(UnixTime::from_system_time(d).as_secs()) - i128::from(now.as_secs()))
+            .map(|d| {
+                i128::from(UnixTime::from_system_time(d).as_secs()) - i128::from(now.as_secs())
+            })
             .unwrap_or(0);
         let local = |server_secs: u64| {
             let t = i128::from(server_secs) - offset;
@@ -269,16 +284,28 @@ impl Introspector {
         self.judge(doc, now, local)
     }
 
-    fn judge(&self, doc: Map<String, Value>, now: UnixTime, local: impl Fn(u64) -> UnixTime) -> Outcome {
+    fn judge(
+        &self,
+        doc: Map<String, Value>,
+        now: UnixTime,
+        local: impl Fn(u64) -> UnixTime,
+    ) -> Outcome {
         let inner = &*self.inner;
         if doc.get("active") != Some(&Value::Bool(true)) {
-            return Outcome::Inactive("token is not active (active is not the boolean true)".into());
+            return Outcome::Inactive(
+                "token is not active (active is not the boolean true)".into(),
+            );
         }
         let exp = doc.get("exp").and_then(Value::as_u64).map(&local);
         if exp.is_some_and(|exp| now >= exp) {
             return Outcome::Inactive("token expired".into());
         }
-        if doc.get("nbf").and_then(Value::as_u64).map(&local).is_some_and(|nbf| now < nbf) {
+        if doc
+            .get("nbf")
+            .and_then(Value::as_u64)
+            .map(&local)
+            .is_some_and(|nbf| now < nbf)
+        {
             return Outcome::Inactive("token not yet valid (nbf)".into());
         }
         if let Some(issuer) = &inner.issuer
@@ -289,7 +316,9 @@ impl Introspector {
         if let Some(audience) = &inner.audience {
             let ok = match doc.get("aud") {
                 Some(Value::String(a)) => a == audience,
-                Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience.as_str())),
+                Some(Value::Array(list)) => {
+                    list.iter().any(|a| a.as_str() == Some(audience.as_str()))
+                }
                 _ => false,
             };
             if !ok {
@@ -318,7 +347,10 @@ impl Introspector {
 }
 
 impl VerifyToken for Introspector {
-    fn verify(&self, token: &str) -> impl Future<Output = Result<TokenVerdict, auth_core::Error>> + Send {
+    fn verify(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<TokenVerdict, auth_core::Error>> + Send {
         let this = self.clone();
         let token = token.to_owned();
         async move { this.check(&token).await }

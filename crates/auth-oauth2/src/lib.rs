@@ -11,8 +11,8 @@
 
 pub mod authorize;
 mod bridge;
-mod endpoint;
 pub mod client;
+mod endpoint;
 pub mod error;
 pub mod introspect;
 pub mod metadata;
@@ -23,9 +23,9 @@ pub mod store;
 
 pub use authorize::{AuthorizationRequest, PendingAuthorization, Pkce};
 pub use client::{OAuthClient, OAuthClientBuilder};
+pub use error::{Error, ErrorCode, ServerError};
 pub use introspect::{IntrospectionClaims, Introspector, IntrospectorBuilder};
 pub use metadata::{Metadata, WellKnown};
-pub use error::{Error, ErrorCode, ServerError};
 pub use response::{Quirk, TokenSet};
 pub use revoke::TokenKind;
 pub use source::{AccessToken, TokenSource, TokenSourceBuilder};

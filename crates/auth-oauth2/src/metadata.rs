@@ -35,17 +35,27 @@ impl Metadata {
     ///
     /// [`Error::Config`] when the issuer is not an `https` URL (loopback excepted) or has a
     /// query or fragment (RFC 8414 §2).
-    pub fn well_known_url(issuer: &str, kind: WellKnown, transport: Transport) -> Result<String, Error> {
+    pub fn well_known_url(
+        issuer: &str,
+        kind: WellKnown,
+        transport: Transport,
+    ) -> Result<String, Error> {
         if issuer.contains('?') || issuer.contains('#') {
-            return Err(Error::config("an issuer has no query or fragment (RFC 8414 2)"));
+            return Err(Error::config(
+                "an issuer has no query or fragment (RFC 8414 2)",
+            ));
         }
         let uri = check_endpoint("issuer", issuer, transport)?;
         let scheme = uri.scheme_str().unwrap_or("https");
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
         let path = uri.path().trim_end_matches('/');
         Ok(match kind {
-            WellKnown::OAuth => format!("{scheme}://{authority}/.well-known/oauth-authorization-server{path}"),
-            WellKnown::OpenId => format!("{scheme}://{authority}{path}/.well-known/openid-configuration"),
+            WellKnown::OAuth => {
+                format!("{scheme}://{authority}/.well-known/oauth-authorization-server{path}")
+            }
+            WellKnown::OpenId => {
+                format!("{scheme}://{authority}{path}/.well-known/openid-configuration")
+            }
         })
     }
 
@@ -63,16 +73,21 @@ impl Metadata {
         transport: Transport,
     ) -> Result<Self, Error> {
         let url = Self::well_known_url(issuer, kind, transport)?;
-        let uri: http::Uri = url.parse().map_err(|_| Error::config("issuer is not a valid url"))?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|_| Error::config("issuer is not a valid url"))?;
         let endpoint = name("metadata", &uri);
         let request = http::Request::get(uri)
             .header(ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(|_| Error::config("cannot build the metadata request"))?;
-        let response = http.send(request).await.map_err(|source| Error::Transport {
-            endpoint: endpoint.clone(),
-            source,
-        })?;
+        let response = http
+            .send(request)
+            .await
+            .map_err(|source| Error::Transport {
+                endpoint: endpoint.clone(),
+                source,
+            })?;
         if response.status() != http::StatusCode::OK {
             return Err(Error::Status {
                 endpoint,
@@ -198,25 +213,59 @@ mod tests {
     fn well_known_urls() {
         let t = Transport::default();
         let url = |i| Metadata::well_known_url(i, WellKnown::OAuth, t).unwrap();
-        assert_eq!(url("https://as.example.com"), "https://as.example.com/.well-known/oauth-authorization-server");
-        assert_eq!(url("https://as.example.com/tenant1"), "https://as.example.com/.well-known/oauth-authorization-server/tenant1");
-        assert_eq!(url("https://as.example.com/tenant1/"), "https://as.example.com/.well-known/oauth-authorization-server/tenant1");
-        assert_eq!(url("https://as.example.com:8443/a/b"), "https://as.example.com:8443/.well-known/oauth-authorization-server/a/b");
+        assert_eq!(
+            url("https://as.example.com"),
+            "https://as.example.com/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            url("https://as.example.com/tenant1"),
+            "https://as.example.com/.well-known/oauth-authorization-server/tenant1"
+        );
+        assert_eq!(
+            url("https://as.example.com/tenant1/"),
+            "https://as.example.com/.well-known/oauth-authorization-server/tenant1"
+        );
+        assert_eq!(
+            url("https://as.example.com:8443/a/b"),
+            "https://as.example.com:8443/.well-known/oauth-authorization-server/a/b"
+        );
         assert_eq!(
             Metadata::well_known_url("https://op.example/t", WellKnown::OpenId, t).unwrap(),
             "https://op.example/t/.well-known/openid-configuration"
         );
-        for bad in ["http://as.example.com", "https://as.example.com?x=1", "https://as.example.com#f"] {
-            assert!(Metadata::well_known_url(bad, WellKnown::OAuth, t).is_err(), "{bad}");
+        for bad in [
+            "http://as.example.com",
+            "https://as.example.com?x=1",
+            "https://as.example.com#f",
+        ] {
+            assert!(
+                Metadata::well_known_url(bad, WellKnown::OAuth, t).is_err(),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn issuer_must_be_identical() {
-        let doc = |iss: &str| format!(r#"{{"issuer":"{iss}","token_endpoint":"https://as.example.com/token"}}"#);
-        assert!(Metadata::from_json("https://as.example.com", doc("https://as.example.com").as_bytes()).is_ok());
-        for other in ["https://as.example.com/", "https://AS.example.com", "https://evil.example.com"] {
-            assert!(Metadata::from_json("https://as.example.com", doc(other).as_bytes()).is_err(), "{other}");
+        let doc = |iss: &str| {
+            format!(r#"{{"issuer":"{iss}","token_endpoint":"https://as.example.com/token"}}"#)
+        };
+        assert!(
+            Metadata::from_json(
+                "https://as.example.com",
+                doc("https://as.example.com").as_bytes()
+            )
+            .is_ok()
+        );
+        for other in [
+            "https://as.example.com/",
+            "https://AS.example.com",
+            "https://evil.example.com",
+        ] {
+            assert!(
+                Metadata::from_json("https://as.example.com", doc(other).as_bytes()).is_err(),
+                "{other}"
+            );
         }
         assert!(Metadata::from_json("https://as.example.com", b"[]").is_err());
     }

@@ -153,7 +153,10 @@ impl TokenResponse for RawTokenResponse {
         &self.placeholder_type
     }
     fn expires_in(&self) -> Option<Duration> {
-        self.expires_in.as_ref().and_then(Value::as_u64).map(Duration::from_secs)
+        self.expires_in
+            .as_ref()
+            .and_then(Value::as_u64)
+            .map(Duration::from_secs)
     }
     fn refresh_token(&self) -> Option<&RefreshToken> {
         self.refresh_token.as_ref()
@@ -183,7 +186,10 @@ impl RawTokenResponse {
             return Err(Error::invalid(endpoint, "access_token missing"));
         }
         if !header_safe(&access) {
-            return Err(Error::invalid(endpoint, "access_token has characters a header cannot carry"));
+            return Err(Error::invalid(
+                endpoint,
+                "access_token has characters a header cannot carry",
+            ));
         }
         match &self.token_type {
             None => return Err(Error::invalid(endpoint, "token_type missing")),
@@ -192,7 +198,9 @@ impl RawTokenResponse {
                 let t: String = t.chars().take(32).filter(char::is_ascii_graphic).collect();
                 return Err(Error::invalid(
                     endpoint,
-                    format!("token_type {t:?} is not Bearer (RFC 6749 7.1: a client must not use a token type it does not understand)"),
+                    format!(
+                        "token_type {t:?} is not Bearer (RFC 6749 7.1: a client must not use a token type it does not understand)"
+                    ),
                 ));
             }
             Some(_) => return Err(Error::invalid(endpoint, "token_type is not a string")),
@@ -203,12 +211,21 @@ impl RawTokenResponse {
                 (Some(secs), _) => Some(secs),
                 // A negative lifetime: already expired, never an underflow.
                 (None, Some(_)) => Some(0),
-                (None, None) => return Err(Error::invalid(endpoint, "expires_in is not an integer")),
+                (None, None) => {
+                    return Err(Error::invalid(endpoint, "expires_in is not an integer"));
+                }
             },
-            Some(Value::String(s)) if quirks.expires_in_as_string => match s.trim().parse::<u64>() {
-                Ok(secs) => Some(secs),
-                Err(_) => return Err(Error::invalid(endpoint, "expires_in string is not a number")),
-            },
+            Some(Value::String(s)) if quirks.expires_in_as_string => {
+                match s.trim().parse::<u64>() {
+                    Ok(secs) => Some(secs),
+                    Err(_) => {
+                        return Err(Error::invalid(
+                            endpoint,
+                            "expires_in string is not a number",
+                        ));
+                    }
+                }
+            }
             Some(Value::String(_)) => {
                 return Err(Error::invalid(
                     endpoint,
@@ -244,7 +261,10 @@ impl RawTokenResponse {
             Some(rt) => {
                 let rt = rt.into_secret();
                 if !header_safe(&rt) {
-                    return Err(Error::invalid(endpoint, "refresh_token is empty or has control characters"));
+                    return Err(Error::invalid(
+                        endpoint,
+                        "refresh_token is empty or has control characters",
+                    ));
                 }
                 Some(Secret::new(rt))
             }
@@ -266,7 +286,8 @@ mod tests {
 
     fn parse(body: &str, quirks: Quirks) -> Result<TokenSet, String> {
         let raw: RawTokenResponse = serde_json::from_str(body).map_err(|e| e.to_string())?;
-        raw.check("token endpoint", quirks, AT).map_err(|e| e.to_string())
+        raw.check("token endpoint", quirks, AT)
+            .map_err(|e| e.to_string())
     }
 
     #[track_caller]
@@ -283,17 +304,61 @@ mod tests {
     #[test]
     fn strict_by_default() {
         let none = Quirks::default();
-        check(r#"{"access_token":"AT","token_type":"bearer","expires_in":3600}"#, none, Ok(Some(4600)));
-        check(r#"{"access_token":"AT","token_type":"BEARER"}"#, none, Ok(None));
-        check(r#"{"token_type":"Bearer","expires_in":3600}"#, none, Err("access_token missing"));
-        check(r#"{"access_token":"AT","expires_in":3600}"#, none, Err("token_type missing"));
-        check(r#"{"access_token":"AT","token_type":"example"}"#, none, Err("not Bearer"));
-        check(r#"{"access_token":"AT","token_type":"DPoP"}"#, none, Err("not Bearer"));
-        check(r#"{"access_token":"AT","token_type":"Bearer","expires_in":"3600"}"#, none, Err("ExpiresInAsString"));
-        check(r#"{"access_token":"AT","token_type":"Bearer","expires_in":-5}"#, none, Ok(Some(1000)));
-        check(r#"{"access_token":"AT","token_type":"Bearer","expires_in":1.5}"#, none, Err("not an integer"));
-        check(r#"{"access_token":"AT","token_type":"Bearer","scope":["a"]}"#, none, Err("ScopeAsArray"));
-        check(r#"{"access_token":"A T","token_type":"Bearer"}"#, none, Err("header"));
+        check(
+            r#"{"access_token":"AT","token_type":"bearer","expires_in":3600}"#,
+            none,
+            Ok(Some(4600)),
+        );
+        check(
+            r#"{"access_token":"AT","token_type":"BEARER"}"#,
+            none,
+            Ok(None),
+        );
+        check(
+            r#"{"token_type":"Bearer","expires_in":3600}"#,
+            none,
+            Err("access_token missing"),
+        );
+        check(
+            r#"{"access_token":"AT","expires_in":3600}"#,
+            none,
+            Err("token_type missing"),
+        );
+        check(
+            r#"{"access_token":"AT","token_type":"example"}"#,
+            none,
+            Err("not Bearer"),
+        );
+        check(
+            r#"{"access_token":"AT","token_type":"DPoP"}"#,
+            none,
+            Err("not Bearer"),
+        );
+        check(
+            r#"{"access_token":"AT","token_type":"Bearer","expires_in":"3600"}"#,
+            none,
+            Err("ExpiresInAsString"),
+        );
+        check(
+            r#"{"access_token":"AT","token_type":"Bearer","expires_in":-5}"#,
+            none,
+            Ok(Some(1000)),
+        );
+        check(
+            r#"{"access_token":"AT","token_type":"Bearer","expires_in":1.5}"#,
+            none,
+            Err("not an integer"),
+        );
+        check(
+            r#"{"access_token":"AT","token_type":"Bearer","scope":["a"]}"#,
+            none,
+            Err("ScopeAsArray"),
+        );
+        check(
+            r#"{"access_token":"A T","token_type":"Bearer"}"#,
+            none,
+            Err("header"),
+        );
         check(
             r#"{"access_token":"AT","token_type":"Bearer","scope":"read write","unknown_member":{"x":1}}"#,
             none,
@@ -303,16 +368,34 @@ mod tests {
 
     #[test]
     fn quirks_when_switched_on() {
-        let q = Quirks::default().with(Quirk::ExpiresInAsString).with(Quirk::ScopeAsArray);
-        check(r#"{"access_token":"AT","token_type":"Bearer","expires_in":"3600"}"#, q, Ok(Some(4600)));
-        check(r#"{"access_token":"AT","token_type":"Bearer","expires_in":"soon"}"#, q, Err("not a number"));
-        let t = parse(r#"{"access_token":"AT","token_type":"Bearer","scope":["a","b"]}"#, q).unwrap();
+        let q = Quirks::default()
+            .with(Quirk::ExpiresInAsString)
+            .with(Quirk::ScopeAsArray);
+        check(
+            r#"{"access_token":"AT","token_type":"Bearer","expires_in":"3600"}"#,
+            q,
+            Ok(Some(4600)),
+        );
+        check(
+            r#"{"access_token":"AT","token_type":"Bearer","expires_in":"soon"}"#,
+            q,
+            Err("not a number"),
+        );
+        let t = parse(
+            r#"{"access_token":"AT","token_type":"Bearer","scope":["a","b"]}"#,
+            q,
+        )
+        .unwrap();
         assert!(t.scopes().unwrap().contains("b"));
     }
 
     #[test]
     fn debug_hides_tokens() {
-        let t = parse(r#"{"access_token":"sekrit-at","token_type":"Bearer","refresh_token":"sekrit-rt"}"#, Quirks::default()).unwrap();
+        let t = parse(
+            r#"{"access_token":"sekrit-at","token_type":"Bearer","refresh_token":"sekrit-rt"}"#,
+            Quirks::default(),
+        )
+        .unwrap();
         let d = format!("{t:?}");
         assert!(!d.contains("sekrit"), "{d}");
     }

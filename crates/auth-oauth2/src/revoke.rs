@@ -38,7 +38,13 @@ impl OAuthClient {
             TokenKind::Access => "access_token",
             TokenKind::Refresh => "refresh_token",
         };
-        let response = post_form(self, &endpoint, uri, &[("token", token), ("token_type_hint", hint)]).await?;
+        let response = post_form(
+            self,
+            &endpoint,
+            uri,
+            &[("token", token), ("token_type_hint", hint)],
+        )
+        .await?;
         if response.status() == http::StatusCode::OK {
             return Ok(());
         }

@@ -336,10 +336,9 @@ impl TokenSource {
             // handing out the valid token.
             if let Ok(mut flight) = inner.flight.try_lock()
                 && !inner.in_backoff(&flight, now)
+                && let Ok(token) = self.refresh_locked(&mut flight).await
             {
-                if let Ok(token) = self.refresh_locked(&mut flight).await {
-                    return Ok(token);
-                }
+                return Ok(token);
             }
             return Ok(AccessToken(Arc::clone(cached)));
         }
@@ -358,7 +357,10 @@ impl TokenSource {
             }
             if inner.in_backoff(&flight, now) {
                 return Err(Error::BackingOff {
-                    retry_in: inner.retry_at(failure).duration_since(now).unwrap_or_default(),
+                    retry_in: inner
+                        .retry_at(failure)
+                        .duration_since(now)
+                        .unwrap_or_default(),
                     source: Arc::clone(&failure.error),
                 });
             }
@@ -399,7 +401,10 @@ impl TokenSource {
         let ours = inner.current.load_full();
         let stored = inner.store.load().await?;
         let now = inner.client.clock().now();
-        if let Some(s) = stored.as_ref().filter(|s| inner.adoptable(s, ours.as_deref(), now)) {
+        if let Some(s) = stored
+            .as_ref()
+            .filter(|s| inner.adoptable(s, ours.as_deref(), now))
+        {
             return Ok((s.clone(), Ok(())));
         }
         let refresh_token = stored
@@ -415,8 +420,13 @@ impl TokenSource {
                     let again = inner.store.load().await?;
                     let now = inner.client.clock().now();
                     match again {
-                        Some(s) if inner.adoptable(&s, ours.as_deref(), now) => return Ok((s, Ok(()))),
-                        Some(s) if s.refresh_token().is_some_and(|r| !r.ct_eq(rt.expose_secret())) => {
+                        Some(s) if inner.adoptable(&s, ours.as_deref(), now) => {
+                            return Ok((s, Ok(())));
+                        }
+                        Some(s)
+                            if s.refresh_token()
+                                .is_some_and(|r| !r.ct_eq(rt.expose_secret())) =>
+                        {
                             let newer = s.refresh_token().cloned().ok_or(Error::NoRefreshToken)?;
                             inner.client.refresh(&newer).await?
                         }
@@ -428,7 +438,9 @@ impl TokenSource {
                 }
                 Err(e) => return Err(e),
             },
-            None if inner.grant == Grant::ClientCredentials => inner.client.client_credentials().await?,
+            None if inner.grant == Grant::ClientCredentials => {
+                inner.client.client_credentials().await?
+            }
             None => return Err(Error::NoRefreshToken),
         };
         let saved = inner.store.save(&tokens).await;
@@ -486,7 +498,10 @@ impl Inner {
         value.extend_from_slice(b"Bearer ");
         value.extend_from_slice(tokens.access_token().expose_secret());
         let mut header = HeaderValue::from_bytes(&value).map_err(|_| {
-            Error::invalid(&self.client.shared.token_name, "access token cannot be sent in a header")
+            Error::invalid(
+                &self.client.shared.token_name,
+                "access token cannot be sent in a header",
+            )
         })?;
         header.set_sensitive(true);
         let cached = Arc::new(Cached {

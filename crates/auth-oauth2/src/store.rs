@@ -70,7 +70,11 @@ fn poisoned() -> Error {
 
 impl TokenStore for MemoryStore {
     fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>> {
-        let got = self.tokens.lock().map(|t| t.clone()).map_err(|_| poisoned());
+        let got = self
+            .tokens
+            .lock()
+            .map(|t| t.clone())
+            .map_err(|_| poisoned());
         Box::pin(std::future::ready(got))
     }
 
@@ -130,8 +134,16 @@ impl FileStore {
     }
 
     fn write(&self, tokens: &TokenSet) -> Result<(), Error> {
-        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let body = encode(tokens)?;
         let result = (|| {
@@ -169,7 +181,10 @@ fn encode(tokens: &TokenSet) -> Result<String, Error> {
         })
     };
     let mut map = Map::new();
-    map.insert("access_token".into(), Value::String(text(tokens.access_token())?));
+    map.insert(
+        "access_token".into(),
+        Value::String(text(tokens.access_token())?),
+    );
     if let Some(rt) = tokens.refresh_token() {
         map.insert("refresh_token".into(), Value::String(text(rt)?));
     }
@@ -208,7 +223,10 @@ mod tests {
     use super::*;
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     #[test]
@@ -229,7 +247,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         // No temporary file is left behind.
@@ -244,6 +265,12 @@ mod tests {
         let s = MemoryStore::new();
         block_on(s.save(&TokenSet::new(Secret::new("A"), None))).unwrap();
         block_on(s.save(&TokenSet::new(Secret::new("B"), None))).unwrap();
-        assert!(block_on(s.load()).unwrap().unwrap().access_token().ct_eq(b"B"));
+        assert!(
+            block_on(s.load())
+                .unwrap()
+                .unwrap()
+                .access_token()
+                .ct_eq(b"B")
+        );
     }
 }

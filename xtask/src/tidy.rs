@@ -117,7 +117,9 @@ fn auth_crates_stay_within_their_dependency_lists() {
 fn runtime_free_tokio(dep: &Value) -> bool {
     dep["name"] == "tokio"
         && dep["uses_default_features"] == false
-        && dep["features"].as_array().is_some_and(|f| f.len() == 1 && f[0] == "sync")
+        && dep["features"]
+            .as_array()
+            .is_some_and(|f| f.len() == 1 && f[0] == "sync")
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use auth_core::{Clock, HttpClient, ManualClock, Secret, UnixTime};
 use auth_core::{Guard, ScopeRequirement, TokenAuthenticator};
 use auth_oauth2::{
-    Error, ErrorCode, FileStore, Introspector, MemoryStore, Metadata, OAuthClient,
+    DevicePoll, Error, ErrorCode, FileStore, Introspector, MemoryStore, Metadata, OAuthClient,
     OAuthClientBuilder, Pkce, Quirk, TokenKind, TokenSet, TokenSource, TokenStore, WellKnown,
 };
 use serde_json::{Value, json};
@@ -1012,6 +1012,103 @@ fn flow_cases(s: &mut Suite) {
                 ensure(e.is_server_error(&ErrorCode::UnsupportedTokenType), || {
                     format!("{e:?}")
                 })
+            })
+        },
+    );
+
+    s.case(
+        "device grant: exact requests, pending, slow_down adds 5 s, expiry",
+        "RFC 8628 §3.1, §3.4, §3.5",
+        || {
+            block_on(async {
+                let server = MockServer::start().await;
+                Mock::given(method("POST")).and(path("/device"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "device_code": "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS",
+                    "user_code": "WDJB-MJHT",
+                    "verification_uri": "https://example.com/device",
+                    "verification_uri_complete": "https://example.com/device?user_code=WDJB-MJHT",
+                    "expires_in": 1800,
+                    "interval": 5
+                }))).expect(1).mount(&server).await;
+                let err =
+                    |code: &str| ResponseTemplate::new(400).set_body_json(json!({"error": code}));
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(err("authorization_pending"))
+                    .up_to_n_times(1)
+                    .with_priority(1)
+                    .mount(&server)
+                    .await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(err("slow_down"))
+                    .up_to_n_times(1)
+                    .with_priority(2)
+                    .mount(&server)
+                    .await;
+                Mock::given(method("POST"))
+                    .and(path("/token"))
+                    .respond_with(ok_token("AT", Some("RT"), 3600))
+                    .with_priority(3)
+                    .mount(&server)
+                    .await;
+                let clock = ManualClock::new(START);
+                let client = builder(&server, "cli-tool", &clock)?
+                    .public_client()
+                    .scopes("read")
+                    .device_authorization_endpoint(format!("{}/device", server.uri()))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let device = client
+                    .device_authorization()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                ensure_eq("user code", device.user_code(), "WDJB-MJHT")?;
+                let mut waits = Vec::new();
+                let tokens = loop {
+                    match client
+                        .poll_device_token(&device)
+                        .await
+                        .map_err(|e| e.to_string())?
+                    {
+                        DevicePoll::Ready(t) => break t,
+                        DevicePoll::Pending { retry_in } => {
+                            waits.push(retry_in.as_secs());
+                            clock.advance(retry_in);
+                        }
+                    }
+                    ensure(waits.len() < 5, || "polling does not end".into())?;
+                };
+                ensure(tokens.access_token().ct_eq(b"AT"), || "token".into())?;
+                ensure_eq("waits", waits, vec![5, 10])?;
+                let got = requests(&server).await;
+                ensure_eq(
+                    "device request",
+                    form(&got.first().ok_or("none")?.body),
+                    pairs(&[("scope", "read"), ("client_id", "cli-tool")]),
+                )?;
+                ensure_eq(
+                    "token request",
+                    form(&got.get(1).ok_or("no poll")?.body),
+                    pairs(&[
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                        ("device_code", "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS"),
+                        ("client_id", "cli-tool"),
+                    ]),
+                )?;
+                // Past its lifetime the device code is not sent again.
+                let before = got.len();
+                clock.advance(Duration::from_secs(1800));
+                let e = client
+                    .poll_device_token(&device)
+                    .await
+                    .err()
+                    .ok_or("expired code polled")?;
+                ensure(e.is_server_error(&ErrorCode::ExpiredToken), || {
+                    format!("{e:?}")
+                })?;
+                ensure_eq("no request", requests(&server).await.len(), before)
             })
         },
     );

@@ -54,6 +54,7 @@ pub struct OAuthClientBuilder {
     token_endpoint: Option<String>,
     authorization_endpoint: Option<String>,
     revocation_endpoint: Option<String>,
+    device_endpoint: Option<String>,
     redirect_uri: Option<String>,
     scopes: Option<String>,
     issuer: Option<String>,
@@ -109,6 +110,12 @@ impl OAuthClientBuilder {
     /// The revocation endpoint (RFC 7009).
     pub fn revocation_endpoint(mut self, url: impl Into<String>) -> Self {
         self.revocation_endpoint = Some(url.into());
+        self
+    }
+
+    /// The device authorization endpoint (RFC 8628 §3.1).
+    pub fn device_authorization_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.device_endpoint = Some(url.into());
         self
     }
 
@@ -183,15 +190,23 @@ impl OAuthClientBuilder {
         let auth = self.auth.ok_or_else(|| {
             Error::config("no client authentication chosen (client_secret_basic, client_secret_post or public_client)")
         })?;
-        let (token_name, token_url) = match self.token_endpoint {
+        let (token_name, token_uri, token_url) = match self.token_endpoint {
             Some(url) => {
                 let uri = check_endpoint("token endpoint", &url, self.transport)?;
                 let parsed =
                     TokenUrl::new(url).map_err(|_| Error::config("token endpoint is not a url"))?;
-                (endpoint_name("token endpoint", &uri), Some(parsed))
+                (
+                    endpoint_name("token endpoint", &uri),
+                    Some(uri),
+                    Some(parsed),
+                )
             }
-            None => ("token endpoint (none configured)".to_owned(), None),
+            None => ("token endpoint (none configured)".to_owned(), None, None),
         };
+        let device_uri = self
+            .device_endpoint
+            .map(|url| check_endpoint("device authorization endpoint", &url, self.transport))
+            .transpose()?;
         let (_, auth_url) = match self.authorization_endpoint {
             Some(url) => (
                 Some(check_endpoint(
@@ -280,6 +295,8 @@ impl OAuthClientBuilder {
                 issuer: self.issuer,
                 iss_parameter: self.iss_parameter,
                 revocation_uri,
+                device_uri,
+                token_uri,
                 clock_offset_secs: AtomicI64::new(0),
             }),
         })
@@ -322,6 +339,8 @@ pub(crate) struct Shared {
     pub(crate) issuer: Option<String>,
     pub(crate) iss_parameter: bool,
     pub(crate) revocation_uri: Option<http::Uri>,
+    pub(crate) device_uri: Option<http::Uri>,
+    pub(crate) token_uri: Option<http::Uri>,
     pub(crate) token_name: String,
     clock_offset_secs: AtomicI64,
 }
@@ -371,6 +390,7 @@ impl OAuthClient {
             token_endpoint: None,
             authorization_endpoint: None,
             revocation_endpoint: None,
+            device_endpoint: None,
             redirect_uri: None,
             scopes: None,
             issuer: None,

@@ -12,6 +12,7 @@
 pub mod authorize;
 mod bridge;
 pub mod client;
+pub mod device;
 mod endpoint;
 pub mod error;
 pub mod introspect;
@@ -23,6 +24,7 @@ pub mod store;
 
 pub use authorize::{AuthorizationRequest, PendingAuthorization, Pkce};
 pub use client::{OAuthClient, OAuthClientBuilder};
+pub use device::{DeviceAuthorization, DevicePoll};
 pub use error::{Error, ErrorCode, ServerError};
 pub use introspect::{IntrospectionClaims, Introspector, IntrospectorBuilder};
 pub use metadata::{Metadata, WellKnown};

@@ -2,3 +2,4 @@
 
 pub mod core;
 pub mod oauth2;
+mod oauth2_peer;

@@ -84,6 +84,7 @@ pub fn suite() -> Suite {
     source_cases(&mut s);
     flow_cases(&mut s);
     resource_server_cases(&mut s);
+    super::oauth2_peer::cases(&mut s);
     s
 }
 

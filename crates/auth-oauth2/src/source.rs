@@ -268,7 +268,8 @@ impl TokenSource {
         {
             return Ok(AccessToken(Arc::clone(cached)));
         }
-        self.get_slow(now).await
+        // Boxed so that the hot path's future stays a few words, not the size of a refresh.
+        Box::pin(self.get_slow(now)).await
     }
 
     /// Gets a token and sets it on `request` as `Authorization: Bearer`, marked sensitive.

@@ -172,3 +172,11 @@ fn nothing_secret_in_debug_output() {
     let all = format!("{client:?} {source:?} {t:?}");
     assert!(!all.contains("SECRET"), "{all}");
 }
+
+#[test]
+fn the_hot_path_future_is_small() {
+    let (_calls, client, _clock) = server(|_| String::new());
+    let source = TokenSource::client_credentials(client).build();
+    let size = std::mem::size_of_val(&source.get());
+    assert!(size <= 128, "get() future is {size} bytes");
+}

@@ -3,7 +3,7 @@
 //!
 //! Rows: auth-oauth2's `TokenSource` (clock read + one atomic pointer load); the peer, what a
 //! hand-rolled cache usually is (`std::sync::RwLock<Option<Arc<token>>>` with an expiry
-//! check); and the floor, cloning an `Arc` that is already at hand. The future of `get()` is
+//! check); and two floors: reading the system clock, and cloning an `Arc` already at hand. The future of `get()` is
 //! polled once with a no-op waker: on this path it is always ready, so no runtime is measured.
 
 use std::future::Future;
@@ -88,7 +88,9 @@ fn measure<T: Send + Sync + 'static>(
 fn cached_get(c: &mut Criterion) {
     let Some(source) = source() else { return };
     let source = Arc::new(source);
-    let far = SystemClock.now().saturating_add(Duration::from_secs(86_400));
+    let far = SystemClock
+        .now()
+        .saturating_add(Duration::from_secs(86_400));
     let naive = Arc::new(Naive {
         token: RwLock::new(Some(Arc::new(("bench-token".to_owned(), far)))),
         clock: SystemClock,
@@ -100,7 +102,18 @@ fn cached_get(c: &mut Criterion) {
         g.bench_function("auth-oauth2 TokenSource::get", |b| {
             b.iter_custom(|iters| {
                 measure(&source, iters, contended, |s| {
-                    black_box(now_or_never(s.get()).map(|t| t.map(|t| t.expires_at())).is_some());
+                    black_box(
+                        now_or_never(s.get())
+                            .map(|t| t.map(|t| t.expires_at()))
+                            .is_some(),
+                    );
+                })
+            });
+        });
+        g.bench_function("auth-oauth2 TokenSource::cached (sync)", |b| {
+            b.iter_custom(|iters| {
+                measure(&source, iters, contended, |s| {
+                    black_box(s.cached().map(|t| t.expires_at()));
                 })
             });
         });
@@ -108,6 +121,13 @@ fn cached_get(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 measure(&naive, iters, contended, |n| {
                     black_box(n.get());
+                })
+            });
+        });
+        g.bench_function("floor: SystemClock::now", |b| {
+            b.iter_custom(|iters| {
+                measure(&Arc::new(SystemClock), iters, contended, |c| {
+                    black_box(c.now());
                 })
             });
         });

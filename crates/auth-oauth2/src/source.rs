@@ -272,6 +272,15 @@ impl TokenSource {
         Box::pin(self.get_slow(now)).await
     }
 
+    /// The cached token if it is not yet due for refresh, without waiting: for callers that
+    /// cannot await (a synchronous hook), which then fall back to [`TokenSource::get`].
+    pub fn cached(&self) -> Option<AccessToken> {
+        let now = self.inner.client.clock().now();
+        let current = self.inner.current.load();
+        let cached = current.as_ref().filter(|c| now < c.refresh_at)?;
+        Some(AccessToken(Arc::clone(cached)))
+    }
+
     /// Gets a token and sets it on `request` as `Authorization: Bearer`, marked sensitive.
     /// Keep the returned token for [`TokenSource::should_retry`].
     ///

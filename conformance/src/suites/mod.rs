@@ -2,4 +2,3 @@
 
 pub mod core;
 pub mod oauth2;
-mod oauth2_peer;

@@ -17,6 +17,7 @@ use auth_oauth2::{
 };
 use http::header::{COOKIE, LOCATION, SET_COOKIE};
 
+use super::http;
 use crate::harness::{Suite, block_on, ensure, ensure_eq};
 
 const CLIENT: (&str, &str) = ("auth-rs", "auth-rs-client-secret-0123456789abcdef");
@@ -69,11 +70,6 @@ fn start() -> Result<Provider, String> {
         serde_json::from_str(&line).map_err(|e| format!("provider said {line:?}: {e}"))?;
     let issuer = ready["issuer"].as_str().ok_or("no issuer")?.to_owned();
     Ok(Provider { child, issuer })
-}
-
-fn http() -> Result<Arc<dyn HttpClient>, String> {
-    let c = auth_http::Client::new(auth_http::Config::default()).map_err(|e| e.to_string())?;
-    Ok(Arc::new(c))
 }
 
 async fn client(
@@ -153,7 +149,7 @@ impl Browser {
 }
 
 /// The real-peer cases.
-pub(crate) fn cases(s: &mut Suite) {
+pub(super) fn cases(s: &mut Suite) {
     s.case(
         "oidc-provider: discovery, client credentials, introspection, revocation",
         "RFC 8414, 6749 §4.4, 7662, 7009",

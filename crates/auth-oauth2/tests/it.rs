@@ -180,3 +180,76 @@ fn the_hot_path_future_is_small() {
     let size = std::mem::size_of_val(&source.get());
     assert!(size <= 128, "get() future is {size} bytes");
 }
+
+/// A store that accepts the first save and refuses the rest.
+struct Flaky {
+    inner: MemoryStore,
+    saves: AtomicUsize,
+}
+
+impl TokenStore for Flaky {
+    fn load(&self) -> auth_core::BoxFuture<'_, Result<Option<TokenSet>, Error>> {
+        self.inner.load()
+    }
+
+    fn save<'a>(&'a self, tokens: &'a TokenSet) -> auth_core::BoxFuture<'a, Result<(), Error>> {
+        if self.saves.fetch_add(1, Ordering::SeqCst) == 0 {
+            return self.inner.save(tokens);
+        }
+        Box::pin(std::future::ready(Err(Error::Store {
+            what: "disk full".into(),
+            source: None,
+        })))
+    }
+}
+
+#[test]
+fn after_a_failed_save_the_newer_refresh_token_in_memory_is_used() {
+    let sent = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = Arc::clone(&sent);
+    let n = Arc::new(AtomicUsize::new(1));
+    let http = move |req: HttpRequest| {
+        let body = String::from_utf8_lossy(req.body()).into_owned();
+        log.lock().unwrap().push(body);
+        let k = n.fetch_add(1, Ordering::SeqCst) + 1;
+        let resp = format!(
+            r#"{{"access_token":"AT{k}","token_type":"Bearer","expires_in":600,"refresh_token":"RT{k}"}}"#
+        );
+        async move { Ok::<_, HttpError>(HttpResponse::new(resp.into_bytes())) }
+    };
+    let clock = ManualClock::new(START);
+    let client = OAuthClient::builder("c")
+        .token_endpoint("https://as.example/token")
+        .client_secret_basic(Secret::new("s"))
+        .http_client(Arc::new(http))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let store = Arc::new(Flaky {
+        inner: MemoryStore::with_tokens(
+            TokenSet::new(Secret::new("AT1"), Some(START))
+                .with_refresh_token(Some(Secret::new("RT1"))),
+        ),
+        saves: AtomicUsize::new(0),
+    });
+    let source = TokenSource::refreshing(client).store(store).build();
+    block_on(async {
+        assert!(source.get().await.unwrap().secret().ct_eq(b"AT2")); // saved
+        clock.advance(Duration::from_secs(600));
+        // Refreshed with RT2; the save fails: the caller hears of it, the token is kept.
+        assert!(matches!(source.get().await, Err(Error::Store { .. })));
+        clock.advance(Duration::from_secs(1));
+        assert!(source.cached().is_some_and(|t| t.secret().ct_eq(b"AT3")));
+        clock.advance(Duration::from_secs(600));
+        source.get().await.ok();
+    });
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(
+        sent,
+        [
+            "grant_type=refresh_token&refresh_token=RT1",
+            "grant_type=refresh_token&refresh_token=RT2",
+            "grant_type=refresh_token&refresh_token=RT3",
+        ]
+    );
+}

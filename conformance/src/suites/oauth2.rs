@@ -19,6 +19,7 @@ use crate::harness::{Suite, block_on, ensure, ensure_eq};
 
 mod flows;
 mod peer;
+mod props;
 mod resource;
 mod source;
 
@@ -89,6 +90,7 @@ pub fn suite() -> Suite {
     source::cases(&mut s);
     flows::cases(&mut s);
     resource::cases(&mut s);
+    props::cases(&mut s);
     peer::cases(&mut s);
     s
 }

@@ -46,6 +46,28 @@ fn builder(
         .clock(Arc::new(clock.clone())))
 }
 
+/// A mock token endpoint answering `response` to every POST (exactly `expect` times, when
+/// given).
+async fn token_server(response: ResponseTemplate, expect: Option<u64>) -> MockServer {
+    let server = MockServer::start().await;
+    let mock = Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(response);
+    match expect {
+        Some(n) => mock.expect(n).mount(&server).await,
+        None => mock.mount(&server).await,
+    }
+    server
+}
+
+/// A `client_secret_basic` client "c" / "s" of `server`'s token endpoint.
+fn basic_client(server: &MockServer, clock: &ManualClock) -> Result<OAuthClient, String> {
+    builder(server, "c", clock)?
+        .client_secret_basic(Secret::new("s"))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 fn token_json(access: &str, refresh: Option<&str>, expires_in: u64) -> Value {
     let mut v = json!({"access_token": access, "token_type": "Bearer", "expires_in": expires_in});
     if let Some(rt) = refresh {
@@ -109,12 +131,7 @@ fn client_cases(s: &mut Suite) {
                     let id = case["client_id"].as_str().ok_or("id")?;
                     let secret = case["client_secret"].as_str().ok_or("secret")?;
                     let want = case["authorization_header"].as_str().ok_or("header")?;
-                    let server = MockServer::start().await;
-                    Mock::given(method("POST"))
-                        .and(path("/token"))
-                        .respond_with(ok_token("AT", None, 3600))
-                        .mount(&server)
-                        .await;
+                    let server = token_server(ok_token("AT", None, 3600), None).await;
                     let clock = ManualClock::new(START);
                     let client = builder(&server, id, &clock)?
                         .client_secret_basic(Secret::new(secret))
@@ -143,13 +160,7 @@ fn client_cases(s: &mut Suite) {
         "RFC 6749 §4.4.2",
         || {
             block_on(async {
-                let server = MockServer::start().await;
-                Mock::given(method("POST"))
-                    .and(path("/token"))
-                    .respond_with(ok_token("AT", None, 3600))
-                    .expect(1)
-                    .mount(&server)
-                    .await;
+                let server = token_server(ok_token("AT", None, 3600), Some(1)).await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "s6BhdRkqt3", &clock)?
                     .client_secret_basic(Secret::new("7Fjfp0ZBr1KtDRbnfVdmIw"))
@@ -191,12 +202,7 @@ fn client_cases(s: &mut Suite) {
         "RFC 6749 §2.3.1",
         || {
             block_on(async {
-                let server = MockServer::start().await;
-                Mock::given(method("POST"))
-                    .and(path("/token"))
-                    .respond_with(ok_token("AT", None, 3600))
-                    .mount(&server)
-                    .await;
+                let server = token_server(ok_token("AT", None, 3600), None).await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "my client:1", &clock)?
                     .client_secret_post(Secret::new("p@ss:w/rd+%é"))
@@ -227,17 +233,9 @@ fn client_cases(s: &mut Suite) {
         "RFC 6749 §6",
         || {
             block_on(async {
-                let server = MockServer::start().await;
-                Mock::given(method("POST"))
-                    .and(path("/token"))
-                    .respond_with(ok_token("AT2", Some("RT2"), 3600))
-                    .mount(&server)
-                    .await;
+                let server = token_server(ok_token("AT2", Some("RT2"), 3600), None).await;
                 let clock = ManualClock::new(START);
-                let client = builder(&server, "c", &clock)?
-                    .client_secret_basic(Secret::new("s"))
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 let t = client
                     .refresh(&Secret::new("RT1"))
                     .await
@@ -292,12 +290,9 @@ fn client_cases(s: &mut Suite) {
                 ));
                 for (body, strict_ok, quirk_ok) in table {
                     for (quirks, want) in [(false, strict_ok), (true, quirk_ok)] {
-                        let server = MockServer::start().await;
-                        Mock::given(method("POST"))
-                            .and(path("/token"))
-                            .respond_with(ResponseTemplate::new(200).set_body_json(&body))
-                            .mount(&server)
-                            .await;
+                        let server =
+                            token_server(ResponseTemplate::new(200).set_body_json(&body), None)
+                                .await;
                         let clock = ManualClock::new(START);
                         let mut b =
                             builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s"));
@@ -341,14 +336,10 @@ fn client_cases(s: &mut Suite) {
                 ("invalid_scope", ErrorCode::InvalidScope, 400),
             ];
             for (wire, code, status) in codes {
-                let server = MockServer::start().await;
-                Mock::given(method("POST")).and(path("/token"))
-                    .respond_with(ResponseTemplate::new(status)
-                        .set_body_json(json!({"error": wire, "error_description": "why", "error_uri": "https://as.example/e"})))
-                    .expect(1)
-                    .mount(&server).await;
+                let server = token_server(ResponseTemplate::new(status)
+                        .set_body_json(json!({"error": wire, "error_description": "why", "error_uri": "https://as.example/e"})), Some(1)).await;
                 let clock = ManualClock::new(START);
-                let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 let e = client.client_credentials().await.err().ok_or("accepted an error")?;
                 let se = e.server_error().ok_or_else(|| format!("{wire}: not a server error: {e:?}"))?;
                 ensure_eq("code", se.code(), &code)?;
@@ -358,17 +349,13 @@ fn client_cases(s: &mut Suite) {
                 ensure(!e.is_transient(), || format!("{wire} is not transient"))?;
             }
             // Not an OAuth error body, a non-JSON success, and nobody listening.
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ResponseTemplate::new(503).set_body_string("<html>down</html>")).mount(&server).await;
+            let server = token_server(ResponseTemplate::new(503).set_body_string("<html>down</html>"), None).await;
             let clock = ManualClock::new(START);
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
+            let client = basic_client(&server, &clock)?;
             let e = client.client_credentials().await.err().ok_or("accepted a 503")?;
             ensure(matches!(e, Error::Status { status: 503, .. }) && e.is_transient(), || format!("503: {e:?}"))?;
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ResponseTemplate::new(200).set_body_raw("<html>", "text/html")).mount(&server).await;
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
+            let server = token_server(ResponseTemplate::new(200).set_body_raw("<html>", "text/html"), None).await;
+            let client = basic_client(&server, &clock)?;
             let e = client.client_credentials().await.err().ok_or("accepted html")?;
             ensure(matches!(e, Error::InvalidResponse { .. }), || format!("html: {e:?}"))?;
             let client = OAuthClient::builder("c")
@@ -411,10 +398,7 @@ fn client_cases(s: &mut Suite) {
                     .mount(&server)
                     .await;
                 let clock = ManualClock::new(START);
-                let client = builder(&server, "c", &clock)?
-                    .client_secret_basic(Secret::new("s"))
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 client
                     .client_credentials()
                     .await

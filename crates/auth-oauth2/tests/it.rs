@@ -12,16 +12,17 @@ use auth_oauth2::{Error, MemoryStore, OAuthClient, TokenSet, TokenSource, TokenS
 
 const START: UnixTime = UnixTime::from_secs(1_700_000_000);
 
-/// A token endpoint that counts its calls and answers `body(n)` for the n-th (from 1).
+/// A token endpoint that counts its calls and answers `body(n, request body)` for the n-th
+/// (from 1).
 fn server(
-    body: impl Fn(usize) -> String + Send + Sync + 'static,
+    body: impl Fn(usize, String) -> String + Send + Sync + 'static,
 ) -> (Arc<AtomicUsize>, OAuthClient, ManualClock) {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
     let body = Arc::new(body);
-    let http = move |_req: HttpRequest| {
+    let http = move |req: HttpRequest| {
         let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        let body = body(n);
+        let body = body(n, String::from_utf8_lossy(req.body()).into_owned());
         async move { Ok::<_, HttpError>(HttpResponse::new(body.into_bytes())) }
     };
     let clock = ManualClock::new(START);
@@ -44,8 +45,9 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 #[test]
 fn refreshes_within_margin_and_jitter_never_after_expiry() {
-    let (calls, client, clock) =
-        server(|n| format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#));
+    let (calls, client, clock) = server(|n, _| {
+        format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#)
+    });
     let source = TokenSource::client_credentials(client)
         .refresh_margin(Duration::from_secs(60))
         .jitter(Duration::from_secs(30))
@@ -69,8 +71,9 @@ fn refreshes_within_margin_and_jitter_never_after_expiry() {
 
 #[test]
 fn short_lifetimes_are_not_refreshed_on_every_call() {
-    let (calls, client, clock) =
-        server(|n| format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":10}}"#));
+    let (calls, client, clock) = server(|n, _| {
+        format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":10}}"#)
+    });
     let source = TokenSource::client_credentials(client).build();
     block_on(async {
         source.get().await.unwrap();
@@ -87,7 +90,7 @@ fn short_lifetimes_are_not_refreshed_on_every_call() {
 #[test]
 fn unknown_lifetime_uses_the_assumed_one() {
     let (calls, client, clock) =
-        server(|n| format!(r#"{{"access_token":"AT{n}","token_type":"Bearer"}}"#));
+        server(|n, _| format!(r#"{{"access_token":"AT{n}","token_type":"Bearer"}}"#));
     let source = TokenSource::client_credentials(client)
         .assumed_lifetime(Duration::from_secs(120))
         .jitter(Duration::ZERO)
@@ -109,7 +112,7 @@ fn unknown_lifetime_uses_the_assumed_one() {
 
 #[test]
 fn refresh_only_source_without_refresh_token_says_so() {
-    let (calls, client, _clock) = server(|_| String::new());
+    let (calls, client, _clock) = server(|_, _| String::new());
     let source = TokenSource::refreshing(client).build();
     let e = block_on(source.get()).unwrap_err();
     assert!(
@@ -121,7 +124,7 @@ fn refresh_only_source_without_refresh_token_says_so() {
 
 #[test]
 fn a_failed_refresh_ahead_of_expiry_keeps_the_valid_token() {
-    let (calls, client, clock) = server(|n| {
+    let (calls, client, clock) = server(|n, _| {
         if n == 1 {
             r#"{"access_token":"AT1","token_type":"Bearer","expires_in":600}"#.to_owned()
         } else {
@@ -146,7 +149,7 @@ fn a_failed_refresh_ahead_of_expiry_keeps_the_valid_token() {
 
 #[test]
 fn tokens_in_a_shared_store_are_adopted_without_a_request() {
-    let (calls, client, _clock) = server(|_| String::new());
+    let (calls, client, _clock) = server(|_, _| String::new());
     let store = Arc::new(MemoryStore::with_tokens(
         TokenSet::new(
             Secret::new("FROM-STORE"),
@@ -163,7 +166,7 @@ fn tokens_in_a_shared_store_are_adopted_without_a_request() {
 
 #[test]
 fn nothing_secret_in_debug_output() {
-    let (_calls, client, _clock) = server(|_| {
+    let (_calls, client, _clock) = server(|_, _| {
         r#"{"access_token":"at-SECRET","token_type":"Bearer","refresh_token":"rt-SECRET"}"#
             .to_owned()
     });
@@ -175,7 +178,7 @@ fn nothing_secret_in_debug_output() {
 
 #[test]
 fn the_hot_path_future_is_small() {
-    let (_calls, client, _clock) = server(|_| String::new());
+    let (_calls, client, _clock) = server(|_, _| String::new());
     let source = TokenSource::client_credentials(client).build();
     let size = std::mem::size_of_val(&source.get());
     assert!(size <= 128, "get() future is {size} bytes");
@@ -207,24 +210,13 @@ impl TokenStore for Flaky {
 fn after_a_failed_save_the_newer_refresh_token_in_memory_is_used() {
     let sent = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let log = Arc::clone(&sent);
-    let n = Arc::new(AtomicUsize::new(1));
-    let http = move |req: HttpRequest| {
-        let body = String::from_utf8_lossy(req.body()).into_owned();
-        log.lock().unwrap().push(body);
-        let k = n.fetch_add(1, Ordering::SeqCst) + 1;
-        let resp = format!(
+    let (_calls, client, clock) = server(move |n, request| {
+        log.lock().unwrap().push(request);
+        let k = n + 1;
+        format!(
             r#"{{"access_token":"AT{k}","token_type":"Bearer","expires_in":600,"refresh_token":"RT{k}"}}"#
-        );
-        async move { Ok::<_, HttpError>(HttpResponse::new(resp.into_bytes())) }
-    };
-    let clock = ManualClock::new(START);
-    let client = OAuthClient::builder("c")
-        .token_endpoint("https://as.example/token")
-        .client_secret_basic(Secret::new("s"))
-        .http_client(Arc::new(http))
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
+        )
+    });
     let store = Arc::new(Flaky {
         inner: MemoryStore::with_tokens(
             TokenSet::new(Secret::new("AT1"), Some(START))

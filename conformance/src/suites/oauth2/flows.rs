@@ -99,9 +99,7 @@ pub(super) fn cases(s: &mut Suite) {
 
     s.case("code exchange: exact request with code_verifier and redirect_uri", "RFC 6749 §4.1.3, RFC 7636 §4.5", || {
         block_on(async {
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ok_token("AT", Some("RT"), 3600)).expect(1).mount(&server).await;
+            let server = token_server(ok_token("AT", Some("RT"), 3600), Some(1)).await;
             let client = code_client(&server, true).await?;
             let (url, pending) = client.authorization_request().map_err(|e| e.to_string())?.into_parts();
             let q = query_of(&url);
@@ -125,9 +123,7 @@ pub(super) fn cases(s: &mut Suite) {
     s.case("callback refused before any token request: state, iss mix-up, repeats, redirect", "RFC 9207 §2.4, RFC 6749 §3.1, §10.12", || {
         block_on(async {
             let v = vectors()?;
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ok_token("AT", None, 3600)).expect(0).mount(&server).await;
+            let server = token_server(ok_token("AT", None, 3600), Some(0)).await;
             let redeeming = MockServer::start().await;
             Mock::given(method("POST")).and(path("/token"))
                 .respond_with(ok_token("AT", None, 3600)).mount(&redeeming).await;

@@ -9,18 +9,13 @@ pub(super) fn cases(s: &mut Suite) {
         "design: token source",
         || {
             block_on(async {
-                let server = MockServer::start().await;
-                Mock::given(method("POST"))
-                    .and(path("/token"))
-                    .respond_with(ok_token("AT", None, 3600).set_delay(Duration::from_millis(200)))
-                    .expect(1)
-                    .mount(&server)
-                    .await;
+                let server = token_server(
+                    ok_token("AT", None, 3600).set_delay(Duration::from_millis(200)),
+                    Some(1),
+                )
+                .await;
                 let clock = ManualClock::new(START);
-                let client = builder(&server, "c", &clock)?
-                    .client_secret_basic(Secret::new("s"))
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 let source = TokenSource::client_credentials(client).build();
                 let tasks: Vec<_> = (0..100)
                     .map(|_| {
@@ -51,21 +46,15 @@ pub(super) fn cases(s: &mut Suite) {
         "design: token source",
         || {
             block_on(async {
-                let server = MockServer::start().await;
-                Mock::given(method("POST"))
-                    .and(path("/token"))
-                    .respond_with(
-                        ResponseTemplate::new(401)
-                            .set_body_json(json!({"error":"invalid_client"}))
-                            .set_delay(Duration::from_millis(200)),
-                    )
-                    .mount(&server)
-                    .await;
+                let server = token_server(
+                    ResponseTemplate::new(401)
+                        .set_body_json(json!({"error":"invalid_client"}))
+                        .set_delay(Duration::from_millis(200)),
+                    None,
+                )
+                .await;
                 let clock = ManualClock::new(START);
-                let client = builder(&server, "c", &clock)?
-                    .client_secret_basic(Secret::new("s"))
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 let source = TokenSource::client_credentials(client)
                     .backoff(Duration::from_secs(2), Duration::from_secs(30))
                     .build();
@@ -120,10 +109,7 @@ pub(super) fn cases(s: &mut Suite) {
                         .await;
                 }
                 let clock = ManualClock::new(START);
-                let client = builder(&server, "c", &clock)?
-                    .client_secret_basic(Secret::new("s"))
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 let store = Arc::new(MemoryStore::with_tokens(tokens("AT1", "RT1", START)));
                 let source = TokenSource::refreshing(client).store(store.clone()).build();
                 for n in 2..=4 {
@@ -252,18 +238,9 @@ pub(super) fn cases(s: &mut Suite) {
         "RFC 6750 §3.1",
         || {
             block_on(async {
-                let server = MockServer::start().await;
-                Mock::given(method("POST"))
-                    .and(path("/token"))
-                    .respond_with(ok_token("AT", None, 3600))
-                    .expect(2)
-                    .mount(&server)
-                    .await;
+                let server = token_server(ok_token("AT", None, 3600), Some(2)).await;
                 let clock = ManualClock::new(START);
-                let client = builder(&server, "c", &clock)?
-                    .client_secret_basic(Secret::new("s"))
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 let source = TokenSource::client_credentials(client).build();
                 let mut request = http::Request::get("https://api.example/x")
                     .body(())

@@ -28,11 +28,11 @@ pub(crate) type Inner = oauth2::Client<
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
-    EndpointMaybeSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
+    EndpointMaybeSet, // authorization
+    EndpointNotSet,   // device authorization: ours, `device.rs`
+    EndpointNotSet,   // introspection: ours, `introspect.rs`
+    EndpointNotSet,   // revocation: ours, `revoke.rs`
+    EndpointMaybeSet, // token
 >;
 
 /// How the client authenticates to the token endpoint (RFC 6749 §2.3).
@@ -221,20 +221,13 @@ impl OAuthClientBuilder {
             ),
             None => (None, None),
         };
-        let (revocation_uri, revocation_url) = match self.revocation_endpoint {
-            Some(url) => (
-                Some(check_endpoint("revocation endpoint", &url, self.transport)?),
-                Some(
-                    oauth2::RevocationUrl::new(url)
-                        .map_err(|_| Error::config("revocation endpoint is not a url"))?,
-                ),
-            ),
-            None => (None, None),
-        };
+        let revocation_uri = self
+            .revocation_endpoint
+            .map(|url| check_endpoint("revocation endpoint", &url, self.transport))
+            .transpose()?;
         let mut inner: Inner = oauth2::Client::new(ClientId::new(self.client_id.clone()))
             .set_token_uri_option(token_url)
-            .set_auth_uri_option(auth_url)
-            .set_revocation_url_option(revocation_url);
+            .set_auth_uri_option(auth_url);
         let secret = |s: &Secret| {
             s.expose_str()
                 .map(|s| ClientSecret::new(s.to_owned()))

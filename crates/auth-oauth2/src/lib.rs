@@ -32,3 +32,8 @@ pub use response::{Quirk, TokenSet};
 pub use revoke::TokenKind;
 pub use source::{AccessToken, TokenSource, TokenSourceBuilder};
 pub use store::{FileStore, MemoryStore, TokenStore};
+
+/// The quickstart in the crate's README.md, compiled as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -5,16 +5,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{HttpClient, ManualClock, Secret, UnixTime};
+use auth_core::{Clock, HttpClient, ManualClock, Secret, UnixTime};
+use auth_core::{Guard, ScopeRequirement, TokenAuthenticator};
 use auth_oauth2::{
-    Error, ErrorCode, FileStore, MemoryStore, OAuthClient, OAuthClientBuilder, Quirk, TokenSet,
-    TokenSource, TokenStore,
+    DevicePoll, Error, ErrorCode, FileStore, Introspector, MemoryStore, Metadata, OAuthClient,
+    OAuthClientBuilder, Pkce, Quirk, TokenKind, TokenSet, TokenSource, TokenStore, WellKnown,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::harness::{Suite, block_on, ensure, ensure_eq};
+
+mod flows;
+mod peer;
+mod props;
+mod resource;
+mod source;
 
 const VECTORS: &str = include_str!("../../vectors/oauth_protocol_vectors.json");
 const START: UnixTime = UnixTime::from_secs(1_700_000_000);
@@ -37,6 +44,28 @@ fn builder(
         .token_endpoint(format!("{}/token", server.uri()))
         .http_client(http()?)
         .clock(Arc::new(clock.clone())))
+}
+
+/// A mock token endpoint answering `response` to every POST (exactly `expect` times, when
+/// given).
+async fn token_server(response: ResponseTemplate, expect: Option<u64>) -> MockServer {
+    let server = MockServer::start().await;
+    let mock = Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(response);
+    match expect {
+        Some(n) => mock.expect(n).mount(&server).await,
+        None => mock.mount(&server).await,
+    }
+    server
+}
+
+/// A `client_secret_basic` client "c" / "s" of `server`'s token endpoint.
+fn basic_client(server: &MockServer, clock: &ManualClock) -> Result<OAuthClient, String> {
+    builder(server, "c", clock)?
+        .client_secret_basic(Secret::new("s"))
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn token_json(access: &str, refresh: Option<&str>, expires_in: u64) -> Value {
@@ -80,7 +109,11 @@ fn tokens(access: &str, refresh: &str, expires_at: UnixTime) -> TokenSet {
 pub fn suite() -> Suite {
     let mut s = Suite::new("auth-oauth2");
     client_cases(&mut s);
-    source_cases(&mut s);
+    source::cases(&mut s);
+    flows::cases(&mut s);
+    resource::cases(&mut s);
+    props::cases(&mut s);
+    peer::cases(&mut s);
     s
 }
 
@@ -104,6 +137,7 @@ fn client_cases(s: &mut Suite) {
                         .respond_with(ok_token("AT", None, 3600))
                         .mount(&server)
                         .await;
+                    let server = token_server(ok_token("AT", None, 3600), None).await;
                     let clock = ManualClock::new(START);
                     let client = builder(&server, id, &clock)?
                         .client_secret_basic(Secret::new(secret))
@@ -139,6 +173,7 @@ fn client_cases(s: &mut Suite) {
                     .expect(1)
                     .mount(&server)
                     .await;
+                let server = token_server(ok_token("AT", None, 3600), Some(1)).await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "s6BhdRkqt3", &clock)?
                     .client_secret_basic(Secret::new("7Fjfp0ZBr1KtDRbnfVdmIw"))
@@ -186,6 +221,7 @@ fn client_cases(s: &mut Suite) {
                     .respond_with(ok_token("AT", None, 3600))
                     .mount(&server)
                     .await;
+                let server = token_server(ok_token("AT", None, 3600), None).await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "my client:1", &clock)?
                     .client_secret_post(Secret::new("p@ss:w/rd+%é"))
@@ -227,6 +263,9 @@ fn client_cases(s: &mut Suite) {
                     .client_secret_basic(Secret::new("s"))
                     .build()
                     .map_err(|e| e.to_string())?;
+                let server = token_server(ok_token("AT2", Some("RT2"), 3600), None).await;
+                let clock = ManualClock::new(START);
+                let client = basic_client(&server, &clock)?;
                 let t = client
                     .refresh(&Secret::new("RT1"))
                     .await
@@ -287,6 +326,9 @@ fn client_cases(s: &mut Suite) {
                             .respond_with(ResponseTemplate::new(200).set_body_json(&body))
                             .mount(&server)
                             .await;
+                        let server =
+                            token_server(ResponseTemplate::new(200).set_body_json(&body), None)
+                                .await;
                         let clock = ManualClock::new(START);
                         let mut b =
                             builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s"));
@@ -330,14 +372,10 @@ fn client_cases(s: &mut Suite) {
                 ("invalid_scope", ErrorCode::InvalidScope, 400),
             ];
             for (wire, code, status) in codes {
-                let server = MockServer::start().await;
-                Mock::given(method("POST")).and(path("/token"))
-                    .respond_with(ResponseTemplate::new(status)
-                        .set_body_json(json!({"error": wire, "error_description": "why", "error_uri": "https://as.example/e"})))
-                    .expect(1)
-                    .mount(&server).await;
+                let server = token_server(ResponseTemplate::new(status)
+                        .set_body_json(json!({"error": wire, "error_description": "why", "error_uri": "https://as.example/e"})), Some(1)).await;
                 let clock = ManualClock::new(START);
-                let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 let e = client.client_credentials().await.err().ok_or("accepted an error")?;
                 let se = e.server_error().ok_or_else(|| format!("{wire}: not a server error: {e:?}"))?;
                 ensure_eq("code", se.code(), &code)?;
@@ -347,17 +385,13 @@ fn client_cases(s: &mut Suite) {
                 ensure(!e.is_transient(), || format!("{wire} is not transient"))?;
             }
             // Not an OAuth error body, a non-JSON success, and nobody listening.
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ResponseTemplate::new(503).set_body_string("<html>down</html>")).mount(&server).await;
+            let server = token_server(ResponseTemplate::new(503).set_body_string("<html>down</html>"), None).await;
             let clock = ManualClock::new(START);
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
+            let client = basic_client(&server, &clock)?;
             let e = client.client_credentials().await.err().ok_or("accepted a 503")?;
             ensure(matches!(e, Error::Status { status: 503, .. }) && e.is_transient(), || format!("503: {e:?}"))?;
-            let server = MockServer::start().await;
-            Mock::given(method("POST")).and(path("/token"))
-                .respond_with(ResponseTemplate::new(200).set_body_raw("<html>", "text/html")).mount(&server).await;
-            let client = builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s")).build().map_err(|e| e.to_string())?;
+            let server = token_server(ResponseTemplate::new(200).set_body_raw("<html>", "text/html"), None).await;
+            let client = basic_client(&server, &clock)?;
             let e = client.client_credentials().await.err().ok_or("accepted html")?;
             ensure(matches!(e, Error::InvalidResponse { .. }), || format!("html: {e:?}"))?;
             let client = OAuthClient::builder("c")
@@ -404,6 +438,7 @@ fn client_cases(s: &mut Suite) {
                     .client_secret_basic(Secret::new("s"))
                     .build()
                     .map_err(|e| e.to_string())?;
+                let client = basic_client(&server, &clock)?;
                 client
                     .client_credentials()
                     .await

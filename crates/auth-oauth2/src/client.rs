@@ -28,11 +28,11 @@ pub(crate) type Inner = oauth2::Client<
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
-    EndpointMaybeSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
+    EndpointMaybeSet, // authorization
+    EndpointNotSet,   // device authorization: ours, `device.rs`
+    EndpointNotSet,   // introspection: ours, `introspect.rs`
+    EndpointNotSet,   // revocation: ours, `revoke.rs`
+    EndpointMaybeSet, // token
 >;
 
 /// How the client authenticates to the token endpoint (RFC 6749 §2.3).
@@ -54,6 +54,7 @@ pub struct OAuthClientBuilder {
     token_endpoint: Option<String>,
     authorization_endpoint: Option<String>,
     revocation_endpoint: Option<String>,
+    device_endpoint: Option<String>,
     redirect_uri: Option<String>,
     scopes: Option<String>,
     issuer: Option<String>,
@@ -109,6 +110,12 @@ impl OAuthClientBuilder {
     /// The revocation endpoint (RFC 7009).
     pub fn revocation_endpoint(mut self, url: impl Into<String>) -> Self {
         self.revocation_endpoint = Some(url.into());
+        self
+    }
+
+    /// The device authorization endpoint (RFC 8628 §3.1).
+    pub fn device_authorization_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.device_endpoint = Some(url.into());
         self
     }
 
@@ -183,15 +190,24 @@ impl OAuthClientBuilder {
         let auth = self.auth.ok_or_else(|| {
             Error::config("no client authentication chosen (client_secret_basic, client_secret_post or public_client)")
         })?;
-        let (token_name, token_url) = match self.token_endpoint {
+        let (token_name, token_uri, token_url) = match self.token_endpoint {
             Some(url) => {
                 let uri = check_endpoint("token endpoint", &url, self.transport)?;
                 let parsed =
                     TokenUrl::new(url).map_err(|_| Error::config("token endpoint is not a url"))?;
                 (endpoint_name("token endpoint", &uri), Some(parsed))
+                (
+                    endpoint_name("token endpoint", &uri),
+                    Some(uri),
+                    Some(parsed),
+                )
             }
-            None => ("token endpoint (none configured)".to_owned(), None),
+            None => ("token endpoint (none configured)".to_owned(), None, None),
         };
+        let device_uri = self
+            .device_endpoint
+            .map(|url| check_endpoint("device authorization endpoint", &url, self.transport))
+            .transpose()?;
         let (_, auth_url) = match self.authorization_endpoint {
             Some(url) => (
                 Some(check_endpoint(
@@ -206,20 +222,13 @@ impl OAuthClientBuilder {
             ),
             None => (None, None),
         };
-        let (revocation_uri, revocation_url) = match self.revocation_endpoint {
-            Some(url) => (
-                Some(check_endpoint("revocation endpoint", &url, self.transport)?),
-                Some(
-                    oauth2::RevocationUrl::new(url)
-                        .map_err(|_| Error::config("revocation endpoint is not a url"))?,
-                ),
-            ),
-            None => (None, None),
-        };
+        let revocation_uri = self
+            .revocation_endpoint
+            .map(|url| check_endpoint("revocation endpoint", &url, self.transport))
+            .transpose()?;
         let mut inner: Inner = oauth2::Client::new(ClientId::new(self.client_id.clone()))
             .set_token_uri_option(token_url)
-            .set_auth_uri_option(auth_url)
-            .set_revocation_url_option(revocation_url);
+            .set_auth_uri_option(auth_url);
         let secret = |s: &Secret| {
             s.expose_str()
                 .map(|s| ClientSecret::new(s.to_owned()))
@@ -280,6 +289,8 @@ impl OAuthClientBuilder {
                 issuer: self.issuer,
                 iss_parameter: self.iss_parameter,
                 revocation_uri,
+                device_uri,
+                token_uri,
                 clock_offset_secs: AtomicI64::new(0),
             }),
         })
@@ -322,6 +333,8 @@ pub(crate) struct Shared {
     pub(crate) issuer: Option<String>,
     pub(crate) iss_parameter: bool,
     pub(crate) revocation_uri: Option<http::Uri>,
+    pub(crate) device_uri: Option<http::Uri>,
+    pub(crate) token_uri: Option<http::Uri>,
     pub(crate) token_name: String,
     clock_offset_secs: AtomicI64,
 }
@@ -371,6 +384,7 @@ impl OAuthClient {
             token_endpoint: None,
             authorization_endpoint: None,
             revocation_endpoint: None,
+            device_endpoint: None,
             redirect_uri: None,
             scopes: None,
             issuer: None,

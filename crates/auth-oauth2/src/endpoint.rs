@@ -38,6 +38,16 @@ pub(crate) async fn post_form(
     uri: &Uri,
     params: &[(&str, &str)],
 ) -> Result<HttpResponse, Error> {
+    let request = build_form(client, endpoint, uri, params)?;
+    send(client, endpoint, request).await
+}
+
+fn build_form(
+    client: &OAuthClient,
+    endpoint: &str,
+    uri: &Uri,
+    params: &[(&str, &str)],
+) -> Result<HttpRequest, Error> {
     let shared = &*client.shared;
     let mut form = form_urlencoded::Serializer::new(String::new());
     form.extend_pairs(params.iter().copied());
@@ -59,10 +69,9 @@ pub(crate) async fn post_form(
             form.append_pair("client_id", &shared.client_id);
         }
     }
-    let request: HttpRequest = builder
+    builder
         .body(form.finish().into_bytes())
-        .map_err(|_| Error::config(format!("{endpoint}: cannot build the request")))?;
-    send(client, endpoint, request).await
+        .map_err(|_| Error::config(format!("{endpoint}: cannot build the request")))
 }
 
 /// Sends `request` through the client's transport policy and HTTP client.

@@ -12,8 +12,10 @@
 pub mod authorize;
 mod bridge;
 pub mod client;
+pub mod device;
 mod endpoint;
 pub mod error;
+pub mod introspect;
 pub mod metadata;
 pub mod response;
 pub mod revoke;
@@ -23,8 +25,16 @@ pub mod store;
 pub use authorize::{AuthorizationRequest, PendingAuthorization, Pkce};
 pub use client::{OAuthClient, OAuthClientBuilder};
 pub use error::{Error, ErrorCode, ServerError};
+pub use device::{DeviceAuthorization, DevicePoll};
+pub use error::{Error, ErrorCode, ServerError};
+pub use introspect::{IntrospectionClaims, Introspector, IntrospectorBuilder};
 pub use metadata::{Metadata, WellKnown};
 pub use response::{Quirk, TokenSet};
 pub use revoke::TokenKind;
 pub use source::{AccessToken, TokenSource, TokenSourceBuilder};
 pub use store::{FileStore, MemoryStore, TokenStore};
+
+/// The quickstart in the crate's README.md, compiled as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

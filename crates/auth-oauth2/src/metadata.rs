@@ -200,6 +200,9 @@ impl OAuthClientBuilder {
         if let Some(u) = metadata.revocation_endpoint() {
             self = self.revocation_endpoint(u);
         }
+        if let Some(u) = metadata.device_authorization_endpoint() {
+            self = self.device_authorization_endpoint(u);
+        }
         self.issuer(metadata.issuer())
             .iss_parameter_supported(metadata.iss_parameter_supported())
     }

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -151,6 +151,7 @@ impl TokenSourceBuilder {
                 flight: tokio::sync::Mutex::new(Flight::default()),
                 attempts: AtomicU64::new(0),
                 rng: AtomicU64::new(seed),
+                unsaved: AtomicBool::new(false),
             }),
         }
     }
@@ -214,6 +215,8 @@ struct Inner {
     /// attempt ran while it waited.
     attempts: AtomicU64,
     rng: AtomicU64,
+    /// The last save to the store failed: the tokens in memory are newer than the stored ones.
+    unsaved: AtomicBool,
 }
 
 #[derive(Default)]
@@ -268,7 +271,17 @@ impl TokenSource {
         {
             return Ok(AccessToken(Arc::clone(cached)));
         }
-        self.get_slow(now).await
+        // Boxed so that the hot path's future stays a few words, not the size of a refresh.
+        Box::pin(self.get_slow(now)).await
+    }
+
+    /// The cached token if it is not yet due for refresh, without waiting: for callers that
+    /// cannot await (a synchronous hook), which then fall back to [`TokenSource::get`].
+    pub fn cached(&self) -> Option<AccessToken> {
+        let now = self.inner.client.clock().now();
+        let current = self.inner.current.load();
+        let cached = current.as_ref().filter(|c| now < c.refresh_at)?;
+        Some(AccessToken(Arc::clone(cached)))
     }
 
     /// Gets a token and sets it on `request` as `Authorization: Bearer`, marked sensitive.
@@ -336,10 +349,9 @@ impl TokenSource {
             // handing out the valid token.
             if let Ok(mut flight) = inner.flight.try_lock()
                 && !inner.in_backoff(&flight, now)
+                && let Ok(token) = self.refresh_locked(&mut flight).await
             {
-                if let Ok(token) = self.refresh_locked(&mut flight).await {
-                    return Ok(token);
-                }
+                return Ok(token);
             }
             return Ok(AccessToken(Arc::clone(cached)));
         }
@@ -408,11 +420,16 @@ impl TokenSource {
         {
             return Ok((s.clone(), Ok(())));
         }
-        let refresh_token = stored
-            .as_ref()
-            .and_then(TokenSet::refresh_token)
-            .or_else(|| ours.as_ref().and_then(|c| c.tokens.refresh_token()))
-            .cloned();
+        // The store holds the newest refresh token, unless our last save failed: then ours is
+        // newer and the stored one may be dead (rotated away by our own refresh).
+        let ours_rt = ours.as_ref().and_then(|c| c.tokens.refresh_token());
+        let stored_rt = stored.as_ref().and_then(TokenSet::refresh_token);
+        let refresh_token = if inner.unsaved.load(Ordering::Acquire) {
+            ours_rt.or(stored_rt)
+        } else {
+            stored_rt.or(ours_rt)
+        }
+        .cloned();
         let tokens = match refresh_token {
             Some(rt) => match inner.client.refresh(&rt).await {
                 Ok(t) => t,
@@ -445,6 +462,7 @@ impl TokenSource {
             None => return Err(Error::NoRefreshToken),
         };
         let saved = inner.store.save(&tokens).await;
+        inner.unsaved.store(saved.is_err(), Ordering::Release);
         Ok((tokens, saved))
     }
 }

@@ -1,0 +1,146 @@
+//! auth-oauth2's hot path: `TokenSource::get()` with a valid cached token, on one thread and
+//! with a second thread calling it at the same time.
+//!
+//! Rows: auth-oauth2's `TokenSource` (clock read + one atomic pointer load); the peer, what a
+//! hand-rolled cache usually is (`std::sync::RwLock<Option<Arc<token>>>` with an expiry
+//! check); and two floors: reading the system clock, and cloning an `Arc` already at hand. The future of `get()` is
+//! polled once with a no-op waker: on this path it is always ready, so no runtime is measured.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use auth_core::{Clock, HttpError, HttpRequest, HttpResponse, Secret, SystemClock, UnixTime};
+use auth_oauth2::{OAuthClient, TokenSource};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn now_or_never<F: Future>(f: F) -> Option<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(f).poll(&mut cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
+fn source() -> Option<TokenSource> {
+    let http = |_req: HttpRequest| async {
+        Ok::<_, HttpError>(HttpResponse::new(
+            br#"{"access_token":"bench-token","token_type":"Bearer","expires_in":86400}"#.to_vec(),
+        ))
+    };
+    let client = OAuthClient::builder("bench")
+        .token_endpoint("https://as.example/token")
+        .client_secret_basic(Secret::new("s"))
+        .http_client(Arc::new(http))
+        .build()
+        .ok()?;
+    let source = TokenSource::client_credentials(client).build();
+    now_or_never(source.get())?.ok()?; // warm the cache
+    Some(source)
+}
+
+struct Naive {
+    token: RwLock<Option<Arc<(String, UnixTime)>>>,
+    clock: SystemClock,
+}
+
+impl Naive {
+    fn get(&self) -> Option<Arc<(String, UnixTime)>> {
+        let now = self.clock.now();
+        let guard = self.token.read().ok()?;
+        guard.as_ref().filter(|t| now < t.1).cloned()
+    }
+}
+
+/// Runs `op` `iters` times on this thread while, if `contended`, a second thread runs it in a
+/// loop; returns the time of this thread's iterations.
+fn measure<T: Send + Sync + 'static>(
+    shared: &Arc<T>,
+    iters: u64,
+    contended: bool,
+    op: fn(&T),
+) -> Duration {
+    let stop = Arc::new(AtomicBool::new(false));
+    let other = contended.then(|| {
+        let (shared, stop) = (Arc::clone(shared), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                op(&shared);
+            }
+        })
+    });
+    let start = Instant::now();
+    for _ in 0..iters {
+        op(black_box(shared));
+    }
+    let elapsed = start.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    if let Some(t) = other {
+        let _ = t.join();
+    }
+    elapsed
+}
+
+fn cached_get(c: &mut Criterion) {
+    let Some(source) = source() else { return };
+    let source = Arc::new(source);
+    let far = SystemClock
+        .now()
+        .saturating_add(Duration::from_secs(86_400));
+    let naive = Arc::new(Naive {
+        token: RwLock::new(Some(Arc::new(("bench-token".to_owned(), far)))),
+        clock: SystemClock,
+    });
+    let floor = Arc::new(Arc::new(("bench-token".to_owned(), far)));
+
+    for (label, contended) in [("one thread", false), ("two threads", true)] {
+        let mut g = c.benchmark_group(format!("token source get, cached, {label}"));
+        g.bench_function("auth-oauth2 TokenSource::get", |b| {
+            b.iter_custom(|iters| {
+                measure(&source, iters, contended, |s| {
+                    black_box(
+                        now_or_never(s.get())
+                            .map(|t| t.map(|t| t.expires_at()))
+                            .is_some(),
+                    );
+                })
+            });
+        });
+        g.bench_function("auth-oauth2 TokenSource::cached (sync)", |b| {
+            b.iter_custom(|iters| {
+                measure(&source, iters, contended, |s| {
+                    black_box(s.cached().map(|t| t.expires_at()));
+                })
+            });
+        });
+        g.bench_function("peer: RwLock<Option<Arc<token>>> + expiry check", |b| {
+            b.iter_custom(|iters| {
+                measure(&naive, iters, contended, |n| {
+                    black_box(n.get());
+                })
+            });
+        });
+        g.bench_function("floor: SystemClock::now", |b| {
+            b.iter_custom(|iters| {
+                measure(&Arc::new(SystemClock), iters, contended, |c| {
+                    black_box(c.now());
+                })
+            });
+        });
+        g.bench_function("floor: Arc::clone", |b| {
+            b.iter_custom(|iters| {
+                measure(&floor, iters, contended, |f| {
+                    black_box(Arc::clone(f));
+                })
+            });
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, cached_get);
+criterion_main!(benches);

@@ -1,0 +1,358 @@
+//! Resource server: RFC 7662 token introspection as an [`auth_core::VerifyToken`], so that
+//! `TokenAuthenticator::bearer(realm, introspector)` is the authenticator.
+//!
+//! Only a JSON boolean `"active": true` counts (RFC 7662 §2.2); `aud`, `iss` and `exp` are
+//! checked; results are cached for the lesser of the token's `exp` and a configured maximum
+//! (the bound on how long a revoked token keeps working); concurrent checks of one token
+//! share one request; an endpoint that cannot answer is 503, never 401.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_core::{CredentialKind, Principal, Scopes, TokenVerdict, UnixTime, VerifyToken};
+use serde_json::{Map, Value};
+
+use crate::client::{OAuthClient, check_endpoint};
+use crate::endpoint::{name, post_form};
+use crate::error::Error;
+
+/// The members of an active introspection response, attached to the [`Principal`].
+#[derive(Debug, Clone)]
+pub struct IntrospectionClaims(Map<String, Value>);
+
+impl IntrospectionClaims {
+    /// A member of the response (`client_id`, `username`, extensions).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+}
+
+/// Builds an [`Introspector`]; see [`Introspector::builder`].
+#[must_use]
+pub struct IntrospectorBuilder {
+    client: OAuthClient,
+    endpoint: String,
+    audience: Option<String>,
+    any_audience: bool,
+    issuer: Option<String>,
+    any_issuer: bool,
+    max_cache: Duration,
+    max_entries: usize,
+}
+
+impl fmt::Debug for IntrospectorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectorBuilder")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IntrospectorBuilder {
+    /// The audience this resource server is: an active token's `aud` must be or contain it.
+    /// Required unless waived with [`Self::danger_accept_any_audience`].
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Accepts tokens for any audience.
+    ///
+    /// # Security
+    ///
+    /// A token issued for another service is then accepted here (RFC 9700 §2.3).
+    pub fn danger_accept_any_audience(mut self) -> Self {
+        self.any_audience = true;
+        self
+    }
+
+    /// The issuer an active token's `iss` must equal exactly. Required unless waived with
+    /// [`Self::danger_accept_any_issuer`].
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Accepts responses without or with any `iss`.
+    ///
+    /// # Security
+    ///
+    /// Only for servers that never send `iss`; the endpoint's identity then rests on TLS alone.
+    pub fn danger_accept_any_issuer(mut self) -> Self {
+        self.any_issuer = true;
+        self
+    }
+
+    /// The longest an active result is trusted without asking again: the bound on how long
+    /// a revoked token keeps working here. Default: 60 s.
+    pub fn max_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.max_cache = ttl;
+        self
+    }
+
+    /// How many active tokens to cache at most. Default: 10 000.
+    pub fn max_cache_entries(mut self, entries: usize) -> Self {
+        self.max_entries = entries;
+        self
+    }
+
+    /// Checks the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the endpoint is not acceptable, or the audience or issuer is
+    /// neither set nor waived.
+    pub fn build(self) -> Result<Introspector, Error> {
+        let uri = check_endpoint(
+            "introspection endpoint",
+            &self.endpoint,
+            self.client.shared.transport,
+        )?;
+        if self.audience.is_none() && !self.any_audience {
+            return Err(Error::config(
+                "no audience (set it, or danger_accept_any_audience)",
+            ));
+        }
+        if self.issuer.is_none() && !self.any_issuer {
+            return Err(Error::config(
+                "no issuer (set it, or danger_accept_any_issuer)",
+            ));
+        }
+        Ok(Introspector {
+            inner: Arc::new(Inner {
+                endpoint: name("introspection endpoint", &uri),
+                uri,
+                client: self.client,
+                audience: self.audience,
+                issuer: self.issuer,
+                max_cache: self.max_cache,
+                max_entries: self.max_entries,
+                cache: Mutex::new(HashMap::new()),
+                inflight: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+/// Checks opaque access tokens at an RFC 7662 introspection endpoint. Cheap to clone.
+///
+/// # Security
+///
+/// The cache holds the tokens it has seen active, in memory, for at most the configured
+/// maximum lifetime.
+#[derive(Clone)]
+pub struct Introspector {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Introspector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspector")
+            .field("endpoint", &self.inner.endpoint)
+            .field("audience", &self.inner.audience)
+            .field("issuer", &self.inner.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+type Flight = Arc<tokio::sync::OnceCell<Outcome>>;
+
+struct Inner {
+    client: OAuthClient,
+    uri: http::Uri,
+    endpoint: String,
+    audience: Option<String>,
+    issuer: Option<String>,
+    max_cache: Duration,
+    max_entries: usize,
+    cache: Mutex<HashMap<Box<str>, (Principal, UnixTime)>>,
+    inflight: Mutex<HashMap<Box<str>, Flight>>,
+}
+
+#[derive(Clone)]
+enum Outcome {
+    Active(Principal, UnixTime),
+    Inactive(Cow<'static, str>),
+    Unavailable(String),
+    Misconfigured(String),
+}
+
+impl Introspector {
+    /// An introspector at `endpoint`, authenticating as `client` (its client authentication,
+    /// HTTP client, clock and transport policy).
+    pub fn builder(client: OAuthClient, endpoint: impl Into<String>) -> IntrospectorBuilder {
+        IntrospectorBuilder {
+            client,
+            endpoint: endpoint.into(),
+            audience: None,
+            any_audience: false,
+            issuer: None,
+            any_issuer: false,
+            max_cache: Duration::from_secs(60),
+            max_entries: 10_000,
+        }
+    }
+
+    async fn check(&self, token: &str) -> Result<TokenVerdict, auth_core::Error> {
+        let inner = &*self.inner;
+        let now = inner.client.clock().now();
+        if let Ok(cache) = inner.cache.lock()
+            && let Some((principal, until)) = cache.get(token)
+            && now < *until
+        {
+            return Ok(TokenVerdict::Valid(principal.clone()));
+        }
+        let flight: Flight = match inner.inflight.lock() {
+            Ok(mut map) => Arc::clone(map.entry(token.into()).or_default()),
+            Err(_) => Flight::default(),
+        };
+        let outcome = flight.get_or_init(|| self.introspect(token)).await.clone();
+        if let Ok(mut map) = inner.inflight.lock()
+            && map.get(token).is_some_and(|f| Arc::ptr_eq(f, &flight))
+        {
+            map.remove(token);
+        }
+        match outcome {
+            Outcome::Active(principal, until) => {
+                self.remember(token, &principal, until);
+                Ok(TokenVerdict::Valid(principal))
+            }
+            Outcome::Inactive(why) => Ok(TokenVerdict::Invalid(why)),
+            Outcome::Unavailable(why) => {
+                Err(auth_core::Error::unavailable(inner.endpoint.clone(), why))
+            }
+            Outcome::Misconfigured(why) => Err(auth_core::Error::Misconfigured(why.into())),
+        }
+    }
+
+    fn remember(&self, token: &str, principal: &Principal, until: UnixTime) {
+        let inner = &*self.inner;
+        let now = inner.client.clock().now();
+        if let Ok(mut cache) = inner.cache.lock() {
+            if cache.len() >= inner.max_entries {
+                cache.retain(|_, (_, u)| now < *u);
+            }
+            if cache.len() < inner.max_entries {
+                cache.insert(token.into(), (principal.clone(), until));
+            }
+        }
+    }
+
+    async fn introspect(&self, token: &str) -> Outcome {
+        let inner = &*self.inner;
+        let params = [("token", token), ("token_type_hint", "access_token")];
+        let response = match post_form(&inner.client, &inner.endpoint, &inner.uri, &params).await {
+            Ok(r) => r,
+            Err(Error::Config(why)) => return Outcome::Misconfigured(why.into_owned()),
+            Err(e) => return Outcome::Unavailable(e.to_string()),
+        };
+        let now = inner.client.clock().now();
+        match response.status().as_u16() {
+            200 => {}
+            401 | 403 => {
+                return Outcome::Misconfigured(format!(
+                    "{} refused our client credentials (http {})",
+                    inner.endpoint,
+                    response.status().as_u16()
+                ));
+            }
+            s => return Outcome::Unavailable(format!("{} answered http {s}", inner.endpoint)),
+        }
+        let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(response.body()) else {
+            return Outcome::Unavailable(format!(
+                "{} answered something that is not a json object",
+                inner.endpoint
+            ));
+        };
+        // The server's clock, from its Date header, for `exp` and `nbf`.
+        let offset = response
+            .headers()
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .map(|d| {
+                i128::from(UnixTime::from_system_time(d).as_secs()) - i128::from(now.as_secs())
+            })
+            .unwrap_or(0);
+        let local = |server_secs: u64| {
+            let t = i128::from(server_secs) - offset;
+            UnixTime::from_secs(u64::try_from(t.max(0)).unwrap_or(u64::MAX))
+        };
+        self.judge(doc, now, local)
+    }
+
+    fn judge(
+        &self,
+        doc: Map<String, Value>,
+        now: UnixTime,
+        local: impl Fn(u64) -> UnixTime,
+    ) -> Outcome {
+        let inner = &*self.inner;
+        if doc.get("active") != Some(&Value::Bool(true)) {
+            return Outcome::Inactive(
+                "token is not active (active is not the boolean true)".into(),
+            );
+        }
+        let exp = doc.get("exp").and_then(Value::as_u64).map(&local);
+        if exp.is_some_and(|exp| now >= exp) {
+            return Outcome::Inactive("token expired".into());
+        }
+        if doc
+            .get("nbf")
+            .and_then(Value::as_u64)
+            .map(&local)
+            .is_some_and(|nbf| now < nbf)
+        {
+            return Outcome::Inactive("token not yet valid (nbf)".into());
+        }
+        if let Some(issuer) = &inner.issuer
+            && doc.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
+        {
+            return Outcome::Inactive("iss is not the expected issuer".into());
+        }
+        if let Some(audience) = &inner.audience {
+            let ok = match doc.get("aud") {
+                Some(Value::String(a)) => a == audience,
+                Some(Value::Array(list)) => {
+                    list.iter().any(|a| a.as_str() == Some(audience.as_str()))
+                }
+                _ => false,
+            };
+            if !ok {
+                return Outcome::Inactive("token is not for this audience".into());
+            }
+        }
+        let subject = ["sub", "client_id", "username"]
+            .iter()
+            .find_map(|k| doc.get(*k).and_then(Value::as_str))
+            .map(str::to_owned);
+        let Some(subject) = subject else {
+            return Outcome::Inactive("no sub, client_id or username".into());
+        };
+        let scopes = doc
+            .get("scope")
+            .and_then(Value::as_str)
+            .map(Scopes::from_space_separated)
+            .unwrap_or_default();
+        let cap = now.saturating_add(inner.max_cache);
+        let until = exp.map_or(cap, |e| e.min(cap));
+        let principal = Principal::new(subject, CredentialKind::Introspection)
+            .with_scopes(scopes)
+            .with_attribute(IntrospectionClaims(doc));
+        Outcome::Active(principal, until)
+    }
+}
+
+impl VerifyToken for Introspector {
+    fn verify(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<TokenVerdict, auth_core::Error>> + Send {
+        let this = self.clone();
+        let token = token.to_owned();
+        async move { this.check(&token).await }
+    }
+}

@@ -1,0 +1,247 @@
+//! Integration tests of auth-oauth2 against an in-process authorization server (a closure
+//! behind the `HttpClient` seam) and a manual clock. The wire-level checks against mock
+//! servers live in the conformance suite (`conformance/src/suites/oauth2.rs`).
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use auth_core::{HttpError, HttpRequest, HttpResponse, ManualClock, Secret, UnixTime};
+use auth_oauth2::{Error, MemoryStore, OAuthClient, TokenSet, TokenSource, TokenStore};
+
+const START: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+/// A token endpoint that counts its calls and answers `body(n, request body)` for the n-th
+/// (from 1).
+fn server(
+    body: impl Fn(usize, String) -> String + Send + Sync + 'static,
+) -> (Arc<AtomicUsize>, OAuthClient, ManualClock) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let body = Arc::new(body);
+    let http = move |req: HttpRequest| {
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        let body = body(n, String::from_utf8_lossy(req.body()).into_owned());
+        async move { Ok::<_, HttpError>(HttpResponse::new(body.into_bytes())) }
+    };
+    let clock = ManualClock::new(START);
+    let client = OAuthClient::builder("c")
+        .token_endpoint("https://as.example/token")
+        .client_secret_basic(Secret::new("s"))
+        .http_client(Arc::new(http))
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    (calls, client, clock)
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn refreshes_within_margin_and_jitter_never_after_expiry() {
+    let (calls, client, clock) = server(|n, _| {
+        format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#)
+    });
+    let source = TokenSource::client_credentials(client)
+        .refresh_margin(Duration::from_secs(60))
+        .jitter(Duration::from_secs(30))
+        .build();
+    block_on(async {
+        let first = source.get().await.unwrap();
+        assert_eq!(
+            first.expires_at(),
+            START.saturating_add(Duration::from_secs(600))
+        );
+        // Before margin + jitter (90 s before expiry): cached.
+        clock.advance(Duration::from_secs(509));
+        assert!(source.get().await.unwrap().secret().ct_eq(b"AT1"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Within the margin (60 s before expiry): refreshed, whatever the jitter.
+        clock.advance(Duration::from_secs(32));
+        assert!(source.get().await.unwrap().secret().ct_eq(b"AT2"));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    });
+}
+
+#[test]
+fn short_lifetimes_are_not_refreshed_on_every_call() {
+    let (calls, client, clock) = server(|n, _| {
+        format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":10}}"#)
+    });
+    let source = TokenSource::client_credentials(client).build();
+    block_on(async {
+        source.get().await.unwrap();
+        clock.advance(Duration::from_secs(4));
+        source.get().await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "refresh at half the lifetime, not before"
+        );
+    });
+}
+
+#[test]
+fn unknown_lifetime_uses_the_assumed_one() {
+    let (calls, client, clock) =
+        server(|n, _| format!(r#"{{"access_token":"AT{n}","token_type":"Bearer"}}"#));
+    let source = TokenSource::client_credentials(client)
+        .assumed_lifetime(Duration::from_secs(120))
+        .jitter(Duration::ZERO)
+        .build();
+    block_on(async {
+        let t = source.get().await.unwrap();
+        assert_eq!(
+            t.expires_at(),
+            START.saturating_add(Duration::from_secs(120))
+        );
+        clock.advance(Duration::from_secs(59));
+        source.get().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        clock.advance(Duration::from_secs(2));
+        source.get().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    });
+}
+
+#[test]
+fn refresh_only_source_without_refresh_token_says_so() {
+    let (calls, client, _clock) = server(|_, _| String::new());
+    let source = TokenSource::refreshing(client).build();
+    let e = block_on(source.get()).unwrap_err();
+    assert!(
+        matches!(e, Error::Refresh(ref inner) if matches!(**inner, Error::NoRefreshToken)),
+        "{e:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_failed_refresh_ahead_of_expiry_keeps_the_valid_token() {
+    let (calls, client, clock) = server(|n, _| {
+        if n == 1 {
+            r#"{"access_token":"AT1","token_type":"Bearer","expires_in":600}"#.to_owned()
+        } else {
+            r#"{"access_token":"bad","token_type":"mac"}"#.to_owned()
+        }
+    });
+    let source = TokenSource::client_credentials(client).build();
+    block_on(async {
+        source.get().await.unwrap();
+        clock.advance(Duration::from_secs(560));
+        assert!(source.get().await.unwrap().secret().ct_eq(b"AT1"));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // Backing off: no new attempt a moment later, still the valid token.
+        clock.advance(Duration::from_millis(500));
+        assert!(source.get().await.unwrap().secret().ct_eq(b"AT1"));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // Expired, and the server still answers nonsense: an error, not the stale token.
+        clock.advance(Duration::from_secs(60));
+        assert!(source.get().await.is_err());
+    });
+}
+
+#[test]
+fn tokens_in_a_shared_store_are_adopted_without_a_request() {
+    let (calls, client, _clock) = server(|_, _| String::new());
+    let store = Arc::new(MemoryStore::with_tokens(
+        TokenSet::new(
+            Secret::new("FROM-STORE"),
+            Some(START.saturating_add(Duration::from_secs(900))),
+        )
+        .with_refresh_token(Some(Secret::new("RT"))),
+    ));
+    let source = TokenSource::refreshing(client).store(store.clone()).build();
+    let t = block_on(source.get()).unwrap();
+    assert!(t.secret().ct_eq(b"FROM-STORE"));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert!(block_on(store.load()).unwrap().is_some());
+}
+
+#[test]
+fn nothing_secret_in_debug_output() {
+    let (_calls, client, _clock) = server(|_, _| {
+        r#"{"access_token":"at-SECRET","token_type":"Bearer","refresh_token":"rt-SECRET"}"#
+            .to_owned()
+    });
+    let source = TokenSource::client_credentials(client.clone()).build();
+    let t = block_on(source.get()).unwrap();
+    let all = format!("{client:?} {source:?} {t:?}");
+    assert!(!all.contains("SECRET"), "{all}");
+}
+
+#[test]
+fn the_hot_path_future_is_small() {
+    let (_calls, client, _clock) = server(|_, _| String::new());
+    let source = TokenSource::client_credentials(client).build();
+    let size = std::mem::size_of_val(&source.get());
+    assert!(size <= 128, "get() future is {size} bytes");
+}
+
+/// A store that accepts the first save and refuses the rest.
+struct Flaky {
+    inner: MemoryStore,
+    saves: AtomicUsize,
+}
+
+impl TokenStore for Flaky {
+    fn load(&self) -> auth_core::BoxFuture<'_, Result<Option<TokenSet>, Error>> {
+        self.inner.load()
+    }
+
+    fn save<'a>(&'a self, tokens: &'a TokenSet) -> auth_core::BoxFuture<'a, Result<(), Error>> {
+        if self.saves.fetch_add(1, Ordering::SeqCst) == 0 {
+            return self.inner.save(tokens);
+        }
+        Box::pin(std::future::ready(Err(Error::Store {
+            what: "disk full".into(),
+            source: None,
+        })))
+    }
+}
+
+#[test]
+fn after_a_failed_save_the_newer_refresh_token_in_memory_is_used() {
+    let sent = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = Arc::clone(&sent);
+    let (_calls, client, clock) = server(move |n, request| {
+        log.lock().unwrap().push(request);
+        let k = n + 1;
+        format!(
+            r#"{{"access_token":"AT{k}","token_type":"Bearer","expires_in":600,"refresh_token":"RT{k}"}}"#
+        )
+    });
+    let store = Arc::new(Flaky {
+        inner: MemoryStore::with_tokens(
+            TokenSet::new(Secret::new("AT1"), Some(START))
+                .with_refresh_token(Some(Secret::new("RT1"))),
+        ),
+        saves: AtomicUsize::new(0),
+    });
+    let source = TokenSource::refreshing(client).store(store).build();
+    block_on(async {
+        assert!(source.get().await.unwrap().secret().ct_eq(b"AT2")); // saved
+        clock.advance(Duration::from_secs(600));
+        // Refreshed with RT2; the save fails: the caller hears of it, the token is kept.
+        assert!(matches!(source.get().await, Err(Error::Store { .. })));
+        clock.advance(Duration::from_secs(1));
+        assert!(source.cached().is_some_and(|t| t.secret().ct_eq(b"AT3")));
+        clock.advance(Duration::from_secs(600));
+        source.get().await.ok();
+    });
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(
+        sent,
+        [
+            "grant_type=refresh_token&refresh_token=RT1",
+            "grant_type=refresh_token&refresh_token=RT2",
+            "grant_type=refresh_token&refresh_token=RT3",
+        ]
+    );
+}

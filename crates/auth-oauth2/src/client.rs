@@ -195,7 +195,6 @@ impl OAuthClientBuilder {
                 let uri = check_endpoint("token endpoint", &url, self.transport)?;
                 let parsed =
                     TokenUrl::new(url).map_err(|_| Error::config("token endpoint is not a url"))?;
-                (endpoint_name("token endpoint", &uri), Some(parsed))
                 (
                     endpoint_name("token endpoint", &uri),
                     Some(uri),

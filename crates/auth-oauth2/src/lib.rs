@@ -24,7 +24,6 @@ pub mod store;
 
 pub use authorize::{AuthorizationRequest, PendingAuthorization, Pkce};
 pub use client::{OAuthClient, OAuthClientBuilder};
-pub use error::{Error, ErrorCode, ServerError};
 pub use device::{DeviceAuthorization, DevicePoll};
 pub use error::{Error, ErrorCode, ServerError};
 pub use introspect::{IntrospectionClaims, Introspector, IntrospectorBuilder};

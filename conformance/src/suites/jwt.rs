@@ -23,6 +23,8 @@ pub fn suite() -> Suite {
     let mut s = Suite::new("auth-jwt");
     vectors::add(&mut s);
     wycheproof::add(&mut s);
+    attacks::add(&mut s);
+    properties::add(&mut s);
     s
 }
 

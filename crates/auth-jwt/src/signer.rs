@@ -193,6 +193,31 @@ impl SigningKey {
         self
     }
 
+    /// The same key for another algorithm of its family: an RSA key for RS384 or PS256, an
+    /// HMAC secret for HS384 if it is long enough.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidKey`] across families or curves, or for a secret too short for `alg`.
+    pub fn with_algorithm(&self, alg: Algorithm) -> Result<Self, Error> {
+        if alg.family() != self.alg.family() || (self.alg.family() == Family::Ec && alg != self.alg)
+        {
+            return Err(Error::invalid_key(format!(
+                "a {} key cannot sign {alg}",
+                self.alg
+            )));
+        }
+        if let Some(secret) = &self.secret {
+            Key::hmac(secret, alg)?;
+        }
+        let mut key = self.clone();
+        key.alg = alg;
+        if let Some(public) = &mut key.public {
+            public.insert("alg".into(), alg.as_str().into());
+        }
+        Ok(key)
+    }
+
     /// The algorithm.
     pub fn algorithm(&self) -> Algorithm {
         self.alg

@@ -236,7 +236,7 @@ pub(super) fn add(s: &mut Suite) {
         },
     );
     s.case(
-        "4.1 RS256 verifies and re-signs identically",
+        "4.1 RS256 verifies with the published payload",
         "RFC 7520 §4.1",
         || {
             let v = vector("4.1");

@@ -3,6 +3,7 @@
 
 mod attacks;
 mod properties;
+mod remote;
 mod vectors;
 mod wycheproof;
 
@@ -25,6 +26,7 @@ pub fn suite() -> Suite {
     wycheproof::add(&mut s);
     attacks::add(&mut s);
     properties::add(&mut s);
+    remote::add(&mut s);
     s
 }
 

@@ -2,6 +2,7 @@
 //! Wycheproof JWS and JWK vectors, an attack catalogue, and properties.
 
 mod attacks;
+mod peers;
 mod properties;
 mod remote;
 mod vectors;
@@ -27,6 +28,7 @@ pub fn suite() -> Suite {
     attacks::add(&mut s);
     properties::add(&mut s);
     remote::add(&mut s);
+    peers::add(&mut s);
     s
 }
 

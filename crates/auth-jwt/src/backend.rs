@@ -40,6 +40,9 @@ pub(crate) enum Prepared {
     /// An HMAC key with its pads computed once.
     #[cfg(feature = "aws-lc-rs")]
     Hmac(Box<aws_lc_rs::hmac::Key>),
+    /// A public key parsed once by aws-lc-rs.
+    #[cfg(feature = "aws-lc-rs")]
+    Parsed(Box<aws_lc_rs::signature::ParsedPublicKey>),
     /// Any key, verified through jsonwebtoken's provider.
     Jwt(DecodingKey),
 }
@@ -68,17 +71,89 @@ impl Prepared {
         }
     }
 
+    /// Prepares a public key for `alg`. With aws-lc-rs it is parsed once here rather than on
+    /// every verification (jsonwebtoken's aws-lc verifiers re-parse RSA and EC keys each
+    /// time); a key aws-lc-rs refuses stays with jsonwebtoken, which then fails to verify.
+    pub(crate) fn public(alg: Algorithm, key: DecodingKey) -> Self {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            use aws_lc_rs::signature as sig;
+            let verification: &'static dyn sig::VerificationAlgorithm = match alg {
+                Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+                Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+                Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+                Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+                Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+                Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+                Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+                Algorithm::EdDSA => &sig::ED25519,
+                _ => return Self::Jwt(key),
+            };
+            let parsed = match key.kind() {
+                jsonwebtoken::DecodingKeyKind::SecretOrDer(bytes) => {
+                    sig::ParsedPublicKey::new(verification, bytes)
+                }
+                jsonwebtoken::DecodingKeyKind::RsaModulusExponent { n, e } => {
+                    sig::ParsedPublicKey::new(verification, rsa_public_der(n, e))
+                }
+            };
+            match parsed {
+                Ok(p) => Self::Parsed(Box::new(p)),
+                Err(_) => Self::Jwt(key),
+            }
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            let _ = alg;
+            Self::Jwt(key)
+        }
+    }
+
     /// Whether `signature` is `alg`'s signature of `message` under this key.
     pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         match self {
             #[cfg(feature = "aws-lc-rs")]
             Self::Hmac(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
+            #[cfg(feature = "aws-lc-rs")]
+            Self::Parsed(key) => key.verify_sig(message, signature).is_ok(),
             Self::Jwt(key) => match (provider().verifier_factory)(&alg.to_jwt(), key) {
                 Ok(v) => v.verify(message, &signature.to_vec()).is_ok(),
                 Err(_) => false,
             },
         }
     }
+}
+
+/// A PKCS#1 `RSAPublicKey` (RFC 8017 A.1.1) in DER from big-endian `n` and `e`.
+#[cfg(feature = "aws-lc-rs")]
+fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
+        out.push(tag);
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+    }
+    fn integer(out: &mut Vec<u8>, x: &[u8]) {
+        let pad = x.first().is_none_or(|b| b & 0x80 != 0);
+        header(out, 0x02, x.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(x);
+    }
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    integer(&mut body, n);
+    integer(&mut body, e);
+    let mut der = Vec::with_capacity(body.len() + 8);
+    header(&mut der, 0x30, body.len());
+    der.extend(body);
+    der
 }
 
 /// Signs `message` with `key` for `alg`.

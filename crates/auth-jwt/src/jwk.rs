@@ -121,7 +121,7 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
             let dk = DecodingKey::from_rsa_raw_components(n_min, e_min);
             let verifiers = algs(&mut Family::Rsa.algorithms())
                 .into_iter()
-                .map(|a| (a, Prepared::Jwt(dk.clone())))
+                .map(|a| (a, Prepared::public(a, dk.clone())))
                 .collect();
             Ok(Key::from_parts(
                 family,
@@ -163,7 +163,7 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
                 ("x", required(jwk, "x")?),
                 ("y", required(jwk, "y")?),
             ]);
-            let prepared = Prepared::Jwt(DecodingKey::from_ec_der(&point));
+            let prepared = Prepared::public(curve_alg, DecodingKey::from_ec_der(&point));
             Ok(Key::from_parts(
                 family,
                 kid,
@@ -185,7 +185,7 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
                 return Err("Ed25519 public key must be 32 valid bytes".into());
             }
             let tp = thumbprint(&[("crv", crv), ("kty", "OKP"), ("x", required(jwk, "x")?)]);
-            let prepared = Prepared::Jwt(DecodingKey::from_ed_der(&x));
+            let prepared = Prepared::public(Algorithm::EdDSA, DecodingKey::from_ed_der(&x));
             Ok(Key::from_parts(
                 family,
                 kid,

@@ -120,7 +120,7 @@ impl Key {
             None,
             None,
             fingerprint,
-            vec![(alg, Prepared::Jwt(key))],
+            vec![(alg, Prepared::public(alg, key))],
         ))
     }
 

@@ -16,6 +16,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 /// O(n log n) on any input.
 #[derive(Debug, Default)]
 pub(crate) struct Members<'de> {
+    /// Registered names seen, one bit each: checked without comparing strings.
+    known: u32,
     inline: [Option<Cow<'de, str>>; INLINE],
     len: usize,
     spilled: BTreeSet<Cow<'de, str>>,
@@ -24,7 +26,21 @@ pub(crate) struct Members<'de> {
 const INLINE: usize = 16;
 
 impl<'de> Members<'de> {
-    /// Records `name`, or fails if the object already had it.
+    /// Records the registered name number `bit`, or fails if the object already had it.
+    pub(crate) fn known<E: de::Error>(&mut self, bit: u32, name: &str) -> Result<(), E> {
+        let mask = 1u32 << bit;
+        if self.known & mask != 0 {
+            return Err(E::custom(format_args!(
+                "duplicate member {}",
+                crate::error::shown(name)
+            )));
+        }
+        self.known |= mask;
+        Ok(())
+    }
+
+    /// Records a name that is not one of the caller's registered names, or fails if the
+    /// object already had it.
     #[allow(clippy::ptr_arg)] // the Cow is cloned into the set: borrowed names stay borrowed
     pub(crate) fn insert<E: de::Error>(&mut self, name: &Cow<'de, str>) -> Result<(), E> {
         let seen = self.inline[..self.len]

@@ -71,13 +71,16 @@ fn peer_validation(alg: jsonwebtoken::Algorithm) -> jsonwebtoken::Validation {
     v
 }
 
+/// The raw primitive: (signing input, signature) -> valid.
+type Floor = Box<dyn Fn(&[u8], &[u8]) -> bool>;
+
 struct Case {
     name: &'static str,
     token: String,
     ours: Verifier,
     peer_key: jsonwebtoken::DecodingKey,
     peer_validation: jsonwebtoken::Validation,
-    floor: Box<dyn Fn(&[u8], &[u8]) -> bool>,
+    floor: Floor,
 }
 
 fn b64(s: &str) -> Vec<u8> {
@@ -93,13 +96,19 @@ fn cases() -> Vec<Case> {
     };
     // HS256
     let secret = Secret::new(b"bench secret of at least thirty-two bytes".to_vec());
-    let hs = SigningKey::hmac(&secret, Algorithm::HS256).unwrap_or_else(|e| panic!("{e}")).with_kid("hs-1");
+    let hs = SigningKey::hmac(&secret, Algorithm::HS256)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_kid("hs-1");
     let token = hs.sign(&far(claims())).unwrap_or_else(|e| panic!("{e}"));
     let hkey = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.expose_secret());
     out.push(Case {
         name: "HS256",
-        ours: verifier(hs.verification_key().unwrap_or_else(|e| panic!("{e}")), Algorithm::HS256),
-        peer_key: jsonwebtoken::DecodingKey::from_secret(secret.expose_secret()).unwrap_or_else(|e| panic!("{e}")),
+        ours: verifier(
+            hs.verification_key().unwrap_or_else(|e| panic!("{e}")),
+            Algorithm::HS256,
+        ),
+        peer_key: jsonwebtoken::DecodingKey::from_secret(secret.expose_secret())
+            .unwrap_or_else(|e| panic!("{e}")),
         peer_validation: peer_validation(jsonwebtoken::Algorithm::HS256),
         floor: Box::new(move |m, s| aws_lc_rs::hmac::verify(&hkey, m, s).is_ok()),
         token,
@@ -113,14 +122,15 @@ fn cases() -> Vec<Case> {
         let token = k.sign(&far(claims())).unwrap_or_else(|e| panic!("{e}"));
         let jwk = k.public_jwk().unwrap_or_default();
         let s = |m: &str| jwk[m].as_str().unwrap_or_default().to_owned();
-        let (peer_key, floor): (_, Box<dyn Fn(&[u8], &[u8]) -> bool>) = match alg {
+        let (peer_key, floor): (_, Floor) = match alg {
             Algorithm::RS256 => {
                 let (n, e) = (b64(&s("n")), b64(&s("e")));
                 let der = rsa_pkcs1_der(&n, &e);
                 let parsed = sig::ParsedPublicKey::new(&sig::RSA_PKCS1_2048_8192_SHA256, der)
                     .unwrap_or_else(|e| panic!("{e}"));
                 (
-                    jsonwebtoken::DecodingKey::from_rsa_components(&s("n"), &s("e")).unwrap_or_else(|e| panic!("{e}")),
+                    jsonwebtoken::DecodingKey::from_rsa_components(&s("n"), &s("e"))
+                        .unwrap_or_else(|e| panic!("{e}")),
                     Box::new(move |m, sg| parsed.verify_sig(m, sg).is_ok()),
                 )
             }
@@ -129,7 +139,8 @@ fn cases() -> Vec<Case> {
                 let parsed = sig::ParsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, point)
                     .unwrap_or_else(|e| panic!("{e}"));
                 (
-                    jsonwebtoken::DecodingKey::from_ec_components(&s("x"), &s("y")).unwrap_or_else(|e| panic!("{e}")),
+                    jsonwebtoken::DecodingKey::from_ec_components(&s("x"), &s("y"))
+                        .unwrap_or_else(|e| panic!("{e}")),
                     Box::new(move |m, sg| parsed.verify_sig(m, sg).is_ok()),
                 )
             }
@@ -137,7 +148,8 @@ fn cases() -> Vec<Case> {
                 let parsed = sig::ParsedPublicKey::new(&sig::ED25519, b64(&s("x")))
                     .unwrap_or_else(|e| panic!("{e}"));
                 (
-                    jsonwebtoken::DecodingKey::from_ed_components(&s("x")).unwrap_or_else(|e| panic!("{e}")),
+                    jsonwebtoken::DecodingKey::from_ed_components(&s("x"))
+                        .unwrap_or_else(|e| panic!("{e}")),
                     Box::new(move |m, sg| parsed.verify_sig(m, sg).is_ok()),
                 )
             }
@@ -180,22 +192,35 @@ fn verify(c: &mut Criterion) {
     for case in cases() {
         let mut g = c.benchmark_group(format!("jwt verify {}", case.name));
         // Sanity: all three accept the token.
-        assert!(block(case.ours.verify_principal(&case.token)).is_ok(), "auth-jwt {}", case.name);
         assert!(
-            jsonwebtoken::decode::<Claims>(&case.token, &case.peer_key, &case.peer_validation).is_ok(),
+            block(case.ours.verify_principal(&case.token)).is_ok(),
+            "auth-jwt {}",
+            case.name
+        );
+        assert!(
+            jsonwebtoken::decode::<Claims>(&case.token, &case.peer_key, &case.peer_validation)
+                .is_ok(),
             "jsonwebtoken {}",
             case.name
         );
         let (input, signature) = case.token.rsplit_once('.').unwrap_or_default();
         let signature = b64(signature);
-        assert!((case.floor)(input.as_bytes(), &signature), "floor {}", case.name);
+        assert!(
+            (case.floor)(input.as_bytes(), &signature),
+            "floor {}",
+            case.name
+        );
         g.bench_function("auth-jwt Verifier::verify_principal", |b| {
             b.iter(|| block(case.ours.verify_principal(black_box(&case.token))).is_ok());
         });
         g.bench_function("peer: jsonwebtoken::decode", |b| {
             b.iter(|| {
-                jsonwebtoken::decode::<Claims>(black_box(&case.token), &case.peer_key, &case.peer_validation)
-                    .is_ok()
+                jsonwebtoken::decode::<Claims>(
+                    black_box(&case.token),
+                    &case.peer_key,
+                    &case.peer_validation,
+                )
+                .is_ok()
             });
         });
         g.bench_function("floor: prepared-key primitive", |b| {
@@ -214,14 +239,24 @@ fn kid_lookup(c: &mut Criterion) {
                 .with_kid(format!("key-{i:03}"))
         })
         .collect();
-    let many = verifier_set(signers.iter().map(|s| s.verification_key().unwrap_or_else(|e| panic!("{e}"))));
-    let one = verifier_set([signers[99].verification_key().unwrap_or_else(|e| panic!("{e}"))]);
+    let many = verifier_set(
+        signers
+            .iter()
+            .map(|s| s.verification_key().unwrap_or_else(|e| panic!("{e}"))),
+    );
+    let one = verifier_set([signers[99]
+        .verification_key()
+        .unwrap_or_else(|e| panic!("{e}"))]);
     let mut c2 = claims();
     c2["exp"] = serde_json::json!(NOW + 3600);
     let token = signers[99].sign(&c2).unwrap_or_else(|e| panic!("{e}"));
     assert!(block(many.verify_principal(&token)).is_ok());
-    g.bench_function("last of 100 keys", |b| b.iter(|| block(many.verify_principal(black_box(&token))).is_ok()));
-    g.bench_function("the only key", |b| b.iter(|| block(one.verify_principal(black_box(&token))).is_ok()));
+    g.bench_function("last of 100 keys", |b| {
+        b.iter(|| block(many.verify_principal(black_box(&token))).is_ok())
+    });
+    g.bench_function("the only key", |b| {
+        b.iter(|| block(one.verify_principal(black_box(&token))).is_ok())
+    });
     g.finish();
 }
 

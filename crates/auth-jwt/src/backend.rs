@@ -2,10 +2,11 @@
 //! or `rust-crypto`. Neither or both is a compile error here, not jsonwebtoken's run-time
 //! panic, and the provider is passed explicitly, never installed process-wide.
 //!
-//! Signatures go through jsonwebtoken's provider for the chosen backend. The one exception:
-//! with aws-lc-rs, HMAC keys are prepared once as `aws_lc_rs::hmac::Key` and verified
-//! directly, because jsonwebtoken re-derives the HMAC key on every `decode` (see
-//! ARCHITECTURE.md, "Decisions").
+//! Signing, PEM parsing and key derivation go through jsonwebtoken's provider for the chosen
+//! backend, and so does verification with `rust-crypto`. With aws-lc-rs, verification keys
+//! are prepared once and verified directly: HMAC keys as `aws_lc_rs::hmac::Key`, public keys
+//! as `ParsedPublicKey`, because jsonwebtoken re-derives the HMAC key and re-parses public
+//! keys on every `decode` (see ARCHITECTURE.md, "Decisions").
 
 #[cfg(all(feature = "aws-lc-rs", feature = "rust-crypto"))]
 compile_error!(
@@ -194,5 +195,30 @@ pub(crate) fn public_key_is_valid(alg: Algorithm, point: &[u8]) -> bool {
     {
         let _ = (alg, point);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn rsa_components_are_parsed_once() {
+        // RFC 7517 A.1 / RFC 7638 §3.1 key.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let key = DecodingKey::from_rsa_components(n, "AQAB").unwrap();
+        for alg in [Algorithm::RS256, Algorithm::PS512] {
+            assert!(matches!(
+                Prepared::public(alg, key.clone()),
+                Prepared::Parsed(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn empty_secrets_are_not_keys() {
+        assert!(Prepared::hmac(Algorithm::HS256, &[]).is_none());
+        assert!(Prepared::hmac(Algorithm::HS256, &[1; 32]).is_some());
     }
 }

@@ -293,3 +293,43 @@ impl SigningKey {
         Ok(token)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_keys_publish_nothing_and_switch_only_within_length() {
+        let k = SigningKey::hmac(&Secret::new(vec![1; 48]), Algorithm::HS256).unwrap();
+        assert!(k.public_jwk().is_none());
+        assert!(k.with_algorithm(Algorithm::HS384).is_ok());
+        assert!(k.with_algorithm(Algorithm::HS512).is_err());
+        assert!(k.with_algorithm(Algorithm::RS256).is_err());
+        assert!(!format!("{k:?}").contains("[1, 1"));
+    }
+
+    #[test]
+    fn claims_must_be_an_object() {
+        let k = SigningKey::hmac(&Secret::new(vec![1; 32]), Algorithm::HS256).unwrap();
+        assert!(matches!(k.sign(&[1, 2]), Err(Error::Claims(_))));
+        assert!(matches!(k.sign("x"), Err(Error::Claims(_))));
+        let token = k.sign(&serde_json::json!({"sub": "a"})).unwrap();
+        assert_eq!(token.matches('.').count(), 2);
+    }
+
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn generated_keys_carry_their_thumbprint_as_kid() {
+        let k = SigningKey::generate(Algorithm::EdDSA).unwrap();
+        let jwk = k.public_jwk().unwrap();
+        assert_eq!(jwk["kid"].as_str(), k.kid());
+        assert_eq!(
+            k.verification_key().unwrap().thumbprint(),
+            k.kid(),
+            "kid is the RFC 7638 thumbprint"
+        );
+        assert!(jwk.get("d").is_none());
+        let es = SigningKey::generate(Algorithm::ES256).unwrap();
+        assert!(es.with_algorithm(Algorithm::ES384).is_err());
+    }
+}

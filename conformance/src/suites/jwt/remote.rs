@@ -67,6 +67,28 @@ async fn rig(timeout: Duration) -> Result<Rig, String> {
     })
 }
 
+impl Rig {
+    /// Serves `response` on GET /jwks (at most `times` times when given).
+    async fn serve(&self, response: ResponseTemplate, times: Option<u64>) {
+        let mock = Mock::given(method("GET"))
+            .and(path("/jwks"))
+            .respond_with(response);
+        match times {
+            Some(n) => mock.up_to_n_times(n).mount(&self.server).await,
+            None => mock.mount(&self.server).await,
+        }
+    }
+
+    /// Verifies `token`, saying why on failure.
+    async fn accepts(&self, token: &str) -> Result<(), String> {
+        self.verifier
+            .verify_principal(token)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 fn token(k: &SigningKey) -> Result<String, String> {
     let claims = json!({"iss": ISS, "aud": AUD, "sub": "alice", "exp": NOW + 100_000});
     k.sign(&claims).map_err(|e| e.to_string())
@@ -84,31 +106,13 @@ pub(super) fn add(s: &mut Suite) {
             block_on(async {
                 let r = rig(Duration::from_secs(5)).await?;
                 let (a, b) = (&keys().es, &keys().ed);
-                Mock::given(method("GET"))
-                    .and(path("/jwks"))
-                    .respond_with(ok_jwks(jwks(&[a])))
-                    .up_to_n_times(1)
-                    .mount(&r.server)
-                    .await;
-                Mock::given(method("GET"))
-                    .and(path("/jwks"))
-                    .respond_with(ok_jwks(jwks(&[a, b])))
-                    .mount(&r.server)
-                    .await;
-                r.verifier
-                    .verify_principal(&token(a)?)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                r.serve(ok_jwks(jwks(&[a])), Some(1)).await;
+                r.serve(ok_jwks(jwks(&[a, b])), None).await;
+                r.accepts(&token(a)?).await?;
                 // The cooldown has passed since the first fetch.
                 r.clock.advance(Duration::from_secs(31));
-                r.verifier
-                    .verify_principal(&token(b)?)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                r.verifier
-                    .verify_principal(&token(a)?)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                r.accepts(&token(b)?).await?;
+                r.accepts(&token(a)?).await?;
                 ensure_eq("fetches", requests(&r.server).await, 2)
             })
         },
@@ -120,15 +124,8 @@ pub(super) fn add(s: &mut Suite) {
             block_on(async {
                 let r = rig(Duration::from_secs(5)).await?;
                 let a = &keys().es;
-                Mock::given(method("GET"))
-                    .and(path("/jwks"))
-                    .respond_with(ok_jwks(jwks(&[a])))
-                    .mount(&r.server)
-                    .await;
-                r.verifier
-                    .verify_principal(&token(a)?)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                r.serve(ok_jwks(jwks(&[a])), None).await;
+                r.accepts(&token(a)?).await?;
                 r.clock.advance(Duration::from_secs(31));
                 for round in 0..2u64 {
                     for i in 0..1000u64 {
@@ -156,17 +153,9 @@ pub(super) fn add(s: &mut Suite) {
             block_on(async {
                 let r = rig(Duration::from_millis(300)).await?;
                 let a = &keys().es;
-                Mock::given(method("GET"))
-                    .and(path("/jwks"))
-                    .respond_with(ok_jwks(jwks(&[a])))
-                    .up_to_n_times(1)
-                    .mount(&r.server)
-                    .await;
+                r.serve(ok_jwks(jwks(&[a])), Some(1)).await;
                 let t = token(a)?;
-                r.verifier
-                    .verify_principal(&t)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                r.accepts(&t).await?;
                 let faults = [
                     ResponseTemplate::new(500),
                     ResponseTemplate::new(200)
@@ -176,11 +165,7 @@ pub(super) fn add(s: &mut Suite) {
                 ];
                 for (i, fault) in faults.into_iter().enumerate() {
                     r.server.reset().await;
-                    Mock::given(method("GET"))
-                        .and(path("/jwks"))
-                        .respond_with(fault)
-                        .mount(&r.server)
-                        .await;
+                    r.serve(fault, None).await;
                     // Past the TTL: a refetch fails, the last good keys still serve.
                     r.clock.advance(Duration::from_secs(TTL + 31));
                     r.verifier
@@ -227,11 +212,11 @@ pub(super) fn add(s: &mut Suite) {
             block_on(async {
                 let r = rig(Duration::from_secs(5)).await?;
                 let a = &keys().es;
-                Mock::given(method("GET"))
-                    .and(path("/jwks"))
-                    .respond_with(ok_jwks(jwks(&[a])).set_delay(Duration::from_millis(200)))
-                    .mount(&r.server)
-                    .await;
+                r.serve(
+                    ok_jwks(jwks(&[a])).set_delay(Duration::from_millis(200)),
+                    None,
+                )
+                .await;
                 let t = Arc::new(token(a)?);
                 let v = r.verifier.clone();
                 let tasks: Vec<_> = (0..100)
@@ -264,27 +249,15 @@ pub(super) fn add(s: &mut Suite) {
                     )
                     .mount(&r.server)
                     .await;
-                Mock::given(method("GET"))
-                    .and(path("/jwks"))
-                    .respond_with(ok_jwks(jwks(&[a])).insert_header("etag", "\"v1\""))
-                    .mount(&r.server)
+                r.serve(ok_jwks(jwks(&[a])).insert_header("etag", "\"v1\""), None)
                     .await;
                 let t = token(a)?;
-                r.verifier
-                    .verify_principal(&t)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                r.accepts(&t).await?;
                 r.clock.advance(Duration::from_secs(TTL - 1));
-                r.verifier
-                    .verify_principal(&t)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                r.accepts(&t).await?;
                 ensure_eq("fetches within max-age", requests(&r.server).await, 1)?;
                 r.clock.advance(Duration::from_secs(2));
-                r.verifier
-                    .verify_principal(&t)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                r.accepts(&t).await?;
                 let seen = r.server.received_requests().await.unwrap_or_default();
                 ensure_eq("fetches after max-age", seen.len(), 2)?;
                 ensure(seen[1].headers.get("if-none-match").is_some(), || {

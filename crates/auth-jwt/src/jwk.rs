@@ -102,7 +102,8 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
             let n = bytes(jwk, "n")?;
             let e = bytes(jwk, "e")?;
             let n_min = strip_zeros(&n);
-            let bits = n_min.len() * 8 - n_min.first().map_or(8, |b| b.leading_zeros() as usize);
+            let bits = (n_min.len() * 8)
+                .saturating_sub(n_min.first().map_or(0, |b| b.leading_zeros() as usize));
             if bits < 2048 {
                 return Err(format!("RSA modulus of {bits} bits, the minimum is 2048"));
             }
@@ -284,6 +285,11 @@ mod tests {
         assert!(jwk(r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#).is_err());
         assert!(jwk(r#"{"kty":"oct","k":"AAAA"}"#).is_err());
         assert!(jwk(r#"{"kty":"foo"}"#).is_err());
+        // Empty or all-zero moduli are 0 bits, not an arithmetic accident.
+        for n in ["", "AA", "AAAA"] {
+            let rsa = format!(r#"{{"kty":"RSA","n":"{n}","e":"AQAB"}}"#);
+            assert!(jwk(&rsa).is_err(), "{rsa}");
+        }
         assert!(jwk(r#"{"kty":"OKP","crv":"X25519","x":"AA"}"#).is_err());
     }
 

@@ -105,7 +105,15 @@ pub(super) fn add(s: &mut Suite) {
                     Ok(())
                 },
             )?;
-            let json_text = "[\\[\\]{}\":,a-z0-9 \\\\.eE+-]{0,80}";
+            let kty = proptest::sample::select(vec!["RSA", "EC", "OKP", "oct"]);
+        check(400, (kty, any::<Vec<u8>>(), any::<Vec<u8>>(), any::<Vec<u8>>()), |(kty, a, b, c)| {
+            let jwk = json!({"kty": kty, "crv": "P-256", "n": b64(&a), "e": b64(&b), "x": b64(&a),
+                             "y": b64(&b), "k": b64(&c)});
+            let _ = Key::from_jwk(&jwk.to_string());
+            let _ = KeySet::from_jwks(&json!({"keys": [jwk]}).to_string());
+            Ok(())
+        })?;
+        let json_text = "[\\[\\]{}\":,a-z0-9 \\\\.eE+-]{0,80}";
             check(400, (json_text, json_text), |(h, p)| {
                 let header = format!(r#"{{"alg":"HS256","kid":"hs",{h}}}"#);
                 let token = keys()

@@ -100,7 +100,9 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 ///
 /// The parser's message: not an object, a mistyped member, a duplicate, trailing data.
 pub(crate) fn parse(json: &[u8]) -> Result<Header<'_>, String> {
-    serde_json::from_slice(json).map_err(|e| e.to_string())
+    // One UTF-8 check over the whole text; serde_json's str reader then skips it per string.
+    let text = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 /// Whether a media type names `want`, case-insensitively, with or without `application/`

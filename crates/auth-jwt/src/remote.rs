@@ -8,6 +8,8 @@
 //!   last good keys serving until `max_stale` past their expiry, then verification fails with
 //!   "key source unavailable" (503), never 401. Failed fetches are retried at most once per
 //!   `cooldown`.
+//! - Timeouts are the `HttpClient`'s (auth-http's client: 10 s, body capped); a timed-out
+//!   fetch is a failed fetch as above.
 //! - The read path loads the key set from an `ArcSwap` and takes no lock a fetch holds: the
 //!   new set is built aside and swapped in whole. A short `Mutex` guards bookkeeping and is
 //!   never held across an `await`.

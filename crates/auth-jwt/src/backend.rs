@@ -88,6 +88,7 @@ impl Prepared {
                 Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
                 Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
                 Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+                Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
                 Algorithm::EdDSA => &sig::ED25519,
                 _ => return Self::Jwt(key),
             };
@@ -118,9 +119,9 @@ impl Prepared {
             Self::Hmac(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
             #[cfg(feature = "aws-lc-rs")]
             Self::Parsed(key) => key.verify_sig(message, signature).is_ok(),
-            Self::Jwt(key) => match (provider().verifier_factory)(&alg.to_jwt(), key) {
-                Ok(v) => v.verify(message, &signature.to_vec()).is_ok(),
-                Err(_) => false,
+            Self::Jwt(key) => match alg.to_jwt().map(|a| (provider().verifier_factory)(&a, key)) {
+                Some(Ok(v)) => v.verify(message, &signature.to_vec()).is_ok(),
+                _ => false,
             },
         }
     }
@@ -167,8 +168,66 @@ pub(crate) fn sign(
     key: &EncodingKey,
     message: &[u8],
 ) -> Result<Vec<u8>, auth_core::BoxError> {
-    let signer = (provider().signer_factory)(&alg.to_jwt(), key)?;
+    let Some(jwt_alg) = alg.to_jwt() else {
+        return sign_es512(key, message);
+    };
+    let signer = (provider().signer_factory)(&jwt_alg, key)?;
     Ok(signer.try_sign(message)?)
+}
+
+/// ES512, which jsonwebtoken lacks, signed with aws-lc-rs directly.
+fn sign_es512(key: &EncodingKey, message: &[u8]) -> Result<Vec<u8>, auth_core::BoxError> {
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair};
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P521_SHA512_FIXED_SIGNING, key.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let signature = pair.sign(&rng, message).map_err(|e| e.to_string())?;
+        Ok(signature.as_ref().to_vec())
+    }
+    #[cfg(not(feature = "aws-lc-rs"))]
+    {
+        let _ = (key, message);
+        Err("ES512 needs the aws-lc-rs backend".into())
+    }
+}
+
+/// Whether this build can verify and sign `alg`: ES512 only with aws-lc-rs.
+pub(crate) fn supports(alg: Algorithm) -> bool {
+    alg != Algorithm::ES512 || cfg!(feature = "aws-lc-rs")
+}
+
+/// The public point (x, y) of an EC private key in PKCS#8.
+///
+/// # Errors
+///
+/// The backend's message when the key does not parse for `alg`.
+pub(crate) fn ec_public(alg: Algorithm, pkcs8: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if let Some(jwt_alg) = alg.to_jwt() {
+        let (_, x, y) = (provider().key_utils.ec_pub_components_from_private_key)(pkcs8, jwt_alg)
+            .map_err(|e| e.to_string())?;
+        return Ok((x, y));
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P521_SHA512_FIXED_SIGNING, pkcs8)
+            .map_err(|e| e.to_string())?;
+        let point = pair.public_key().as_ref();
+        let half = point.len().saturating_sub(1) / 2;
+        match point.split_first() {
+            Some((4, xy)) if xy.len() == 2 * half => {
+                let (x, y) = xy.split_at(half);
+                Ok((x.to_vec(), y.to_vec()))
+            }
+            _ => Err("not an uncompressed P-521 point".into()),
+        }
+    }
+    #[cfg(not(feature = "aws-lc-rs"))]
+    {
+        Err("ES512 needs the aws-lc-rs backend".into())
+    }
 }
 
 /// SHA-256 of `data` (RFC 7638 thumbprints).
@@ -186,6 +245,7 @@ pub(crate) fn public_key_is_valid(alg: Algorithm, point: &[u8]) -> bool {
         let a: &'static dyn sig::VerificationAlgorithm = match alg {
             Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
             Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+            Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
             Algorithm::EdDSA => &sig::ED25519,
             _ => return true,
         };

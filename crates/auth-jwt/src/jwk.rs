@@ -137,16 +137,17 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
             let curve_alg = match crv {
                 "P-256" => Algorithm::ES256,
                 "P-384" => Algorithm::ES384,
+                "P-521" if backend::supports(Algorithm::ES512) => Algorithm::ES512,
                 other => return Err(format!("crv {} is not supported", shown(other))),
             };
             if alg.is_some_and(|a| a != curve_alg) {
                 return Err(format!("crv {crv} does not fit alg"));
             }
             let (x, y) = (bytes(jwk, "x")?, bytes(jwk, "y")?);
-            let size = if curve_alg == Algorithm::ES256 {
-                32
-            } else {
-                48
+            let size = match curve_alg {
+                Algorithm::ES256 => 32,
+                Algorithm::ES384 => 48,
+                _ => 66,
             };
             if x.len() != size || y.len() != size {
                 return Err(format!("{crv} coordinates must be {size} bytes"));

@@ -97,8 +97,9 @@ impl SigningKey {
                 json!({"kty": "RSA", "n": b64_encode(&n), "e": b64_encode(&e)})
             }
             Family::Ec => {
-                let (_, x, y) =
-                    (utils.ec_pub_components_from_private_key)(der, alg.to_jwt()).map_err(bad)?;
+                let (x, y) = backend::ec_public(alg, der).map_err(|e| {
+                    Error::invalid_key(format!("cannot derive the {alg} public key: {e}"))
+                })?;
                 json!({"kty": "EC", "crv": alg.curve(), "x": b64_encode(&x), "y": b64_encode(&y)})
             }
             Family::Ed => {
@@ -144,11 +145,11 @@ impl SigningKey {
                 aws_lc_rs::rand::fill(&mut bytes).map_err(failed)?;
                 return Self::hmac(&Secret::new(bytes), alg);
             }
-            Algorithm::ES256 | Algorithm::ES384 => {
-                let a = if alg == Algorithm::ES256 {
-                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING
-                } else {
-                    &sig::ECDSA_P384_SHA384_FIXED_SIGNING
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
+                let a = match alg {
+                    Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+                    _ => &sig::ECDSA_P521_SHA512_FIXED_SIGNING,
                 };
                 EncodingKey::from_ec_der(
                     EcdsaKeyPair::generate_pkcs8(a, &rng)

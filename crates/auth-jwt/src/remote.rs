@@ -492,6 +492,35 @@ mod tests {
     }
 
     #[test]
+    fn an_abandoned_fetch_releases_the_flight() {
+        use std::pin::pin;
+        let client = |_req: auth_core::HttpRequest| {
+            std::future::pending::<Result<auth_core::HttpResponse, auth_core::HttpError>>()
+        };
+        let r = RemoteJwks::with_options(
+            "https://idp.example/jwks",
+            client,
+            auth_core::ManualClock::new(UnixTime::from_secs(1000)),
+            RemoteConfig::default(),
+            Transport::default(),
+        )
+        .unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        {
+            let mut first = pin!(r.refresh());
+            assert!(first.as_mut().poll(&mut cx).is_pending());
+            // A second caller waits on the same flight instead of fetching.
+            let mut second = pin!(r.refresh());
+            assert!(second.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(r.health().fetches, 1);
+        }
+        // Both dropped: the next caller fetches again instead of waiting forever.
+        let mut third = pin!(r.refresh());
+        assert!(third.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(r.health().fetches, 2);
+    }
+
+    #[test]
     fn plain_http_needs_loopback() {
         let client = |_req: auth_core::HttpRequest| async {
             Ok::<_, auth_core::HttpError>(auth_core::HttpResponse::new(Vec::new()))

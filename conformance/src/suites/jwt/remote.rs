@@ -147,7 +147,7 @@ pub(super) fn add(s: &mut Suite) {
         },
     );
     s.case(
-        "500, timeout and malformed JWKS: stale keys serve, then 503 after max-stale",
+        "500, timeout, malformed and oversized JWKS: stale keys serve, then 503 after max-stale",
         "auth-jwt remote JWKS",
         || {
             block_on(async {
@@ -162,6 +162,12 @@ pub(super) fn add(s: &mut Suite) {
                         .set_body_string("[]")
                         .set_delay(Duration::from_secs(3)),
                     ResponseTemplate::new(200).set_body_string(r#"{"keys": [ {"kty": "#),
+                    // A good key set, padded past the 256 KiB cap.
+                    ok_jwks(jwks(&[a]).replacen(
+                        '{',
+                        &format!(r#"{{"pad":"{}","#, "x".repeat(300 * 1024)),
+                        1,
+                    )),
                 ];
                 for (i, fault) in faults.into_iter().enumerate() {
                     r.server.reset().await;
@@ -173,6 +179,10 @@ pub(super) fn add(s: &mut Suite) {
                         .await
                         .map_err(|e| format!("fault {i}: {e}"))?;
                     let health = r.remote.health();
+                    let why = health.last_error.clone().unwrap_or_default();
+                    ensure(i != 3 || why.contains("limit"), || {
+                        format!("oversized body: {why}")
+                    })?;
                     ensure(
                         health.last_error.is_some() && health.stale && health.key_count == 1,
                         || format!("fault {i}: health {health:?}"),

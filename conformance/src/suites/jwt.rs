@@ -2,7 +2,9 @@
 //! Wycheproof JWS and JWK vectors, an attack catalogue, and properties.
 
 mod attacks;
+mod peers;
 mod properties;
+mod remote;
 mod vectors;
 mod wycheproof;
 
@@ -23,6 +25,10 @@ pub fn suite() -> Suite {
     let mut s = Suite::new("auth-jwt");
     vectors::add(&mut s);
     wycheproof::add(&mut s);
+    attacks::add(&mut s);
+    properties::add(&mut s);
+    remote::add(&mut s);
+    peers::add(&mut s);
     s
 }
 

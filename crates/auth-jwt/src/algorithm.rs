@@ -31,6 +31,9 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
+    /// ECDSA on P-521 with SHA-512 (with the `aws-lc-rs` backend only: jsonwebtoken has no
+    /// ES512, so auth-jwt signs and verifies it with aws-lc-rs directly).
+    ES512,
     /// EdDSA on Ed25519.
     EdDSA,
 }
@@ -52,7 +55,7 @@ pub enum Family {
 
 impl Algorithm {
     /// Every algorithm, in a stable order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::HS256,
         Self::HS384,
         Self::HS512,
@@ -64,6 +67,7 @@ impl Algorithm {
         Self::PS512,
         Self::ES256,
         Self::ES384,
+        Self::ES512,
         Self::EdDSA,
     ];
 
@@ -81,6 +85,7 @@ impl Algorithm {
             Self::PS512 => "PS512",
             Self::ES256 => "ES256",
             Self::ES384 => "ES384",
+            Self::ES512 => "ES512",
             Self::EdDSA => "EdDSA",
         }
     }
@@ -98,7 +103,7 @@ impl Algorithm {
             Self::RS256 | Self::RS384 | Self::RS512 | Self::PS256 | Self::PS384 | Self::PS512 => {
                 Family::Rsa
             }
-            Self::ES256 | Self::ES384 => Family::Ec,
+            Self::ES256 | Self::ES384 | Self::ES512 => Family::Ec,
             Self::EdDSA => Family::Ed,
         }
     }
@@ -118,14 +123,16 @@ impl Algorithm {
         match self {
             Self::ES256 => Some("P-256"),
             Self::ES384 => Some("P-384"),
+            Self::ES512 => Some("P-521"),
             Self::EdDSA => Some("Ed25519"),
             _ => None,
         }
     }
 
-    pub(crate) const fn to_jwt(self) -> jsonwebtoken::Algorithm {
+    /// jsonwebtoken's name for this algorithm; `None` for ES512, which it lacks.
+    pub(crate) const fn to_jwt(self) -> Option<jsonwebtoken::Algorithm> {
         use jsonwebtoken::Algorithm as J;
-        match self {
+        Some(match self {
             Self::HS256 => J::HS256,
             Self::HS384 => J::HS384,
             Self::HS512 => J::HS512,
@@ -138,7 +145,8 @@ impl Algorithm {
             Self::ES256 => J::ES256,
             Self::ES384 => J::ES384,
             Self::EdDSA => J::EdDSA,
-        }
+            Self::ES512 => return None,
+        })
     }
 }
 
@@ -177,7 +185,7 @@ mod tests {
             assert_eq!(Algorithm::from_name(a.as_str()), Some(a));
         }
         for bad in [
-            "none", "None", "NONE", "nOnE", "hs256", "HS256 ", "", "ES512",
+            "none", "None", "NONE", "nOnE", "hs256", "HS256 ", "", "ES521",
         ] {
             assert_eq!(Algorithm::from_name(bad), None, "{bad}");
         }

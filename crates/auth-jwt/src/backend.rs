@@ -2,10 +2,11 @@
 //! or `rust-crypto`. Neither or both is a compile error here, not jsonwebtoken's run-time
 //! panic, and the provider is passed explicitly, never installed process-wide.
 //!
-//! Signatures go through jsonwebtoken's provider for the chosen backend. The one exception:
-//! with aws-lc-rs, HMAC keys are prepared once as `aws_lc_rs::hmac::Key` and verified
-//! directly, because jsonwebtoken re-derives the HMAC key on every `decode` (see
-//! ARCHITECTURE.md, "Decisions").
+//! Signing, PEM parsing and key derivation go through jsonwebtoken's provider for the chosen
+//! backend, and so does verification with `rust-crypto`. With aws-lc-rs, verification keys
+//! are prepared once and verified directly: HMAC keys as `aws_lc_rs::hmac::Key`, public keys
+//! as `ParsedPublicKey`, because jsonwebtoken re-derives the HMAC key and re-parses public
+//! keys on every `decode` (see ARCHITECTURE.md, "Decisions").
 
 #[cfg(all(feature = "aws-lc-rs", feature = "rust-crypto"))]
 compile_error!(
@@ -40,6 +41,9 @@ pub(crate) enum Prepared {
     /// An HMAC key with its pads computed once.
     #[cfg(feature = "aws-lc-rs")]
     Hmac(Box<aws_lc_rs::hmac::Key>),
+    /// A public key parsed once by aws-lc-rs.
+    #[cfg(feature = "aws-lc-rs")]
+    Parsed(Box<aws_lc_rs::signature::ParsedPublicKey>),
     /// Any key, verified through jsonwebtoken's provider.
     Jwt(DecodingKey),
 }
@@ -68,17 +72,90 @@ impl Prepared {
         }
     }
 
+    /// Prepares a public key for `alg`. With aws-lc-rs it is parsed once here rather than on
+    /// every verification (jsonwebtoken's aws-lc verifiers re-parse RSA and EC keys each
+    /// time); a key aws-lc-rs refuses stays with jsonwebtoken, which then fails to verify.
+    pub(crate) fn public(alg: Algorithm, key: DecodingKey) -> Self {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            use aws_lc_rs::signature as sig;
+            let verification: &'static dyn sig::VerificationAlgorithm = match alg {
+                Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+                Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+                Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+                Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+                Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+                Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+                Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+                Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
+                Algorithm::EdDSA => &sig::ED25519,
+                _ => return Self::Jwt(key),
+            };
+            let parsed = match key.kind() {
+                jsonwebtoken::DecodingKeyKind::SecretOrDer(bytes) => {
+                    sig::ParsedPublicKey::new(verification, bytes)
+                }
+                jsonwebtoken::DecodingKeyKind::RsaModulusExponent { n, e } => {
+                    sig::ParsedPublicKey::new(verification, rsa_public_der(n, e))
+                }
+            };
+            match parsed {
+                Ok(p) => Self::Parsed(Box::new(p)),
+                Err(_) => Self::Jwt(key),
+            }
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            let _ = alg;
+            Self::Jwt(key)
+        }
+    }
+
     /// Whether `signature` is `alg`'s signature of `message` under this key.
     pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         match self {
             #[cfg(feature = "aws-lc-rs")]
             Self::Hmac(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
-            Self::Jwt(key) => match (provider().verifier_factory)(&alg.to_jwt(), key) {
-                Ok(v) => v.verify(message, &signature.to_vec()).is_ok(),
-                Err(_) => false,
+            #[cfg(feature = "aws-lc-rs")]
+            Self::Parsed(key) => key.verify_sig(message, signature).is_ok(),
+            Self::Jwt(key) => match alg.to_jwt().map(|a| (provider().verifier_factory)(&a, key)) {
+                Some(Ok(v)) => v.verify(message, &signature.to_vec()).is_ok(),
+                _ => false,
             },
         }
     }
+}
+
+/// A PKCS#1 `RSAPublicKey` (RFC 8017 A.1.1) in DER from big-endian `n` and `e`.
+#[cfg(feature = "aws-lc-rs")]
+fn rsa_public_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
+        out.push(tag);
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+    }
+    fn integer(out: &mut Vec<u8>, x: &[u8]) {
+        let pad = x.first().is_none_or(|b| b & 0x80 != 0);
+        header(out, 0x02, x.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(x);
+    }
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    integer(&mut body, n);
+    integer(&mut body, e);
+    let mut der = Vec::with_capacity(body.len() + 8);
+    header(&mut der, 0x30, body.len());
+    der.extend(body);
+    der
 }
 
 /// Signs `message` with `key` for `alg`.
@@ -91,8 +168,66 @@ pub(crate) fn sign(
     key: &EncodingKey,
     message: &[u8],
 ) -> Result<Vec<u8>, auth_core::BoxError> {
-    let signer = (provider().signer_factory)(&alg.to_jwt(), key)?;
+    let Some(jwt_alg) = alg.to_jwt() else {
+        return sign_es512(key, message);
+    };
+    let signer = (provider().signer_factory)(&jwt_alg, key)?;
     Ok(signer.try_sign(message)?)
+}
+
+/// ES512, which jsonwebtoken lacks, signed with aws-lc-rs directly.
+fn sign_es512(key: &EncodingKey, message: &[u8]) -> Result<Vec<u8>, auth_core::BoxError> {
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair};
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P521_SHA512_FIXED_SIGNING, key.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let signature = pair.sign(&rng, message).map_err(|e| e.to_string())?;
+        Ok(signature.as_ref().to_vec())
+    }
+    #[cfg(not(feature = "aws-lc-rs"))]
+    {
+        let _ = (key, message);
+        Err("ES512 needs the aws-lc-rs backend".into())
+    }
+}
+
+/// Whether this build can verify and sign `alg`: ES512 only with aws-lc-rs.
+pub(crate) fn supports(alg: Algorithm) -> bool {
+    alg != Algorithm::ES512 || cfg!(feature = "aws-lc-rs")
+}
+
+/// The public point (x, y) of an EC private key in PKCS#8.
+///
+/// # Errors
+///
+/// The backend's message when the key does not parse for `alg`.
+pub(crate) fn ec_public(alg: Algorithm, pkcs8: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if let Some(jwt_alg) = alg.to_jwt() {
+        let (_, x, y) = (provider().key_utils.ec_pub_components_from_private_key)(pkcs8, jwt_alg)
+            .map_err(|e| e.to_string())?;
+        return Ok((x, y));
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P521_SHA512_FIXED_SIGNING, pkcs8)
+            .map_err(|e| e.to_string())?;
+        let point = pair.public_key().as_ref();
+        let half = point.len().saturating_sub(1) / 2;
+        match point.split_first() {
+            Some((4, xy)) if xy.len() == 2 * half => {
+                let (x, y) = xy.split_at(half);
+                Ok((x.to_vec(), y.to_vec()))
+            }
+            _ => Err("not an uncompressed P-521 point".into()),
+        }
+    }
+    #[cfg(not(feature = "aws-lc-rs"))]
+    {
+        Err("ES512 needs the aws-lc-rs backend".into())
+    }
 }
 
 /// SHA-256 of `data` (RFC 7638 thumbprints).
@@ -110,6 +245,7 @@ pub(crate) fn public_key_is_valid(alg: Algorithm, point: &[u8]) -> bool {
         let a: &'static dyn sig::VerificationAlgorithm = match alg {
             Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
             Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+            Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
             Algorithm::EdDSA => &sig::ED25519,
             _ => return true,
         };
@@ -119,5 +255,30 @@ pub(crate) fn public_key_is_valid(alg: Algorithm, point: &[u8]) -> bool {
     {
         let _ = (alg, point);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn rsa_components_are_parsed_once() {
+        // RFC 7517 A.1 / RFC 7638 §3.1 key.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let key = DecodingKey::from_rsa_components(n, "AQAB").unwrap();
+        for alg in [Algorithm::RS256, Algorithm::PS512] {
+            assert!(matches!(
+                Prepared::public(alg, key.clone()),
+                Prepared::Parsed(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn empty_secrets_are_not_keys() {
+        assert!(Prepared::hmac(Algorithm::HS256, &[]).is_none());
+        assert!(Prepared::hmac(Algorithm::HS256, &[1; 32]).is_some());
     }
 }

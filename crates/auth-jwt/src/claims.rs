@@ -77,18 +77,45 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
         let mut c = RawClaims::default();
         let mut members = Members::default();
         while let Some(Name(name)) = map.next_key()? {
-            members.insert(&name)?;
             match &*name {
-                "iss" => c.iss = Some(map.next_value::<Str<'de>>()?.0),
-                "sub" => c.sub = Some(map.next_value::<Str<'de>>()?.0),
-                "jti" => c.jti = Some(map.next_value::<Str<'de>>()?.0),
-                "aud" => c.aud = Some(map.next_value::<OneOrMany<'de>>()?.0),
-                "exp" => c.exp = Some(map.next_value::<NumericDate>()?.0),
-                "nbf" => c.nbf = Some(map.next_value::<NumericDate>()?.0),
-                "iat" => c.iat = Some(map.next_value::<NumericDate>()?.0),
-                "scope" => c.scope = Some(map.next_value::<Str<'de>>()?.0),
-                "scp" => c.scp = Some(map.next_value::<OneOrMany<'de>>()?.0),
+                "iss" => {
+                    members.known(0, &name)?;
+                    c.iss = Some(map.next_value::<Str<'de>>()?.0);
+                }
+                "sub" => {
+                    members.known(1, &name)?;
+                    c.sub = Some(map.next_value::<Str<'de>>()?.0);
+                }
+                "jti" => {
+                    members.known(2, &name)?;
+                    c.jti = Some(map.next_value::<Str<'de>>()?.0);
+                }
+                "aud" => {
+                    members.known(3, &name)?;
+                    c.aud = Some(map.next_value::<OneOrMany<'de>>()?.0);
+                }
+                "exp" => {
+                    members.known(4, &name)?;
+                    c.exp = Some(map.next_value::<NumericDate>()?.0);
+                }
+                "nbf" => {
+                    members.known(5, &name)?;
+                    c.nbf = Some(map.next_value::<NumericDate>()?.0);
+                }
+                "iat" => {
+                    members.known(6, &name)?;
+                    c.iat = Some(map.next_value::<NumericDate>()?.0);
+                }
+                "scope" => {
+                    members.known(7, &name)?;
+                    c.scope = Some(map.next_value::<Str<'de>>()?.0);
+                }
+                "scp" => {
+                    members.known(8, &name)?;
+                    c.scp = Some(map.next_value::<OneOrMany<'de>>()?.0);
+                }
                 _ => {
+                    members.insert(&name)?;
                     map.next_value::<Unique>()?;
                 }
             }
@@ -103,7 +130,9 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
 ///
 /// The parser's message: not an object, a mistyped claim, a duplicate, trailing data.
 pub(crate) fn parse(json: &[u8]) -> Result<RawClaims<'_>, String> {
-    serde_json::from_slice(json).map_err(|e| e.to_string())
+    // One UTF-8 check over the whole text; serde_json's str reader then skips it per string.
+    let text = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 impl RawClaims<'_> {

@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::jws::decode_part;
-use crate::signed::check_header;
+use crate::signed::{Scratch, check_header};
 use crate::{Algorithm, KeySet};
 
 /// Verifies the signature of a compact JWS with `keys` and returns its payload, without
@@ -26,7 +26,14 @@ pub fn verify_jws_signature(
     algorithms: &[Algorithm],
     max_len: usize,
 ) -> Result<Vec<u8>, Error> {
-    let signed = check_header(token, max_len, |a| algorithms.contains(&a), None)?;
+    let mut scratch = Scratch::new();
+    let signed = check_header(
+        token,
+        &mut scratch,
+        max_len,
+        |a| algorithms.contains(&a),
+        None,
+    )?;
     signed.verify_with(keys, false)?;
     decode_part(signed.compact.payload, "payload is not base64url")
 }

@@ -45,31 +45,47 @@ impl<'de> Visitor<'de> for HeaderVisitor {
         let mut h = Header::default();
         let mut members = Members::default();
         while let Some(Name(name)) = map.next_key()? {
-            members.insert(&name)?;
             match &*name {
-                "alg" => h.alg = Some(map.next_value::<Str<'de>>()?.0),
-                "kid" => h.kid = Some(map.next_value::<Str<'de>>()?.0),
-                "typ" => h.typ = Some(map.next_value::<Str<'de>>()?.0),
-                "cty" => h.cty = Some(map.next_value::<Str<'de>>()?.0),
+                "alg" => {
+                    members.known(0, &name)?;
+                    h.alg = Some(map.next_value::<Str<'de>>()?.0);
+                }
+                "kid" => {
+                    members.known(1, &name)?;
+                    h.kid = Some(map.next_value::<Str<'de>>()?.0);
+                }
+                "typ" => {
+                    members.known(2, &name)?;
+                    h.typ = Some(map.next_value::<Str<'de>>()?.0);
+                }
+                "cty" => {
+                    members.known(3, &name)?;
+                    h.cty = Some(map.next_value::<Str<'de>>()?.0);
+                }
                 "crit" => {
+                    members.known(4, &name)?;
                     let names = map.next_value::<Vec<Str<'de>>>()?;
                     h.crit = Some(names.into_iter().map(|s| s.0).collect());
                 }
                 "enc" => {
+                    members.known(5, &name)?;
                     h.enc = true;
                     map.next_value::<Unique>()?;
                 }
                 "zip" => {
+                    members.known(6, &name)?;
                     h.zip = true;
                     map.next_value::<Unique>()?;
                 }
                 "b64" => {
+                    members.known(7, &name)?;
                     h.b64 = true;
                     map.next_value::<Unique>()?;
                 }
                 // jku, x5u, jwk, x5c, x5t, x5t#S256 and private names: never followed or
                 // trusted, only checked for duplicate members.
                 _ => {
+                    members.insert(&name)?;
                     map.next_value::<Unique>()?;
                 }
             }
@@ -84,7 +100,9 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 ///
 /// The parser's message: not an object, a mistyped member, a duplicate, trailing data.
 pub(crate) fn parse(json: &[u8]) -> Result<Header<'_>, String> {
-    serde_json::from_slice(json).map_err(|e| e.to_string())
+    // One UTF-8 check over the whole text; serde_json's str reader then skips it per string.
+    let text = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 /// Whether a media type names `want`, case-insensitively, with or without `application/`

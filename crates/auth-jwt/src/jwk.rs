@@ -102,7 +102,8 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
             let n = bytes(jwk, "n")?;
             let e = bytes(jwk, "e")?;
             let n_min = strip_zeros(&n);
-            let bits = n_min.len() * 8 - n_min.first().map_or(8, |b| b.leading_zeros() as usize);
+            let bits = (n_min.len() * 8)
+                .saturating_sub(n_min.first().map_or(0, |b| b.leading_zeros() as usize));
             if bits < 2048 {
                 return Err(format!("RSA modulus of {bits} bits, the minimum is 2048"));
             }
@@ -121,7 +122,7 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
             let dk = DecodingKey::from_rsa_raw_components(n_min, e_min);
             let verifiers = algs(&mut Family::Rsa.algorithms())
                 .into_iter()
-                .map(|a| (a, Prepared::Jwt(dk.clone())))
+                .map(|a| (a, Prepared::public(a, dk.clone())))
                 .collect();
             Ok(Key::from_parts(
                 family,
@@ -136,16 +137,17 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
             let curve_alg = match crv {
                 "P-256" => Algorithm::ES256,
                 "P-384" => Algorithm::ES384,
+                "P-521" if backend::supports(Algorithm::ES512) => Algorithm::ES512,
                 other => return Err(format!("crv {} is not supported", shown(other))),
             };
             if alg.is_some_and(|a| a != curve_alg) {
                 return Err(format!("crv {crv} does not fit alg"));
             }
             let (x, y) = (bytes(jwk, "x")?, bytes(jwk, "y")?);
-            let size = if curve_alg == Algorithm::ES256 {
-                32
-            } else {
-                48
+            let size = match curve_alg {
+                Algorithm::ES256 => 32,
+                Algorithm::ES384 => 48,
+                _ => 66,
             };
             if x.len() != size || y.len() != size {
                 return Err(format!("{crv} coordinates must be {size} bytes"));
@@ -163,7 +165,7 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
                 ("x", required(jwk, "x")?),
                 ("y", required(jwk, "y")?),
             ]);
-            let prepared = Prepared::Jwt(DecodingKey::from_ec_der(&point));
+            let prepared = Prepared::public(curve_alg, DecodingKey::from_ec_der(&point));
             Ok(Key::from_parts(
                 family,
                 kid,
@@ -185,7 +187,7 @@ pub(crate) fn parse(value: &Value) -> Result<Key, String> {
                 return Err("Ed25519 public key must be 32 valid bytes".into());
             }
             let tp = thumbprint(&[("crv", crv), ("kty", "OKP"), ("x", required(jwk, "x")?)]);
-            let prepared = Prepared::Jwt(DecodingKey::from_ed_der(&x));
+            let prepared = Prepared::public(Algorithm::EdDSA, DecodingKey::from_ed_der(&x));
             Ok(Key::from_parts(
                 family,
                 kid,
@@ -284,6 +286,11 @@ mod tests {
         assert!(jwk(r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#).is_err());
         assert!(jwk(r#"{"kty":"oct","k":"AAAA"}"#).is_err());
         assert!(jwk(r#"{"kty":"foo"}"#).is_err());
+        // Empty or all-zero moduli are 0 bits, not an arithmetic accident.
+        for n in ["", "AA", "AAAA"] {
+            let rsa = format!(r#"{{"kty":"RSA","n":"{n}","e":"AQAB"}}"#);
+            assert!(jwk(&rsa).is_err(), "{rsa}");
+        }
         assert!(jwk(r#"{"kty":"OKP","crv":"X25519","x":"AA"}"#).is_err());
     }
 

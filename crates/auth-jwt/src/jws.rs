@@ -29,27 +29,20 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, Error> {
             max: max_len,
         });
     }
-    let bytes = token.as_bytes();
-    let mut dots = [0usize; 2];
-    let mut n = 0usize;
-    for (i, b) in bytes.iter().enumerate() {
-        if *b == b'.' {
-            if n < 2 {
-                dots[n] = i;
-            }
-            n += 1;
-        }
+    // str::find uses core's word-at-a-time byte search.
+    let first = token.find('.');
+    let second = first.and_then(|h| token[h + 1..].find('.').map(|i| h + 1 + i));
+    let (Some(h), Some(p)) = (first, second) else {
+        return Err(Error::malformed("not three dot-separated parts"));
+    };
+    let rest = &token[p + 1..];
+    if rest.contains('.') {
+        return Err(if rest.bytes().filter(|b| *b == b'.').count() == 2 {
+            Error::Unsupported("JWE (five parts): only signed tokens are accepted")
+        } else {
+            Error::malformed("not three dot-separated parts")
+        });
     }
-    match n {
-        2 => {}
-        4 => {
-            return Err(Error::Unsupported(
-                "JWE (five parts): only signed tokens are accepted",
-            ));
-        }
-        _ => return Err(Error::malformed("not three dot-separated parts")),
-    }
-    let (h, p) = (dots[0], dots[1]);
     let compact = Compact {
         header: &token[..h],
         payload: &token[h + 1..p],

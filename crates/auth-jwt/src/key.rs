@@ -88,6 +88,11 @@ impl Key {
     ///
     /// [`Error::InvalidKey`] when the PEM does not hold a public key of `alg`'s family.
     pub fn from_pem(pem: &[u8], alg: Algorithm) -> Result<Self, Error> {
+        if !backend::supports(alg) {
+            return Err(Error::invalid_key(format!(
+                "{alg} needs the aws-lc-rs backend"
+            )));
+        }
         let bad = |e: jsonwebtoken::errors::Error| {
             Error::invalid_key(format!(
                 "PEM is not a {} public key: {e}",
@@ -120,7 +125,7 @@ impl Key {
             None,
             None,
             fingerprint,
-            vec![(alg, Prepared::Jwt(key))],
+            vec![(alg, Prepared::public(alg, key))],
         ))
     }
 

@@ -3,7 +3,9 @@
 //! A token's `kid` is only ever compared with the keys' ids, never used as a path, a URL or a
 //! query. A `kid` naming two different keys is refused, not resolved to either. A token
 //! without `kid` uses the one key that fits its `alg`; with several, it is refused unless the
-//! verifier was built with `try_each_key_without_kid`.
+//! verifier was built with `try_each_key_without_kid`. A token whose `kid` names no key may
+//! still use the one key that has no id and fits its `alg` (a single configured secret);
+//! with several such keys it is refused.
 
 use crate::error::{Error, shown};
 use crate::{Algorithm, Key};

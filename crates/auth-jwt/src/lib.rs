@@ -64,6 +64,7 @@ mod jws;
 mod key;
 mod keyring;
 mod keyset;
+mod remote;
 mod signed;
 mod signer;
 mod source;
@@ -78,6 +79,7 @@ pub use error::{Error, ErrorKind};
 pub use key::Key;
 pub use keyring::{KeyRing, Rotation};
 pub use keyset::KeySet;
+pub use remote::{Health, RemoteConfig, RemoteJwks};
 pub use signer::SigningKey;
 pub use source::KeySource;
 pub use verifier::{

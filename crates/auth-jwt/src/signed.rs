@@ -8,13 +8,53 @@ use crate::jws::{self, Compact, decode_part};
 use crate::keyset::Resolved;
 use crate::{Algorithm, KeySet};
 
+/// Room to decode a header and a signature without allocating: typical headers and
+/// signatures up to RSA-4096 fit on the stack; larger ones spill to the heap.
+pub(crate) struct Scratch {
+    header: [u8; 256],
+    signature: [u8; 512],
+    heap: Vec<u8>,
+    heap_signature: Vec<u8>,
+}
+
+impl Scratch {
+    pub(crate) fn new() -> Self {
+        Self {
+            header: [0; 256],
+            signature: [0; 512],
+            heap: Vec::new(),
+            heap_signature: Vec::new(),
+        }
+    }
+}
+
+/// Decodes `part` into `stack` when it fits, else into `heap`.
+fn decode_into<'b>(
+    part: &str,
+    stack: &'b mut [u8],
+    heap: &'b mut Vec<u8>,
+    what: &'static str,
+) -> Result<&'b [u8], Error> {
+    use base64::Engine as _;
+    let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    if base64::decoded_len_estimate(part.len()) <= stack.len() {
+        let n = engine
+            .decode_slice(part, stack)
+            .map_err(|_| Error::malformed(what))?;
+        Ok(&stack[..n])
+    } else {
+        *heap = decode_part(part, what)?;
+        Ok(heap)
+    }
+}
+
 /// A token whose header passed; its signature is not yet verified.
 #[derive(Debug)]
-pub(crate) struct Signed<'t> {
+pub(crate) struct Signed<'t, 'b> {
     pub(crate) compact: Compact<'t>,
     pub(crate) alg: Algorithm,
-    pub(crate) kid: Option<String>,
-    signature: Vec<u8>,
+    pub(crate) kid: Option<std::borrow::Cow<'b, str>>,
+    signature: &'b [u8],
 }
 
 /// Length, shape and header: JWE, `crit`, `b64` and nested tokens refused, `alg` allowed,
@@ -23,16 +63,23 @@ pub(crate) struct Signed<'t> {
 /// # Errors
 ///
 /// The first check that fails.
-pub(crate) fn check_header<'t>(
+pub(crate) fn check_header<'t, 'b>(
     token: &'t str,
+    scratch: &'b mut Scratch,
     max_len: usize,
     allowed: impl Fn(Algorithm) -> bool,
     typ: Option<&str>,
-) -> Result<Signed<'t>, Error> {
+) -> Result<Signed<'t, 'b>, Error> {
     let compact = jws::split(token, max_len)?;
-    let header_json = decode_part(compact.header, "header is not base64url")?;
+    let Scratch {
+        header: header_buf,
+        signature: signature_buf,
+        heap,
+        heap_signature,
+    } = scratch;
+    let header_json = decode_into(compact.header, header_buf, heap, "header is not base64url")?;
     let header =
-        header::parse(&header_json).map_err(|e| Error::Malformed(format!("header: {e}").into()))?;
+        header::parse(header_json).map_err(|e| Error::Malformed(format!("header: {e}").into()))?;
     if header.enc || header.zip {
         return Err(Error::Unsupported(
             "JWE header: only signed tokens are accepted",
@@ -70,16 +117,21 @@ pub(crate) fn check_header<'t>(
             None => return Err(Error::WrongType("(none)".into())),
         }
     }
-    let signature = decode_part(compact.signature, "signature is not base64url")?;
+    let signature = decode_into(
+        compact.signature,
+        signature_buf,
+        heap_signature,
+        "signature is not base64url",
+    )?;
     Ok(Signed {
         compact,
         alg,
-        kid: header.kid.map(|k| k.into_owned()),
+        kid: header.kid,
         signature,
     })
 }
 
-impl Signed<'_> {
+impl Signed<'_, '_> {
     /// Finds the key by `kid` and `alg` and verifies the signature.
     ///
     /// # Errors
@@ -88,10 +140,10 @@ impl Signed<'_> {
     pub(crate) fn verify_with(&self, keys: &KeySet, try_each: bool) -> Result<(), Error> {
         let message = self.compact.signing_input.as_bytes();
         let ok = match keys.resolve(self.kid.as_deref(), self.alg, try_each)? {
-            Resolved::One(key) => key.verify(self.alg, message, &self.signature),
+            Resolved::One(key) => key.verify(self.alg, message, self.signature),
             Resolved::Each(list) => list
                 .iter()
-                .any(|k| k.verify(self.alg, message, &self.signature)),
+                .any(|k| k.verify(self.alg, message, self.signature)),
         };
         if ok { Ok(()) } else { Err(Error::BadSignature) }
     }

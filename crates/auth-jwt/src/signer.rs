@@ -97,8 +97,9 @@ impl SigningKey {
                 json!({"kty": "RSA", "n": b64_encode(&n), "e": b64_encode(&e)})
             }
             Family::Ec => {
-                let (_, x, y) =
-                    (utils.ec_pub_components_from_private_key)(der, alg.to_jwt()).map_err(bad)?;
+                let (x, y) = backend::ec_public(alg, der).map_err(|e| {
+                    Error::invalid_key(format!("cannot derive the {alg} public key: {e}"))
+                })?;
                 json!({"kty": "EC", "crv": alg.curve(), "x": b64_encode(&x), "y": b64_encode(&y)})
             }
             Family::Ed => {
@@ -144,11 +145,11 @@ impl SigningKey {
                 aws_lc_rs::rand::fill(&mut bytes).map_err(failed)?;
                 return Self::hmac(&Secret::new(bytes), alg);
             }
-            Algorithm::ES256 | Algorithm::ES384 => {
-                let a = if alg == Algorithm::ES256 {
-                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING
-                } else {
-                    &sig::ECDSA_P384_SHA384_FIXED_SIGNING
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
+                let a = match alg {
+                    Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+                    _ => &sig::ECDSA_P521_SHA512_FIXED_SIGNING,
                 };
                 EncodingKey::from_ec_der(
                     EcdsaKeyPair::generate_pkcs8(a, &rng)
@@ -191,6 +192,31 @@ impl SigningKey {
     pub fn with_type(mut self, typ: impl Into<String>) -> Self {
         self.typ = typ.into().into_boxed_str();
         self
+    }
+
+    /// The same key for another algorithm of its family: an RSA key for RS384 or PS256, an
+    /// HMAC secret for HS384 if it is long enough.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidKey`] across families or curves, or for a secret too short for `alg`.
+    pub fn with_algorithm(&self, alg: Algorithm) -> Result<Self, Error> {
+        if alg.family() != self.alg.family() || (self.alg.family() == Family::Ec && alg != self.alg)
+        {
+            return Err(Error::invalid_key(format!(
+                "a {} key cannot sign {alg}",
+                self.alg
+            )));
+        }
+        if let Some(secret) = &self.secret {
+            Key::hmac(secret, alg)?;
+        }
+        let mut key = self.clone();
+        key.alg = alg;
+        if let Some(public) = &mut key.public {
+            public.insert("alg".into(), alg.as_str().into());
+        }
+        Ok(key)
     }
 
     /// The algorithm.
@@ -266,5 +292,45 @@ impl SigningKey {
         token.push('.');
         token.push_str(&b64_encode(&signature));
         Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_keys_publish_nothing_and_switch_only_within_length() {
+        let k = SigningKey::hmac(&Secret::new(vec![1; 48]), Algorithm::HS256).unwrap();
+        assert!(k.public_jwk().is_none());
+        assert!(k.with_algorithm(Algorithm::HS384).is_ok());
+        assert!(k.with_algorithm(Algorithm::HS512).is_err());
+        assert!(k.with_algorithm(Algorithm::RS256).is_err());
+        assert!(!format!("{k:?}").contains("[1, 1"));
+    }
+
+    #[test]
+    fn claims_must_be_an_object() {
+        let k = SigningKey::hmac(&Secret::new(vec![1; 32]), Algorithm::HS256).unwrap();
+        assert!(matches!(k.sign(&[1, 2]), Err(Error::Claims(_))));
+        assert!(matches!(k.sign("x"), Err(Error::Claims(_))));
+        let token = k.sign(&serde_json::json!({"sub": "a"})).unwrap();
+        assert_eq!(token.matches('.').count(), 2);
+    }
+
+    #[cfg(feature = "aws-lc-rs")]
+    #[test]
+    fn generated_keys_carry_their_thumbprint_as_kid() {
+        let k = SigningKey::generate(Algorithm::EdDSA).unwrap();
+        let jwk = k.public_jwk().unwrap();
+        assert_eq!(jwk["kid"].as_str(), k.kid());
+        assert_eq!(
+            k.verification_key().unwrap().thumbprint(),
+            k.kid(),
+            "kid is the RFC 7638 thumbprint"
+        );
+        assert!(jwk.get("d").is_none());
+        let es = SigningKey::generate(Algorithm::ES256).unwrap();
+        assert!(es.with_algorithm(Algorithm::ES384).is_err());
     }
 }

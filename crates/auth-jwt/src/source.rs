@@ -1,5 +1,6 @@
 //! [`KeySource`]: where a verifier gets its keys. A fixed [`KeySet`], a live set that a
-//! [`KeyRing`](crate::KeyRing) keeps current.
+//! [`KeyRing`](crate::KeyRing) keeps current, or a [`RemoteJwks`](crate::RemoteJwks) that
+//! fetches through auth-core's `HttpClient`.
 //!
 //! Architecture invariant: the read path takes no lock a writer can hold; new key sets are
 //! built aside and swapped in whole (arc-swap).
@@ -21,6 +22,7 @@ pub struct KeySource(Kind);
 enum Kind {
     Fixed(Arc<KeySet>),
     Live(Arc<ArcSwap<KeySet>>),
+    Remote(crate::remote::RemoteJwks),
 }
 
 impl fmt::Debug for KeySource {
@@ -28,6 +30,7 @@ impl fmt::Debug for KeySource {
         match &self.0 {
             Kind::Fixed(k) => f.debug_tuple("Fixed").field(&k.len()).finish(),
             Kind::Live(k) => f.debug_tuple("Live").field(&k.load().len()).finish(),
+            Kind::Remote(r) => f.debug_tuple("Remote").field(r).finish(),
         }
     }
 }
@@ -58,6 +61,19 @@ impl KeySource {
         Self(Kind::Live(keys))
     }
 
+    /// Keys fetched from a remote JWKS endpoint.
+    pub fn remote(jwks: crate::remote::RemoteJwks) -> Self {
+        Self(Kind::Remote(jwks))
+    }
+
+    /// The remote JWKS, for its health, when that is the source.
+    pub fn as_remote(&self) -> Option<&crate::remote::RemoteJwks> {
+        match &self.0 {
+            Kind::Remote(r) => Some(r),
+            _ => None,
+        }
+    }
+
     pub(crate) fn fixed_keys(&self) -> Option<&KeySet> {
         match &self.0 {
             Kind::Fixed(k) => Some(k),
@@ -68,12 +84,13 @@ impl KeySource {
     /// The keys to verify a token with `kid` and `alg`; a remote source may fetch first.
     pub(crate) async fn snapshot_for(
         &self,
-        _kid: Option<&str>,
-        _alg: Algorithm,
+        kid: Option<&str>,
+        alg: Algorithm,
     ) -> Result<Snapshot<'_>, Error> {
         match &self.0 {
             Kind::Fixed(k) => Ok(Snapshot::Borrowed(k)),
             Kind::Live(k) => Ok(Snapshot::Guarded(k.load())),
+            Kind::Remote(r) => r.snapshot_for(kid, alg).await.map(Snapshot::Guarded),
         }
     }
 }

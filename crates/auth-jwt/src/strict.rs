@@ -11,24 +11,55 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// Remembers the member names of one object and refuses a repeat.
+/// Remembers the member names of one object and refuses a repeat. The first 16 names are
+/// kept inline and compared linearly; past that they go to an ordered set, so the work stays
+/// O(n log n) on any input.
 #[derive(Debug, Default)]
 pub(crate) struct Members<'de> {
-    seen: BTreeSet<Cow<'de, str>>,
+    /// Registered names seen, one bit each: checked without comparing strings.
+    known: u32,
+    inline: [Option<Cow<'de, str>>; INLINE],
+    len: usize,
+    spilled: BTreeSet<Cow<'de, str>>,
 }
 
+const INLINE: usize = 16;
+
 impl<'de> Members<'de> {
-    /// Records `name`, or fails if the object already had it.
-    #[allow(clippy::ptr_arg)] // the Cow is cloned into the set: borrowed names stay borrowed
-    pub(crate) fn insert<E: de::Error>(&mut self, name: &Cow<'de, str>) -> Result<(), E> {
-        if self.seen.insert(name.clone()) {
-            Ok(())
-        } else {
-            Err(E::custom(format_args!(
+    /// Records the registered name number `bit`, or fails if the object already had it.
+    pub(crate) fn known<E: de::Error>(&mut self, bit: u32, name: &str) -> Result<(), E> {
+        let mask = 1u32 << bit;
+        if self.known & mask != 0 {
+            return Err(E::custom(format_args!(
                 "duplicate member {}",
                 crate::error::shown(name)
-            )))
+            )));
         }
+        self.known |= mask;
+        Ok(())
+    }
+
+    /// Records a name that is not one of the caller's registered names, or fails if the
+    /// object already had it.
+    #[allow(clippy::ptr_arg)] // the Cow is cloned into the set: borrowed names stay borrowed
+    pub(crate) fn insert<E: de::Error>(&mut self, name: &Cow<'de, str>) -> Result<(), E> {
+        let seen = self.inline[..self.len]
+            .iter()
+            .any(|n| n.as_deref() == Some(&**name))
+            || self.spilled.contains(&**name);
+        if seen {
+            return Err(E::custom(format_args!(
+                "duplicate member {}",
+                crate::error::shown(name)
+            )));
+        }
+        if self.len < INLINE {
+            self.inline[self.len] = Some(name.clone());
+            self.len += 1;
+        } else {
+            self.spilled.insert(name.clone());
+        }
+        Ok(())
     }
 }
 

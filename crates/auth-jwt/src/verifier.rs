@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::claims::{self, Claims, RawClaims};
 use crate::error::{Error, shown};
 use crate::jws::decode_part;
-use crate::signed::check_header;
+use crate::signed::{Scratch, check_header};
 use crate::source::{KeySource, Snapshot};
 use crate::{Algorithm, KeySet};
 
@@ -357,8 +357,10 @@ impl Verifier {
     /// Header, key and signature; returns the decoded payload.
     async fn check_signature(&self, token: &str) -> Result<(Vec<u8>, Algorithm), Error> {
         let p = &*self.inner;
+        let mut scratch = Scratch::new();
         let signed = check_header(
             token,
+            &mut scratch,
             p.max_token_len,
             |a| p.algorithms.contains(&a),
             p.typ.as_deref(),

@@ -21,9 +21,10 @@ const KNOWN_FAULTY: &[(u64, &str)] = &[
     ),
     (
         347,
-        "ES512 (P-521): jsonwebtoken has no ES512, so the key is skipped",
+        "the P-521 key's JWK says alg ES521, which is no registered algorithm: the key is \
+         skipped (the JWK test wrong_algorithm wants exactly that)",
     ),
-    (351, "ES512 (P-521, key_ops variant): as 347"),
+    (351, "the ES521 JWK of 347, key_ops variant: skipped as 347"),
     (
         372,
         "a '?' inserted in the header: our base64url decoder is strict and refuses it \

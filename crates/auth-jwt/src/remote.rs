@@ -1,0 +1,532 @@
+//! [`RemoteJwks`]: keys fetched from a JWKS endpoint through auth-core's `HttpClient`.
+//!
+//! - Cached for `Cache-Control: max-age`, clamped to `[min_ttl, max_ttl]` (default TTL when
+//!   absent); revalidated with `If-None-Match` when the server sent an `ETag`.
+//! - An unknown `kid` triggers one refetch, single-flight (every waiting caller shares it),
+//!   at most once per `cooldown`; kids still unknown after it are remembered (negative cache).
+//! - A failed fetch (error status, transport error, oversized or malformed body) keeps the
+//!   last good keys serving until `max_stale` past their expiry, then verification fails with
+//!   "key source unavailable" (503), never 401. Failed fetches are retried at most once per
+//!   `cooldown`.
+//! - Timeouts are the `HttpClient`'s (auth-http's client: 10 s, body capped); a timed-out
+//!   fetch is a failed fetch as above.
+//! - The read path loads the key set from an `ArcSwap` and takes no lock a fetch holds: the
+//!   new set is built aside and swapped in whole. A short `Mutex` guards bookkeeping and is
+//!   never held across an `await`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use auth_core::http_client::redacted_origin;
+use auth_core::{Clock, HttpClient, SystemClock, Transport, UnixTime};
+use http::header::{ACCEPT, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+use http::{StatusCode, Uri};
+
+use crate::error::Error;
+use crate::{Algorithm, KeySet};
+
+/// Tuning for a [`RemoteJwks`]; every field has a documented default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteConfig {
+    /// Cache lifetime when the response has no usable `max-age` (default 5 min).
+    pub default_ttl: Duration,
+    /// Lower bound on `max-age` (default 1 min).
+    pub min_ttl: Duration,
+    /// Upper bound on `max-age` (default 24 h).
+    pub max_ttl: Duration,
+    /// Least time between two fetches caused by unknown kids or failures (default 30 s).
+    pub cooldown: Duration,
+    /// How long past their expiry the last good keys keep serving while fetches fail
+    /// (default 1 h).
+    pub max_stale: Duration,
+    /// The largest JWKS body accepted (default 256 KiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for RemoteConfig {
+    fn default() -> Self {
+        Self {
+            default_ttl: Duration::from_secs(300),
+            min_ttl: Duration::from_secs(60),
+            max_ttl: Duration::from_secs(24 * 3600),
+            cooldown: Duration::from_secs(30),
+            max_stale: Duration::from_secs(3600),
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// What a [`RemoteJwks`] last saw, for health endpoints and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// When a fetch last succeeded (200 or 304).
+    pub last_success: Option<UnixTime>,
+    /// When a fetch was last attempted.
+    pub last_attempt: Option<UnixTime>,
+    /// How many usable keys are held.
+    pub key_count: usize,
+    /// Why the last fetch failed, if it did.
+    pub last_error: Option<String>,
+    /// Whether the keys are past their TTL (served stale, or about to be refetched).
+    pub stale: bool,
+    /// How many fetches were made.
+    pub fetches: u64,
+}
+
+#[derive(Default)]
+struct Book {
+    etag: Option<String>,
+    last_success: Option<UnixTime>,
+    last_attempt: Option<UnixTime>,
+    last_error: Option<String>,
+    /// Kids still unknown after a refetch, with when.
+    unknown: Vec<(Box<str>, UnixTime)>,
+    /// A fetch is in progress.
+    running: bool,
+    /// Bumped when a fetch ends.
+    generation: u64,
+    waiters: Vec<Waker>,
+}
+
+struct Shared {
+    uri: Uri,
+    client: Arc<dyn HttpClient>,
+    clock: Arc<dyn Clock>,
+    config: RemoteConfig,
+    keys: ArcSwap<KeySet>,
+    /// Nanoseconds since the epoch when the keys expire; 0 before the first success.
+    expires_at: AtomicU64,
+    fetches: AtomicU64,
+    book: Mutex<Book>,
+}
+
+/// A JWKS endpoint's keys, cached and refreshed. Use with
+/// [`KeySource::remote`](crate::KeySource::remote).
+#[derive(Clone)]
+pub struct RemoteJwks {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for RemoteJwks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteJwks")
+            .field("origin", &redacted_origin(&self.shared.uri).to_string())
+            .field("keys", &self.shared.keys.load().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteJwks {
+    /// Keys from `url`, fetched with `client`, on the system clock, with default tuning.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misconfigured`] when `url` is not an absolute `https` URL (plain `http` is
+    /// allowed to loopback hosts only).
+    pub fn new(url: &str, client: impl HttpClient + 'static) -> Result<Self, Error> {
+        Self::with_options(
+            url,
+            client,
+            SystemClock,
+            RemoteConfig::default(),
+            Transport::default(),
+        )
+    }
+
+    /// Keys from `url` with an explicit clock, tuning and transport policy.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misconfigured`] when `url` fails `transport`, or the tuning is inconsistent
+    /// (`min_ttl > max_ttl`, a zero cooldown).
+    pub fn with_options(
+        url: &str,
+        client: impl HttpClient + 'static,
+        clock: impl Clock + 'static,
+        config: RemoteConfig,
+        transport: Transport,
+    ) -> Result<Self, Error> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|_| Error::Misconfigured("JWKS URL does not parse".into()))?;
+        transport
+            .check(&uri)
+            .map_err(|e| Error::Misconfigured(e.to_string().into()))?;
+        if config.min_ttl > config.max_ttl || config.cooldown.is_zero() {
+            return Err(Error::Misconfigured(
+                "JWKS tuning: min_ttl above max_ttl, or a zero cooldown".into(),
+            ));
+        }
+        Ok(Self {
+            shared: Arc::new(Shared {
+                uri,
+                client: Arc::new(client),
+                clock: Arc::new(clock),
+                config,
+                keys: ArcSwap::from_pointee(KeySet::default()),
+                expires_at: AtomicU64::new(0),
+                fetches: AtomicU64::new(0),
+                book: Mutex::new(Book::default()),
+            }),
+        })
+    }
+
+    /// The health of this source.
+    pub fn health(&self) -> Health {
+        let s = &*self.shared;
+        let book = s.book();
+        Health {
+            last_success: book.last_success,
+            last_attempt: book.last_attempt,
+            key_count: s.keys.load().len(),
+            last_error: book.last_error.clone(),
+            stale: s.clock.now().as_nanos() >= s.expires_at.load(Ordering::Acquire),
+            fetches: s.fetches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Fetches now, whatever the cache says (single-flight with any fetch in progress).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeySourceUnavailable`] when the fetch fails and no usable keys remain.
+    pub async fn refresh(&self) -> Result<(), Error> {
+        self.shared.refresh().await;
+        self.shared.serve(self.shared.clock.now()).map(|_| ())
+    }
+
+    /// The keys to verify a token with `kid`: the cached set, refreshed first when expired
+    /// or when `kid` is unknown (subject to the cooldown).
+    pub(crate) async fn snapshot_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<arc_swap::Guard<Arc<KeySet>>, Error> {
+        let s = &*self.shared;
+        let now = s.clock.now();
+        let fresh = now.as_nanos() < s.expires_at.load(Ordering::Acquire);
+        if fresh {
+            let keys = s.keys.load();
+            let known = match kid {
+                Some(kid) => keys.contains_kid(kid),
+                None => keys.supports(alg),
+            };
+            if known || !s.may_fetch_for(kid, now) {
+                return Ok(keys);
+            }
+        } else if !s.may_fetch_for(None, now) {
+            return s.serve(now);
+        }
+        s.refresh().await;
+        let now = s.clock.now();
+        if let Some(kid) = kid
+            && !s.keys.load().contains_kid(kid)
+        {
+            let mut book = s.book();
+            book.unknown
+                .retain(|(_, at)| now < at.saturating_add(s.config.cooldown));
+            if book.unknown.len() < 1024 {
+                book.unknown.push((kid.into(), now));
+            }
+        }
+        s.serve(now)
+    }
+}
+
+impl Shared {
+    fn book(&self) -> MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a fetch may start now: none within the cooldown, and `kid` not in the
+    /// negative cache.
+    fn may_fetch_for(&self, kid: Option<&str>, now: UnixTime) -> bool {
+        let book = self.book();
+        let cooled = book
+            .last_attempt
+            .is_none_or(|at| now >= at.saturating_add(self.config.cooldown));
+        let negative = kid.is_some_and(|kid| {
+            book.unknown
+                .iter()
+                .any(|(k, at)| &**k == kid && now < at.saturating_add(self.config.cooldown))
+        });
+        cooled && !negative
+    }
+
+    /// The keys if they may still be served: fresh, or stale within `max_stale`.
+    fn serve(&self, now: UnixTime) -> Result<arc_swap::Guard<Arc<KeySet>>, Error> {
+        let expires = self.expires_at.load(Ordering::Acquire);
+        let limit = UnixTime::from_duration(Duration::from_nanos(expires))
+            .saturating_add(self.config.max_stale);
+        if expires != 0 && now < limit {
+            return Ok(self.keys.load());
+        }
+        let book = self.book();
+        let retry_after = book
+            .last_attempt
+            .and_then(|at| at.saturating_add(self.config.cooldown).duration_since(now));
+        Err(Error::KeySourceUnavailable {
+            what: format!("JWKS {}", redacted_origin(&self.uri)),
+            retry_after,
+            source: Some(
+                book.last_error
+                    .clone()
+                    .unwrap_or_else(|| "no keys fetched yet".into())
+                    .into(),
+            ),
+        })
+    }
+
+    /// Runs one fetch, or waits for the one in progress.
+    async fn refresh(&self) {
+        let generation = {
+            let mut book = self.book();
+            if book.running {
+                Some(book.generation)
+            } else {
+                book.running = true;
+                None
+            }
+        };
+        if let Some(seen) = generation {
+            Wait { shared: self, seen }.await;
+            return;
+        }
+        let mut guard = Running {
+            shared: self,
+            done: false,
+        };
+        let outcome = self.fetch().await;
+        let now = self.clock.now();
+        {
+            let mut book = self.book();
+            book.last_attempt = Some(now);
+            match outcome {
+                Ok(Fetched { keys, ttl, etag }) => {
+                    if let Some(keys) = keys {
+                        self.keys.store(Arc::new(keys));
+                    }
+                    if etag.is_some() {
+                        book.etag = etag;
+                    }
+                    book.last_success = Some(now);
+                    book.last_error = None;
+                    book.unknown.clear();
+                    self.expires_at
+                        .store(now.saturating_add(ttl).as_nanos(), Ordering::Release);
+                }
+                Err(why) => book.last_error = Some(why),
+            }
+        }
+        guard.done = true;
+        drop(guard);
+    }
+
+    async fn fetch(&self) -> Result<Fetched, String> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let etag = self.book().etag.clone();
+        let mut request = http::Request::get(self.uri.clone())
+            .header(ACCEPT, "application/jwk-set+json, application/json");
+        if let Some(tag) = &etag {
+            request = request.header(IF_NONE_MATCH, tag.as_str());
+        }
+        let request = request
+            .body(Vec::new())
+            .map_err(|e| format!("building the request: {e}"))?;
+        let response = self
+            .client
+            .send(request)
+            .await
+            .map_err(|e| format!("fetch failed: {e}"))?;
+        let ttl = self.ttl(response.headers());
+        let new_etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match response.status() {
+            StatusCode::NOT_MODIFIED if etag.is_some() => {
+                return Ok(Fetched {
+                    keys: None,
+                    ttl,
+                    etag: new_etag,
+                });
+            }
+            StatusCode::OK => {}
+            other => return Err(format!("JWKS answered {other}")),
+        }
+        let body = response.body();
+        if body.len() > self.config.max_body_bytes {
+            return Err(format!(
+                "JWKS body of {} bytes is over the limit of {}",
+                body.len(),
+                self.config.max_body_bytes
+            ));
+        }
+        let text = std::str::from_utf8(body).map_err(|_| "JWKS body is not UTF-8".to_owned())?;
+        let keys = KeySet::from_jwks(text).map_err(|e| e.to_string())?;
+        if keys.is_empty() {
+            return Err(format!(
+                "JWKS has no usable key ({} skipped)",
+                keys.skipped().len()
+            ));
+        }
+        Ok(Fetched {
+            keys: Some(keys),
+            ttl,
+            etag: new_etag,
+        })
+    }
+
+    /// `max-age` clamped to the bounds; `no-store`/`no-cache` mean the minimum.
+    fn ttl(&self, headers: &http::HeaderMap) -> Duration {
+        let c = &self.config;
+        let mut ttl = c.default_ttl;
+        for value in headers.get_all(CACHE_CONTROL) {
+            let Ok(value) = value.to_str() else { continue };
+            for directive in value.split(',').map(str::trim) {
+                let lower = directive.to_ascii_lowercase();
+                if lower == "no-store" || lower == "no-cache" {
+                    ttl = c.min_ttl;
+                } else if let Some(secs) = lower.strip_prefix("max-age=")
+                    && let Ok(secs) = secs.trim_matches('"').parse::<u64>()
+                {
+                    ttl = Duration::from_secs(secs);
+                }
+            }
+        }
+        ttl.clamp(c.min_ttl, c.max_ttl)
+    }
+}
+
+struct Fetched {
+    keys: Option<KeySet>,
+    ttl: Duration,
+    etag: Option<String>,
+}
+
+/// Ends a fetch: clears `running`, bumps the generation and wakes the waiters, also when the
+/// fetching future is dropped half-way (the waiters then retry).
+struct Running<'a> {
+    shared: &'a Shared,
+    done: bool,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let waiters = {
+            let mut book = self.shared.book();
+            book.running = false;
+            if self.done {
+                book.generation = book.generation.wrapping_add(1);
+            }
+            std::mem::take(&mut book.waiters)
+        };
+        for w in waiters {
+            w.wake();
+        }
+    }
+}
+
+/// Waits until the fetch in progress ends (or is abandoned).
+struct Wait<'a> {
+    shared: &'a Shared,
+    seen: u64,
+}
+
+impl Future for Wait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut book = self.shared.book();
+        if book.generation != self.seen || !book.running {
+            return Poll::Ready(());
+        }
+        if !book.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            book.waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(config: RemoteConfig) -> RemoteJwks {
+        let client = |_req: auth_core::HttpRequest| async {
+            Err::<auth_core::HttpResponse, _>(auth_core::HttpError::new(
+                auth_core::HttpErrorKind::Connect,
+                "unreachable",
+            ))
+        };
+        RemoteJwks::with_options(
+            "https://idp.example/jwks",
+            client,
+            auth_core::ManualClock::new(UnixTime::from_secs(1000)),
+            config,
+            Transport::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn max_age_is_clamped() {
+        let r = remote(RemoteConfig::default());
+        let ttl = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(CACHE_CONTROL, v.parse().unwrap());
+            r.shared.ttl(&h)
+        };
+        assert_eq!(ttl("public, max-age=600"), Duration::from_secs(600));
+        assert_eq!(ttl("max-age=1"), Duration::from_secs(60));
+        assert_eq!(ttl("max-age=99999999"), Duration::from_secs(86_400));
+        assert_eq!(ttl("no-cache"), Duration::from_secs(60));
+        assert_eq!(ttl("max-age=abc"), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn an_abandoned_fetch_releases_the_flight() {
+        use std::pin::pin;
+        let client = |_req: auth_core::HttpRequest| {
+            std::future::pending::<Result<auth_core::HttpResponse, auth_core::HttpError>>()
+        };
+        let r = RemoteJwks::with_options(
+            "https://idp.example/jwks",
+            client,
+            auth_core::ManualClock::new(UnixTime::from_secs(1000)),
+            RemoteConfig::default(),
+            Transport::default(),
+        )
+        .unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        {
+            let mut first = pin!(r.refresh());
+            assert!(first.as_mut().poll(&mut cx).is_pending());
+            // A second caller waits on the same flight instead of fetching.
+            let mut second = pin!(r.refresh());
+            assert!(second.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(r.health().fetches, 1);
+        }
+        // Both dropped: the next caller fetches again instead of waiting forever.
+        let mut third = pin!(r.refresh());
+        assert!(third.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(r.health().fetches, 2);
+    }
+
+    #[test]
+    fn plain_http_needs_loopback() {
+        let client = |_req: auth_core::HttpRequest| async {
+            Ok::<_, auth_core::HttpError>(auth_core::HttpResponse::new(Vec::new()))
+        };
+        assert!(RemoteJwks::new("http://idp.example/jwks", client).is_err());
+        assert!(RemoteJwks::new("http://127.0.0.1:9/jwks", client).is_ok());
+        assert!(RemoteJwks::new("https://idp.example/jwks", client).is_ok());
+    }
+}

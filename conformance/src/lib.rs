@@ -17,5 +17,5 @@ pub use report::Report;
 
 /// Every suite, in report order.
 pub fn all_suites() -> Vec<Suite> {
-    vec![suites::core::suite()]
+    vec![suites::core::suite(), suites::apikey::suite()]
 }

@@ -30,3 +30,8 @@ fn assert_suite_passes(name: &str) {
 fn auth_core() {
     assert_suite_passes("auth-core");
 }
+
+#[test]
+fn auth_apikey() {
+    assert_suite_passes("auth-apikey");
+}

@@ -1,3 +1,4 @@
 //! The suites, one module each.
 
+pub mod apikey;
 pub mod core;

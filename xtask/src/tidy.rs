@@ -26,7 +26,6 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sha2",
             "hmac",
             "getrandom",
-            "crc32fast",
             "rusqlite",
         ],
     ),

@@ -111,10 +111,14 @@ impl KeyFormat {
             return Err(Refusal::Malformed);
         }
         let (head, body) = bytes.split_at(self.head.len());
-        if head != self.head.as_bytes() || !checksum::is_base62(body) {
+        // Both checks run before either is looked at: they are independent, so the CPU
+        // overlaps them.
+        let well_formed = (head == self.head.as_bytes()) & checksum::is_base62(body);
+        let checksum_ok = checksum::verify(body);
+        if !well_formed {
             return Err(Refusal::Malformed);
         }
-        if !checksum::verify(body) {
+        if !checksum_ok {
             return Err(Refusal::BadChecksum);
         }
         let mut id = [0u8; ID_LEN];

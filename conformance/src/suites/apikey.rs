@@ -138,6 +138,16 @@ fn respond(guard: &KeyGuard, parts: &Parts) -> Result<Option<Principal>, Respons
     block_on(guard.check(parts)).map_err(|d| d.to_response())
 }
 
+/// The answer `guard` gives a request with `headers` to `uri`.
+#[allow(clippy::result_large_err)] // test helper: the response is the point
+fn ask(
+    guard: &KeyGuard,
+    headers: &[(&str, &str)],
+    uri: &str,
+) -> Result<Option<Principal>, Response<String>> {
+    respond(guard, &head(headers, uri))
+}
+
 fn expect_status(
     what: &str,
     got: Result<Option<Principal>, Response<String>>,
@@ -664,17 +674,17 @@ fn header_cases(s: &mut Suite) {
             let lower = format!("bearer {key}");
             expect_subject(
                 "Bearer",
-                respond(&guard, &head(&[("authorization", &bearer)], "/")),
+                ask(&guard, &[("authorization", &bearer)], "/"),
                 "alice",
             )?;
             expect_subject(
                 "bearer",
-                respond(&guard, &head(&[("authorization", &lower)], "/")),
+                ask(&guard, &[("authorization", &lower)], "/"),
                 "alice",
             )?;
             expect_subject(
                 "X-API-Key",
-                respond(&guard, &head(&[("x-api-key", &key)], "/")),
+                ask(&guard, &[("x-api-key", &key)], "/"),
                 "alice",
             )
         },
@@ -688,19 +698,17 @@ fn header_cases(s: &mut Suite) {
             let bearer = format!("Bearer {key}");
             expect_status(
                 "both",
-                respond(
+                ask(
                     &guard,
-                    &head(&[("authorization", &bearer), ("x-api-key", &key)], "/"),
+                    &[("authorization", &bearer), ("x-api-key", &key)],
+                    "/",
                 ),
                 StatusCode::BAD_REQUEST,
                 INVALID_REQUEST,
             )?;
             expect_status(
                 "X-API-Key twice",
-                respond(
-                    &guard,
-                    &head(&[("x-api-key", &key), ("x-api-key", &key)], "/"),
-                ),
+                ask(&guard, &[("x-api-key", &key), ("x-api-key", &key)], "/"),
                 StatusCode::BAD_REQUEST,
                 INVALID_REQUEST,
             )
@@ -714,12 +722,10 @@ fn header_cases(s: &mut Suite) {
             let (guard, _, key) = setup()?;
             expect_subject(
                 "Basic + X-API-Key",
-                respond(
+                ask(
                     &guard,
-                    &head(
-                        &[("authorization", "Basic dXNlcjpwYXNz"), ("x-api-key", &key)],
-                        "/",
-                    ),
+                    &[("authorization", "Basic dXNlcjpwYXNz"), ("x-api-key", &key)],
+                    "/",
                 ),
                 "alice",
             )?;
@@ -727,12 +733,10 @@ fn header_cases(s: &mut Suite) {
             // with a bare challenge, so that a JWT authenticator in an `or` can take it.
             expect_status(
                 "foreign bearer token",
-                respond(
+                ask(
                     &guard,
-                    &head(
-                        &[("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln")],
-                        "/",
-                    ),
+                    &[("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln")],
+                    "/",
                 ),
                 StatusCode::UNAUTHORIZED,
                 BARE,
@@ -748,7 +752,7 @@ fn header_cases(s: &mut Suite) {
             let uri = format!("/orders?api_key={key}");
             expect_status(
                 "default",
-                respond(&guard, &head(&[], &uri)),
+                ask(&guard, &[], &uri),
                 StatusCode::UNAUTHORIZED,
                 BARE,
             )?;
@@ -756,10 +760,10 @@ fn header_cases(s: &mut Suite) {
                 keys.authenticator("api")
                     .with_extractor(default_extractor().with_query_parameter("api_key")),
             );
-            expect_subject("switched on", respond(&on, &head(&[], &uri)), "alice")?;
+            expect_subject("switched on", ask(&on, &[], &uri), "alice")?;
             expect_status(
                 "query and header",
-                respond(&on, &head(&[("x-api-key", &key)], &uri)),
+                ask(&on, &[("x-api-key", &key)], &uri),
                 StatusCode::BAD_REQUEST,
                 INVALID_REQUEST,
             )
@@ -791,7 +795,7 @@ fn header_cases(s: &mut Suite) {
                 Some(Refusal::WrongSecret),
             )?;
             let answer = |k: &str| {
-                respond(&guard, &head(&[("x-api-key", k)], "/"))
+                ask(&guard, &[("x-api-key", k)], "/")
                     .err()
                     .map(|r| (r.status(), format!("{:?}", r.headers()), r.body().clone()))
             };
@@ -800,7 +804,7 @@ fn header_cases(s: &mut Suite) {
             ensure_eq("responses", a, b)?;
             expect_status(
                 "wrong",
-                respond(&guard, &head(&[("x-api-key", &wrong)], "/")),
+                ask(&guard, &[("x-api-key", &wrong)], "/"),
                 StatusCode::UNAUTHORIZED,
                 INVALID_TOKEN,
             )

@@ -26,6 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sha2",
             "hmac",
             "getrandom",
+            "crc32fast",
             "rusqlite",
         ],
     ),

@@ -434,18 +434,15 @@ mod sqlite {
         assert_eq!(core.status(), 503);
     }
 
-    /// The environment variable that turns `crash_child` into the child of `crash_mid_write`.
+    /// Set in the child process of `crash_mid_write`: the database it writes to.
     const CRASH_DB: &str = "AUTH_APIKEY_CRASH_TEST_DB";
 
-    /// Not a test on its own: run by `crash_mid_write` as a separate process that issues and
-    /// rotates keys until it is killed, printing each key once its transaction committed.
-    #[test]
-    fn crash_child() {
-        let Some(path) = std::env::var_os(CRASH_DB) else {
-            return;
-        };
+    /// The child of `crash_mid_write`: issues and rotates keys until it is killed, printing
+    /// each key once its transaction committed.
+    #[allow(clippy::print_stdout)] // stdout is how the parent learns what was committed
+    fn crash_child(path: &std::ffi::OsStr) {
         block_on(async {
-            let (keys, _) = keys_on(SqliteStore::open(&path).unwrap());
+            let (keys, _) = keys_on(SqliteStore::open(path).unwrap());
             for i in 0..10_000 {
                 let issued = keys
                     .create(NewKey::new("alice", format!("k{i}")))
@@ -466,12 +463,16 @@ mod sqlite {
     #[test]
     fn crash_mid_write() {
         use std::io::{BufRead, BufReader};
+        if let Some(path) = std::env::var_os(CRASH_DB) {
+            return crash_child(&path);
+        }
         let dir = TempDir::new("crash");
         let path = dir.0.join("keys.db");
+        // This same test, in a new process, as the child.
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "sqlite::crash_child",
+                "sqlite::crash_mid_write",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -495,6 +496,12 @@ mod sqlite {
         }
         child.kill().unwrap();
         child.wait().unwrap();
+        assert_eq!(
+            committed.len(),
+            40,
+            "the child stopped before it was killed"
+        );
+        assert!(rotated.len() >= 39);
 
         let raw = rusqlite::Connection::open(&path).unwrap();
         let check: String = raw

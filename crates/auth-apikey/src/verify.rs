@@ -109,10 +109,12 @@ impl<S: KeyStore> ApiKeys<S> {
                 Err(refusal) => return Ok(KeyStatus::Refused(refusal)),
             };
             let record = self.store().get(&id).await?;
-            // The same digest and the same comparison on a hit and a miss.
-            let digest = self.hasher().digest(key.as_bytes());
-            let expected = record.as_ref().map_or(self.dummy_digest(), |r| r.digest);
-            let matches = digest.ct_eq(&expected);
+            // The same digest and the same comparison on a hit and a miss. (In a block, so
+            // that the two digests are not kept in the future across the next await.)
+            let matches = {
+                let expected = record.as_ref().map_or(self.dummy_digest(), |r| r.digest);
+                self.hasher().digest(key.as_bytes()).ct_eq(&expected)
+            };
             let Some(record) = record else {
                 return Ok(KeyStatus::Refused(Refusal::UnknownKey));
             };

@@ -22,5 +22,6 @@ pub fn all_suites() -> Vec<Suite> {
         suites::jwt::suite(),
         suites::oauth2::suite(),
         suites::ratelimit::suite(),
+        suites::apikey::suite(),
     ]
 }

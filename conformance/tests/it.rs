@@ -43,4 +43,6 @@ suite_tests! {
     auth_jwt => "auth-jwt",
     auth_oauth2 => "auth-oauth2",
     auth_ratelimit => "auth-ratelimit",
+    auth_apikey => "auth-apikey",
 }
+

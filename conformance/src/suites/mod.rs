@@ -1,5 +1,6 @@
 //! The suites, one module each.
 
+pub mod apikey;
 pub mod core;
 pub mod jwt;
 pub mod oauth2;

@@ -36,7 +36,8 @@ pub const MAX_PREFIX_LEN: usize = 32;
 /// A regular expression (Rust `regex` / RE2 / PCRE syntax) matching any key of this format,
 /// whatever its prefix: for leak scanners. Follow a match with the checksum check
 /// ([`checksum::verify`] on the 36 characters after the last `_`) to drop false positives;
-/// [`KeyFormat::pattern`] gives the tighter pattern for one prefix.
+/// [`KeyFormat::pattern`] gives the tighter pattern for one prefix. (`\b` needs the `regex`
+/// crate's `unicode-perl` feature, on by default.)
 pub const KEY_PATTERN: &str = r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*_[0-9A-Za-z]{36}\b";
 
 /// The format of one kind of key: its prefix (`sk_live`, `sk_test`).
@@ -111,10 +112,14 @@ impl KeyFormat {
             return Err(Refusal::Malformed);
         }
         let (head, body) = bytes.split_at(self.head.len());
-        if head != self.head.as_bytes() || !checksum::is_base62(body) {
+        // Both checks run before either is looked at: they are independent, so the CPU
+        // overlaps them.
+        let well_formed = (head == self.head.as_bytes()) & checksum::is_base62(body);
+        let checksum_ok = checksum::verify(body);
+        if !well_formed {
             return Err(Refusal::Malformed);
         }
-        if !checksum::verify(body) {
+        if !checksum_ok {
             return Err(Refusal::BadChecksum);
         }
         let mut id = [0u8; ID_LEN];
@@ -307,5 +312,18 @@ mod tests {
     fn pattern_names_the_prefix() {
         let f = KeyFormat::new("sk_live").unwrap();
         assert_eq!(f.pattern(), r"\bsk_live_[0-9A-Za-z]{36}\b");
+    }
+
+    #[test]
+    fn patterns_find_keys_in_text() {
+        let f = KeyFormat::new("acme_prod").unwrap();
+        let (_, key) = f.generate().unwrap();
+        let key = key.expose_str().unwrap();
+        let text = format!("config:\n  token: \"{key}\"\n");
+        for pattern in [KEY_PATTERN.to_owned(), f.pattern()] {
+            let re = regex::Regex::new(&pattern).unwrap();
+            assert_eq!(re.find(&text).map(|m| m.as_str()), Some(key), "{pattern}");
+            assert!(!re.is_match(&format!("{key}0")), "{pattern}: 37 characters");
+        }
     }
 }

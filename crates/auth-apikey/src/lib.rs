@@ -72,3 +72,8 @@ pub use record::{KeyRecord, RateQuota};
 pub use sqlite::SqliteStore;
 pub use store::{KeyStore, MemoryStore};
 pub use verify::{KeyStatus, Refusal, principal};
+
+/// The examples in this crate's README.md, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

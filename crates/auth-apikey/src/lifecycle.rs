@@ -164,8 +164,8 @@ impl<S: KeyStore> ApiKeys<S> {
         build: impl Fn(KeyId, KeyDigest) -> KeyRecord,
         put: Put<'_>,
     ) -> Result<IssuedKey, Error> {
-        let mut taken = None;
-        for _ in 0..ID_ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let (id, key) = self.format().generate()?;
             let record = build(id, self.hasher().digest(key.expose_secret()));
             let stored = match put {
@@ -176,11 +176,12 @@ impl<S: KeyStore> ApiKeys<S> {
             };
             match stored {
                 Ok(()) => return Ok(IssuedKey { key, record }),
-                Err(Error::Duplicate(dup)) if dup == id => taken = Some(id),
+                Err(Error::Duplicate(taken)) if taken == id && attempt < ID_ATTEMPTS => {
+                    attempt += 1;
+                }
                 Err(e) => return Err(e),
             }
         }
-        Err(taken.map_or(Error::InvalidSettings("no id attempts"), Error::Duplicate))
     }
 
     /// The record of key `id`, if any.

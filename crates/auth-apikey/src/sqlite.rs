@@ -56,8 +56,14 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE INDEX IF NOT EXISTS api_keys_owner ON api_keys (owner, created_ns);
 ";
 
-const COLUMNS: &str = "id, digest, prefix, owner, name, scopes, created_ns, expires_ns, \
-    revoked_ns, remaining_uses, quota_requests, quota_period_ns, quota_burst, replaced_by";
+/// The columns in the order [`read_row`] and [`insert_row`] use them (a macro, so that the
+/// statements are string literals: no formatting on the lookup path).
+macro_rules! columns {
+    () => {
+        "id, digest, prefix, owner, name, scopes, created_ns, expires_ns, revoked_ns, \
+         remaining_uses, quota_requests, quota_period_ns, quota_burst, replaced_by"
+    };
+}
 
 /// How many read connections [`SqliteStore::open`] keeps.
 const DEFAULT_READERS: usize = 4;
@@ -95,9 +101,7 @@ impl SqliteStore {
             .map_err(|e| Error::store("creating schema", e))?;
         let readers = (0..readers.max(1))
             .map(|_| {
-                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI;
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 let c = Connection::open_with_flags(&path, flags)
                     .map_err(|e| Error::store("opening read connection", e))?;
                 c.busy_timeout(Duration::from_secs(5))
@@ -139,7 +143,11 @@ impl SqliteStore {
     fn get_sync(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
         let conn = self.reader();
         let mut stmt = conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"))
+            .prepare_cached(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM api_keys WHERE id = ?1"
+            ))
             .map_err(|e| Error::store("reading a key", e))?;
         let row = stmt
             .query_row([id.as_str()], read_row)
@@ -151,8 +159,10 @@ impl SqliteStore {
     fn list_sync(&self, owner: &str) -> Result<Vec<KeyRecord>, Error> {
         let conn = self.reader();
         let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM api_keys WHERE owner = ?1 ORDER BY created_ns, id"
+            .prepare_cached(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM api_keys WHERE owner = ?1 ORDER BY created_ns, id"
             ))
             .map_err(|e| Error::store("listing keys", e))?;
         let rows = stmt
@@ -282,9 +292,10 @@ fn insert_row(conn: &Connection, r: &KeyRecord) -> Result<(), Error> {
     const WHAT: &str = "inserting a key";
     let quota = r.rate_quota;
     let changed = conn
-        .prepare_cached(&format!(
-            "INSERT INTO api_keys ({COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+        .prepare_cached(concat!(
+            "INSERT INTO api_keys (",
+            columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
              ON CONFLICT (id) DO NOTHING"
         ))
         .and_then(|mut stmt| {

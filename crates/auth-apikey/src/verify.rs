@@ -2,13 +2,14 @@
 //! [`auth_core::Principal`] through [`VerifyToken`].
 //!
 //! The order is fixed and cheap things come first: exact length and prefix, base62, the
-//! checksum (all offline), then the digest, the lookup by id, a constant-time comparison of
-//! the fixed-length digests, and the record's state (revoked, expired, out of uses).
+//! checksum (all offline, no store touched), then the lookup by id, the digest, a
+//! constant-time comparison of the fixed-length digests, and the record's state (revoked,
+//! expired, out of uses).
 //!
 //! # Security
 //!
-//! An unknown id and a wrong secret cost the same work (the digest is computed before the
-//! lookup and compared against a dummy on a miss) and give the client the same answer, 401
+//! An unknown id and a wrong secret cost the same work (on a miss the digest is computed all
+//! the same and compared against a dummy) and give the client the same answer, 401
 //! `invalid_token`. Only the server's [`Refusal`] tells them apart.
 
 use std::borrow::Cow;
@@ -94,35 +95,46 @@ impl<S: KeyStore> ApiKeys<S> {
     /// # Errors
     ///
     /// [`Error::Store`] when the store fails: no decision (503), never a refusal.
-    pub async fn check(&self, key: &str) -> Result<KeyStatus, Error> {
-        let id = match self.format().parse(key) {
-            Ok(id) => id,
-            Err(refusal) => return Ok(KeyStatus::Refused(refusal)),
-        };
-        let digest = self.hasher().digest(key.as_bytes());
-        let record = self.store().get(&id).await?;
-        // The same comparison on a hit and a miss.
-        let expected = record.as_ref().map_or(self.dummy_digest(), |r| r.digest);
-        let matches = digest.ct_eq(&expected);
-        let Some(record) = record else {
-            return Ok(KeyStatus::Refused(Refusal::UnknownKey));
-        };
-        if !matches {
-            return Ok(KeyStatus::Refused(Refusal::WrongSecret));
+    pub fn check<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> impl Future<Output = Result<KeyStatus, Error>> + Send + 'a {
+        // The offline checks run before the future is built, so that a forged key costs
+        // what they cost. The future is kept small (nothing large lives across an await):
+        // it is moved into every caller's future.
+        let offline = self.format().parse(key);
+        async move {
+            let id = match offline {
+                Ok(id) => id,
+                Err(refusal) => return Ok(KeyStatus::Refused(refusal)),
+            };
+            let record = self.store().get(&id).await?;
+            // The same digest and the same comparison on a hit and a miss. (In a block, so
+            // that the two digests are not kept in the future across the next await.)
+            let matches = {
+                let expected = record.as_ref().map_or(self.dummy_digest(), |r| r.digest);
+                self.hasher().digest(key.as_bytes()).ct_eq(&expected)
+            };
+            let Some(record) = record else {
+                return Ok(KeyStatus::Refused(Refusal::UnknownKey));
+            };
+            if !matches {
+                return Ok(KeyStatus::Refused(Refusal::WrongSecret));
+            }
+            if record.revoked.is_some() {
+                return Ok(KeyStatus::Refused(Refusal::Revoked));
+            }
+            // The clock is read only for keys that expire: it costs as much as a lookup.
+            if let Some(expires) = record.expires
+                && self.clock().now() >= expires
+            {
+                return Ok(KeyStatus::Refused(Refusal::Expired));
+            }
+            if record.remaining_uses.is_some() && !self.store().consume_use(&id).await? {
+                return Ok(KeyStatus::Refused(Refusal::Exhausted));
+            }
+            Ok(KeyStatus::Valid(record))
         }
-        if record.revoked.is_some() {
-            return Ok(KeyStatus::Refused(Refusal::Revoked));
-        }
-        // The clock is read only for keys that expire: it costs as much as a lookup.
-        if let Some(expires) = record.expires
-            && self.clock().now() >= expires
-        {
-            return Ok(KeyStatus::Refused(Refusal::Expired));
-        }
-        if record.remaining_uses.is_some() && !self.store().consume_use(&id).await? {
-            return Ok(KeyStatus::Refused(Refusal::Exhausted));
-        }
-        Ok(KeyStatus::Valid(record))
     }
 }
 

@@ -433,4 +433,102 @@ mod sqlite {
         let core: auth_core::Error = err.into();
         assert_eq!(core.status(), 503);
     }
+
+    /// Set in the child process of `crash_mid_write`: the database it writes to.
+    const CRASH_DB: &str = "AUTH_APIKEY_CRASH_TEST_DB";
+
+    /// The child of `crash_mid_write`: issues and rotates keys until it is killed, printing
+    /// each key once its transaction committed.
+    #[allow(clippy::print_stdout)] // stdout is how the parent learns what was committed
+    fn crash_child(path: &std::ffi::OsStr) {
+        block_on(async {
+            let (keys, _) = keys_on(SqliteStore::open(path).unwrap());
+            for i in 0..10_000 {
+                let issued = keys
+                    .create(NewKey::new("alice", format!("k{i}")))
+                    .await
+                    .unwrap();
+                println!("committed {}", issued.expose_key());
+                let next = keys
+                    .rotate(&issued.id(), Duration::from_secs(3600))
+                    .await
+                    .unwrap();
+                println!("rotated {} {}", issued.id(), next.expose_key());
+            }
+        });
+    }
+
+    /// A process killed (SIGKILL) in the middle of its writes loses no committed key and
+    /// leaves no half-done rotation.
+    #[test]
+    fn crash_mid_write() {
+        use std::io::{BufRead, BufReader};
+        if let Some(path) = std::env::var_os(CRASH_DB) {
+            return crash_child(&path);
+        }
+        let dir = TempDir::new("crash");
+        let path = dir.0.join("keys.db");
+        // This same test, in a new process, as the child.
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sqlite::crash_mid_write",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CRASH_DB, &path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut committed = Vec::new();
+        let mut rotated = Vec::new();
+        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            let words: Vec<&str> = line.split(' ').collect();
+            match words.as_slice() {
+                ["committed", key] => committed.push((*key).to_owned()),
+                ["rotated", old, key] => rotated.push(((*old).to_owned(), (*key).to_owned())),
+                _ => continue,
+            }
+            if committed.len() >= 40 {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(
+            committed.len(),
+            40,
+            "the child stopped before it was killed"
+        );
+        assert!(rotated.len() >= 39);
+
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        let check: String = raw
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        drop(raw);
+        block_on(async {
+            let (keys, _) = keys_on(SqliteStore::open(&path).unwrap());
+            for key in &committed {
+                assert!(
+                    keys.check(key).await.unwrap().is_valid(),
+                    "a committed key was lost"
+                );
+            }
+            for (old, successor) in &rotated {
+                assert!(keys.check(successor).await.unwrap().is_valid());
+                let old = keys.get(&id(old)).await.unwrap().unwrap();
+                assert!(old.replaced_by.is_some() && old.expires.is_some());
+            }
+            // Whatever was in flight is all there or not there: every rotated key has its
+            // successor in the store.
+            for record in keys.list("alice").await.unwrap() {
+                if let Some(next) = record.replaced_by {
+                    assert!(keys.get(&next).await.unwrap().is_some(), "half a rotation");
+                }
+            }
+        });
+    }
 }

@@ -45,4 +45,3 @@ suite_tests! {
     auth_ratelimit => "auth-ratelimit",
     auth_apikey => "auth-apikey",
 }
-

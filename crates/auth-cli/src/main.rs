@@ -17,11 +17,12 @@ mod jwt;
 mod keys;
 mod oauth2;
 mod output;
+mod serve;
 mod time;
 
 use output::{Error, Output};
 
-/// Debug and issue API credentials: JWTs, JWKs, API keys, PKCE.
+/// Debug and issue API credentials (JWTs, JWKs, API keys, PKCE), and run a small auth gateway.
 #[derive(Debug, Parser)]
 #[command(name = "auth", version, about, long_about = None)]
 #[command(
@@ -48,6 +49,8 @@ enum Command {
     Apikey(ApikeyCommand),
     /// A PKCE code verifier and its S256 challenge (RFC 7636).
     Pkce,
+    /// Run the gateway: API keys, a token endpoint, JWKS, rate limits, an example API.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,5 +250,6 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             scopes,
         }) => apikey::create(&data, &subject, name.as_deref(), &scopes, out).await,
         Command::Pkce => oauth2::pkce(out),
+        Command::Serve(args) => serve::serve(args, out).await,
     }
 }

@@ -59,6 +59,7 @@ fn help_for_every_command() {
         &["apikey", "check"],
         &["apikey", "create"],
         &["pkce"],
+        &["serve"],
     ];
     for command in commands {
         let mut args = command.to_vec();

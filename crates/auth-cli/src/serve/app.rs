@@ -59,7 +59,10 @@ impl Reply {
     /// A JSON reply.
     pub(crate) fn json(status: StatusCode, body: &Value) -> Self {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         Self {
             status,
             headers,
@@ -81,8 +84,12 @@ impl Reply {
     }
 
     fn method_not_allowed(allow: &'static str) -> Self {
-        let mut r = Self::json(StatusCode::METHOD_NOT_ALLOWED, &json!({"error": "method_not_allowed"}));
-        r.headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        let mut r = Self::json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &json!({"error": "method_not_allowed"}),
+        );
+        r.headers
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
         r
     }
 
@@ -104,7 +111,7 @@ impl App {
             "jwks_uri": format!("{}/.well-known/jwks.json", self.issuer),
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "response_types_supported": ["token"],
+            "response_types_supported": [],
             "scopes_supported": [self.config.admin_scope],
         })
     }
@@ -118,7 +125,10 @@ impl App {
             ("path", json!(parts.uri.path())),
             ("status", json!(reply.status.as_u16())),
             ("peer", json!(peer.ip().to_string())),
-            ("micros", json!(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX))),
+            (
+                "micros",
+                json!(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
+            ),
         ];
         if let Some(p) = &principal {
             fields.push(("subject", json!(p.subject())));
@@ -128,20 +138,33 @@ impl App {
         reply
     }
 
-    async fn route(&self, parts: Parts, body: &[u8], peer: SocketAddr) -> (Reply, Option<Principal>) {
+    async fn route(
+        &self,
+        parts: Parts,
+        body: &[u8],
+        peer: SocketAddr,
+    ) -> (Reply, Option<Principal>) {
         let path = parts.uri.path();
         let get = parts.method == Method::GET || parts.method == Method::HEAD;
         let reply = match path {
             "/healthz" if get => Reply::json(StatusCode::OK, &json!({"status": "ok"})),
             "/.well-known/jwks.json" if get => {
-                let mut r = Reply::json(StatusCode::OK, &serde_json::from_str(&self.ring.jwks()).unwrap_or(Value::Null));
-                r.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
+                let mut r = Reply::json(
+                    StatusCode::OK,
+                    &serde_json::from_str(&self.ring.jwks()).unwrap_or(Value::Null),
+                );
+                r.headers.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("max-age=300"),
+                );
                 r
             }
             "/.well-known/oauth-authorization-server" if get => {
                 Reply::json(StatusCode::OK, &self.metadata())
             }
-            "/oauth/token" if parts.method == Method::POST => self.token(&parts.headers, body).await,
+            "/oauth/token" if parts.method == Method::POST => {
+                self.token(&parts.headers, body).await
+            }
             "/healthz" | "/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" => {
                 Reply::method_not_allowed("GET, HEAD")
             }
@@ -157,10 +180,12 @@ impl App {
         if let Err(denial) = self.guard.authorize(&mut parts).await {
             match &denial {
                 auth_core::Denial::Failed(e) => {
-                    self.log.event("auth_error", &[("error", json!(e.to_string()))]);
+                    self.log
+                        .event("auth_error", &[("error", json!(e.to_string()))]);
                 }
                 auth_core::Denial::Rejected(r) => {
-                    self.log.event("auth_refused", &[("reason", json!(r.reason()))]);
+                    self.log
+                        .event("auth_refused", &[("reason", json!(r.reason()))]);
                 }
             }
             let mut reply = Reply::from_response(denial.to_response());
@@ -176,7 +201,9 @@ impl App {
             let e = auth_core::Error::Misconfigured("no principal after authentication".into());
             return (Reply::from_response(e.to_response()), None);
         };
-        let decision = self.limiter.check(&format!("principal:{}", principal.subject()));
+        let decision = self
+            .limiter
+            .check(&format!("principal:{}", principal.subject()));
         let limits = match self.limiter.enforce(&decision) {
             Ok(headers) => headers,
             Err(limited) => return (Reply::from_response(limited.to_response()), Some(principal)),
@@ -192,7 +219,8 @@ impl App {
                     )
                 } else {
                     let challenge = [Challenge::bearer().with_realm(REALM)];
-                    let rejection = Rejection::insufficient_scope(challenge, &self.admin.challenge_scope());
+                    let rejection =
+                        Rejection::insufficient_scope(challenge, &self.admin.challenge_scope());
                     Reply::from_response(rejection.to_response())
                 }
             }

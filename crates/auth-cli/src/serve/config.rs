@@ -75,9 +75,7 @@ fn string(value: &Value) -> Option<String> {
 }
 
 fn rate_limit(value: &Value) -> Result<Quota, String> {
-    let map: &Map<String, Value> = value
-        .as_object()
-        .ok_or("rate_limit must be an object")?;
+    let map: &Map<String, Value> = value.as_object().ok_or("rate_limit must be an object")?;
     let mut requests = None;
     let mut period = None;
     let mut burst = None;
@@ -116,7 +114,8 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Result<Config, Error> {
-        let path = std::env::temp_dir().join(format!("auth-cli-config-{}.json", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("auth-cli-config-{}.json", std::process::id()));
         std::fs::write(&path, text).unwrap();
         let c = Config::load(Some(&path));
         std::fs::remove_file(&path).unwrap();

@@ -33,7 +33,14 @@ mod tests {
 
     #[test]
     fn one_json_object_per_line() {
-        let l = line(0, "request", &[("status", 200.into()), ("path", "/a\nb".into())]);
-        assert_eq!(l, r#"{"event":"request","path":"/a\nb","status":200,"ts":"1970-01-01T00:00:00Z"}"#);
+        let l = line(
+            0,
+            "request",
+            &[("status", 200.into()), ("path", "/a\nb".into())],
+        );
+        assert_eq!(
+            l,
+            r#"{"event":"request","path":"/a\nb","status":200,"ts":"1970-01-01T00:00:00Z"}"#
+        );
     }
 }

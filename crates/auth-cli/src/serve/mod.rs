@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use auth_apikey::NewKey;
 use auth_core::{
-    AuthenticateExt as _, Challenge, Guard, Scopes, ScopeRequirement, SystemClock,
+    AuthenticateExt as _, Challenge, Guard, ScopeRequirement, Scopes, SystemClock,
     TokenAuthenticator,
 };
 use auth_jwt::{Algorithm, KeyRing, Rotation, SigningKey, Verifier};
@@ -83,9 +83,8 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     let data = DataDir::open(&args.data)?;
     let keys = data.api_keys()?;
     if data.is_fresh() {
-        let admin = NewKey::new("admin", "first-start admin key").with_scopes(
-            Scopes::from_space_separated(&config.admin_scope),
-        );
+        let admin = NewKey::new("admin", "first-start admin key")
+            .with_scopes(Scopes::from_space_separated(&config.admin_scope));
         let issued = keys.create(admin).await.map_err(Error::config)?;
         let value = crate::apikey::issued_json(&issued);
         if out.json {
@@ -147,11 +146,19 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     });
 
     if out.json {
-        stdout_line(&json!({"listening": format!("{scheme}://{bound}"), "issuer": issuer}).to_string());
+        stdout_line(
+            &json!({"listening": format!("{scheme}://{bound}"), "issuer": issuer}).to_string(),
+        );
     } else {
         stdout_line(&format!("listening on {scheme}://{bound}"));
     }
-    app.log.event("started", &[("listen", json!(bound.to_string())), ("issuer", json!(issuer))]);
+    app.log.event(
+        "started",
+        &[
+            ("listen", json!(bound.to_string())),
+            ("issuer", json!(issuer)),
+        ],
+    );
     accept_loop(listener, tls, app).await
 }
 
@@ -227,7 +234,9 @@ async fn respond(
             &json!({"error": "request body too large or unreadable"}),
         ),
     };
-    reply.into_response().map(|body| Full::new(Bytes::from(body)))
+    reply
+        .into_response()
+        .map(|body| Full::new(Bytes::from(body)))
 }
 
 /// Resolves on Ctrl-C or SIGTERM, naming which.

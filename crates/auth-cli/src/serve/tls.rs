@@ -14,7 +14,12 @@ use crate::output::{Error, read_file};
 pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, Error> {
     let certs = CertificateDer::pem_slice_iter(&read_file(cert)?)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::config(format!("{}: not a PEM certificate chain: {e}", cert.display())))?;
+        .map_err(|e| {
+            Error::config(format!(
+                "{}: not a PEM certificate chain: {e}",
+                cert.display()
+            ))
+        })?;
     if certs.is_empty() {
         return Err(Error::config(format!("{}: no certificate", cert.display())));
     }

@@ -68,7 +68,13 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let bad = || oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "malformed Basic credentials");
+    let bad = || {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "malformed Basic credentials",
+        )
+    };
     let value = value.to_str().map_err(|_| bad())?;
     let Some((scheme, rest)) = value.split_once(' ') else {
         return Err(bad());
@@ -111,7 +117,11 @@ impl App {
         }
         let form = parse_form(body);
         if form.repeated {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "a parameter is repeated");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "a parameter is repeated",
+            );
         }
         let basic = match basic_credentials(headers) {
             Ok(basic) => basic,
@@ -138,19 +148,36 @@ impl App {
                     "only client_credentials is supported",
                 );
             }
-            None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is missing"),
+            None => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "grant_type is missing",
+                );
+            }
         }
         let record = match self.keys.check(&secret).await {
             Ok(KeyStatus::Valid(record)) if record.id.as_str() == client_id => record,
             Ok(status) => {
-                self.log.event("token_refused", &[
-                    ("client_id", json!(client_id)),
-                    ("reason", json!(status.refusal().map_or("client id does not match the key", |r| r.as_str()))),
-                ]);
+                self.log.event(
+                    "token_refused",
+                    &[
+                        ("client_id", json!(client_id)),
+                        (
+                            "reason",
+                            json!(
+                                status
+                                    .refusal()
+                                    .map_or("client id does not match the key", |r| r.as_str())
+                            ),
+                        ),
+                    ],
+                );
                 return invalid_client();
             }
             Err(e) => {
-                self.log.event("token_error", &[("error", json!(e.to_string()))]);
+                self.log
+                    .event("token_error", &[("error", json!(e.to_string()))]);
                 return oauth_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
@@ -182,7 +209,11 @@ impl App {
         let ttl = self.config.token_ttl.as_secs();
         let mut jti = [0u8; 16];
         if aws_lc_rs::rand::fill(&mut jti).is_err() {
-            return oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "no randomness");
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "no randomness",
+            );
         }
         let scope = scopes.to_string();
         let claims = json!({
@@ -197,22 +228,35 @@ impl App {
         });
         match self.ring.sign(&claims) {
             Ok(token) => {
-                self.log.event("token_issued", &[
-                    ("client_id", json!(client_id)),
-                    ("subject", json!(subject)),
-                    ("scope", json!(scope)),
-                ]);
+                self.log.event(
+                    "token_issued",
+                    &[
+                        ("client_id", json!(client_id)),
+                        ("subject", json!(subject)),
+                        ("scope", json!(scope)),
+                    ],
+                );
                 let mut reply = Reply::json(
                     StatusCode::OK,
                     &json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope}),
                 );
-                reply.headers.insert(header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
-                reply.headers.insert(header::PRAGMA, http::HeaderValue::from_static("no-cache"));
+                reply.headers.insert(
+                    header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("no-store"),
+                );
+                reply
+                    .headers
+                    .insert(header::PRAGMA, http::HeaderValue::from_static("no-cache"));
                 reply
             }
             Err(e) => {
-                self.log.event("token_error", &[("error", json!(e.to_string()))]);
-                oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed")
+                self.log
+                    .event("token_error", &[("error", json!(e.to_string()))]);
+                oauth_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "signing failed",
+                )
             }
         }
     }

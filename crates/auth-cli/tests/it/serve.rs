@@ -1,0 +1,508 @@
+//! `auth serve` end to end: the binary on loopback, a real HTTP client, the CLI itself as a
+//! relying party.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::server::Server;
+use crate::support::{run, temp_dir, write};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().unwrap()
+}
+
+fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
+    r.headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header in {:?}", r.headers()))
+        .to_str()
+        .unwrap()
+}
+
+/// `auth apikey create --json`: (key, id).
+fn create_key(data: &std::path::Path, subject: &str, scopes: &[&str]) -> (String, String) {
+    let mut args = vec![
+        "--json",
+        "apikey",
+        "create",
+        "--data",
+        data.to_str().unwrap(),
+        "--subject",
+        subject,
+    ];
+    for s in scopes {
+        args.extend(["--scope", s]);
+    }
+    let v = run(&args).expect(0).json();
+    (
+        v["key"].as_str().unwrap().to_owned(),
+        v["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn api_keys_tokens_and_refusals() {
+    let data = temp_dir("serve").join("data");
+    let server = Server::start(&data, &[]);
+    let admin_key = server
+        .admin_key
+        .clone()
+        .expect("a first start prints the admin key");
+    let (key, id) = create_key(&data, "alice", &["read", "write"]);
+    let http = client();
+
+    // Health and discovery.
+    let r = http.get(server.at("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let meta: Value = http
+        .get(server.at("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], server.url);
+    assert_eq!(meta["token_endpoint"], server.at("/oauth/token"));
+    assert_eq!(meta["jwks_uri"], server.at("/.well-known/jwks.json"));
+
+    // No credential: 401 with a bare challenge, and the rate limit headers.
+    let r = http.get(server.at("/api/whoami")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header(&r, "www-authenticate"),
+        r#"Bearer realm="auth-serve""#
+    );
+    assert!(header(&r, "ratelimit-policy").contains("q=60"));
+
+    // An API key as Bearer, and as X-API-Key.
+    let r = http
+        .get(server.at("/api/whoami"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        header(&r, "ratelimit").contains("r=59"),
+        "{:?}",
+        r.headers()
+    );
+    let who: Value = r.json().await.unwrap();
+    assert_eq!(
+        who,
+        serde_json::json!({"subject": "alice", "scopes": ["read", "write"], "kind": "api_key"})
+    );
+    let r = http
+        .get(server.at("/api/whoami"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // A wrong key: 401 invalid_token. A good key without the admin scope: 403.
+    let mut wrong = key.clone();
+    wrong.replace_range(10..11, if &key[10..11] == "a" { "b" } else { "a" });
+    let r = http
+        .get(server.at("/api/whoami"))
+        .bearer_auth(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(header(&r, "www-authenticate").contains(r#"error="invalid_token""#));
+    let r = http
+        .get(server.at("/api/admin"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        header(&r, "www-authenticate").contains(r#"error="insufficient_scope", scope="admin""#)
+    );
+    let r = http
+        .get(server.at("/api/admin"))
+        .bearer_auth(&admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Two credentials at once: 400 invalid_request.
+    let r = http
+        .get(server.at("/api/whoami"))
+        .bearer_auth(&key)
+        .header("x-api-key", &admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Client credentials, client_secret_basic and client_secret_post.
+    let token_url = server.at("/oauth/token");
+    let r = http
+        .post(&token_url)
+        .basic_auth(&id, Some(&key))
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header(&r, "cache-control"), "no-store");
+    let token: Value = r.json().await.unwrap();
+    assert_eq!(token["token_type"], "Bearer");
+    assert_eq!(token["scope"], "read");
+    assert_eq!(token["expires_in"], 300);
+    let access = token["access_token"].as_str().unwrap().to_owned();
+    let r = http
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &key),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The JWT is a Bearer credential on the API, with the granted scope only.
+    let r = http
+        .get(server.at("/api/whoami"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let who: Value = r.json().await.unwrap();
+    assert_eq!(
+        who,
+        serde_json::json!({"subject": "alice", "scopes": ["read"], "kind": "jwt"})
+    );
+    // A tampered JWT is refused.
+    let tampered = format!("{}x", &access[..access.len() - 1]);
+    let r = http
+        .get(server.at("/api/whoami"))
+        .bearer_auth(&tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // The CLI verifies the server's token against its published JWKS.
+    let v = run(&[
+        "--json",
+        "jwt",
+        "verify",
+        &access,
+        "--jwks",
+        &server.at("/.well-known/jwks.json"),
+        "--alg",
+        "ES256",
+        "--iss",
+        &server.url,
+        "--aud",
+        &server.url,
+        "--typ",
+        "at+jwt",
+    ])
+    .expect(0)
+    .json();
+    assert_eq!(v["claims"]["client_id"], id);
+
+    // Token endpoint refusals (RFC 6749 §5.2).
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str)> = vec![
+        (
+            http.post(&token_url)
+                .basic_auth(&id, Some(&wrong))
+                .form(&[("grant_type", "client_credentials")]),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            http.post(&token_url)
+                .basic_auth("someone-else", Some(&key))
+                .form(&[("grant_type", "client_credentials")]),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            http.post(&token_url)
+                .form(&[("grant_type", "client_credentials")]),
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+        ),
+        (
+            http.post(&token_url)
+                .basic_auth(&id, Some(&key))
+                .form(&[("grant_type", "password")]),
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ),
+        (
+            http.post(&token_url)
+                .basic_auth(&id, Some(&key))
+                .form(&[("grant_type", "client_credentials"), ("scope", "admin")]),
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+        ),
+        (
+            http.post(&token_url).basic_auth(&id, Some(&key)).form(&[
+                ("grant_type", "client_credentials"),
+                ("client_secret", &key),
+            ]),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            http.post(&token_url)
+                .basic_auth(&id, Some(&key))
+                .body("grant_type=client_credentials"),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ];
+    for (i, (request, status, error)) in cases.into_iter().enumerate() {
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), status, "case {i}");
+        if status == StatusCode::UNAUTHORIZED {
+            assert!(
+                header(&r, "www-authenticate").starts_with("Basic"),
+                "case {i}"
+            );
+        }
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], error, "case {i}");
+    }
+    let r = http.get(&token_url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    // Structured logs, and no secret in them.
+    let logs = server.logs();
+    for line in logs.lines() {
+        let _: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    assert!(logs.contains(r#""kind":"jwt""#));
+    for secret in [&key, &admin_key, &access, &wrong] {
+        assert!(!logs.contains(secret.as_str()), "a secret in the logs");
+    }
+
+    // SIGTERM: a clean stop. A restart does not mint another admin key; keys persist.
+    assert_eq!(server.terminate(), Some(0));
+    let server = Server::start(&data, &[]);
+    assert!(server.admin_key.is_none());
+    let r = client()
+        .get(server.at("/api/whoami"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let logs_before_stop = server.logs();
+    assert!(logs_before_stop.contains(r#""event":"started""#));
+    assert_eq!(server.terminate(), Some(0));
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let dir = temp_dir("serve-limits");
+    let config = write(
+        &dir,
+        "config.json",
+        r#"{"rate_limit": {"requests": 3, "period_secs": 60}}"#,
+    );
+    let data = dir.join("data");
+    let server = Server::start(&data, &["--config", &config]);
+    let key = server.admin_key.clone().unwrap();
+    let http = client();
+    for remaining in (0..3).rev() {
+        let r = http
+            .get(server.at("/api/whoami"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(header(&r, "ratelimit-policy"), r#""3-per-60s";q=3;w=60"#);
+        assert!(header(&r, "ratelimit").contains(&format!("r={remaining}")));
+    }
+    let r = http
+        .get(server.at("/api/whoami"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header(&r, "retry-after"), "20");
+    assert!(header(&r, "ratelimit").contains("r=0"));
+    // Another principal has its own budget.
+    let (other, _) = create_key(&data, "bob", &[]);
+    let r = http
+        .get(server.at("/api/whoami"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn https_with_rustls() {
+    let dir = temp_dir("serve-tls");
+    let (ca, cert, key) = make_certificates(&dir);
+    let server = Server::start(
+        &dir.join("data"),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let root = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+    let https = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .build()
+        .unwrap();
+    let meta: Value = https
+        .get(server.at("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], server.url);
+    // Plain HTTP to the TLS port gets nothing useful.
+    let plain = server.url.replace("https://", "http://");
+    assert!(
+        client()
+            .get(format!("{plain}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[test]
+fn refuses_plain_http_off_loopback_and_bad_settings() {
+    let dir = temp_dir("serve-refusals");
+    let data = dir.join("data");
+    let data = data.to_str().unwrap();
+    let r = run(&["serve", "--listen", "0.0.0.0:0", "--data", data]).expect(2);
+    assert!(r.stderr.contains("--insecure-http"), "{}", r.stderr);
+    let bad = write(&dir, "bad.json", r#"{"token_ttl": 5}"#);
+    run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data,
+        "--config",
+        &bad,
+    ])
+    .expect(2);
+    let missing = dir.join("nope.pem");
+    let missing = missing.to_str().unwrap();
+    run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data,
+        "--tls-cert",
+        missing,
+        "--tls-key",
+        missing,
+    ])
+    .expect(2);
+    run(&["serve", "--tls-cert", missing]).expect(2);
+}
+
+/// A CA and a leaf certificate for localhost and 127.0.0.1 signed by it, with openssl.
+fn make_certificates(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let openssl = |args: &[&str]| {
+        let ok = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "openssl {args:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-subj",
+                "/CN=test CA",
+                "-days",
+                "1",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "leaf.csr",
+            ],
+        ]
+        .concat(),
+    );
+    write(
+        dir,
+        "san.ext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
+}

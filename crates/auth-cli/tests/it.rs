@@ -4,6 +4,8 @@
 
 #[path = "it/commands.rs"]
 mod commands;
+#[path = "it/python.rs"]
+mod python;
 #[path = "it/serve.rs"]
 mod serve;
 #[path = "it/server.rs"]

@@ -92,7 +92,8 @@ fn rejected(refusal: Refusal) -> Error {
         reason: match refusal {
             Refusal::BadChecksum => "bad_checksum",
             _ => "malformed",
-        },
+        }
+        .into(),
         message: refusal.to_string(),
     }
 }

@@ -49,6 +49,9 @@ enum Command {
     Apikey(ApikeyCommand),
     /// A PKCE code verifier and its S256 challenge (RFC 7636).
     Pkce,
+    /// OAuth 2.0 client: tokens by client credentials.
+    #[command(subcommand)]
+    Oauth2(Oauth2Command),
     /// Run the gateway: API keys, a token endpoint, JWKS, rate limits, an example API.
     Serve(serve::ServeArgs),
 }
@@ -176,6 +179,29 @@ enum ApikeyCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum Oauth2Command {
+    /// Get an access token by the client credentials grant, finding the token endpoint
+    /// through the issuer's RFC 8414 metadata. Prints the token (exit 1 if refused).
+    Token {
+        /// The issuer URL (https, or http to loopback).
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The client id.
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// The environment variable holding the client secret (or `VAR_FILE` naming a file).
+        #[arg(long, value_name = "VAR")]
+        client_secret_env: String,
+        /// A scope to request (repeat for several).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// Send the secret in the form body (`client_secret_post`) instead of HTTP Basic.
+        #[arg(long)]
+        client_secret_post: bool,
+    },
+}
+
 fn parse_alg(name: &str) -> Result<Algorithm, String> {
     keys::parse_algs(name)
         .map_err(|e| match e {
@@ -250,6 +276,22 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             scopes,
         }) => apikey::create(&data, &subject, name.as_deref(), &scopes, out).await,
         Command::Pkce => oauth2::pkce(out),
+        Command::Oauth2(Oauth2Command::Token {
+            issuer,
+            client_id,
+            client_secret_env,
+            scopes,
+            client_secret_post,
+        }) => {
+            let request = oauth2::TokenRequest {
+                issuer: &issuer,
+                client_id: &client_id,
+                secret_env: &client_secret_env,
+                scopes: &scopes,
+                post: client_secret_post,
+            };
+            oauth2::token(request, out).await
+        }
         Command::Serve(args) => serve::serve(args, out).await,
     }
 }

@@ -25,3 +25,73 @@ pub(crate) fn pkce(out: Output) -> Result<(), Error> {
     });
     Ok(())
 }
+
+/// `auth oauth2 token`'s inputs.
+#[derive(Debug)]
+pub(crate) struct TokenRequest<'a> {
+    /// The issuer, whose RFC 8414 metadata names the token endpoint.
+    pub(crate) issuer: &'a str,
+    /// The client id.
+    pub(crate) client_id: &'a str,
+    /// The environment variable holding the client secret.
+    pub(crate) secret_env: &'a str,
+    /// Requested scopes.
+    pub(crate) scopes: &'a [String],
+    /// `client_secret_post` instead of `client_secret_basic`.
+    pub(crate) post: bool,
+}
+
+/// `auth oauth2 token`: the client credentials grant through discovery. A refusal by the
+/// authorization server (`invalid_client`, `invalid_scope`, ...) is exit 1 with its code.
+pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), Error> {
+    use std::sync::Arc;
+
+    use auth_oauth2::{Metadata, OAuthClient, WellKnown};
+
+    let secret = crate::output::secret_from_env(request.secret_env)?;
+    let http = auth_http::Client::new(auth_http::Config::default()).map_err(Error::config)?;
+    let transport = http.config().transport;
+    let metadata = Metadata::discover(&http, request.issuer, WellKnown::OAuth, transport)
+        .await
+        .map_err(Error::config)?;
+    let mut builder = OAuthClient::builder(request.client_id)
+        .metadata(&metadata)
+        .http_client(Arc::new(http));
+    builder = if request.post {
+        builder.client_secret_post(secret)
+    } else {
+        builder.client_secret_basic(secret)
+    };
+    if !request.scopes.is_empty() {
+        builder = builder.scopes(request.scopes.join(" "));
+    }
+    let client = builder.build().map_err(Error::config)?;
+    let tokens = match client.client_credentials().await {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            return Err(match e.server_error() {
+                Some(server) => Error::Rejected {
+                    reason: server.code().as_str().to_owned().into(),
+                    message: e.to_string(),
+                },
+                None => Error::config(e),
+            });
+        }
+    };
+    let access = tokens
+        .access_token()
+        .expose_str()
+        .map_err(|_| Error::config("the access token is not text"))?
+        .to_owned();
+    let expires_at = tokens.expires_at().map(|t| t.as_secs());
+    let scope = tokens.scopes().map(ToString::to_string);
+    let value = json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_at": expires_at,
+        "scope": scope,
+        "token_endpoint": metadata.token_endpoint(),
+    });
+    out.result(&value, || access.clone());
+    Ok(())
+}

@@ -17,7 +17,7 @@ pub(crate) enum Error {
     /// word for scripts (`expired`, `bad_signature`, `bad_checksum`, ...).
     Rejected {
         /// Machine-readable reason.
-        reason: &'static str,
+        reason: std::borrow::Cow<'static, str>,
         /// What went wrong, for people.
         message: String,
     },
@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn exit_codes_are_the_contract() {
         let rejected = Error::Rejected {
-            reason: "expired",
+            reason: "expired".into(),
             message: "token expired 1s ago".into(),
         };
         assert_eq!(rejected.exit_code(), 1);

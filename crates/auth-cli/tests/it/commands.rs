@@ -59,6 +59,8 @@ fn help_for_every_command() {
         &["apikey", "check"],
         &["apikey", "create"],
         &["pkce"],
+        &["oauth2"],
+        &["oauth2", "token"],
         &["serve"],
     ];
     for command in commands {

@@ -506,3 +506,76 @@ fn make_certificates(
         dir.join("key.pem"),
     )
 }
+
+#[tokio::test]
+async fn oauth2_token_through_discovery() {
+    let data = temp_dir("serve-oauth2").join("data");
+    let server = Server::start(&data, &[]);
+    let (key, id) = create_key(&data, "carol", &["read", "write"]);
+    let token = |extra: &[&str], secret: &str| {
+        let mut args = vec![
+            "--json",
+            "oauth2",
+            "token",
+            "--issuer",
+            &server.url,
+            "--client-id",
+            &id,
+        ];
+        args.extend(["--client-secret-env", "CLIENT_SECRET"]);
+        args.extend(extra);
+        crate::support::run_with(&args, None, &[("CLIENT_SECRET", secret)])
+    };
+    let v = token(&["--scope", "read"], &key).expect(0).json();
+    assert_eq!(v["scope"], "read");
+    assert_eq!(v["token_endpoint"], server.at("/oauth/token"));
+    let access = v["access_token"].as_str().unwrap();
+    let r = client()
+        .get(server.at("/api/whoami"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let who: Value = r.json().await.unwrap();
+    assert_eq!(who["kind"], "jwt");
+    assert_eq!(who["scopes"], serde_json::json!(["read"]));
+    token(&["--client-secret-post"], &key).expect(0);
+
+    // Refusals by the server are exit 1 with the RFC 6749 code; the secret is never printed.
+    let (other_key, _) = create_key(&data, "mallory", &[]);
+    let r = token(&[], &other_key).expect(1);
+    assert_eq!(r.json()["reason"], "invalid_client");
+    assert!(!r.stdout.contains(&other_key));
+    assert_eq!(
+        token(&["--scope", "admin"], &key).expect(1).json()["reason"],
+        "invalid_scope"
+    );
+    // No secret, or no server: exit 2.
+    crate::support::run(&[
+        "oauth2",
+        "token",
+        "--issuer",
+        &server.url,
+        "--client-id",
+        &id,
+        "--client-secret-env",
+        "AUTH_CLI_UNSET",
+    ])
+    .expect(2);
+    let r = crate::support::run_with(
+        &[
+            "oauth2",
+            "token",
+            "--issuer",
+            "http://127.0.0.1:9",
+            "--client-id",
+            &id,
+            "--client-secret-env",
+            "S",
+        ],
+        None,
+        &[("S", &key)],
+    );
+    r.expect(2);
+}

@@ -17,6 +17,9 @@ use crate::keys::KeyFile;
 use crate::output::{Error, Output, pretty, read_file, read_stdin};
 use crate::time;
 
+/// A JSON object: a decoded header or claims set.
+type Object = Map<String, Value>;
+
 /// The time claims shown as dates.
 const TIME_CLAIMS: [&str; 3] = ["exp", "nbf", "iat"];
 
@@ -47,7 +50,7 @@ fn decode_part(part: &str, what: &str) -> Result<Map<String, Value>, Error> {
 }
 
 /// Splits a compact JWS into its decoded header and claims, checking nothing else.
-pub(crate) fn split(token: &str) -> Result<(Map<String, Value>, Map<String, Value>), Error> {
+pub(crate) fn split(token: &str) -> Result<(Object, Object), Error> {
     let parts: Vec<&str> = token.split('.').collect();
     match parts.as_slice() {
         [h, p, _] => Ok((decode_part(h, "header")?, decode_part(p, "claims")?)),

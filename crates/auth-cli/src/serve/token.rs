@@ -64,27 +64,18 @@ fn invalid_client() -> Reply {
 }
 
 /// Client credentials from `Authorization: Basic`: each part form-urlencoded (§2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Reply> {
+/// The error is the `error_description` of a 400 `invalid_request`.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, &'static str> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let bad = || {
-        oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "malformed Basic credentials",
-        )
-    };
+    let bad = || "malformed Basic credentials";
     let value = value.to_str().map_err(|_| bad())?;
     let Some((scheme, rest)) = value.split_once(' ') else {
         return Err(bad());
     };
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the token endpoint takes Basic client authentication",
-        ));
+        return Err("the token endpoint takes Basic client authentication");
     }
     let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
@@ -125,7 +116,7 @@ impl App {
         }
         let basic = match basic_credentials(headers) {
             Ok(basic) => basic,
-            Err(reply) => return reply,
+            Err(why) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", why),
         };
         let (client_id, secret) = match (basic, form.client_id, form.client_secret) {
             (Some(_), _, Some(_)) => {

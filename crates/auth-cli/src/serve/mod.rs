@@ -23,7 +23,7 @@ use auth_core::{
     AuthenticateExt as _, Challenge, Guard, ScopeRequirement, Scopes, SystemClock,
     TokenAuthenticator,
 };
-use auth_jwt::{Algorithm, KeyRing, Rotation, SigningKey, Verifier};
+use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -114,7 +114,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
             every: Duration::from_secs(3600),
             keep_retired_for: config.token_ttl * 2,
         },
-        || SigningKey::generate(Algorithm::ES256).map(|k| k.with_type("at+jwt")),
+        data.signing_keys("at+jwt")?,
     )
     .map_err(Error::config)?;
     let verifier = Verifier::builder()

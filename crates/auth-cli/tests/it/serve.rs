@@ -579,3 +579,54 @@ async fn oauth2_token_through_discovery() {
     );
     r.expect(2);
 }
+
+#[tokio::test]
+async fn tokens_survive_a_restart() {
+    let dir = temp_dir("serve-restart");
+    // A fixed issuer: the port changes between runs.
+    let config = write(
+        &dir,
+        "config.json",
+        r#"{"issuer": "https://auth.example", "audience": "api"}"#,
+    );
+    let data = dir.join("data");
+    let server = Server::start(&data, &["--config", &config]);
+    let (key, id) = create_key(&data, "dave", &["read"]);
+    let token: Value = client()
+        .post(server.at("/oauth/token"))
+        .basic_auth(&id, Some(&key))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    assert_eq!(server.terminate(), Some(0));
+
+    let server = Server::start(&data, &["--config", &config]);
+    let r = client()
+        .get(server.at("/api/whoami"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a token from before the restart"
+    );
+
+    // Private material on disk is readable by its owner only.
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut files = vec![data.join("pepper")];
+    for entry in std::fs::read_dir(data.join("signing-keys")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    assert!(files.len() >= 3);
+    for file in files {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{}: {mode:o}", file.display());
+    }
+}

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::server::Server;
-use crate::support::{run, temp_dir, write};
+use crate::server::{Server, create_key};
+use crate::support::temp_dir;
 
 fn python() -> PathBuf {
     let peers = std::env::var_os("AUTH_RS_PEERS_DIR").map_or_else(
@@ -26,32 +26,15 @@ fn python() -> PathBuf {
 fn python_tutorial_client() {
     let dir = temp_dir("python");
     // One request a second, bursts of four: the fifth request in a row is refused for 1 s.
-    let config = write(
-        &dir,
-        "config.json",
-        r#"{"rate_limit": {"requests": 4, "period_secs": 4}}"#,
-    );
-    let data = dir.join("data");
-    let server = Server::start(&data, &["--config", &config]);
-    let created = run(&[
-        "--json",
-        "apikey",
-        "create",
-        "--data",
-        data.to_str().unwrap(),
-        "--subject",
-        "alice",
-        "--scope",
-        "read",
-    ])
-    .expect(0)
-    .json();
+    let (server, data) =
+        Server::with_config(&dir, r#"{"rate_limit": {"requests": 4, "period_secs": 4}}"#);
+    let (key, id) = create_key(&data, "alice", &["read"]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/python_client.py");
     let out = Command::new(python())
         .arg(script)
         .env("AUTH_URL", &server.url)
-        .env("AUTH_API_KEY", created["key"].as_str().unwrap())
-        .env("AUTH_CLIENT_ID", created["id"].as_str().unwrap())
+        .env("AUTH_API_KEY", &key)
+        .env("AUTH_CLIENT_ID", &id)
         // requests-oauthlib refuses http:// unless told; this is loopback.
         .env("OAUTHLIB_INSECURE_TRANSPORT", "1")
         .output()

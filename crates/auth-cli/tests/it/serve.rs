@@ -4,11 +4,26 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::server::Server;
+use crate::server::{Server, create_key};
 use crate::support::{run, temp_dir, write};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().build().unwrap()
+}
+
+/// GETs `url`, with a Bearer credential if given.
+async fn get(http: &reqwest::Client, url: String, bearer: Option<&str>) -> reqwest::Response {
+    let request = http.get(url);
+    let request = match bearer {
+        Some(credential) => request.bearer_auth(credential),
+        None => request,
+    };
+    request.send().await.unwrap()
+}
+
+/// GETs `url` and reads its JSON.
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    get(http, url, None).await.json().await.unwrap()
 }
 
 fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
@@ -17,27 +32,6 @@ fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} header in {:?}", r.headers()))
         .to_str()
         .unwrap()
-}
-
-/// `auth apikey create --json`: (key, id).
-fn create_key(data: &std::path::Path, subject: &str, scopes: &[&str]) -> (String, String) {
-    let mut args = vec![
-        "--json",
-        "apikey",
-        "create",
-        "--data",
-        data.to_str().unwrap(),
-        "--subject",
-        subject,
-    ];
-    for s in scopes {
-        args.extend(["--scope", s]);
-    }
-    let v = run(&args).expect(0).json();
-    (
-        v["key"].as_str().unwrap().to_owned(),
-        v["id"].as_str().unwrap().to_owned(),
-    )
 }
 
 #[tokio::test]
@@ -52,22 +46,15 @@ async fn api_keys_tokens_and_refusals() {
     let http = client();
 
     // Health and discovery.
-    let r = http.get(server.at("/healthz")).send().await.unwrap();
+    let r = get(&http, server.at("/healthz"), None).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let meta: Value = http
-        .get(server.at("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = get_json(&http, server.at("/.well-known/oauth-authorization-server")).await;
     assert_eq!(meta["issuer"], server.url);
     assert_eq!(meta["token_endpoint"], server.at("/oauth/token"));
     assert_eq!(meta["jwks_uri"], server.at("/.well-known/jwks.json"));
 
     // No credential: 401 with a bare challenge, and the rate limit headers.
-    let r = http.get(server.at("/api/whoami")).send().await.unwrap();
+    let r = get(&http, server.at("/api/whoami"), None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         header(&r, "www-authenticate"),
@@ -76,12 +63,7 @@ async fn api_keys_tokens_and_refusals() {
     assert!(header(&r, "ratelimit-policy").contains("q=60"));
 
     // An API key as Bearer, and as X-API-Key.
-    let r = http
-        .get(server.at("/api/whoami"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, server.at("/api/whoami"), Some(&key)).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         header(&r, "ratelimit").contains("r=59"),
@@ -104,30 +86,15 @@ async fn api_keys_tokens_and_refusals() {
     // A wrong key: 401 invalid_token. A good key without the admin scope: 403.
     let mut wrong = key.clone();
     wrong.replace_range(10..11, if &key[10..11] == "a" { "b" } else { "a" });
-    let r = http
-        .get(server.at("/api/whoami"))
-        .bearer_auth(&wrong)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, server.at("/api/whoami"), Some(&wrong)).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(header(&r, "www-authenticate").contains(r#"error="invalid_token""#));
-    let r = http
-        .get(server.at("/api/admin"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, server.at("/api/admin"), Some(&key)).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(
         header(&r, "www-authenticate").contains(r#"error="insufficient_scope", scope="admin""#)
     );
-    let r = http
-        .get(server.at("/api/admin"))
-        .bearer_auth(&admin_key)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, server.at("/api/admin"), Some(&admin_key)).await;
     assert_eq!(r.status(), StatusCode::OK);
     // Two credentials at once: 400 invalid_request.
     let r = http
@@ -168,12 +135,7 @@ async fn api_keys_tokens_and_refusals() {
     assert_eq!(r.status(), StatusCode::OK);
 
     // The JWT is a Bearer credential on the API, with the granted scope only.
-    let r = http
-        .get(server.at("/api/whoami"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, server.at("/api/whoami"), Some(&access)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let who: Value = r.json().await.unwrap();
     assert_eq!(
@@ -182,12 +144,7 @@ async fn api_keys_tokens_and_refusals() {
     );
     // A tampered JWT is refused.
     let tampered = format!("{}x", &access[..access.len() - 1]);
-    let r = http
-        .get(server.at("/api/whoami"))
-        .bearer_auth(&tampered)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, server.at("/api/whoami"), Some(&tampered)).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // The CLI verifies the server's token against its published JWKS.
@@ -212,54 +169,52 @@ async fn api_keys_tokens_and_refusals() {
     assert_eq!(v["claims"]["client_id"], id);
 
     // Token endpoint refusals (RFC 6749 §5.2).
-    let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str)> = vec![
+    let cc = ("grant_type", "client_credentials");
+    let request = |basic: Option<(&str, &str)>, form: &[(&str, &str)]| {
+        let request = http.post(&token_url).form(form);
+        match basic {
+            Some((user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
+        }
+    };
+    let (good, bad) = (
+        Some((id.as_str(), key.as_str())),
+        Some((id.as_str(), wrong.as_str())),
+    );
+    let (unauthorized, bad_request) = (StatusCode::UNAUTHORIZED, StatusCode::BAD_REQUEST);
+    let cases = vec![
+        (request(bad, &[cc]), unauthorized, "invalid_client"),
         (
-            http.post(&token_url)
-                .basic_auth(&id, Some(&wrong))
-                .form(&[("grant_type", "client_credentials")]),
-            StatusCode::UNAUTHORIZED,
+            request(Some(("someone-else", &key)), &[cc]),
+            unauthorized,
             "invalid_client",
         ),
+        (request(None, &[cc]), unauthorized, "invalid_client"),
         (
-            http.post(&token_url)
-                .basic_auth("someone-else", Some(&key))
-                .form(&[("grant_type", "client_credentials")]),
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-        ),
-        (
-            http.post(&token_url)
-                .form(&[("grant_type", "client_credentials")]),
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-        ),
-        (
-            http.post(&token_url)
-                .basic_auth(&id, Some(&key))
-                .form(&[("grant_type", "password")]),
-            StatusCode::BAD_REQUEST,
+            request(good, &[("grant_type", "password")]),
+            bad_request,
             "unsupported_grant_type",
         ),
         (
-            http.post(&token_url)
-                .basic_auth(&id, Some(&key))
-                .form(&[("grant_type", "client_credentials"), ("scope", "admin")]),
-            StatusCode::BAD_REQUEST,
+            request(good, &[cc, ("scope", "admin")]),
+            bad_request,
             "invalid_scope",
         ),
         (
-            http.post(&token_url).basic_auth(&id, Some(&key)).form(&[
-                ("grant_type", "client_credentials"),
-                ("client_secret", &key),
-            ]),
-            StatusCode::BAD_REQUEST,
+            request(good, &[cc, ("client_secret", &key)]),
+            bad_request,
+            "invalid_request",
+        ),
+        (
+            request(good, &[cc, ("scope", "read"), ("scope", "write")]),
+            bad_request,
             "invalid_request",
         ),
         (
             http.post(&token_url)
                 .basic_auth(&id, Some(&key))
                 .body("grant_type=client_credentials"),
-            StatusCode::BAD_REQUEST,
+            bad_request,
             "invalid_request",
         ),
     ];
@@ -275,7 +230,7 @@ async fn api_keys_tokens_and_refusals() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"], error, "case {i}");
     }
-    let r = http.get(&token_url).send().await.unwrap();
+    let r = get(&http, token_url.clone(), None).await;
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
 
     // Structured logs, and no secret in them.
@@ -292,12 +247,7 @@ async fn api_keys_tokens_and_refusals() {
     assert_eq!(server.terminate(), Some(0));
     let server = Server::start(&data, &[]);
     assert!(server.admin_key.is_none());
-    let r = client()
-        .get(server.at("/api/whoami"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&client(), server.at("/api/whoami"), Some(&key)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let logs_before_stop = server.logs();
     assert!(logs_before_stop.contains(r#""event":"started""#));
@@ -306,44 +256,25 @@ async fn api_keys_tokens_and_refusals() {
 
 #[tokio::test]
 async fn rate_limits_answer_429_with_retry_after() {
-    let dir = temp_dir("serve-limits");
-    let config = write(
-        &dir,
-        "config.json",
+    let (server, data) = Server::with_config(
+        &temp_dir("serve-limits"),
         r#"{"rate_limit": {"requests": 3, "period_secs": 60}}"#,
     );
-    let data = dir.join("data");
-    let server = Server::start(&data, &["--config", &config]);
     let key = server.admin_key.clone().unwrap();
     let http = client();
     for remaining in (0..3).rev() {
-        let r = http
-            .get(server.at("/api/whoami"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap();
+        let r = get(&http, server.at("/api/whoami"), Some(&key)).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(header(&r, "ratelimit-policy"), r#""3-per-60s";q=3;w=60"#);
         assert!(header(&r, "ratelimit").contains(&format!("r={remaining}")));
     }
-    let r = http
-        .get(server.at("/api/whoami"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, server.at("/api/whoami"), Some(&key)).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(header(&r, "retry-after"), "20");
     assert!(header(&r, "ratelimit").contains("r=0"));
     // Another principal has its own budget.
     let (other, _) = create_key(&data, "bob", &[]);
-    let r = http
-        .get(server.at("/api/whoami"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&http, server.at("/api/whoami"), Some(&other)).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -370,14 +301,7 @@ async fn https_with_rustls() {
         .add_root_certificate(root)
         .build()
         .unwrap();
-    let meta: Value = https
-        .get(server.at("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = get_json(&https, server.at("/.well-known/oauth-authorization-server")).await;
     assert_eq!(meta["issuer"], server.url);
     // Plain HTTP to the TLS port gets nothing useful.
     let plain = server.url.replace("https://", "http://");
@@ -530,12 +454,7 @@ async fn oauth2_token_through_discovery() {
     assert_eq!(v["scope"], "read");
     assert_eq!(v["token_endpoint"], server.at("/oauth/token"));
     let access = v["access_token"].as_str().unwrap();
-    let r = client()
-        .get(server.at("/api/whoami"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&client(), server.at("/api/whoami"), Some(access)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let who: Value = r.json().await.unwrap();
     assert_eq!(who["kind"], "jwt");
@@ -584,13 +503,10 @@ async fn oauth2_token_through_discovery() {
 async fn tokens_survive_a_restart() {
     let dir = temp_dir("serve-restart");
     // A fixed issuer: the port changes between runs.
-    let config = write(
+    let (server, data) = Server::with_config(
         &dir,
-        "config.json",
         r#"{"issuer": "https://auth.example", "audience": "api"}"#,
     );
-    let data = dir.join("data");
-    let server = Server::start(&data, &["--config", &config]);
     let (key, id) = create_key(&data, "dave", &["read"]);
     let token: Value = client()
         .post(server.at("/oauth/token"))
@@ -605,13 +521,11 @@ async fn tokens_survive_a_restart() {
     let access = token["access_token"].as_str().unwrap();
     assert_eq!(server.terminate(), Some(0));
 
-    let server = Server::start(&data, &["--config", &config]);
-    let r = client()
-        .get(server.at("/api/whoami"))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let server = Server::start(
+        &data,
+        &["--config", dir.join("config.json").to_str().unwrap()],
+    );
+    let r = get(&client(), server.at("/api/whoami"), Some(access)).await;
     assert_eq!(
         r.status(),
         StatusCode::OK,

@@ -59,6 +59,13 @@ impl Server {
         }
     }
 
+    /// Starts a server on `dir/data` with `config` (JSON) written to `dir/config.json`.
+    pub(crate) fn with_config(dir: &Path, config: &str) -> (Self, PathBuf) {
+        let path = crate::support::write(dir, "config.json", config);
+        let data = dir.join("data");
+        (Self::start(&data, &["--config", &path]), data)
+    }
+
     /// `URL/path`.
     pub(crate) fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
@@ -95,4 +102,24 @@ fn rand_suffix() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
+}
+
+/// `auth apikey create --json` on `data`: (key, id).
+pub(crate) fn create_key(data: &Path, subject: &str, scopes: &[&str]) -> (String, String) {
+    let mut args = vec![
+        "--json",
+        "apikey",
+        "create",
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    args.extend(["--subject", subject]);
+    for s in scopes {
+        args.extend(["--scope", s]);
+    }
+    let v = crate::support::run(&args).expect(0).json();
+    (
+        v["key"].as_str().unwrap().to_owned(),
+        v["id"].as_str().unwrap().to_owned(),
+    )
 }

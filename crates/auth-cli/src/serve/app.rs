@@ -163,7 +163,15 @@ impl App {
                 Reply::json(StatusCode::OK, &self.metadata())
             }
             "/oauth/token" if parts.method == Method::POST => {
-                self.token(&parts.headers, body).await
+                // Client secrets are guessable only as fast as the peer's budget allows.
+                match self.limit(&format!("peer:{}", peer.ip())) {
+                    Ok(limits) => {
+                        let mut reply = self.token(&parts.headers, body).await;
+                        reply.headers.extend(limits);
+                        reply
+                    }
+                    Err(limited) => *limited,
+                }
             }
             "/healthz" | "/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" => {
                 Reply::method_not_allowed("GET, HEAD")
@@ -173,6 +181,14 @@ impl App {
             _ => Reply::not_found(),
         };
         (reply, None)
+    }
+
+    /// Takes one request from `key`'s budget: the headers to add, or the 429 to answer.
+    fn limit(&self, key: &str) -> Result<HeaderMap, Box<Reply>> {
+        let decision = self.limiter.check(&key.to_owned());
+        self.limiter
+            .enforce(&decision)
+            .map_err(|limited| Box::new(Reply::from_response(limited.to_response())))
     }
 
     /// The protected API: authenticate, rate limit, then the route.
@@ -190,10 +206,9 @@ impl App {
             }
             let mut reply = Reply::from_response(denial.to_response());
             // Unauthenticated callers are limited by address, and told so.
-            let decision = self.limiter.check(&format!("peer:{}", peer.ip()));
-            match self.limiter.enforce(&decision) {
-                Ok(headers) => reply.headers.extend(headers),
-                Err(limited) => return (Reply::from_response(limited.to_response()), None),
+            match self.limit(&format!("peer:{}", peer.ip())) {
+                Ok(limits) => reply.headers.extend(limits),
+                Err(limited) => return (*limited, None),
             }
             return (reply, None);
         }
@@ -201,12 +216,9 @@ impl App {
             let e = auth_core::Error::Misconfigured("no principal after authentication".into());
             return (Reply::from_response(e.to_response()), None);
         };
-        let decision = self
-            .limiter
-            .check(&format!("principal:{}", principal.subject()));
-        let limits = match self.limiter.enforce(&decision) {
-            Ok(headers) => headers,
-            Err(limited) => return (Reply::from_response(limited.to_response()), Some(principal)),
+        let limits = match self.limit(&format!("principal:{}", principal.subject())) {
+            Ok(limits) => limits,
+            Err(limited) => return (*limited, Some(principal)),
         };
         let get = parts.method == Method::GET || parts.method == Method::HEAD;
         let mut reply = match parts.uri.path() {

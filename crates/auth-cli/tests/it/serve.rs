@@ -117,6 +117,8 @@ async fn api_keys_tokens_and_refusals() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(header(&r, "cache-control"), "no-store");
+    // The token endpoint spends the caller's address budget.
+    assert!(header(&r, "ratelimit").starts_with(r#""60-per-60s";r="#));
     let token: Value = r.json().await.unwrap();
     assert_eq!(token["token_type"], "Bearer");
     assert_eq!(token["scope"], "read");

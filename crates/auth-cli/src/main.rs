@@ -49,7 +49,7 @@ enum Command {
     Apikey(ApikeyCommand),
     /// A PKCE code verifier and its S256 challenge (RFC 7636).
     Pkce,
-    /// OAuth 2.0 client: tokens by client credentials.
+    /// OAuth 2.0 client: tokens by client credentials, token introspection.
     #[command(subcommand)]
     Oauth2(Oauth2Command),
     /// Run the gateway: API keys, a token endpoint, JWKS, rate limits, an example API.
@@ -200,6 +200,20 @@ enum Oauth2Command {
         #[arg(long)]
         client_secret_post: bool,
     },
+    /// Ask the issuer whether a token is active (RFC 7662): exit 0 and its claims, or 1.
+    Introspect {
+        /// The token, or `-` to read it from standard input.
+        token: String,
+        /// The issuer URL; its metadata names the introspection endpoint.
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The client id this caller authenticates as.
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// The environment variable holding the client secret (or `VAR_FILE` naming a file).
+        #[arg(long, value_name = "VAR")]
+        client_secret_env: String,
+    },
 }
 
 fn parse_alg(name: &str) -> Result<Algorithm, String> {
@@ -291,6 +305,20 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
                 post: client_secret_post,
             };
             oauth2::token(request, out).await
+        }
+        Command::Oauth2(Oauth2Command::Introspect {
+            token,
+            issuer,
+            client_id,
+            client_secret_env,
+        }) => {
+            let request = oauth2::IntrospectRequest {
+                token: &token,
+                issuer: &issuer,
+                client_id: &client_id,
+                secret_env: &client_secret_env,
+            };
+            oauth2::introspect(request, out).await
         }
         Command::Serve(args) => serve::serve(args, out).await,
     }

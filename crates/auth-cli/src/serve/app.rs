@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `GET /healthz` | anyone |
 //! | `GET /.well-known/jwks.json`, `GET /.well-known/oauth-authorization-server` | anyone |
-//! | `POST /oauth/token` | a client (API key id + key) |
+//! | `POST /oauth/token`, `POST /oauth/introspect` | a client (API key id + key) |
 //! | `GET /api/whoami` | any principal (API key or issued JWT, as Bearer) |
 //! | `GET /api/admin` | a principal with the admin scope |
 //!
@@ -41,6 +41,7 @@ pub(crate) struct App {
     pub(crate) audience: String,
     pub(crate) keys: ApiKeys<SqliteStore>,
     pub(crate) ring: KeyRing,
+    pub(crate) verifier: Verifier,
     pub(crate) guard: Guard<Authenticator>,
     pub(crate) admin: ScopeRequirement,
     pub(crate) limiter: RateLimiter<String>,
@@ -111,6 +112,8 @@ impl App {
             "jwks_uri": format!("{}/.well-known/jwks.json", self.issuer),
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint": format!("{}/oauth/introspect", self.issuer),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": [],
             "scopes_supported": [self.config.admin_scope],
         })
@@ -162,11 +165,15 @@ impl App {
             "/.well-known/oauth-authorization-server" if get => {
                 Reply::json(StatusCode::OK, &self.metadata())
             }
-            "/oauth/token" if parts.method == Method::POST => {
+            "/oauth/token" | "/oauth/introspect" if parts.method == Method::POST => {
                 // Client secrets are guessable only as fast as the peer's budget allows.
                 match self.limit(&format!("peer:{}", peer.ip())) {
                     Ok(limits) => {
-                        let mut reply = self.token(&parts.headers, body).await;
+                        let mut reply = if path == "/oauth/token" {
+                            self.token(&parts.headers, body).await
+                        } else {
+                            self.introspect(&parts.headers, body).await
+                        };
                         reply.headers.extend(limits);
                         reply
                     }
@@ -176,7 +183,7 @@ impl App {
             "/healthz" | "/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" => {
                 Reply::method_not_allowed("GET, HEAD")
             }
-            "/oauth/token" => Reply::method_not_allowed("POST"),
+            "/oauth/token" | "/oauth/introspect" => Reply::method_not_allowed("POST"),
             p if p.starts_with("/api/") => return self.api(parts, peer).await,
             _ => Reply::not_found(),
         };

@@ -7,7 +7,9 @@
 //! let open requests finish (at most 10 s).
 
 mod app;
+mod client;
 mod config;
+mod introspect;
 mod log;
 mod tls;
 mod token;
@@ -126,9 +128,9 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         .build()
         .map_err(Error::config)?;
     let challenge = Challenge::bearer().with_realm(REALM);
-    let authenticator = keys
-        .authenticator(REALM)
-        .or(TokenAuthenticator::bearer(REALM, verifier).with_challenge(challenge));
+    let authenticator =
+        keys.authenticator(REALM)
+            .or(TokenAuthenticator::bearer(REALM, verifier.clone()).with_challenge(challenge));
     let limiter = RateLimiter::builder(config.quota.clone())
         .build()
         .map_err(Error::config)?;
@@ -139,6 +141,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         audience,
         keys,
         ring,
+        verifier,
         guard: Guard::new(authenticator),
         admin,
         limiter,

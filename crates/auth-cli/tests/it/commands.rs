@@ -61,6 +61,7 @@ fn help_for_every_command() {
         &["pkce"],
         &["oauth2"],
         &["oauth2", "token"],
+        &["oauth2", "introspect"],
         &["serve"],
     ];
     for command in commands {

@@ -472,6 +472,47 @@ async fn oauth2_token_through_discovery() {
         token(&["--scope", "admin"], &key).expect(1).json()["reason"],
         "invalid_scope"
     );
+    // Introspection (RFC 7662) of the server's JWT and of an API key, as carol's client.
+    let introspect = |token: &str, secret: &str| {
+        let mut args = vec![
+            "--json",
+            "oauth2",
+            "introspect",
+            token,
+            "--issuer",
+            &server.url,
+        ];
+        args.extend(["--client-id", &id, "--client-secret-env", "CLIENT_SECRET"]);
+        crate::support::run_with(&args, None, &[("CLIENT_SECRET", secret)])
+    };
+    let v = introspect(access, &key).expect(0).json();
+    assert_eq!(
+        (v["active"].clone(), v["kind"].clone()),
+        (true.into(), "jwt".into())
+    );
+    assert_eq!(
+        (v["sub"].clone(), v["scope"].clone()),
+        ("carol".into(), "read".into())
+    );
+    let v = introspect(&other_key, &key).expect(0).json();
+    assert_eq!(
+        (v["kind"].clone(), v["sub"].clone()),
+        ("api_key".into(), "mallory".into())
+    );
+    let forged = format!("{}x", &access[..access.len() - 1]);
+    assert_eq!(
+        introspect(&forged, &key).expect(1).json()["reason"],
+        "inactive"
+    );
+    assert_eq!(
+        introspect("junk", &key).expect(1).json()["reason"],
+        "inactive"
+    );
+    assert_eq!(
+        introspect(access, &other_key).expect(1).json()["reason"],
+        "invalid_client"
+    );
+
     // No secret, or no server: exit 2.
     crate::support::run(&[
         "oauth2",

@@ -15,6 +15,7 @@ mod data;
 mod jwk;
 mod jwt;
 mod keys;
+mod login;
 mod oauth2;
 mod output;
 mod serve;
@@ -49,7 +50,7 @@ enum Command {
     Apikey(ApikeyCommand),
     /// A PKCE code verifier and its S256 challenge (RFC 7636).
     Pkce,
-    /// OAuth 2.0 client: tokens by client credentials, token introspection.
+    /// OAuth 2.0 client: login (authorization code + PKCE), client credentials, introspection.
     #[command(subcommand)]
     Oauth2(Oauth2Command),
     /// Run the gateway: API keys, a token endpoint, JWKS, rate limits, an example API.
@@ -200,6 +201,28 @@ enum Oauth2Command {
         #[arg(long)]
         client_secret_post: bool,
     },
+    /// Sign in with a browser: authorization code + PKCE with a loopback redirect
+    /// (`http://127.0.0.1:PORT/callback`). Prints the URL to open, then the access token.
+    Login {
+        /// The issuer URL; its metadata names the authorization and token endpoints.
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The client id.
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// For a confidential client: the environment variable holding its secret.
+        #[arg(long, value_name = "VAR")]
+        client_secret_env: Option<String>,
+        /// A scope to request (repeat for several).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// The loopback port of the redirect URI (default: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Seconds to wait for the browser to come back.
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        timeout: u64,
+    },
     /// Ask the issuer whether a token is active (RFC 7662): exit 0 and its claims, or 1.
     Introspect {
         /// The token, or `-` to read it from standard input.
@@ -305,6 +328,24 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
                 post: client_secret_post,
             };
             oauth2::token(request, out).await
+        }
+        Command::Oauth2(Oauth2Command::Login {
+            issuer,
+            client_id,
+            client_secret_env,
+            scopes,
+            port,
+            timeout,
+        }) => {
+            let request = login::LoginRequest {
+                issuer: &issuer,
+                client_id: &client_id,
+                secret_env: client_secret_env.as_deref(),
+                scopes: &scopes,
+                port,
+                timeout: std::time::Duration::from_secs(timeout),
+            };
+            login::login(request, out).await
         }
         Command::Oauth2(Oauth2Command::Introspect {
             token,

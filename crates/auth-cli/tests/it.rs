@@ -4,6 +4,8 @@
 
 #[path = "it/commands.rs"]
 mod commands;
+#[path = "it/login.rs"]
+mod login;
 #[path = "it/python.rs"]
 mod python;
 #[path = "it/serve.rs"]

@@ -62,6 +62,7 @@ fn help_for_every_command() {
         &["oauth2"],
         &["oauth2", "token"],
         &["oauth2", "introspect"],
+        &["oauth2", "login"],
         &["serve"],
     ];
     for command in commands {

@@ -122,10 +122,12 @@ impl App {
     /// Answers one request; `body` is already read (and capped) by the caller.
     pub(crate) async fn handle(&self, parts: Parts, body: &[u8], peer: SocketAddr) -> Reply {
         let started = Instant::now();
-        let (reply, principal) = self.route(parts.clone(), body, peer).await;
+        // The path only: a query string may carry a credential.
+        let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
+        let (reply, principal) = self.route(parts, body, peer).await;
         let mut fields = vec![
-            ("method", json!(parts.method.as_str())),
-            ("path", json!(parts.uri.path())),
+            ("method", method),
+            ("path", path),
             ("status", json!(reply.status.as_u16())),
             ("peer", json!(peer.ip().to_string())),
             (

@@ -235,6 +235,15 @@ async fn api_keys_tokens_and_refusals() {
     let r = get(&http, token_url.clone(), None).await;
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
 
+    // A key in the query string is not a credential (RFC 6750 §2.3 is off), and not logged.
+    let r = get(
+        &http,
+        server.at(&format!("/api/whoami?access_token={key}")),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
     // Structured logs, and no secret in them.
     let logs = server.logs();
     for line in logs.lines() {

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use auth_oauth2::{Metadata, OAuthClient, WellKnown};
+use auth_oauth2::OAuthClient;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -44,11 +44,7 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
     let bound = listener.local_addr().map_err(Error::config)?;
     let redirect_uri = format!("http://{bound}{CALLBACK_PATH}");
 
-    let http = auth_http::Client::new(auth_http::Config::default()).map_err(Error::config)?;
-    let transport = http.config().transport;
-    let metadata = Metadata::discover(&http, request.issuer, WellKnown::OAuth, transport)
-        .await
-        .map_err(Error::config)?;
+    let (http, metadata) = crate::oauth2::discover(request.issuer).await?;
     let mut builder = OAuthClient::builder(request.client_id)
         .metadata(&metadata)
         .redirect_uri(redirect_uri)

@@ -1,5 +1,6 @@
 //! `auth pkce` and the OAuth 2.0 client commands.
 
+use auth_oauth2::{Metadata, WellKnown};
 use serde_json::json;
 
 use crate::output::{Error, Output};
@@ -26,6 +27,19 @@ pub(crate) fn pkce(out: Output) -> Result<(), Error> {
     Ok(())
 }
 
+/// The production HTTP client (HTTPS except to loopback) and `issuer`'s RFC 8414 metadata,
+/// whose `issuer` must equal the one asked for.
+pub(crate) async fn discover(
+    issuer: &str,
+) -> Result<(auth_http::Client, auth_oauth2::Metadata), Error> {
+    let http = auth_http::Client::new(auth_http::Config::default()).map_err(Error::config)?;
+    let transport = http.config().transport;
+    let metadata = Metadata::discover(&http, issuer, WellKnown::OAuth, transport)
+        .await
+        .map_err(Error::config)?;
+    Ok((http, metadata))
+}
+
 /// `auth oauth2 token`'s inputs.
 #[derive(Debug)]
 pub(crate) struct TokenRequest<'a> {
@@ -46,14 +60,10 @@ pub(crate) struct TokenRequest<'a> {
 pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), Error> {
     use std::sync::Arc;
 
-    use auth_oauth2::{Metadata, OAuthClient, WellKnown};
+    use auth_oauth2::OAuthClient;
 
     let secret = crate::output::secret_from_env(request.secret_env)?;
-    let http = auth_http::Client::new(auth_http::Config::default()).map_err(Error::config)?;
-    let transport = http.config().transport;
-    let metadata = Metadata::discover(&http, request.issuer, WellKnown::OAuth, transport)
-        .await
-        .map_err(Error::config)?;
+    let (http, metadata) = crate::oauth2::discover(request.issuer).await?;
     let mut builder = OAuthClient::builder(request.client_id)
         .metadata(&metadata)
         .http_client(Arc::new(http));
@@ -113,7 +123,6 @@ pub(crate) struct IntrospectRequest<'a> {
 /// active, exit 1 (`inactive`) when not, or when the server refuses this client.
 pub(crate) async fn introspect(request: IntrospectRequest<'_>, out: Output) -> Result<(), Error> {
     use auth_core::HttpClient as _;
-    use auth_oauth2::{Metadata, WellKnown};
     use base64::Engine as _;
     use serde_json::Value;
 
@@ -122,11 +131,7 @@ pub(crate) async fn introspect(request: IntrospectRequest<'_>, out: Output) -> R
     let secret = secret
         .expose_str()
         .map_err(|_| Error::config("the client secret is not text"))?;
-    let http = auth_http::Client::new(auth_http::Config::default()).map_err(Error::config)?;
-    let transport = http.config().transport;
-    let metadata = Metadata::discover(&http, request.issuer, WellKnown::OAuth, transport)
-        .await
-        .map_err(Error::config)?;
+    let (http, metadata) = crate::oauth2::discover(request.issuer).await?;
     let endpoint = metadata
         .introspection_endpoint()
         .ok_or_else(|| Error::config("the issuer's metadata has no introspection_endpoint"))?;

@@ -13,6 +13,15 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::bin;
 
+/// The value of `name` in a parsed query.
+fn param(query: &[(String, String)], name: &str) -> String {
+    query
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .unwrap()
+}
+
 async fn authorization_server() -> MockServer {
     let server = MockServer::start().await;
     let issuer = server.uri();
@@ -72,13 +81,7 @@ async fn login(server: &MockServer, state: Option<&str>) -> (i32, String, Vec<(S
     let query: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    let get = |k: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
+    let get = |k: &str| param(&query, k);
     let redirect = get("redirect_uri");
     assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"));
     let state = state.map_or_else(|| get("state"), str::to_owned);
@@ -104,13 +107,7 @@ async fn login_with_pkce_through_a_loopback_redirect() {
     assert_eq!(code, 0, "{stdout}");
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["access_token"], "at-from-login");
-    let get = |k: &str| {
-        query
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
+    let get = |k: &str| param(&query, k);
     assert_eq!(get("response_type"), "code");
     assert_eq!(get("client_id"), "cli");
     assert_eq!(get("code_challenge_method"), "S256");

@@ -26,6 +26,21 @@ async fn get_json(http: &reqwest::Client, url: String) -> Value {
     get(http, url, None).await.json().await.unwrap()
 }
 
+/// `POST /oauth/token` with `client_secret_basic` and no scope.
+async fn client_credentials(
+    http: &reqwest::Client,
+    server: &Server,
+    id: &str,
+    key: &str,
+) -> reqwest::Response {
+    http.post(server.at("/oauth/token"))
+        .basic_auth(id, Some(key))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
 fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
     r.headers()
         .get(name)
@@ -560,13 +575,8 @@ async fn tokens_survive_a_restart() {
         r#"{"issuer": "https://auth.example", "audience": "api"}"#,
     );
     let (key, id) = create_key(&data, "dave", &["read"]);
-    let token: Value = client()
-        .post(server.at("/oauth/token"))
-        .basic_auth(&id, Some(&key))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
+    let token: Value = client_credentials(&client(), &server, &id, &key)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -595,4 +605,35 @@ async fn tokens_survive_a_restart() {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{}: {mode:o}", file.display());
     }
+}
+
+#[tokio::test]
+async fn a_broken_key_store_is_503_not_401() {
+    let data = temp_dir("serve-503").join("data");
+    let server = Server::start(&data, &[]);
+    let (key, id) = create_key(&data, "erin", &[]);
+    let http = client();
+    let token: Value = client_credentials(&http, &server, &id, &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Overwrite the database under the running server.
+    for file in ["keys.db", "keys.db-wal", "keys.db-shm"] {
+        let path = data.join(file);
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let len = usize::try_from(meta.len()).unwrap().max(4096);
+            std::fs::write(&path, vec![0x42; len]).unwrap();
+        }
+    }
+    // No decision about the key can be reached: 503, never 401, and no challenge.
+    let r = get(&http, server.at("/api/whoami"), Some(&key)).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().get("www-authenticate").is_none());
+    let r = client_credentials(&http, &server, &id, &key).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // The server's own JWTs do not need the store.
+    let access = token["access_token"].as_str().unwrap();
+    let r = get(&http, server.at("/api/whoami"), Some(access)).await;
+    assert_eq!(r.status(), StatusCode::OK);
 }

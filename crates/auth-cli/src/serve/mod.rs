@@ -31,7 +31,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 
@@ -43,6 +43,9 @@ use crate::output::{Error, Output, stdout_line};
 
 /// The largest request body read (token requests are a few hundred bytes).
 const MAX_BODY: usize = 16 * 1024;
+
+/// How long a TLS handshake, a request head or a request body may take.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `auth serve`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -195,11 +198,15 @@ async fn accept_loop(
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let builder = http1::Builder::new();
+            let mut builder = http1::Builder::new();
+            // A client that trickles its head in does not hold a connection for long.
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(IO_TIMEOUT);
             match tls {
                 Some(acceptor) => {
                     if let Ok(Ok(stream)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                        tokio::time::timeout(IO_TIMEOUT, acceptor.accept(stream)).await
                     {
                         let conn = builder.serve_connection(TokioIo::new(stream), service);
                         let _ = watcher.watch(conn).await;
@@ -230,11 +237,16 @@ async fn respond(
     peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let reply = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(body) => app.handle(parts, &body.to_bytes(), peer).await,
-        Err(_) => Reply::json(
+    let read = tokio::time::timeout(IO_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await;
+    let reply = match read {
+        Ok(Ok(body)) => app.handle(parts, &body.to_bytes(), peer).await,
+        Ok(Err(_)) => Reply::json(
             http::StatusCode::PAYLOAD_TOO_LARGE,
             &json!({"error": "request body too large or unreadable"}),
+        ),
+        Err(_) => Reply::json(
+            http::StatusCode::REQUEST_TIMEOUT,
+            &json!({"error": "request body not received in time"}),
         ),
     };
     reply

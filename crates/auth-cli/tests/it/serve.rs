@@ -247,6 +247,14 @@ async fn api_keys_tokens_and_refusals() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"], error, "case {i}");
     }
+    let r = http
+        .post(&token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 20_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let r = get(&http, token_url.clone(), None).await;
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
 

@@ -85,6 +85,11 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         )));
     }
     let config = Config::load(args.config.as_deref())?;
+    // Bind first: a busy port must not cost the one showing of the admin key.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Error::config(format!("cannot listen on {}: {e}", args.listen)))?;
+    let bound = listener.local_addr().map_err(Error::config)?;
     let data = DataDir::open(&args.data)?;
     let keys = data.api_keys()?;
     if data.is_fresh() {
@@ -102,10 +107,6 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
             ));
         }
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| Error::config(format!("cannot listen on {}: {e}", args.listen)))?;
-    let bound = listener.local_addr().map_err(Error::config)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let issuer = config
         .issuer

@@ -381,6 +381,19 @@ fn refuses_plain_http_off_loopback_and_bad_settings() {
     ])
     .expect(2);
     run(&["serve", "--tls-cert", missing]).expect(2);
+    // A busy port is exit 2, and does not spend the one showing of the admin key.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let fresh = dir.join("fresh");
+    run(&[
+        "serve",
+        "--listen",
+        &busy,
+        "--data",
+        fresh.to_str().unwrap(),
+    ])
+    .expect(2);
+    assert!(Server::start(&fresh, &[]).admin_key.is_some());
 }
 
 /// A CA and a leaf certificate for localhost and 127.0.0.1 signed by it, with openssl.

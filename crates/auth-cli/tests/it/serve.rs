@@ -111,6 +111,17 @@ async fn api_keys_tokens_and_refusals() {
     );
     let r = get(&http, server.at("/api/admin"), Some(&admin_key)).await;
     assert_eq!(r.status(), StatusCode::OK);
+    // The admin key is also an OAuth client, whose tokens carry the admin scope.
+    let admin_id = server.admin_id.clone().unwrap();
+    let admin_token: Value = client_credentials(&http, &server, &admin_id, &admin_key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(admin_token["scope"], "admin");
+    let admin_access = admin_token["access_token"].as_str().unwrap();
+    let r = get(&http, server.at("/api/admin"), Some(admin_access)).await;
+    assert_eq!(r.status(), StatusCode::OK);
     // Two credentials at once: 400 invalid_request.
     let r = http
         .get(server.at("/api/whoami"))

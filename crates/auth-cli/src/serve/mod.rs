@@ -53,7 +53,7 @@ pub(crate) struct ServeArgs {
     /// The address to listen on (port 0: any free port; the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     listen: SocketAddr,
-    /// The data directory: the SQLite key store and the digest pepper.
+    /// The data directory: the SQLite key store, the digest pepper and the signing keys.
     #[arg(long, default_value = "auth-data", value_name = "DIR")]
     data: PathBuf,
     /// A JSON file of settings: issuer, audience, token_ttl_secs, rate_limit

@@ -66,9 +66,12 @@ pub(crate) fn run(args: &[&str]) -> Run {
     run_with(args, None, &[])
 }
 
-/// A fresh directory under the target dir, removed and recreated.
+/// A fresh directory for one test under Cargo's scratch directory for integration tests
+/// (`target/tmp`, not the system's `/tmp`), per process so that concurrent runs sharing a
+/// target directory do not collide; what a failed run leaves behind can be inspected.
 pub(crate) fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("auth-cli-it-{}-{name}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("auth-cli-it-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

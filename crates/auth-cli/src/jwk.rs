@@ -42,10 +42,14 @@ pub(crate) fn private_jwk(alg: Algorithm, kid: Option<&str>) -> Result<Map<Strin
             return Ok(jwk);
         }
         Family::Ec => {
-            let a = if alg == Algorithm::ES256 {
-                &sig::ECDSA_P256_SHA256_FIXED_SIGNING
-            } else {
-                &sig::ECDSA_P384_SHA384_FIXED_SIGNING
+            let a = match alg {
+                Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+                other => {
+                    return Err(Error::config(format!(
+                        "{other} keys are not generated here"
+                    )));
+                }
             };
             let pair = EcdsaKeyPair::generate(a).map_err(failed)?;
             let d = pair.private_key().as_be_bytes().map_err(failed)?;

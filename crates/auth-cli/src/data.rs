@@ -1,0 +1,163 @@
+//! `--data DIR`: what `auth serve` keeps between runs, shared with `auth apikey create`.
+//!
+//! - `keys.db`: the SQLite API key store (digests only, never keys);
+//! - `pepper`: 32 random bytes (mode 0600) keying the HMAC-SHA-256 digests, so that a copy
+//!   of the database alone cannot be used to test guessed keys.
+//! - `signing-keys/*.pem`: the key ring's ES256 private keys (PKCS#8, mode 0600), named by
+//!   creation time. A restart resumes with the last run's current and next keys, so tokens
+//!   it issued keep verifying; older keys are deleted as the ring rotates.
+
+use std::collections::VecDeque;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use auth_apikey::{ApiKeys, KeyFormat, SqliteStore};
+use auth_core::Secret;
+use auth_jwt::{Algorithm, SigningKey};
+
+use crate::output::Error;
+
+/// How many signing key files are kept: the next, the current and the last retired key.
+const KEPT_SIGNING_KEYS: usize = 3;
+
+/// The prefix of the keys `auth serve` issues.
+pub(crate) const KEY_PREFIX: &str = "ak_live";
+
+/// An opened data directory.
+#[derive(Debug)]
+pub(crate) struct DataDir {
+    path: PathBuf,
+    fresh: bool,
+}
+
+impl DataDir {
+    /// Opens (creating) `path`. Remembers whether the key store did not exist yet.
+    pub(crate) fn open(path: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(path)
+            .map_err(|e| Error::config(format!("cannot create {}: {e}", path.display())))?;
+        let fresh = !path.join("keys.db").exists();
+        Ok(Self {
+            path: path.to_owned(),
+            fresh,
+        })
+    }
+
+    /// Whether this is the first start: no key store existed.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.fresh
+    }
+
+    /// The API keys in `keys.db`, digested with the directory's pepper.
+    pub(crate) fn api_keys(&self) -> Result<ApiKeys<SqliteStore>, Error> {
+        let pepper = self.pepper()?;
+        let store = SqliteStore::open(self.path.join("keys.db")).map_err(Error::config)?;
+        ApiKeys::builder(KeyFormat::new(KEY_PREFIX).map_err(Error::config)?)
+            .pepper(pepper)
+            .build(store)
+            .map_err(Error::config)
+    }
+
+    /// The key ring's generator: first the last run's current and next keys, then fresh
+    /// ES256 keys, each written to `signing-keys/` before use. Tokens get header `typ`.
+    pub(crate) fn signing_keys(
+        &self,
+        typ: &'static str,
+    ) -> Result<impl Fn() -> Result<SigningKey, auth_jwt::Error> + Send + Sync + 'static, Error>
+    {
+        let dir = self.path.join("signing-keys");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
+        let mut files = pem_files(&dir).map_err(Error::config)?;
+        let resume = files.split_off(files.len().saturating_sub(2));
+        let queue = Mutex::new(VecDeque::from(resume));
+        Ok(move || {
+            let next = queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front();
+            let pem = match next {
+                Some(path) => std::fs::read(&path).map_err(|e| misconfigured(&path, &e))?,
+                None => new_signing_key(&dir)?,
+            };
+            SigningKey::from_pem(&pem, Algorithm::ES256).map(|k| k.with_type(typ))
+        })
+    }
+
+    fn pepper(&self) -> Result<Secret, Error> {
+        let path = self.path.join("pepper");
+        match std::fs::read(&path) {
+            Ok(bytes) if bytes.len() >= 32 => return Ok(Secret::new(bytes)),
+            Ok(_) => return Err(Error::config(format!("{} is too short", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::config(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+        let mut bytes = vec![0u8; 32];
+        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::config("no randomness"))?;
+        match write_private(&path, &bytes) {
+            Ok(()) => Ok(Secret::new(bytes)),
+            // Another process created it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(&path)
+                .map(Secret::new)
+                .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(Error::config(format!(
+                "cannot write {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// Creates `path` (it must not exist) readable by the owner only, and writes `bytes`.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// The `.pem` files in `dir`, oldest first (their names are creation times).
+fn pem_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn misconfigured(path: &Path, e: &std::io::Error) -> auth_jwt::Error {
+    auth_jwt::Error::Misconfigured(format!("signing key {}: {e}", path.display()).into())
+}
+
+/// A fresh ES256 key written to `dir` as PKCS#8 PEM; the oldest files beyond
+/// [`KEPT_SIGNING_KEYS`] are deleted.
+fn new_signing_key(dir: &Path) -> Result<Vec<u8>, auth_jwt::Error> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+        .map_err(|e| auth_jwt::Error::Signing(Box::new(e)))?;
+    let der = pair
+        .to_pkcs8v1()
+        .map_err(|e| auth_jwt::Error::Signing(Box::new(e)))?;
+    let pem = crate::keys::pem("PRIVATE KEY", der.as_ref()).into_bytes();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let path = dir.join(format!("{nanos:024}.pem"));
+    write_private(&path, &pem).map_err(|e| misconfigured(&path, &e))?;
+    if let Ok(files) = pem_files(dir) {
+        for old in &files[..files.len().saturating_sub(KEPT_SIGNING_KEYS)] {
+            let _ = std::fs::remove_file(old);
+        }
+    }
+    Ok(pem)
+}

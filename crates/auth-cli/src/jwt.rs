@@ -1,0 +1,280 @@
+//! `auth jwt decode | verify | sign`.
+//!
+//! `decode` never checks anything and says so on every line that matters; `verify` is
+//! auth-jwt's strict [`Verifier`] with the policy given on the command line, and answers
+//! a refusal with exit 1 and auth-jwt's stable [`ErrorKind`](auth_jwt::ErrorKind) name.
+
+use std::path::Path;
+use std::time::Duration;
+
+use auth_core::{ManualClock, UnixTime};
+use auth_jwt::{Algorithm, KeySet, Verifier};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use crate::keys::KeyFile;
+use crate::output::{Error, Output, pretty, read_file, read_stdin};
+use crate::time;
+
+/// A JSON object: a decoded header or claims set.
+type Object = Map<String, Value>;
+
+/// The time claims shown as dates.
+const TIME_CLAIMS: [&str; 3] = ["exp", "nbf", "iat"];
+
+/// The token argument, or standard input for `-`.
+pub(crate) fn token_arg(token: &str) -> Result<String, Error> {
+    if token == "-" {
+        read_stdin()
+    } else {
+        Ok(token.trim().to_owned())
+    }
+}
+
+fn malformed(message: &str) -> Error {
+    Error::Rejected {
+        reason: "malformed".into(),
+        message: message.into(),
+    }
+}
+
+fn decode_part(part: &str, what: &str) -> Result<Map<String, Value>, Error> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| malformed(&format!("{what} is not base64url")))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(malformed(&format!("{what} is not a JSON object"))),
+    }
+}
+
+/// Splits a compact JWS into its decoded header and claims, checking nothing else.
+pub(crate) fn split(token: &str) -> Result<(Object, Object), Error> {
+    let parts: Vec<&str> = token.split('.').collect();
+    match parts.as_slice() {
+        [h, p, _] => Ok((decode_part(h, "header")?, decode_part(p, "claims")?)),
+        [_, _, _, _, _] => Err(malformed(
+            "a JWE (five parts): encrypted tokens are not decoded",
+        )),
+        _ => Err(malformed(
+            "not a compact JWS: expected three dot-separated parts",
+        )),
+    }
+}
+
+/// The time claims of `claims` as `{claim: {unix, date, relative}}`.
+fn times(claims: &Map<String, Value>, now: u64) -> Map<String, Value> {
+    TIME_CLAIMS
+        .iter()
+        .filter_map(|&name| {
+            let at = claims.get(name)?.as_u64()?;
+            Some((
+                name.to_owned(),
+                json!({"unix": at, "date": time::date(at), "relative": time::relative(name, at, now)}),
+            ))
+        })
+        .collect()
+}
+
+/// `auth jwt decode`.
+pub(crate) fn decode(token: &str, now: Option<u64>, out: Output) -> Result<(), Error> {
+    let token = token_arg(token)?;
+    let (header, claims) = split(&token)?;
+    let now = time::now_or(now);
+    let times = times(&claims, now);
+    let value = json!({
+        "verified": false,
+        "header": header,
+        "claims": claims,
+        "times": times,
+    });
+    out.result(&value, || {
+        let mut s = String::from("UNVERIFIED: the signature and claims were NOT checked\n");
+        s.push_str(&format!(
+            "header (unverified):\n{}\n",
+            pretty(&Value::Object(header.clone()))
+        ));
+        s.push_str(&format!(
+            "claims (unverified):\n{}\n",
+            pretty(&Value::Object(claims.clone()))
+        ));
+        for (name, t) in &times {
+            s.push_str(&format!(
+                "{name}: {} ({})\n",
+                t["date"].as_str().unwrap_or_default(),
+                t["relative"].as_str().unwrap_or_default()
+            ));
+        }
+        s
+    });
+    Ok(())
+}
+
+/// The policy of `auth jwt verify`.
+#[derive(Debug)]
+pub(crate) struct Policy<'a> {
+    /// `--jwks`: a file or an `http(s)` URL.
+    pub(crate) jwks: &'a str,
+    /// `--alg`.
+    pub(crate) algs: Vec<Algorithm>,
+    /// `--iss`.
+    pub(crate) issuers: &'a [String],
+    /// `--aud`.
+    pub(crate) audiences: &'a [String],
+    /// `--leeway`.
+    pub(crate) leeway: Option<u64>,
+    /// `--now`.
+    pub(crate) now: Option<u64>,
+    /// `--typ`.
+    pub(crate) typ: Option<&'a str>,
+}
+
+async fn load_keys(source: &str, algs: &[Algorithm]) -> Result<KeySet, Error> {
+    let (bytes, name) = if source.starts_with("https://") || source.starts_with("http://") {
+        (fetch(source).await?, source.to_owned())
+    } else {
+        (read_file(Path::new(source))?, source.to_owned())
+    };
+    KeyFile::parse(bytes, &name)?.verification_keys(algs)
+}
+
+/// GETs `url` through auth-http (HTTPS except to loopback, timeouts, a size cap).
+pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, Error> {
+    use auth_core::HttpClient as _;
+    let client = auth_http::Client::new(auth_http::Config::default()).map_err(Error::config)?;
+    let request = http::Request::get(url)
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new())
+        .map_err(|e| Error::config(format!("bad URL {url}: {e}")))?;
+    let response = client
+        .send(request)
+        .await
+        .map_err(|e| Error::config(format!("cannot fetch {url}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(Error::config(format!(
+            "{url} answered {}",
+            response.status()
+        )));
+    }
+    Ok(response.into_body())
+}
+
+/// `auth jwt verify`.
+pub(crate) async fn verify(token: &str, policy: Policy<'_>, out: Output) -> Result<(), Error> {
+    let token = token_arg(token)?;
+    let keys = load_keys(policy.jwks, &policy.algs).await?;
+    let mut builder = Verifier::builder()
+        .algorithms(policy.algs.iter().copied())
+        .keys(keys);
+    for iss in policy.issuers {
+        builder = builder.issuer(iss.clone());
+    }
+    for aud in policy.audiences {
+        builder = builder.audience(aud.clone());
+    }
+    if let Some(secs) = policy.leeway {
+        builder = builder.leeway(Duration::from_secs(secs));
+    }
+    if let Some(now) = policy.now {
+        builder = builder.clock(ManualClock::new(UnixTime::from_secs(now)));
+    }
+    if let Some(typ) = policy.typ {
+        builder = builder.require_type(typ);
+    }
+    let verifier = builder.build().map_err(Error::config)?;
+    let verified = match verifier.verify::<Value>(&token).await {
+        Ok(v) => v,
+        Err(e) if e.is_rejection() => {
+            return Err(Error::Rejected {
+                reason: e.kind().as_str().into(),
+                message: e.to_string(),
+            });
+        }
+        Err(e) => return Err(Error::config(e)),
+    };
+    let claims = verified.claims.as_object().cloned().unwrap_or_default();
+    let now = time::now_or(policy.now);
+    let value = json!({
+        "valid": true,
+        "alg": verified.algorithm().as_str(),
+        "subject": verified.registered().subject(),
+        "scopes": verified.scopes().iter().collect::<Vec<_>>(),
+        "claims": claims,
+        "times": times(&claims, now),
+    });
+    out.result(&value, || {
+        let mut s = format!("VALID ({})\n", verified.algorithm().as_str());
+        s.push_str(&pretty(&verified.claims));
+        if let Some(exp) = verified.registered().expires_at() {
+            s.push_str(&format!(
+                "\nexp: {} ({})",
+                time::date(exp.as_secs()),
+                time::relative("exp", exp.as_secs(), now)
+            ));
+        }
+        s
+    });
+    Ok(())
+}
+
+/// `auth jwt sign`.
+pub(crate) fn sign(
+    key: &Path,
+    alg: Algorithm,
+    kid: Option<&str>,
+    claims: &str,
+    exp_in: Option<u64>,
+    out: Output,
+) -> Result<(), Error> {
+    let file = KeyFile::parse(read_file(key)?, &key.display().to_string())?;
+    let mut signing = file.signing_key(&[alg])?;
+    if signing.algorithm() != alg {
+        return Err(Error::config(format!(
+            "the key is for {}, not {alg}",
+            signing.algorithm()
+        )));
+    }
+    if let Some(kid) = kid {
+        signing = signing.with_kid(kid);
+    }
+    let Ok(Value::Object(mut claims)) = serde_json::from_str::<Value>(claims) else {
+        return Err(Error::config("--claims must be a JSON object"));
+    };
+    if let Some(secs) = exp_in {
+        let now = time::now_or(None);
+        claims.entry("iat").or_insert(now.into());
+        claims.insert("exp".into(), now.saturating_add(secs).into());
+    }
+    let token = signing.sign(&claims).map_err(Error::config)?;
+    let value = json!({ "token": token, "alg": alg.as_str(), "kid": signing.kid() });
+    out.result(&value, || token.clone());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_only_compact_jws() {
+        let (h, c) = split("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln").unwrap();
+        assert_eq!(h["alg"], "HS256");
+        assert_eq!(c["sub"], "x");
+        for bad in ["", "a.b", "a.b.c.d.e", "!!.e30.x", "W10.e30.x"] {
+            assert!(
+                matches!(split(bad), Err(Error::Rejected { reason, .. }) if reason == "malformed"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn times_are_dated() {
+        let claims = json!({"exp": 4540, "iat": 940, "nbf": "x"});
+        let t = times(claims.as_object().unwrap(), 1000);
+        assert_eq!(t["exp"]["relative"], "expires in 59m");
+        assert_eq!(t["iat"]["date"], "1970-01-01T00:15:40Z");
+        assert!(!t.contains_key("nbf"));
+    }
+}

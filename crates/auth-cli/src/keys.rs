@@ -1,0 +1,277 @@
+//! Key files as people have them: a JWKS, a single JWK (public or private), or PEM; loaded
+//! into auth-jwt's verification [`KeySet`] or a [`SigningKey`].
+//!
+//! auth-jwt takes private keys as PEM; a private JWK (EC, OKP, oct) is turned into PKCS#8
+//! here with aws-lc-rs, which checks that its private and public parts agree.
+
+use auth_core::Secret;
+use auth_jwt::{Algorithm, Family, Key, KeySet, SigningKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value};
+
+use crate::output::Error;
+
+/// Members that make a JWK private (RFC 7518 §6).
+pub(crate) const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// What a key file holds.
+#[derive(Debug)]
+pub(crate) enum KeyFile {
+    /// `{"keys": [...]}`.
+    Jwks(String),
+    /// One JWK object.
+    Jwk(Map<String, Value>),
+    /// PEM text.
+    Pem(Vec<u8>),
+}
+
+impl KeyFile {
+    /// Sorts `bytes` into a JWKS, a JWK or PEM.
+    pub(crate) fn parse(bytes: Vec<u8>, name: &str) -> Result<Self, Error> {
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::config(format!("{name} is not text")))?;
+        let trimmed = text.trim_start();
+        if trimmed.starts_with("-----BEGIN") {
+            return Ok(Self::Pem(bytes));
+        }
+        let value: Value = serde_json::from_str(trimmed)
+            .map_err(|e| Error::config(format!("{name} is neither PEM nor JSON: {e}")))?;
+        match value {
+            Value::Object(map) if map.get("keys").is_some_and(Value::is_array) => {
+                Ok(Self::Jwks(trimmed.to_owned()))
+            }
+            Value::Object(map) => Ok(Self::Jwk(map)),
+            _ => Err(Error::config(format!(
+                "{name}: a JWK must be a JSON object"
+            ))),
+        }
+    }
+
+    /// The verification keys in this file. A private JWK or private PEM is reduced to its
+    /// public part; PEM needs the algorithm list to know its family.
+    pub(crate) fn verification_keys(&self, algs: &[Algorithm]) -> Result<KeySet, Error> {
+        match self {
+            Self::Jwks(json) => {
+                let set = KeySet::from_jwks(json).map_err(Error::config)?;
+                if set.is_empty() {
+                    return Err(Error::config(format!(
+                        "the JWKS holds no usable key (skipped: {})",
+                        set.skipped().join("; ")
+                    )));
+                }
+                Ok(set)
+            }
+            Self::Jwk(map) if map.get("kty").and_then(Value::as_str) == Some("oct") => {
+                let key = signing_key_from_jwk(map, algs)?
+                    .verification_key()
+                    .map_err(Error::config)?;
+                Ok(KeySet::new([key]))
+            }
+            Self::Jwk(map) => {
+                let json = Value::Object(public_members(map)).to_string();
+                Ok(KeySet::new([Key::from_jwk(&json).map_err(Error::config)?]))
+            }
+            Self::Pem(pem) => {
+                let mut last = None;
+                for &alg in algs {
+                    match Key::from_pem(pem, alg) {
+                        Ok(key) => return Ok(KeySet::new([key])),
+                        Err(e) => last = Some(e.to_string()),
+                    }
+                    if let Ok(signing) = SigningKey::from_pem(pem, alg) {
+                        let key = signing.verification_key().map_err(Error::config)?;
+                        return Ok(KeySet::new([key]));
+                    }
+                }
+                Err(Error::config(
+                    last.unwrap_or_else(|| "no --alg given".into()),
+                ))
+            }
+        }
+    }
+
+    /// The signing key in this file, for `alg` (PEM) or for the JWK's own `alg`.
+    pub(crate) fn signing_key(&self, algs: &[Algorithm]) -> Result<SigningKey, Error> {
+        match self {
+            Self::Jwks(_) => Err(Error::config(
+                "a JWKS holds public keys: sign with a private JWK or PEM",
+            )),
+            Self::Jwk(map) => signing_key_from_jwk(map, algs),
+            Self::Pem(pem) => {
+                let alg = *algs.first().ok_or_else(|| {
+                    Error::config("a PEM key needs --alg to say which algorithm it signs with")
+                })?;
+                SigningKey::from_pem(pem, alg).map_err(Error::config)
+            }
+        }
+    }
+}
+
+/// A JWK without its private members.
+pub(crate) fn public_members(jwk: &Map<String, Value>) -> Map<String, Value> {
+    jwk.iter()
+        .filter(|(k, _)| !PRIVATE_MEMBERS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<&'a str, Error> {
+    jwk.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::config(format!("the JWK has no string member {name:?}")))
+}
+
+fn b64(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, Error> {
+    URL_SAFE_NO_PAD
+        .decode(member(jwk, name)?)
+        .map_err(|_| Error::config(format!("the JWK member {name:?} is not base64url")))
+}
+
+/// Picks the algorithm: the JWK's `alg` if any (and it must be in `algs` when `algs` is not
+/// empty), else the first of `algs` that fits the key's family, else the family's default.
+fn choose_alg(
+    jwk: &Map<String, Value>,
+    family: Family,
+    algs: &[Algorithm],
+) -> Result<Algorithm, Error> {
+    if let Some(name) = jwk.get("alg").and_then(Value::as_str) {
+        let alg = Algorithm::from_name(name)
+            .ok_or_else(|| Error::config(format!("unknown JWK alg {name:?}")))?;
+        if !algs.is_empty() && !algs.contains(&alg) {
+            return Err(Error::config(format!(
+                "the key is for {name}, not {algs:?}"
+            )));
+        }
+        return Ok(alg);
+    }
+    if let Some(alg) = algs.iter().find(|a| a.family() == family) {
+        return Ok(*alg);
+    }
+    match (family, jwk.get("crv").and_then(Value::as_str)) {
+        (Family::Ec, Some("P-384")) => Ok(Algorithm::ES384),
+        (Family::Ec, _) => Ok(Algorithm::ES256),
+        (Family::Ed, _) => Ok(Algorithm::EdDSA),
+        (Family::Hmac, _) => Ok(Algorithm::HS256),
+        _ => Ok(Algorithm::RS256),
+    }
+}
+
+/// A private JWK as a [`SigningKey`]; the JWK's `kid`, if any, is kept.
+pub(crate) fn signing_key_from_jwk(
+    jwk: &Map<String, Value>,
+    algs: &[Algorithm],
+) -> Result<SigningKey, Error> {
+    use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair};
+    let failed = |what: &str| Error::config(format!("the private JWK is not a valid {what} key"));
+    let key = match member(jwk, "kty")? {
+        "oct" => {
+            let alg = choose_alg(jwk, Family::Hmac, algs)?;
+            SigningKey::hmac(&Secret::new(b64(jwk, "k")?), alg).map_err(Error::config)?
+        }
+        "EC" => {
+            let alg = choose_alg(jwk, Family::Ec, algs)?;
+            let signing = match alg {
+                Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+                _ => return Err(failed("EC")),
+            };
+            let mut point = vec![4u8];
+            point.extend(b64(jwk, "x")?);
+            point.extend(b64(jwk, "y")?);
+            let pair =
+                EcdsaKeyPair::from_private_key_and_public_key(signing, &b64(jwk, "d")?, &point)
+                    .map_err(|_| failed("EC"))?;
+            let der = pair.to_pkcs8v1().map_err(|_| failed("EC"))?;
+            SigningKey::from_pem(pem("PRIVATE KEY", der.as_ref()).as_bytes(), alg)
+                .map_err(Error::config)?
+        }
+        "OKP" => {
+            let alg = choose_alg(jwk, Family::Ed, algs)?;
+            let pair = Ed25519KeyPair::from_seed_unchecked(&b64(jwk, "d")?)
+                .map_err(|_| failed("Ed25519"))?;
+            let der = pair.to_pkcs8v1().map_err(|_| failed("Ed25519"))?;
+            let key = SigningKey::from_pem(pem("PRIVATE KEY", der.as_ref()).as_bytes(), alg)
+                .map_err(Error::config)?;
+            let derived_x = key
+                .public_jwk()
+                .and_then(|j| j["x"].as_str().map(str::to_owned));
+            if derived_x.as_deref() != Some(member(jwk, "x")?) {
+                return Err(Error::config("the private JWK's x does not match its d"));
+            }
+            key
+        }
+        "RSA" => {
+            return Err(Error::config(
+                "RSA private JWKs are not supported: give the key as PEM (PKCS#8 or PKCS#1)",
+            ));
+        }
+        other => return Err(Error::config(format!("unknown JWK kty {other:?}"))),
+    };
+    Ok(match jwk.get("kid").and_then(Value::as_str) {
+        Some(kid) => key.with_kid(kid),
+        None => key,
+    })
+}
+
+/// Wraps DER in PEM armour.
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Parses a comma-separated algorithm list (`ES256,RS256`).
+pub(crate) fn parse_algs(list: &str) -> Result<Vec<Algorithm>, Error> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            Algorithm::from_name(name).ok_or_else(|| {
+                Error::config(format!(
+                    "unknown algorithm {name:?} (one of HS256 HS384 HS512 RS256 RS384 RS512 \
+                     PS256 PS384 PS512 ES256 ES384 EdDSA; `none` is never accepted)"
+                ))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithm_lists() {
+        assert_eq!(
+            parse_algs("ES256, RS256").unwrap(),
+            [Algorithm::ES256, Algorithm::RS256]
+        );
+        assert!(parse_algs("none").is_err());
+        assert!(parse_algs("hs256").is_err());
+    }
+
+    #[test]
+    fn sorts_files() {
+        let jwks = KeyFile::parse(br#"{"keys":[]}"#.to_vec(), "f").unwrap();
+        assert!(matches!(jwks, KeyFile::Jwks(_)));
+        let jwk = KeyFile::parse(br#"{"kty":"EC"}"#.to_vec(), "f").unwrap();
+        assert!(matches!(jwk, KeyFile::Jwk(_)));
+        let pem = KeyFile::parse(b"\n-----BEGIN PUBLIC KEY-----\n".to_vec(), "f").unwrap();
+        assert!(matches!(pem, KeyFile::Pem(_)));
+        assert!(KeyFile::parse(b"[1]".to_vec(), "f").is_err());
+        assert!(KeyFile::parse(vec![0xff], "f").is_err());
+    }
+
+    #[test]
+    fn pem_armour_wraps_at_64() {
+        let text = pem("PRIVATE KEY", &[0u8; 100]);
+        assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(text.lines().all(|l| l.len() <= 64));
+    }
+}

@@ -1,0 +1,366 @@
+//! `auth`: the auth-rs crates from a shell, and `auth serve`, a gateway built from them.
+//!
+//! Exit codes: 0 valid or done, 1 credential rejected, 2 usage or configuration error.
+//! `--json` prints one JSON document for scripts. Secrets come from environment variables or
+//! files named by flags, never from arguments that `ps` would show.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use auth_jwt::Algorithm;
+use clap::{Args, Parser, Subcommand};
+
+mod apikey;
+mod data;
+mod jwk;
+mod jwt;
+mod keys;
+mod login;
+mod oauth2;
+mod output;
+mod serve;
+mod time;
+
+use output::{Error, Output};
+
+/// Debug and issue API credentials (JWTs, JWKs, API keys, PKCE), and run a small auth gateway.
+#[derive(Debug, Parser)]
+#[command(name = "auth", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 valid or done, 1 credential rejected, 2 usage or configuration error."
+)]
+struct Cli {
+    /// Print one JSON document (results and errors) for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// JSON Web Tokens: decode, verify, sign.
+    #[command(subcommand)]
+    Jwt(JwtCommand),
+    /// JSON Web Keys: generate, public, thumbprint.
+    #[command(subcommand)]
+    Jwk(JwkCommand),
+    /// API keys: generate, check, create.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+    /// A PKCE code verifier and its S256 challenge (RFC 7636).
+    Pkce,
+    /// OAuth 2.0 client: login (authorization code + PKCE), client credentials, introspection.
+    #[command(subcommand)]
+    Oauth2(Oauth2Command),
+    /// Run the gateway: API keys, a token endpoint, JWKS, rate limits, an example API.
+    Serve(serve::ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum JwtCommand {
+    /// Show a token's header and claims WITHOUT verifying anything.
+    Decode {
+        /// The token, or `-` to read it from standard input.
+        token: String,
+        /// Show times relative to this Unix time instead of now.
+        #[arg(long, value_name = "UNIX")]
+        now: Option<u64>,
+    },
+    /// Verify a token's signature and claims: exit 0 and the claims, or exit 1 and why.
+    Verify(VerifyArgs),
+    /// Sign claims into a compact JWS.
+    Sign {
+        /// A private key: a private JWK (EC, OKP, oct) or a PEM file (PKCS#8, PKCS#1, SEC1).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The algorithm (ES256, EdDSA, RS256, HS256, ...).
+        #[arg(long, value_parser = parse_alg)]
+        alg: Algorithm,
+        /// The key id to put in the header (default: the JWK's kid, or the RFC 7638 thumbprint).
+        #[arg(long)]
+        kid: Option<String>,
+        /// The claims, a JSON object.
+        #[arg(long, value_name = "JSON")]
+        claims: String,
+        /// Set `exp` this many seconds from now (and `iat` to now if absent).
+        #[arg(long, value_name = "SECS")]
+        exp_in: Option<u64>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The token, or `-` to read it from standard input.
+    token: String,
+    /// The keys: a JWKS, JWK or PEM file, or an https URL of a JWKS (http only to loopback).
+    #[arg(long, value_name = "FILE|URL")]
+    jwks: String,
+    /// The accepted algorithms, comma separated (`none` is never accepted).
+    #[arg(long, value_name = "LIST")]
+    alg: String,
+    /// The accepted issuer (repeat for several).
+    #[arg(long, value_name = "ISS", required = true)]
+    iss: Vec<String>,
+    /// The accepted audience (repeat for several).
+    #[arg(long, value_name = "AUD", required = true)]
+    aud: Vec<String>,
+    /// Clock skew allowed on exp, nbf and iat, in seconds (default 60, at most 300).
+    #[arg(long, value_name = "SECS")]
+    leeway: Option<u64>,
+    /// Evaluate time claims at this Unix time instead of now.
+    #[arg(long, value_name = "UNIX")]
+    now: Option<u64>,
+    /// Require this header `typ` (for example `at+jwt`).
+    #[arg(long, value_name = "TYP")]
+    typ: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum JwkCommand {
+    /// A fresh private JWK (EC, Ed25519 or HMAC; RSA keys: use PEM).
+    Generate {
+        /// ES256, ES384, EdDSA, HS256, HS384 or HS512.
+        #[arg(long, value_parser = parse_alg)]
+        alg: Algorithm,
+        /// The key id (default: the RFC 7638 thumbprint for EC and Ed25519).
+        #[arg(long)]
+        kid: Option<String>,
+    },
+    /// The public JWKS of a private JWK, a PEM private key or a JWKS.
+    Public {
+        /// The key file.
+        file: PathBuf,
+        /// For PEM: the algorithm of the key (default: tried in turn).
+        #[arg(long, value_parser = parse_alg)]
+        alg: Option<Algorithm>,
+    },
+    /// The RFC 7638 SHA-256 thumbprint of a JWK or PEM key.
+    Thumbprint {
+        /// The key file.
+        file: PathBuf,
+        /// For PEM: the algorithm of the key (default: tried in turn).
+        #[arg(long, value_parser = parse_alg)]
+        alg: Option<Algorithm>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyCommand {
+    /// A new checksummed API key (shown once) and the record a store keeps.
+    Generate {
+        /// The key prefix naming its kind and environment, for example `sk_live`.
+        #[arg(long, value_name = "PFX")]
+        prefix: String,
+    },
+    /// Check a key's format and checksum offline: `-` reads it from standard input.
+    Check {
+        /// `-` to read the key from standard input (a key on the command line is refused:
+        /// `ps` would show it).
+        #[arg(value_name = "-", conflicts_with = "key_env")]
+        key: Option<String>,
+        /// Read the key from this environment variable (or the file named by `VAR_FILE`).
+        #[arg(long, value_name = "VAR")]
+        key_env: Option<String>,
+    },
+    /// Add a key to `auth serve`'s store and print it once.
+    Create {
+        /// The server's data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Who the key speaks for (the principal's subject).
+        #[arg(long, value_name = "NAME")]
+        subject: String,
+        /// A name for people (default: the subject).
+        #[arg(long)]
+        name: Option<String>,
+        /// A scope to grant (repeat for several).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Oauth2Command {
+    /// Get an access token by the client credentials grant, finding the token endpoint
+    /// through the issuer's RFC 8414 metadata. Prints the token (exit 1 if refused).
+    Token {
+        /// The issuer URL (https, or http to loopback).
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The client id.
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// The environment variable holding the client secret (or `VAR_FILE` naming a file).
+        #[arg(long, value_name = "VAR")]
+        client_secret_env: String,
+        /// A scope to request (repeat for several).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// Send the secret in the form body (`client_secret_post`) instead of HTTP Basic.
+        #[arg(long)]
+        client_secret_post: bool,
+    },
+    /// Sign in with a browser: authorization code + PKCE with a loopback redirect
+    /// (`http://127.0.0.1:PORT/callback`). Prints the URL to open, then the access token.
+    Login {
+        /// The issuer URL; its metadata names the authorization and token endpoints.
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The client id.
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// For a confidential client: the environment variable holding its secret.
+        #[arg(long, value_name = "VAR")]
+        client_secret_env: Option<String>,
+        /// A scope to request (repeat for several).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// The loopback port of the redirect URI (default: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Seconds to wait for the browser to come back.
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        timeout: u64,
+    },
+    /// Ask the issuer whether a token is active (RFC 7662): exit 0 and its claims, or 1.
+    Introspect {
+        /// The token, or `-` to read it from standard input.
+        token: String,
+        /// The issuer URL; its metadata names the introspection endpoint.
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The client id this caller authenticates as.
+        #[arg(long, value_name = "ID")]
+        client_id: String,
+        /// The environment variable holding the client secret (or `VAR_FILE` naming a file).
+        #[arg(long, value_name = "VAR")]
+        client_secret_env: String,
+    },
+}
+
+fn parse_alg(name: &str) -> Result<Algorithm, String> {
+    keys::parse_algs(name)
+        .map_err(|e| match e {
+            Error::Config(m) | Error::Rejected { message: m, .. } => m,
+        })
+        .and_then(|algs| match algs.as_slice() {
+            [one] => Ok(*one),
+            _ => Err("give exactly one algorithm".into()),
+        })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output { json: cli.json };
+    let result = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run(cli.command, out)),
+        Err(e) => Err(Error::config(format!("cannot start the runtime: {e}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => out.error(&e),
+    }
+}
+
+async fn run(command: Command, out: Output) -> Result<(), Error> {
+    match command {
+        Command::Jwt(JwtCommand::Decode { token, now }) => jwt::decode(&token, now, out),
+        Command::Jwt(JwtCommand::Verify(a)) => {
+            let policy = jwt::Policy {
+                jwks: &a.jwks,
+                algs: keys::parse_algs(&a.alg)?,
+                issuers: &a.iss,
+                audiences: &a.aud,
+                leeway: a.leeway,
+                now: a.now,
+                typ: a.typ.as_deref(),
+            };
+            jwt::verify(&a.token, policy, out).await
+        }
+        Command::Jwt(JwtCommand::Sign {
+            key,
+            alg,
+            kid,
+            claims,
+            exp_in,
+        }) => jwt::sign(&key, alg, kid.as_deref(), &claims, exp_in, out),
+        Command::Jwk(JwkCommand::Generate { alg, kid }) => jwk::generate(alg, kid.as_deref(), out),
+        Command::Jwk(JwkCommand::Public { file, alg }) => jwk::public(&file, alg, out),
+        Command::Jwk(JwkCommand::Thumbprint { file, alg }) => jwk::thumbprint(&file, alg, out),
+        Command::Apikey(ApikeyCommand::Generate { prefix }) => apikey::generate(&prefix, out),
+        Command::Apikey(ApikeyCommand::Check { key, key_env }) => {
+            let input = match (key.as_deref(), key_env.as_deref()) {
+                (Some("-"), None) => apikey::KeyInput::Stdin,
+                (None, Some(var)) => apikey::KeyInput::Env(var),
+                (Some(_), _) => {
+                    return Err(Error::config(
+                        "refusing a key on the command line (`ps` shows it): pipe it to \
+                         `auth apikey check -` or use --key-env VAR",
+                    ));
+                }
+                (None, None) => return Err(Error::config("give `-` or --key-env VAR")),
+            };
+            apikey::check(input, out)
+        }
+        Command::Apikey(ApikeyCommand::Create {
+            data,
+            subject,
+            name,
+            scopes,
+        }) => apikey::create(&data, &subject, name.as_deref(), &scopes, out).await,
+        Command::Pkce => oauth2::pkce(out),
+        Command::Oauth2(Oauth2Command::Token {
+            issuer,
+            client_id,
+            client_secret_env,
+            scopes,
+            client_secret_post,
+        }) => {
+            let request = oauth2::TokenRequest {
+                issuer: &issuer,
+                client_id: &client_id,
+                secret_env: &client_secret_env,
+                scopes: &scopes,
+                post: client_secret_post,
+            };
+            oauth2::token(request, out).await
+        }
+        Command::Oauth2(Oauth2Command::Login {
+            issuer,
+            client_id,
+            client_secret_env,
+            scopes,
+            port,
+            timeout,
+        }) => {
+            let request = login::LoginRequest {
+                issuer: &issuer,
+                client_id: &client_id,
+                secret_env: client_secret_env.as_deref(),
+                scopes: &scopes,
+                port,
+                timeout: std::time::Duration::from_secs(timeout),
+            };
+            login::login(request, out).await
+        }
+        Command::Oauth2(Oauth2Command::Introspect {
+            token,
+            issuer,
+            client_id,
+            client_secret_env,
+        }) => {
+            let request = oauth2::IntrospectRequest {
+                token: &token,
+                issuer: &issuer,
+                client_id: &client_id,
+                secret_env: &client_secret_env,
+            };
+            oauth2::introspect(request, out).await
+        }
+        Command::Serve(args) => serve::serve(args, out).await,
+    }
+}

@@ -1,0 +1,263 @@
+//! The gateway's routes: the crates called directly on each request head.
+//!
+//! | route | who |
+//! |---|---|
+//! | `GET /healthz` | anyone |
+//! | `GET /.well-known/jwks.json`, `GET /.well-known/oauth-authorization-server` | anyone |
+//! | `POST /oauth/token`, `POST /oauth/introspect` | a client (API key id + key) |
+//! | `GET /api/whoami` | any principal (API key or issued JWT, as Bearer) |
+//! | `GET /api/admin` | a principal with the admin scope |
+//!
+//! Every `/api/` response carries `RateLimit-Policy` and `RateLimit` for the caller: the
+//! principal's subject once authenticated, the peer address before.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use auth_apikey::{ApiKeys, SqliteStore};
+use auth_core::{
+    Challenge, Either, Guard, Principal, Rejection, ScopeRequirement, TokenAuthenticator,
+};
+use auth_jwt::{KeyRing, Verifier};
+use auth_ratelimit::RateLimiter;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use serde_json::{Value, json};
+
+use super::config::Config;
+use super::log::Log;
+
+/// The realm of every challenge.
+pub(crate) const REALM: &str = "auth-serve";
+
+/// API keys first (they recognise their prefix), then the server's own JWTs.
+pub(crate) type Authenticator =
+    Either<TokenAuthenticator<ApiKeys<SqliteStore>>, TokenAuthenticator<Verifier>>;
+
+/// Everything a request needs.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) config: Config,
+    pub(crate) issuer: String,
+    pub(crate) audience: String,
+    pub(crate) keys: ApiKeys<SqliteStore>,
+    pub(crate) ring: KeyRing,
+    pub(crate) verifier: Verifier,
+    pub(crate) guard: Guard<Authenticator>,
+    pub(crate) admin: ScopeRequirement,
+    pub(crate) limiter: RateLimiter<String>,
+    pub(crate) log: Log,
+}
+
+/// A response being built: status, headers, JSON or text body.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub(crate) fn json(status: StatusCode, body: &Value) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Self {
+            status,
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    fn from_response(response: http::Response<String>) -> Self {
+        let (parts, body) = response.into_parts();
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    fn not_found() -> Self {
+        Self::json(StatusCode::NOT_FOUND, &json!({"error": "not_found"}))
+    }
+
+    fn method_not_allowed(allow: &'static str) -> Self {
+        let mut r = Self::json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &json!({"error": "method_not_allowed"}),
+        );
+        r.headers
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+        r
+    }
+
+    /// Into an `http::Response`.
+    pub(crate) fn into_response(self) -> http::Response<String> {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
+    }
+}
+
+impl App {
+    /// The RFC 8414 metadata document.
+    pub(crate) fn metadata(&self) -> Value {
+        json!({
+            "issuer": self.issuer,
+            "token_endpoint": format!("{}/oauth/token", self.issuer),
+            "jwks_uri": format!("{}/.well-known/jwks.json", self.issuer),
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint": format!("{}/oauth/introspect", self.issuer),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "response_types_supported": [],
+            "scopes_supported": [self.config.admin_scope],
+        })
+    }
+
+    /// Answers one request; `body` is already read (and capped) by the caller.
+    pub(crate) async fn handle(&self, parts: Parts, body: &[u8], peer: SocketAddr) -> Reply {
+        let started = Instant::now();
+        // The path only: a query string may carry a credential.
+        let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
+        let (reply, principal) = self.route(parts, body, peer).await;
+        let mut fields = vec![
+            ("method", method),
+            ("path", path),
+            ("status", json!(reply.status.as_u16())),
+            ("peer", json!(peer.ip().to_string())),
+            (
+                "micros",
+                json!(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
+            ),
+        ];
+        if let Some(p) = &principal {
+            fields.push(("subject", json!(p.subject())));
+            fields.push(("kind", json!(p.kind().as_str())));
+        }
+        self.log.event("request", &fields);
+        reply
+    }
+
+    async fn route(
+        &self,
+        parts: Parts,
+        body: &[u8],
+        peer: SocketAddr,
+    ) -> (Reply, Option<Principal>) {
+        let path = parts.uri.path();
+        let get = parts.method == Method::GET || parts.method == Method::HEAD;
+        let reply = match path {
+            "/healthz" if get => Reply::json(StatusCode::OK, &json!({"status": "ok"})),
+            "/.well-known/jwks.json" if get => {
+                let mut r = Reply::json(
+                    StatusCode::OK,
+                    &serde_json::from_str(&self.ring.jwks()).unwrap_or(Value::Null),
+                );
+                r.headers.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("max-age=300"),
+                );
+                r
+            }
+            "/.well-known/oauth-authorization-server" if get => {
+                Reply::json(StatusCode::OK, &self.metadata())
+            }
+            "/oauth/token" | "/oauth/introspect" if parts.method == Method::POST => {
+                // Client secrets are guessable only as fast as the peer's budget allows.
+                match self.limit(&format!("peer:{}", peer.ip())) {
+                    Ok(limits) => {
+                        let mut reply = if path == "/oauth/token" {
+                            self.token(&parts.headers, body).await
+                        } else {
+                            self.introspect(&parts.headers, body).await
+                        };
+                        reply.headers.extend(limits);
+                        reply
+                    }
+                    Err(limited) => *limited,
+                }
+            }
+            "/healthz" | "/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" => {
+                Reply::method_not_allowed("GET, HEAD")
+            }
+            "/oauth/token" | "/oauth/introspect" => Reply::method_not_allowed("POST"),
+            p if p.starts_with("/api/") => return self.api(parts, peer).await,
+            _ => Reply::not_found(),
+        };
+        (reply, None)
+    }
+
+    /// Takes one request from `key`'s budget: the headers to add, or the 429 to answer.
+    fn limit(&self, key: &str) -> Result<HeaderMap, Box<Reply>> {
+        let decision = self.limiter.check(&key.to_owned());
+        self.limiter
+            .enforce(&decision)
+            .map_err(|limited| Box::new(Reply::from_response(limited.to_response())))
+    }
+
+    /// The protected API: authenticate, rate limit, then the route.
+    async fn api(&self, mut parts: Parts, peer: SocketAddr) -> (Reply, Option<Principal>) {
+        if let Err(denial) = self.guard.authorize(&mut parts).await {
+            match &denial {
+                auth_core::Denial::Failed(e) => {
+                    self.log
+                        .event("auth_error", &[("error", json!(e.to_string()))]);
+                }
+                auth_core::Denial::Rejected(r) => {
+                    self.log
+                        .event("auth_refused", &[("reason", json!(r.reason()))]);
+                }
+            }
+            let mut reply = Reply::from_response(denial.to_response());
+            // Unauthenticated callers are limited by address, and told so.
+            match self.limit(&format!("peer:{}", peer.ip())) {
+                Ok(limits) => reply.headers.extend(limits),
+                Err(limited) => return (*limited, None),
+            }
+            return (reply, None);
+        }
+        let Some(principal) = parts.extensions.remove::<Principal>() else {
+            let e = auth_core::Error::Misconfigured("no principal after authentication".into());
+            return (Reply::from_response(e.to_response()), None);
+        };
+        let limits = match self.limit(&format!("principal:{}", principal.subject())) {
+            Ok(limits) => limits,
+            Err(limited) => return (*limited, Some(principal)),
+        };
+        let get = parts.method == Method::GET || parts.method == Method::HEAD;
+        let mut reply = match parts.uri.path() {
+            "/api/whoami" if get => Reply::json(StatusCode::OK, &whoami(&principal)),
+            "/api/admin" if get => {
+                if self.admin.is_satisfied_by(principal.scopes()) {
+                    Reply::json(
+                        StatusCode::OK,
+                        &json!({"ok": true, "subject": principal.subject(), "scope": self.config.admin_scope}),
+                    )
+                } else {
+                    let challenge = [Challenge::bearer().with_realm(REALM)];
+                    let rejection =
+                        Rejection::insufficient_scope(challenge, &self.admin.challenge_scope());
+                    Reply::from_response(rejection.to_response())
+                }
+            }
+            "/api/whoami" | "/api/admin" => Reply::method_not_allowed("GET, HEAD"),
+            _ => Reply::not_found(),
+        };
+        reply.headers.extend(limits);
+        (reply, Some(principal))
+    }
+}
+
+/// `GET /api/whoami`.
+fn whoami(principal: &Principal) -> Value {
+    json!({
+        "subject": principal.subject(),
+        "scopes": principal.scopes().iter().collect::<Vec<_>>(),
+        "kind": principal.kind().as_str(),
+    })
+}

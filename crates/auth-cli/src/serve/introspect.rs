@@ -1,0 +1,92 @@
+//! `POST /oauth/introspect`: token introspection (RFC 7662) for resource servers that hold
+//! no keys. The caller authenticates as a client like at the token endpoint; the token may be
+//! one of the server's JWTs or an API key. Anything not valid is `{"active": false}`, with no
+//! reason (§2.2: the reason stays in the server's logs).
+
+use auth_apikey::KeyStatus;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::app::{App, Reply};
+use super::client::oauth_error;
+
+impl App {
+    /// Answers an introspection request.
+    pub(crate) async fn introspect(&self, headers: &HeaderMap, body: &[u8]) -> Reply {
+        let (form, client) = match self.authenticate_client(headers, body, "introspect").await {
+            Ok(ok) => ok,
+            Err(reply) => return *reply,
+        };
+        let Some(token) = form.token.as_deref() else {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "token is missing",
+            );
+        };
+        let answer = match self.token_info(token).await {
+            Ok(answer) => answer,
+            Err(why) => {
+                self.log.event("introspect_error", &[("error", json!(why))]);
+                return oauth_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "cannot check the token now",
+                );
+            }
+        };
+        self.log.event(
+            "introspected",
+            &[
+                ("client_id", json!(client.id.as_str())),
+                ("active", answer["active"].clone()),
+            ],
+        );
+        let mut reply = Reply::json(StatusCode::OK, &answer);
+        reply
+            .headers
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        reply
+    }
+
+    /// The RFC 7662 §2.2 answer for `token`; `Err` when no answer can be reached.
+    async fn token_info(&self, token: &str) -> Result<Value, String> {
+        let inactive = json!({"active": false});
+        if self.keys.format().recognizes(token) {
+            return match self.keys.check(token).await {
+                Ok(KeyStatus::Valid(record)) => Ok(json!({
+                    "active": true,
+                    "token_type": "Bearer",
+                    "kind": "api_key",
+                    "sub": record.owner,
+                    "client_id": record.id.as_str(),
+                    "scope": record.scopes.to_string(),
+                    "iat": record.created.as_secs(),
+                    "exp": record.expires.map(|t| t.as_secs()),
+                })),
+                Ok(_) => Ok(inactive),
+                Err(e) => Err(e.to_string()),
+            };
+        }
+        match self.verifier.verify::<Value>(token).await {
+            Ok(verified) => {
+                let claims = &verified.claims;
+                Ok(json!({
+                    "active": true,
+                    "token_type": "Bearer",
+                    "kind": "jwt",
+                    "sub": claims["sub"],
+                    "client_id": claims["client_id"],
+                    "scope": claims["scope"],
+                    "iss": claims["iss"],
+                    "aud": claims["aud"],
+                    "iat": claims["iat"],
+                    "exp": claims["exp"],
+                    "jti": claims["jti"],
+                }))
+            }
+            Err(e) if e.is_rejection() => Ok(inactive),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! `auth serve`: an HTTP gateway built from the crates on hyper, with embedded defaults so
+//! that `auth serve` alone works on a fresh machine.
+//!
+//! Start-up: open `--data` (API keys in SQLite; on the first start an admin key is made and
+//! printed once), make the signing key ring, bind, print `listening on URL`, serve HTTP/1.1
+//! (over TLS with `--tls-cert/--tls-key`) until SIGTERM or Ctrl-C, then stop accepting and
+//! let open requests finish (at most 10 s).
+
+mod app;
+mod client;
+mod config;
+mod introspect;
+mod log;
+mod tls;
+mod token;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_apikey::NewKey;
+use auth_core::{
+    AuthenticateExt as _, Challenge, Guard, ScopeRequirement, Scopes, SystemClock,
+    TokenAuthenticator,
+};
+use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
+use auth_ratelimit::RateLimiter;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use serde_json::json;
+
+use self::app::{App, REALM, Reply};
+use self::config::Config;
+use self::log::Log;
+use crate::data::DataDir;
+use crate::output::{Error, Output, stdout_line};
+
+/// The largest request body read (token requests are a few hundred bytes).
+const MAX_BODY: usize = 16 * 1024;
+
+/// How long a TLS handshake, a request head or a request body may take.
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `auth serve`'s arguments.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on (port 0: any free port; the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// The data directory: the SQLite key store, the digest pepper and the signing keys.
+    #[arg(long, default_value = "auth-data", value_name = "DIR")]
+    data: PathBuf,
+    /// A JSON file of settings: issuer, audience, token_ttl_secs, rate_limit
+    /// {requests, period_secs, burst}, admin_scope.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (credentials then cross the network in clear).
+    #[arg(long)]
+    insecure_http: bool,
+}
+
+/// Runs the server until a shutdown signal.
+pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    if tls.is_none() && !args.listen.ip().is_loopback() && !args.insecure_http {
+        return Err(Error::config(format!(
+            "refusing plain HTTP on non-loopback {}: give --tls-cert/--tls-key, or \
+             --insecure-http if TLS ends in front of this server",
+            args.listen
+        )));
+    }
+    let config = Config::load(args.config.as_deref())?;
+    // Bind first: a busy port must not cost the one showing of the admin key.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Error::config(format!("cannot listen on {}: {e}", args.listen)))?;
+    let bound = listener.local_addr().map_err(Error::config)?;
+    let data = DataDir::open(&args.data)?;
+    let keys = data.api_keys()?;
+    if data.is_fresh() {
+        let admin = NewKey::new("admin", "first-start admin key")
+            .with_scopes(Scopes::from_space_separated(&config.admin_scope));
+        let issued = keys.create(admin).await.map_err(Error::config)?;
+        let value = crate::apikey::issued_json(&issued);
+        if out.json {
+            stdout_line(&json!({"admin_key": value}).to_string());
+        } else {
+            stdout_line(&format!(
+                "admin key (shown once, store it now): {}\nclient id: {}",
+                issued.expose_key(),
+                issued.id().as_str()
+            ));
+        }
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{bound}"));
+    let audience = config.audience.clone().unwrap_or_else(|| issuer.clone());
+
+    let ring = KeyRing::new(
+        SystemClock,
+        Rotation {
+            every: Duration::from_secs(3600),
+            keep_retired_for: config.token_ttl * 2,
+        },
+        data.signing_keys("at+jwt")?,
+    )
+    .map_err(Error::config)?;
+    let verifier = Verifier::builder()
+        .algorithms([Algorithm::ES256])
+        .issuer(issuer.clone())
+        .audience(audience.clone())
+        .key_source(ring.key_source())
+        .require_type("at+jwt")
+        .build()
+        .map_err(Error::config)?;
+    let challenge = Challenge::bearer().with_realm(REALM);
+    let authenticator =
+        keys.authenticator(REALM)
+            .or(TokenAuthenticator::bearer(REALM, verifier.clone()).with_challenge(challenge));
+    let limiter = RateLimiter::builder(config.quota.clone())
+        .build()
+        .map_err(Error::config)?;
+    let admin = ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?;
+    let app = Arc::new(App {
+        config,
+        issuer: issuer.clone(),
+        audience,
+        keys,
+        ring,
+        verifier,
+        guard: Guard::new(authenticator),
+        admin,
+        limiter,
+        log: Log,
+    });
+
+    if out.json {
+        stdout_line(
+            &json!({"listening": format!("{scheme}://{bound}"), "issuer": issuer}).to_string(),
+        );
+    } else {
+        stdout_line(&format!("listening on {scheme}://{bound}"));
+    }
+    app.log.event(
+        "started",
+        &[
+            ("listen", json!(bound.to_string())),
+            ("issuer", json!(issuer)),
+        ],
+    );
+    accept_loop(listener, tls, app).await
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    app: Arc<App>,
+) -> Result<(), Error> {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    app.log.event("accept_error", &[("error", json!(e.to_string()))]);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            signal = &mut shutdown => {
+                app.log.event("shutdown", &[("signal", json!(signal))]);
+                break;
+            }
+        };
+        let app = Arc::clone(&app);
+        let service = service_fn(move |request: hyper::Request<Incoming>| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, Infallible>(respond(&app, request, peer).await) }
+        });
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let mut builder = http1::Builder::new();
+            // A client that trickles its head in does not hold a connection for long.
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(IO_TIMEOUT);
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(IO_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn).await;
+                    }
+                }
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn).await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        app.log.event("shutdown_timeout", &[]);
+    }
+    app.log.event("stopped", &[]);
+    Ok(())
+}
+
+/// Reads the body (capped) and lets the app answer.
+async fn respond(
+    app: &App,
+    request: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(IO_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await;
+    let reply = match read {
+        Ok(Ok(body)) => app.handle(parts, &body.to_bytes(), peer).await,
+        Ok(Err(_)) => Reply::json(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            &json!({"error": "request body too large or unreadable"}),
+        ),
+        Err(_) => Reply::json(
+            http::StatusCode::REQUEST_TIMEOUT,
+            &json!({"error": "request body not received in time"}),
+        ),
+    };
+    reply
+        .into_response()
+        .map(|body| Full::new(Bytes::from(body)))
+}
+
+/// Resolves on Ctrl-C or SIGTERM, naming which.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupt",
+                _ = term.recv() => "terminate",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "interrupt"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupt"
+    }
+}

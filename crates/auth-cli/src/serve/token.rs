@@ -1,0 +1,113 @@
+//! `POST /oauth/token`: the client credentials grant (RFC 6749 §4.4), answered with a
+//! short-lived RFC 9068 JWT access token signed by the server's key ring.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use auth_core::Scopes;
+use base64::Engine as _;
+use http::{HeaderMap, StatusCode, header};
+use serde_json::json;
+
+use super::app::{App, Reply};
+use super::client::oauth_error;
+
+impl App {
+    /// Answers a token request.
+    pub(crate) async fn token(&self, headers: &HeaderMap, body: &[u8]) -> Reply {
+        let (form, client) = match self.authenticate_client(headers, body, "token").await {
+            Ok(ok) => ok,
+            Err(reply) => return *reply,
+        };
+        match form.grant_type.as_deref() {
+            Some("client_credentials") => {}
+            Some(_) => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    "only client_credentials is supported",
+                );
+            }
+            None => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "grant_type is missing",
+                );
+            }
+        }
+        let granted = match form.scope.as_deref() {
+            None => client.scopes.clone(),
+            Some(requested) => {
+                let requested = Scopes::from_space_separated(requested);
+                if let Some(extra) = requested.iter().find(|s| !client.scopes.contains(s)) {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_scope",
+                        &format!("scope {extra} is not granted to this client"),
+                    );
+                }
+                requested
+            }
+        };
+        self.issue(&client.owner, client.id.as_str(), &granted)
+    }
+
+    fn issue(&self, subject: &str, client_id: &str, scopes: &Scopes) -> Reply {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let ttl = self.config.token_ttl.as_secs();
+        let mut jti = [0u8; 16];
+        if aws_lc_rs::rand::fill(&mut jti).is_err() {
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "no randomness",
+            );
+        }
+        let scope = scopes.to_string();
+        let claims = json!({
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": self.audience,
+            "client_id": client_id,
+            "scope": scope,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jti),
+        });
+        match self.ring.sign(&claims) {
+            Ok(token) => {
+                self.log.event(
+                    "token_issued",
+                    &[
+                        ("client_id", json!(client_id)),
+                        ("subject", json!(subject)),
+                        ("scope", json!(scope)),
+                    ],
+                );
+                let mut reply = Reply::json(
+                    StatusCode::OK,
+                    &json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope}),
+                );
+                reply.headers.insert(
+                    header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("no-store"),
+                );
+                reply
+                    .headers
+                    .insert(header::PRAGMA, http::HeaderValue::from_static("no-cache"));
+                reply
+            }
+            Err(e) => {
+                self.log
+                    .event("token_error", &[("error", json!(e.to_string()))]);
+                oauth_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "signing failed",
+                )
+            }
+        }
+    }
+}

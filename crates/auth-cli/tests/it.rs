@@ -1,0 +1,16 @@
+//! The `auth` binary end to end: commands, output and exit codes as a script sees them, and
+//! `auth serve` on loopback with real HTTP clients (Rust and Python).
+#![allow(clippy::unwrap_used)]
+
+#[path = "it/commands.rs"]
+mod commands;
+#[path = "it/login.rs"]
+mod login;
+#[path = "it/python.rs"]
+mod python;
+#[path = "it/serve.rs"]
+mod serve;
+#[path = "it/server.rs"]
+mod server;
+#[path = "it/support.rs"]
+mod support;

@@ -364,6 +364,16 @@ impl OAuthClientBuilder {
 pub(crate) const CLIENT_ASSERTION_TYPE: &str = "client_assertion_type";
 pub(crate) const CLIENT_ASSERTION: &str = "client_assertion";
 
+/// `t` moved by `secs` seconds (later when positive), saturating.
+pub(crate) fn shift(t: UnixTime, secs: i64) -> UnixTime {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        t.saturating_add(d)
+    } else {
+        t.saturating_sub(d)
+    }
+}
+
 pub(crate) fn no_token_endpoint() -> Error {
     Error::config("no token endpoint configured")
 }
@@ -484,25 +494,12 @@ impl OAuthClient {
 
     /// Converts an instant stated by the server (an `exp`) into our clock's time.
     pub fn server_time_to_local(&self, server: UnixTime) -> UnixTime {
-        let offset = self.server_clock_offset_secs();
-        let d = std::time::Duration::from_secs(offset.unsigned_abs());
-        if offset >= 0 {
-            server.saturating_sub(d)
-        } else {
-            server.saturating_add(d)
-        }
+        shift(server, -self.server_clock_offset_secs())
     }
 
     /// Our clock moved by the server's clock offset: the server's time as we estimate it.
     pub(crate) fn server_now(&self) -> UnixTime {
-        let now = self.shared.clock.now();
-        let offset = self.server_clock_offset_secs();
-        let d = std::time::Duration::from_secs(offset.unsigned_abs());
-        if offset >= 0 {
-            now.saturating_add(d)
-        } else {
-            now.saturating_sub(d)
-        }
+        shift(self.shared.clock.now(), self.server_clock_offset_secs())
     }
 
     /// A fresh `private_key_jwt` assertion, when the client authenticates that way.
@@ -593,7 +590,8 @@ impl OAuthClient {
         let name = &self.shared.token_name;
         let raw = result.map_err(|e| map_error(name, seen, e))?;
         self.learn_offset(seen);
-        let mut tokens = raw.check(name, self.shared.quirks, seen.sent_at)?;
+        let offset = self.server_clock_offset_secs();
+        let mut tokens = raw.check(name, self.shared.quirks, seen.sent_at, offset)?;
         if tokens.refresh_token().is_none() {
             tokens.set_refresh_token(old_refresh.cloned());
         }

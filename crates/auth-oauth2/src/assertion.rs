@@ -12,7 +12,6 @@
 //!
 //! [`OAuthClientBuilder::client_assertion_audience`]: crate::OAuthClientBuilder::client_assertion_audience
 
-use std::fmt;
 use std::time::Duration;
 
 use auth_core::UnixTime;
@@ -34,22 +33,13 @@ pub const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(60);
 /// [`OAuthClientBuilder::client_assertion_lifetime`]: crate::OAuthClientBuilder::client_assertion_lifetime
 pub const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
 
-/// How a client signs its assertions: the key, the audience and the lifetime.
-#[derive(Clone)]
+/// How a client signs its assertions: the key, the audience and the lifetime. (`SigningKey`'s
+/// `Debug` shows its algorithm and key id only.)
+#[derive(Clone, Debug)]
 pub(crate) struct Assertion {
     key: SigningKey,
     audience: String,
     lifetime: Duration,
-}
-
-impl fmt::Debug for Assertion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Assertion")
-            .field("key", &self.key)
-            .field("audience", &self.audience)
-            .field("lifetime", &self.lifetime)
-            .finish()
-    }
 }
 
 #[derive(Serialize)]

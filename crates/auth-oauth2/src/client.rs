@@ -669,6 +669,23 @@ mod tests {
         refused(ok().token_endpoint("/token"), "not an absolute URL");
         refused(ok().client_secret_post(Secret::new(vec![0xff])), "utf-8");
         refused(ok().scopes("read \"write"), "scope");
+        let key = SigningKey::generate(auth_jwt::Algorithm::ES256).unwrap();
+        refused(
+            OAuthClient::builder("c")
+                .private_key_jwt(key.clone())
+                .http_client(http()),
+            "private_key_jwt needs",
+        );
+        refused(
+            ok().private_key_jwt(SigningKey::generate(auth_jwt::Algorithm::HS256).unwrap()),
+            "asymmetric",
+        );
+        // The last choice of client authentication wins.
+        ok().private_key_jwt(key.clone()).build().unwrap();
+        ok().private_key_jwt(key)
+            .client_secret_post(Secret::new(vec![0xff]))
+            .build()
+            .unwrap_err();
         refused(
             ok().redirect_uri("http://client.example/cb"),
             "redirect uri",

@@ -1,17 +1,21 @@
 // An OAuth 2.0 / OpenID provider on loopback for the auth-rs conformance suite: the npm
 // `oidc-provider` package with a test configuration. Started by the Rust test as
-// `node oidc_provider.mjs <node_modules dir>`; listens on 127.0.0.1 on a free port and prints
+// `node oidc_provider.mjs <node_modules dir> <jwks json>`, the JWKS being the public keys of
+// the `private_key_jwt` client `auth-rs-pkjwt`; listens on 127.0.0.1 on a free port and prints
 // one JSON line, {"issuer": "..."}, once it is ready. Exits when its stdin closes.
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const modules = process.argv[2];
+const clientJwks = JSON.parse(process.argv[3] || '{"keys":[]}');
 const { default: Provider } = await import(
   pathToFileURL(path.join(modules, 'oidc-provider', 'lib', 'index.js')).href
 );
 
 const RESOURCE = 'https://api.example';
+// Tokens for this resource are RFC 9068 JWTs signed with the provider's keys.
+const JWT_RESOURCE = 'https://jwt-api.example';
 const config = {
   clients: [
     {
@@ -23,6 +27,15 @@ const config = {
       redirect_uris: ['http://127.0.0.1:9/cb'],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid offline_access api:read',
+    },
+    {
+      client_id: 'auth-rs-pkjwt',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: clientJwks,
+      scope: 'api:read',
     },
     {
       client_id: 'resource-server',
@@ -41,13 +54,13 @@ const config = {
     devInteractions: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: async () => RESOURCE,
+      defaultResource: async (ctx) => (ctx.oidc.client?.clientId === 'auth-rs-pkjwt' ? JWT_RESOURCE : RESOURCE),
       useGrantedResource: async () => true,
-      getResourceServerInfo: async () => ({
+      getResourceServerInfo: async (ctx, resource) => ({
         scope: 'api:read',
-        audience: RESOURCE,
+        audience: resource,
         accessTokenTTL: 600,
-        accessTokenFormat: 'opaque',
+        accessTokenFormat: resource === JWT_RESOURCE ? 'jwt' : 'opaque',
       }),
     },
   },

@@ -17,6 +17,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::harness::{Suite, block_on, ensure, ensure_eq};
 
+mod assertion;
 mod flows;
 mod peer;
 mod props;
@@ -111,6 +112,7 @@ pub fn suite() -> Suite {
     client_cases(&mut s);
     source::cases(&mut s);
     flows::cases(&mut s);
+    assertion::cases(&mut s);
     resource::cases(&mut s);
     props::cases(&mut s);
     peer::cases(&mut s);

@@ -10,6 +10,7 @@ use auth_core::Secret;
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use subtle::ConstantTimeEq;
 
+use crate::assertion::JWT_BEARER;
 use crate::client::OAuthClient;
 use crate::error::{Error, ErrorCode, ServerError};
 use crate::response::TokenSet;
@@ -197,13 +198,17 @@ impl PendingAuthorization {
             .map(|v| PkceCodeVerifier::new(v.to_owned()))
             .map_err(|_| refuse("pkce verifier is not utf-8"))?;
         let bridge = client.bridge();
-        let result = shared
+        let mut request = shared
             .inner
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|_| crate::client::no_token_endpoint())?
-            .set_pkce_verifier(verifier)
-            .request_async(&bridge)
-            .await;
+            .set_pkce_verifier(verifier);
+        if let Some(assertion) = client.client_assertion()? {
+            request = request
+                .add_extra_param(crate::client::CLIENT_ASSERTION_TYPE, JWT_BEARER)
+                .add_extra_param(crate::client::CLIENT_ASSERTION, assertion);
+        }
+        let result = request.request_async(&bridge).await;
         client.finish(&bridge, result, None)
     }
 }

@@ -8,8 +8,10 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use auth_core::{Clock, HttpClient, Scopes, Secret, SystemClock, Transport, UnixTime};
+use auth_jwt::SigningKey;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
 };
@@ -18,6 +20,7 @@ use oauth2::{
     StandardRevocableToken, TokenUrl,
 };
 
+use crate::assertion::{Assertion, DEFAULT_ASSERTION_LIFETIME, JWT_BEARER};
 use crate::bridge::{Bridge, Seen, endpoint_name, map_error};
 use crate::error::Error;
 use crate::response::{Quirk, Quirks, RawTokenResponse, TokenSet};
@@ -44,6 +47,8 @@ pub(crate) enum ClientAuth {
     Post(Secret),
     /// A public client (§2.1): `client_id` in the body, no secret.
     Public,
+    /// `private_key_jwt` (RFC 7523 §2.2): a signed assertion in the form body.
+    PrivateKeyJwt(Arc<Assertion>),
 }
 
 /// Builds an [`OAuthClient`]; see [`OAuthClient::builder`].
@@ -51,6 +56,9 @@ pub(crate) enum ClientAuth {
 pub struct OAuthClientBuilder {
     client_id: String,
     auth: Option<ClientAuth>,
+    signing_key: Option<SigningKey>,
+    assertion_audience: Option<String>,
+    assertion_lifetime: Duration,
     token_endpoint: Option<String>,
     authorization_endpoint: Option<String>,
     revocation_endpoint: Option<String>,
@@ -79,18 +87,50 @@ impl OAuthClientBuilder {
     /// form-urlencoded client id and secret (RFC 6749 §2.3.1).
     pub fn client_secret_basic(mut self, secret: Secret) -> Self {
         self.auth = Some(ClientAuth::Basic(secret));
+        self.signing_key = None;
         self
     }
 
     /// Authenticates with `client_secret_post`: the id and secret in the form body.
     pub fn client_secret_post(mut self, secret: Secret) -> Self {
         self.auth = Some(ClientAuth::Post(secret));
+        self.signing_key = None;
         self
     }
 
     /// A public client (a command-line tool, a native app): sends its `client_id` only.
     pub fn public_client(mut self) -> Self {
         self.auth = Some(ClientAuth::Public);
+        self.signing_key = None;
+        self
+    }
+
+    /// Authenticates with `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): each
+    /// request carries a fresh assertion signed with `key` (RS256, PS256, ES256, EdDSA, ...),
+    /// whose public key the server knows (registered JWKS). `iss` = `sub` = the client id,
+    /// `aud` = the token endpoint unless [`Self::client_assertion_audience`] says otherwise,
+    /// a random `jti`, and a lifetime of [`DEFAULT_ASSERTION_LIFETIME`].
+    ///
+    /// [`DEFAULT_ASSERTION_LIFETIME`]: crate::assertion::DEFAULT_ASSERTION_LIFETIME
+    pub fn private_key_jwt(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self.auth = None;
+        self
+    }
+
+    /// The `aud` of `private_key_jwt` assertions. Default: the token endpoint URL (RFC 7523
+    /// §3); some providers want their issuer identifier instead.
+    pub fn client_assertion_audience(mut self, audience: impl Into<String>) -> Self {
+        self.assertion_audience = Some(audience.into());
+        self
+    }
+
+    /// How long each `private_key_jwt` assertion is valid. Default: 60 s; at most
+    /// [`MAX_ASSERTION_LIFETIME`].
+    ///
+    /// [`MAX_ASSERTION_LIFETIME`]: crate::assertion::MAX_ASSERTION_LIFETIME
+    pub fn client_assertion_lifetime(mut self, lifetime: Duration) -> Self {
+        self.assertion_lifetime = lifetime;
         self
     }
 
@@ -177,7 +217,8 @@ impl OAuthClientBuilder {
     /// # Errors
     ///
     /// [`Error::Config`] when the client id is empty, no client authentication was chosen,
-    /// the secret is not UTF-8, the HTTP client is missing, an endpoint
+    /// the secret is not UTF-8, a `private_key_jwt` key is HMAC or its assertion lifetime
+    /// is out of range or it has no audience (no token endpoint, issuer or explicit one), the HTTP client is missing, an endpoint
     /// is not an absolute URL, is not HTTPS (loopback excepted) or has a fragment, or a scope
     /// is not a valid scope token.
     pub fn build(self) -> Result<OAuthClient, Error> {
@@ -187,9 +228,28 @@ impl OAuthClientBuilder {
         let http = self
             .http
             .ok_or_else(|| Error::config("no http client (call http_client)"))?;
-        let auth = self.auth.ok_or_else(|| {
-            Error::config("no client authentication chosen (client_secret_basic, client_secret_post or public_client)")
-        })?;
+        let auth = match (self.auth, self.signing_key) {
+            (Some(auth), _) => auth,
+            (None, Some(key)) => {
+                let audience = self
+                    .assertion_audience
+                    .or_else(|| self.token_endpoint.clone())
+                    .or_else(|| self.issuer.clone())
+                    .ok_or_else(|| {
+                        Error::config("private_key_jwt needs a token endpoint, an issuer or client_assertion_audience")
+                    })?;
+                ClientAuth::PrivateKeyJwt(Arc::new(Assertion::new(
+                    key,
+                    audience,
+                    self.assertion_lifetime,
+                )?))
+            }
+            (None, None) => {
+                return Err(Error::config(
+                    "no client authentication chosen (client_secret_basic, client_secret_post, private_key_jwt or public_client)",
+                ));
+            }
+        };
         let (token_name, token_uri, token_url) = match self.token_endpoint {
             Some(url) => {
                 let uri = check_endpoint("token endpoint", &url, self.transport)?;
@@ -240,7 +300,11 @@ impl OAuthClientBuilder {
             ClientAuth::Post(s) => inner
                 .set_client_secret(secret(s)?)
                 .set_auth_type(AuthType::RequestBody),
-            ClientAuth::Public => inner.set_auth_type(AuthType::RequestBody),
+            // No secret: `oauth2` sends the `client_id` in the body; the assertion is added
+            // to each request.
+            ClientAuth::Public | ClientAuth::PrivateKeyJwt(_) => {
+                inner.set_auth_type(AuthType::RequestBody)
+            }
         };
         if let Some(url) = &self.redirect_uri {
             // RFC 6749 §3.1.2: absolute, no fragment. Loopback http is fine for native apps.
@@ -293,6 +357,20 @@ impl OAuthClientBuilder {
                 clock_offset_secs: AtomicI64::new(0),
             }),
         })
+    }
+}
+
+/// The form parameter names of a client assertion (RFC 7521 §4.2).
+pub(crate) const CLIENT_ASSERTION_TYPE: &str = "client_assertion_type";
+pub(crate) const CLIENT_ASSERTION: &str = "client_assertion";
+
+/// `t` moved by `secs` seconds (later when positive), saturating.
+pub(crate) fn shift(t: UnixTime, secs: i64) -> UnixTime {
+    let d = Duration::from_secs(secs.unsigned_abs());
+    if secs >= 0 {
+        t.saturating_add(d)
+    } else {
+        t.saturating_sub(d)
     }
 }
 
@@ -380,6 +458,9 @@ impl OAuthClient {
         OAuthClientBuilder {
             client_id: client_id.into(),
             auth: None,
+            signing_key: None,
+            assertion_audience: None,
+            assertion_lifetime: DEFAULT_ASSERTION_LIFETIME,
             token_endpoint: None,
             authorization_endpoint: None,
             revocation_endpoint: None,
@@ -413,12 +494,21 @@ impl OAuthClient {
 
     /// Converts an instant stated by the server (an `exp`) into our clock's time.
     pub fn server_time_to_local(&self, server: UnixTime) -> UnixTime {
-        let offset = self.server_clock_offset_secs();
-        let d = std::time::Duration::from_secs(offset.unsigned_abs());
-        if offset >= 0 {
-            server.saturating_sub(d)
-        } else {
-            server.saturating_add(d)
+        shift(server, -self.server_clock_offset_secs())
+    }
+
+    /// Our clock moved by the server's clock offset: the server's time as we estimate it.
+    pub(crate) fn server_now(&self) -> UnixTime {
+        shift(self.shared.clock.now(), self.server_clock_offset_secs())
+    }
+
+    /// A fresh `private_key_jwt` assertion, when the client authenticates that way.
+    pub(crate) fn client_assertion(&self) -> Result<Option<String>, Error> {
+        match &self.shared.auth {
+            ClientAuth::PrivateKeyJwt(a) => {
+                a.sign(&self.shared.client_id, self.server_now()).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 
@@ -437,13 +527,17 @@ impl OAuthClient {
         }
         let s = &*self.shared;
         let bridge = self.bridge();
-        let result = s
+        let mut request = s
             .inner
             .exchange_client_credentials()
             .map_err(|_| no_token_endpoint())?
-            .add_scopes(s.scopes.iter().cloned())
-            .request_async(&bridge)
-            .await;
+            .add_scopes(s.scopes.iter().cloned());
+        if let Some(assertion) = self.client_assertion()? {
+            request = request
+                .add_extra_param(CLIENT_ASSERTION_TYPE, JWT_BEARER)
+                .add_extra_param(CLIENT_ASSERTION, assertion);
+        }
+        let result = request.request_async(&bridge).await;
         self.finish(&bridge, result, None)
     }
 
@@ -460,13 +554,17 @@ impl OAuthClient {
             .map_err(|_| Error::config("refresh token is not utf-8"))?;
         let rt = RefreshToken::new(rt.to_owned());
         let bridge = self.bridge();
-        let result = self
+        let mut request = self
             .shared
             .inner
             .exchange_refresh_token(&rt)
-            .map_err(|_| no_token_endpoint())?
-            .request_async(&bridge)
-            .await;
+            .map_err(|_| no_token_endpoint())?;
+        if let Some(assertion) = self.client_assertion()? {
+            request = request
+                .add_extra_param(CLIENT_ASSERTION_TYPE, JWT_BEARER)
+                .add_extra_param(CLIENT_ASSERTION, assertion);
+        }
+        let result = request.request_async(&bridge).await;
         self.finish(&bridge, result, Some(refresh_token))
     }
 
@@ -492,7 +590,8 @@ impl OAuthClient {
         let name = &self.shared.token_name;
         let raw = result.map_err(|e| map_error(name, seen, e))?;
         self.learn_offset(seen);
-        let mut tokens = raw.check(name, self.shared.quirks, seen.sent_at)?;
+        let offset = self.server_clock_offset_secs();
+        let mut tokens = raw.check(name, self.shared.quirks, seen.sent_at, offset)?;
         if tokens.refresh_token().is_none() {
             tokens.set_refresh_token(old_refresh.cloned());
         }
@@ -570,6 +669,23 @@ mod tests {
         refused(ok().token_endpoint("/token"), "not an absolute URL");
         refused(ok().client_secret_post(Secret::new(vec![0xff])), "utf-8");
         refused(ok().scopes("read \"write"), "scope");
+        let key = SigningKey::generate(auth_jwt::Algorithm::ES256).unwrap();
+        refused(
+            OAuthClient::builder("c")
+                .private_key_jwt(key.clone())
+                .http_client(http()),
+            "private_key_jwt needs",
+        );
+        refused(
+            ok().private_key_jwt(SigningKey::generate(auth_jwt::Algorithm::HS256).unwrap()),
+            "asymmetric",
+        );
+        // The last choice of client authentication wins.
+        ok().private_key_jwt(key.clone()).build().unwrap();
+        ok().private_key_jwt(key)
+            .client_secret_post(Secret::new(vec![0xff]))
+            .build()
+            .unwrap_err();
         refused(
             ok().redirect_uri("http://client.example/cb"),
             "redirect uri",

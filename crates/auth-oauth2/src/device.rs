@@ -175,7 +175,12 @@ impl OAuthClient {
             let raw: RawTokenResponse = serde_json::from_slice(response.body())
                 .map_err(|_| Error::invalid(endpoint, "not a valid json token response"))?;
             return raw
-                .check(endpoint, shared.quirks, sent_at)
+                .check(
+                    endpoint,
+                    shared.quirks,
+                    sent_at,
+                    self.server_clock_offset_secs(),
+                )
                 .map(DevicePoll::Ready);
         }
         match json_or_error(endpoint, &response) {

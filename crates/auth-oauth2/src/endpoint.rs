@@ -11,7 +11,8 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Uri};
 use serde_json::Value;
 
-use crate::client::{ClientAuth, OAuthClient};
+use crate::assertion::JWT_BEARER;
+use crate::client::{CLIENT_ASSERTION, CLIENT_ASSERTION_TYPE, ClientAuth, OAuthClient};
 use crate::error::{Error, ErrorCode, ServerError};
 
 /// `Authorization: Basic` over the form-urlencoded id and secret (RFC 6749 §2.3.1), marked
@@ -67,6 +68,13 @@ fn build_form(
         }
         ClientAuth::Public => {
             form.append_pair("client_id", &shared.client_id);
+        }
+        ClientAuth::PrivateKeyJwt(_) => {
+            form.append_pair("client_id", &shared.client_id);
+            if let Some(assertion) = client.client_assertion()? {
+                form.append_pair(CLIENT_ASSERTION_TYPE, JWT_BEARER);
+                form.append_pair(CLIENT_ASSERTION, &assertion);
+            }
         }
     }
     builder

@@ -200,6 +200,9 @@ pub enum Error {
         #[source]
         source: Option<auth_core::BoxError>,
     },
+    /// The `private_key_jwt` client assertion could not be signed.
+    #[error("cannot sign the client assertion")]
+    ClientAssertion(#[source] auth_core::BoxError),
     /// The refresh that this call made or waited for failed; every caller that waited on it
     /// gets the same failure.
     #[error("token refresh failed")]

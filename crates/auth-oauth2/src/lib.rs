@@ -9,6 +9,8 @@
 //! §5.1 types; provider deviations are accepted one by one with [`Quirk`]. The server's
 //! refusals are typed ([`ServerError`], [`ErrorCode`]) and kept apart from transport failures.
 
+pub mod access_token;
+pub mod assertion;
 pub mod authorize;
 mod bridge;
 pub mod client;

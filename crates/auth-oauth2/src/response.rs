@@ -21,6 +21,11 @@ pub enum Quirk {
     ExpiresInAsString,
     /// `scope` sent as a JSON array of strings instead of one space-separated string.
     ScopeAsArray,
+    /// No `expires_in`, but `expires_on`: the absolute expiry in seconds since the epoch by
+    /// the server's clock (Azure AD v1, as a number or a string of digits). Converted to our
+    /// clock with the offset estimated from the response's `Date` header; `expires_in` wins
+    /// when both are sent.
+    ExpiresOn,
 }
 
 /// The set of quirks a client accepts.
@@ -28,6 +33,7 @@ pub enum Quirk {
 pub(crate) struct Quirks {
     expires_in_as_string: bool,
     scope_as_array: bool,
+    expires_on: bool,
 }
 
 impl Quirks {
@@ -35,6 +41,7 @@ impl Quirks {
         match quirk {
             Quirk::ExpiresInAsString => self.expires_in_as_string = true,
             Quirk::ScopeAsArray => self.scope_as_array = true,
+            Quirk::ExpiresOn => self.expires_on = true,
         }
         self
     }
@@ -122,6 +129,8 @@ pub(crate) struct RawTokenResponse {
     #[serde(default)]
     expires_in: Option<Value>,
     #[serde(default)]
+    expires_on: Option<Value>,
+    #[serde(default)]
     refresh_token: Option<RefreshToken>,
     #[serde(default)]
     scope: Option<Value>,
@@ -174,12 +183,15 @@ fn header_safe(token: &str) -> bool {
 impl RawTokenResponse {
     /// Checks the response strictly (RFC 6749 §5.1, §7.1), allowing `quirks`. `sent_at` is when
     /// the request left, by our clock: `expires_in` counts from then, which errs on the early
-    /// side whatever the network delay.
+    /// side whatever the network delay. `expires_in` is relative, so the server's clock never
+    /// enters it; only an absolute `expires_on` ([`Quirk::ExpiresOn`]) is moved onto our clock
+    /// by `server_offset_secs` (the server's clock minus ours).
     pub(crate) fn check(
         self,
         endpoint: &str,
         quirks: Quirks,
         sent_at: UnixTime,
+        server_offset_secs: i64,
     ) -> Result<TokenSet, Error> {
         let access = self.access_token.into_secret();
         if access.is_empty() {
@@ -234,6 +246,21 @@ impl RawTokenResponse {
             }
             Some(_) => return Err(Error::invalid(endpoint, "expires_in is not a number")),
         };
+        let expires_on = match (&expires_in, self.expires_on) {
+            (None, Some(v)) if quirks.expires_on => {
+                let secs = match &v {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.trim().parse::<u64>().ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| Error::invalid(endpoint, "expires_on is not a number of seconds"))?;
+                Some(crate::client::shift(
+                    UnixTime::from_secs(secs),
+                    -server_offset_secs,
+                ))
+            }
+            _ => None,
+        };
         let scopes = match self.scope {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(Scopes::from_space_separated(&s)),
@@ -272,7 +299,9 @@ impl RawTokenResponse {
         Ok(TokenSet {
             access_token: Secret::new(access),
             refresh_token: refresh,
-            expires_at: expires_in.map(|s| sent_at.saturating_add(Duration::from_secs(s))),
+            expires_at: expires_in
+                .map(|s| sent_at.saturating_add(Duration::from_secs(s)))
+                .or(expires_on),
             scopes,
         })
     }
@@ -286,8 +315,29 @@ mod tests {
 
     fn parse(body: &str, quirks: Quirks) -> Result<TokenSet, String> {
         let raw: RawTokenResponse = serde_json::from_str(body).map_err(|e| e.to_string())?;
-        raw.check("token endpoint", quirks, AT)
+        raw.check("token endpoint", quirks, AT, 0)
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn expires_on_only_with_the_quirk_and_moved_onto_our_clock() {
+        let q = Quirks::default().with(Quirk::ExpiresOn);
+        let body = r#"{"access_token":"a","token_type":"Bearer","expires_on":"5000"}"#;
+        let at = |body: &str, q, offset| {
+            let raw: RawTokenResponse = serde_json::from_str(body).unwrap();
+            raw.check("t", q, AT, offset)
+                .map(|t| t.expires_at().map(UnixTime::as_secs))
+        };
+        // Ignored without the quirk; the server's clock 300 s ahead moves it 300 s earlier.
+        assert_eq!(at(body, Quirks::default(), 300).unwrap(), None);
+        assert_eq!(at(body, q, 300).unwrap(), Some(4_700));
+        assert_eq!(at(body, q, -300).unwrap(), Some(5_300));
+        // expires_in is relative: never moved by the offset, and it wins over expires_on.
+        let both =
+            r#"{"access_token":"a","token_type":"Bearer","expires_in":60,"expires_on":5000}"#;
+        assert_eq!(at(both, q, 300).unwrap(), Some(1_060));
+        let bad = r#"{"access_token":"a","token_type":"Bearer","expires_on":"soon"}"#;
+        assert!(at(bad, q, 0).is_err());
     }
 
     #[track_caller]

@@ -10,8 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use auth_core::{
-    Guard, HttpClient, HttpRequest, ScopeRequirement, Secret, TokenAuthenticator, Transport,
+    Guard, HttpClient, HttpRequest, ScopeRequirement, Secret, SystemClock, TokenAuthenticator,
+    Transport,
 };
+use auth_jwt::{Algorithm, SigningKey};
 use auth_oauth2::{
     ErrorCode, Introspector, Metadata, OAuthClient, TokenKind, TokenSource, WellKnown,
 };
@@ -23,11 +25,16 @@ use crate::harness::{Suite, block_on, ensure, ensure_eq};
 const CLIENT: (&str, &str) = ("auth-rs", "auth-rs-client-secret-0123456789abcdef");
 const RS: (&str, &str) = ("resource-server", "resource-server-secret-0123456789abcdef");
 const RESOURCE: &str = "https://api.example";
+/// The resource whose access tokens are JWTs (RFC 9068); the `private_key_jwt` client's.
+const JWT_RESOURCE: &str = "https://jwt-api.example";
+const PKJWT_CLIENT: &str = "auth-rs-pkjwt";
 
 /// The provider process; killed (by its handle) when dropped.
 struct Provider {
     child: Child,
     issuer: String,
+    /// The private key of the `private_key_jwt` client, whose JWKS the provider was given.
+    client_key: SigningKey,
 }
 
 impl Drop for Provider {
@@ -53,9 +60,12 @@ fn start() -> Result<Provider, String> {
         ));
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/oidc_provider.mjs");
+    let client_key = SigningKey::generate(Algorithm::ES256).map_err(|e| e.to_string())?;
+    let jwks = serde_json::json!({ "keys": [client_key.public_jwk().ok_or("no public jwk")?] });
     let mut child = Command::new("node")
         .arg(script)
         .arg(&modules)
+        .arg(jwks.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -69,7 +79,11 @@ fn start() -> Result<Provider, String> {
     let ready: serde_json::Value =
         serde_json::from_str(&line).map_err(|e| format!("provider said {line:?}: {e}"))?;
     let issuer = ready["issuer"].as_str().ok_or("no issuer")?.to_owned();
-    Ok(Provider { child, issuer })
+    Ok(Provider {
+        child,
+        issuer,
+        client_key,
+    })
 }
 
 async fn client(
@@ -150,6 +164,12 @@ impl Browser {
 
 /// The real-peer cases.
 pub(super) fn cases(s: &mut Suite) {
+    s.case(
+        "oidc-provider: private_key_jwt client; its JWT access token verified against the JWKS",
+        "RFC 7523 §2.2, OIDC Core §9, RFC 9068 §4, RFC 7517",
+        || block_on(pkjwt_case()),
+    );
+
     s.case(
         "oidc-provider: discovery, client credentials, introspection, revocation",
         "RFC 8414, 6749 §4.4, 7662, 7009",
@@ -254,6 +274,94 @@ pub(super) fn cases(s: &mut Suite) {
             })
         },
     );
+}
+
+async fn pkjwt_case() -> Result<(), String> {
+    let p = start()?;
+    let http = http()?;
+    let m = Metadata::discover(&*http, &p.issuer, WellKnown::OpenId, Transport::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure(
+        m.get("token_endpoint_auth_methods_supported")
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| a.iter().any(|m| m == "private_key_jwt")),
+        || "private_key_jwt not advertised".into(),
+    )?;
+    let client = OAuthClient::builder(PKJWT_CLIENT)
+        .metadata(&m)
+        .private_key_jwt(p.client_key.clone())
+        .scopes("api:read")
+        .http_client(Arc::clone(&http))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let tokens = client
+        .client_credentials()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = tokens
+        .access_token()
+        .expose_str()
+        .map_err(|e| e.to_string())?;
+    // RFC 9068: a JWT signed with the provider's key, checked against its JWKS.
+    let verifier = |audience: &str| {
+        m.access_token_verifier(Arc::clone(&http), SystemClock, Transport::default())
+            .map_err(|e| e.to_string())?
+            .algorithms([
+                Algorithm::RS256,
+                Algorithm::PS256,
+                Algorithm::ES256,
+                Algorithm::EdDSA,
+            ])
+            .audience(audience)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let principal = verifier(JWT_RESOURCE)?
+        .verify_principal(token)
+        .await
+        .map_err(|e| format!("JWT access token refused: {e}"))?;
+    ensure_eq("sub", principal.subject(), PKJWT_CLIENT)?;
+    ensure(principal.scopes().contains("api:read"), || {
+        "scope api:read".into()
+    })?;
+    ensure(
+        verifier(RESOURCE)?.verify_principal(token).await.is_err(),
+        || "token for another audience accepted".into(),
+    )?;
+    // The same client authentication at the revocation endpoint: accepted (the provider
+    // goes on to say JWTs cannot be revoked), while an impostor's is refused below.
+    let e = client
+        .revoke(tokens.access_token(), TokenKind::Access)
+        .await
+        .err()
+        .ok_or("oidc-provider revoked a structured token")?;
+    ensure(e.is_server_error(&ErrorCode::UnsupportedTokenType), || {
+        format!("{e:?}")
+    })?;
+    // A client with another key is refused: the provider really checks the assertion.
+    let impostor = OAuthClient::builder(PKJWT_CLIENT)
+        .metadata(&m)
+        .private_key_jwt(SigningKey::generate(Algorithm::ES256).map_err(|e| e.to_string())?)
+        .http_client(Arc::clone(&http))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let e = impostor
+        .client_credentials()
+        .await
+        .err()
+        .ok_or("assertion signed by an unknown key accepted")?;
+    ensure(e.is_server_error(&ErrorCode::InvalidClient), || {
+        format!("{e:?}")
+    })?;
+    let e = impostor
+        .revoke(tokens.access_token(), TokenKind::Access)
+        .await
+        .err()
+        .ok_or("revocation with an unknown key accepted")?;
+    ensure(e.is_server_error(&ErrorCode::InvalidClient), || {
+        format!("{e:?}")
+    })
 }
 
 async fn client_for_rs(p: &Provider, http: &Arc<dyn HttpClient>) -> Result<OAuthClient, String> {

@@ -5,6 +5,60 @@ use super::*;
 
 pub(super) fn cases(s: &mut Suite) {
     s.case(
+        "expiry on our clock: expires_in never shifted, an absolute expires_on moved by the Date offset",
+        "RFC 6749 §5.1, RFC 9110 §6.6.1",
+        || {
+            block_on(async {
+                // The server's clock runs 300 s ahead of ours.
+                let date = httpdate_fmt(START.as_secs() + 300);
+                let clock = ManualClock::new(START);
+                // Relative expires_in: counted from our send time, the offset plays no part.
+                let server = token_server(
+                    ok_token("AT", None, 600).insert_header("date", date.as_str()),
+                    Some(1),
+                )
+                .await;
+                let source = TokenSource::client_credentials(basic_client(&server, &clock)?)
+                    .jitter(Duration::ZERO)
+                    .build();
+                let t = source.get().await.map_err(|e| e.to_string())?;
+                ensure_eq("relative expiry", t.expires_at(), START.saturating_add(Duration::from_secs(600)))?;
+                // Absolute expires_on (server clock) 600 s after the server's now: 600 s of ours.
+                let body = json!({
+                    "access_token": "AT2", "token_type": "Bearer",
+                    "expires_on": (START.as_secs() + 300 + 600).to_string(),
+                });
+                let server = token_server(
+                    ResponseTemplate::new(200)
+                        .set_body_json(body)
+                        .insert_header("date", date.as_str()),
+                    Some(2),
+                )
+                .await;
+                let client = builder(&server, "c", &clock)?
+                    .client_secret_basic(Secret::new("s"))
+                    .accept_quirk(Quirk::ExpiresOn)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let source = TokenSource::client_credentials(client)
+                    .refresh_margin(Duration::from_secs(60))
+                    .jitter(Duration::ZERO)
+                    .build();
+                let t = source.get().await.map_err(|e| e.to_string())?;
+                ensure_eq("absolute expiry", t.expires_at(), START.saturating_add(Duration::from_secs(600)))?;
+                // Unshifted, it would look good until START + 900 (refresh at 840); it is refreshed at
+                // START + 540 (60 s margin before the true expiry).
+                clock.set(START.saturating_add(Duration::from_secs(539)));
+                source.get().await.map_err(|e| e.to_string())?;
+                ensure_eq("token requests before the margin", requests(&server).await.len(), 1)?;
+                clock.set(START.saturating_add(Duration::from_secs(540)));
+                source.get().await.map_err(|e| e.to_string())?;
+                ensure_eq("token requests at the margin", requests(&server).await.len(), 2)
+            })
+        },
+    );
+
+    s.case(
         "a hundred callers at expiry make exactly one token request",
         "design: token source",
         || {

@@ -19,7 +19,17 @@ use auth_core::{
     Challenge, Either, Guard, Principal, Rejection, ScopeRequirement, TokenAuthenticator,
 };
 use auth_jwt::{KeyRing, Verifier};
-use auth_ratelimit::RateLimiter;
+use auth_ratelimit::{RateLimiter, Store};
+use auth_ratelimit_redis::RedisLimiter;
+
+/// Where rate-limit state lives: this process, or Redis shared by a fleet.
+#[derive(Debug)]
+pub(crate) enum Limits {
+    /// In memory, this process only.
+    Local(RateLimiter<String>),
+    /// In Redis, shared by every instance pointed at it.
+    Redis(RedisLimiter),
+}
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use serde_json::{Value, json};
 
@@ -44,7 +54,7 @@ pub(crate) struct App {
     pub(crate) verifier: Verifier,
     pub(crate) guard: Guard<Authenticator>,
     pub(crate) admin: ScopeRequirement,
-    pub(crate) limiter: RateLimiter<String>,
+    pub(crate) limiter: Limits,
     pub(crate) log: Log,
 }
 
@@ -169,7 +179,7 @@ impl App {
             }
             "/oauth/token" | "/oauth/introspect" if parts.method == Method::POST => {
                 // Client secrets are guessable only as fast as the peer's budget allows.
-                match self.limit(&format!("peer:{}", peer.ip())) {
+                match self.limit(&format!("peer:{}", peer.ip())).await {
                     Ok(limits) => {
                         let mut reply = if path == "/oauth/token" {
                             self.token(&parts.headers, body).await
@@ -192,12 +202,22 @@ impl App {
         (reply, None)
     }
 
-    /// Takes one request from `key`'s budget: the headers to add, or the 429 to answer.
-    fn limit(&self, key: &str) -> Result<HeaderMap, Box<Reply>> {
-        let decision = self.limiter.check(&key.to_owned());
-        self.limiter
-            .enforce(&decision)
-            .map_err(|limited| Box::new(Reply::from_response(limited.to_response())))
+    /// Takes one request from `key`'s budget: the headers to add, or the 429 to answer (503
+    /// when the shared store cannot decide).
+    async fn limit(&self, key: &str) -> Result<HeaderMap, Box<Reply>> {
+        let enforced = match &self.limiter {
+            Limits::Local(local) => local.enforce(&local.check(&key.to_owned())),
+            Limits::Redis(redis) => match redis.check(key, 1).await {
+                Ok(decision) => redis.enforce(&decision),
+                Err(e) => {
+                    let e = auth_core::Error::from(e);
+                    self.log
+                        .event("ratelimit_error", &[("error", json!(e.to_string()))]);
+                    return Err(Box::new(Reply::from_response(e.to_response())));
+                }
+            },
+        };
+        enforced.map_err(|limited| Box::new(Reply::from_response(limited.to_response())))
     }
 
     /// The protected API: authenticate, rate limit, then the route.
@@ -215,7 +235,7 @@ impl App {
             }
             let mut reply = Reply::from_response(denial.to_response());
             // Unauthenticated callers are limited by address, and told so.
-            match self.limit(&format!("peer:{}", peer.ip())) {
+            match self.limit(&format!("peer:{}", peer.ip())).await {
                 Ok(limits) => reply.headers.extend(limits),
                 Err(limited) => return (*limited, None),
             }
@@ -225,7 +245,10 @@ impl App {
             let e = auth_core::Error::Misconfigured("no principal after authentication".into());
             return (Reply::from_response(e.to_response()), None);
         };
-        let limits = match self.limit(&format!("principal:{}", principal.subject())) {
+        let limits = match self
+            .limit(&format!("principal:{}", principal.subject()))
+            .await
+        {
             Ok(limits) => limits,
             Err(limited) => return (*limited, Some(principal)),
         };

@@ -27,6 +27,7 @@ use auth_core::{
 };
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
+use auth_ratelimit_redis::RedisLimiter;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -35,7 +36,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 
-use self::app::{App, REALM, Reply};
+use self::app::{App, Limits, REALM, Reply};
 use self::config::Config;
 use self::log::Log;
 use crate::data::DataDir;
@@ -66,6 +67,10 @@ pub(crate) struct ServeArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Share rate-limit state with a fleet through Redis (redis://host:port). Fails closed: when
+    /// Redis is unreachable, API requests get 503 rather than unlimited access.
+    #[arg(long, value_name = "URL")]
+    pub(crate) redis: Option<String>,
     /// Allow plain HTTP on a non-loopback address (credentials then cross the network in clear).
     #[arg(long)]
     insecure_http: bool,
@@ -135,9 +140,19 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     let authenticator =
         keys.authenticator(REALM)
             .or(TokenAuthenticator::bearer(REALM, verifier.clone()).with_challenge(challenge));
-    let limiter = RateLimiter::builder(config.quota.clone())
-        .build()
-        .map_err(Error::config)?;
+    let limiter = match &args.redis {
+        None => Limits::Local(
+            RateLimiter::builder(config.quota.clone())
+                .build()
+                .map_err(Error::config)?,
+        ),
+        Some(url) => Limits::Redis(
+            RedisLimiter::builder(url.clone(), config.quota.clone())
+                .prefix("auth-serve:")
+                .build()
+                .map_err(Error::config)?,
+        ),
+    };
     let admin = ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?;
     let app = Arc::new(App {
         config,

@@ -669,3 +669,52 @@ async fn a_broken_key_store_is_503_not_401() {
     let r = get(&http, server.at("/api/whoami"), Some(access)).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// Two instances of `auth serve --redis` sharing one Redis admit exactly the quota between
+/// them; with Redis unreachable, an instance answers 503 (fail closed), never unlimited.
+#[tokio::test]
+async fn a_fleet_shares_rate_limits_through_redis() {
+    let redis =
+        std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let dir = temp_dir("serve-fleet");
+    let config = write(
+        &dir,
+        "config.json",
+        r#"{"rate_limit": {"requests": 3, "period_secs": 60}}"#,
+    );
+    let data = dir.join("data");
+    let a = Server::start(&data, &["--config", &config, "--redis", &redis]);
+    let b = Server::start(&data, &["--config", &config, "--redis", &redis]);
+    // A subject of its own, so earlier runs' state in the shared Redis cannot interfere.
+    let subject = format!("fleet-{}", std::process::id());
+    let (key, _) = create_key(&data, &subject, &[]);
+
+    let http = client();
+    let mut admitted = 0;
+    for i in 0..6 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let r = get(&http, server.at("/api/whoami"), Some(&key)).await;
+        match r.status() {
+            StatusCode::OK => admitted += 1,
+            StatusCode::TOO_MANY_REQUESTS => assert_eq!(header(&r, "retry-after"), "20"),
+            other => panic!("unexpected {other}"),
+        }
+        assert_eq!(header(&r, "ratelimit-policy"), r#""3-per-60s";q=3;w=60"#);
+    }
+    assert_eq!(
+        admitted, 3,
+        "the fleet admits the quota once, not once per instance"
+    );
+
+    // Nothing listens on this port: the limiter fails closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("redis://127.0.0.1:{port}");
+    let c = Server::start(&data, &["--config", &config, "--redis", &dead]);
+    let r = get(&http, c.at("/api/whoami"), Some(&key)).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().get("www-authenticate").is_none());
+}

@@ -4,17 +4,20 @@
 
 use crate::error::{Error, shown};
 use crate::header::{self, media_type_is};
-use crate::jws::{self, Compact, decode_part};
+use crate::jws::{self, Compact};
 use crate::keyset::Resolved;
 use crate::{Algorithm, KeySet};
 
-/// Room to decode a header and a signature without allocating: typical headers and
-/// signatures up to RSA-4096 fit on the stack; larger ones spill to the heap.
+/// Room to decode a header, a signature and a payload without allocating: typical headers,
+/// payloads up to 1 KiB and signatures up to RSA-4096 fit on the stack; larger ones spill to
+/// the heap.
 pub(crate) struct Scratch {
     header: [u8; 256],
     signature: [u8; 512],
+    payload: [u8; 1024],
     heap: Vec<u8>,
     heap_signature: Vec<u8>,
+    heap_payload: Vec<u8>,
 }
 
 impl Scratch {
@@ -22,9 +25,25 @@ impl Scratch {
         Self {
             header: [0; 256],
             signature: [0; 512],
+            payload: [0; 1024],
             heap: Vec::new(),
             heap_signature: Vec::new(),
+            heap_payload: Vec::new(),
         }
+    }
+
+    /// Decodes a token's payload into this space.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] when it is not base64url.
+    pub(crate) fn payload(&mut self, part: &str) -> Result<&[u8], Error> {
+        decode_into(
+            part,
+            &mut self.payload,
+            &mut self.heap_payload,
+            "payload is not base64url",
+        )
     }
 }
 
@@ -35,17 +54,16 @@ fn decode_into<'b>(
     heap: &'b mut Vec<u8>,
     what: &'static str,
 ) -> Result<&'b [u8], Error> {
-    use base64::Engine as _;
-    let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    if base64::decoded_len_estimate(part.len()) <= stack.len() {
-        let n = engine
-            .decode_slice(part, stack)
-            .map_err(|_| Error::malformed(what))?;
-        Ok(&stack[..n])
-    } else {
-        *heap = decode_part(part, what)?;
-        Ok(heap)
-    }
+    let len = jws::decoded_len(part.len()).ok_or(Error::malformed(what))?;
+    let out = match stack.get_mut(..len) {
+        Some(out) => out,
+        None => {
+            *heap = vec![0; len];
+            heap
+        }
+    };
+    jws::decode_into(part.as_bytes(), out).ok_or(Error::malformed(what))?;
+    Ok(out)
 }
 
 /// A token whose header passed; its signature is not yet verified.
@@ -76,6 +94,7 @@ pub(crate) fn check_header<'t, 'b>(
         signature: signature_buf,
         heap,
         heap_signature,
+        ..
     } = scratch;
     let header_json = decode_into(compact.header, header_buf, heap, "header is not base64url")?;
     let header =

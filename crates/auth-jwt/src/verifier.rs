@@ -15,7 +15,6 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::{self, Claims, RawClaims};
 use crate::error::{Error, shown};
-use crate::jws::decode_part;
 use crate::signed::{Scratch, check_header};
 use crate::source::{KeySource, Snapshot};
 use crate::{Algorithm, KeySet};
@@ -327,10 +326,11 @@ impl Verifier {
     ///
     /// [`Error`]: see [`Error::is_rejection`] for which errors are verdicts on the token.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, Error> {
-        let (payload, alg) = self.check_signature(token).await?;
-        let raw = self.check_claims(&payload)?;
+        let mut scratch = Scratch::new();
+        let (payload, alg) = self.check_signature(token, &mut scratch).await?;
+        let raw = self.check_claims(payload)?;
         let claims: C =
-            serde_json::from_slice(&payload).map_err(|e| Error::Claims(e.to_string()))?;
+            serde_json::from_slice(payload).map_err(|e| Error::Claims(e.to_string()))?;
         Ok(Verified {
             claims,
             registered: raw.to_owned_claims(),
@@ -346,21 +346,25 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub async fn verify_principal(&self, token: &str) -> Result<Principal, Error> {
-        let (payload, _) = self.check_signature(token).await?;
-        let raw = self.check_claims(&payload)?;
+        let mut scratch = Scratch::new();
+        let (payload, _) = self.check_signature(token, &mut scratch).await?;
+        let raw = self.check_claims(payload)?;
         let sub = raw.sub.as_deref().ok_or(Error::MissingClaim("sub"))?;
         Ok(Principal::new(sub, CredentialKind::Jwt)
             .with_scopes(raw.scopes())
             .with_attribute(raw.to_owned_claims()))
     }
 
-    /// Header, key and signature; returns the decoded payload.
-    async fn check_signature(&self, token: &str) -> Result<(Vec<u8>, Algorithm), Error> {
+    /// Header, key and signature; returns the payload, decoded into `scratch`.
+    async fn check_signature<'s>(
+        &self,
+        token: &str,
+        scratch: &'s mut Scratch,
+    ) -> Result<(&'s [u8], Algorithm), Error> {
         let p = &*self.inner;
-        let mut scratch = Scratch::new();
         let signed = check_header(
             token,
-            &mut scratch,
+            scratch,
             p.max_token_len,
             |a| p.algorithms.contains(&a),
             p.typ.as_deref(),
@@ -370,8 +374,10 @@ impl Verifier {
             .snapshot_for(signed.kid.as_deref(), signed.alg)
             .await?;
         signed.verify_with(snapshot.key_set(), p.try_each_key)?;
-        let payload = decode_part(signed.compact.payload, "payload is not base64url")?;
-        Ok((payload, signed.alg))
+        let (part, alg) = (signed.compact.payload, signed.alg);
+        drop(snapshot);
+        drop(signed);
+        Ok((scratch.payload(part)?, alg))
     }
 
     fn check_claims<'a>(&self, payload: &'a [u8]) -> Result<RawClaims<'a>, Error> {
@@ -382,7 +388,7 @@ impl Verifier {
         check_times(&c, now, p.leeway, p.max_age)?;
         match &p.issuers {
             Accept::OneOf(list) => {
-                let iss = c.iss.as_deref().ok_or(Error::MissingClaim("iss"))?;
+                let iss = c.iss.as_deref().ok_or_else(|| Error::MissingClaim("iss"))?;
                 if !list.iter().any(|i| i == iss) {
                     return Err(Error::WrongIssuer(shown(iss)));
                 }
@@ -391,7 +397,11 @@ impl Verifier {
         }
         match &p.audiences {
             Accept::OneOf(list) => {
-                let aud = c.aud.as_ref().ok_or(Error::MissingClaim("aud"))?;
+                let aud = c
+                    .aud
+                    .as_ref()
+                    .ok_or_else(|| Error::MissingClaim("aud"))?
+                    .as_slice();
                 if !aud.iter().any(|a| list.iter().any(|w| w == a)) {
                     let first = aud
                         .first()
@@ -413,7 +423,7 @@ fn check_times(
     leeway: Duration,
     max_age: Option<Duration>,
 ) -> Result<(), Error> {
-    let exp = c.exp.ok_or(Error::MissingClaim("exp"))?;
+    let exp = c.exp.ok_or_else(|| Error::MissingClaim("exp"))?;
     if now >= exp.saturating_add(leeway) {
         return Err(Error::Expired(now.duration_since(exp).unwrap_or_default()));
     }

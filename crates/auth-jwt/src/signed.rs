@@ -72,11 +72,13 @@ pub(crate) struct Signed<'t, 'b> {
     pub(crate) compact: Compact<'t>,
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<std::borrow::Cow<'b, str>>,
+    /// The header says `cty: JWT`: the payload is itself a token (RFC 7519 §5.2).
+    pub(crate) nested: bool,
     signature: &'b [u8],
 }
 
-/// Length, shape and header: JWE, `crit`, `b64` and nested tokens refused, `alg` allowed,
-/// `typ` as required.
+/// Length, shape and header: JWE, `crit` and `b64` refused, nested tokens refused unless
+/// `nested_ok`, `alg` allowed, `typ` as required.
 ///
 /// # Errors
 ///
@@ -87,6 +89,7 @@ pub(crate) fn check_header<'t, 'b>(
     max_len: usize,
     allowed: impl Fn(Algorithm) -> bool,
     typ: Option<&str>,
+    nested_ok: bool,
 ) -> Result<Signed<'t, 'b>, Error> {
     let compact = jws::split(token, max_len)?;
     let Scratch {
@@ -122,11 +125,11 @@ pub(crate) fn check_header<'t, 'b>(
     if header.b64 {
         return Err(Error::UnsupportedCritical("b64 (unencoded payload)".into()));
     }
-    if header
+    let nested = header
         .cty
         .as_deref()
-        .is_some_and(|c| media_type_is(c, "jwt"))
-    {
+        .is_some_and(|c| media_type_is(c, "jwt"));
+    if nested && !nested_ok {
         return Err(Error::Unsupported("nested JWT (cty JWT)"));
     }
     if let Some(want) = typ {
@@ -146,6 +149,7 @@ pub(crate) fn check_header<'t, 'b>(
         compact,
         alg,
         kid: header.kid,
+        nested,
         signature,
     })
 }

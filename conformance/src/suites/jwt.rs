@@ -2,6 +2,7 @@
 //! Wycheproof JWS and JWK vectors, an attack catalogue, and properties.
 
 mod attacks;
+mod nested;
 mod peers;
 mod properties;
 mod remote;
@@ -26,6 +27,7 @@ pub fn suite() -> Suite {
     vectors::add(&mut s);
     wycheproof::add(&mut s);
     attacks::add(&mut s);
+    nested::add(&mut s);
     properties::add(&mut s);
     remote::add(&mut s);
     peers::add(&mut s);

@@ -17,13 +17,13 @@ use crate::strict::{Members, Name, OneOrMany, Str, Unique};
 pub(crate) struct RawClaims<'a> {
     pub(crate) iss: Option<Cow<'a, str>>,
     pub(crate) sub: Option<Cow<'a, str>>,
-    pub(crate) aud: Option<Vec<Cow<'a, str>>>,
+    pub(crate) aud: Option<OneOrMany<'a>>,
     pub(crate) jti: Option<Cow<'a, str>>,
     pub(crate) exp: Option<UnixTime>,
     pub(crate) nbf: Option<UnixTime>,
     pub(crate) iat: Option<UnixTime>,
     pub(crate) scope: Option<Cow<'a, str>>,
-    pub(crate) scp: Option<Vec<Cow<'a, str>>>,
+    pub(crate) scp: Option<OneOrMany<'a>>,
 }
 
 /// A NumericDate (RFC 7519 §2): a non-negative JSON number of seconds, fractions allowed.
@@ -92,7 +92,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
                 }
                 "aud" => {
                     members.known(3, &name)?;
-                    c.aud = Some(map.next_value::<OneOrMany<'de>>()?.0);
+                    c.aud = Some(map.next_value::<OneOrMany<'de>>()?);
                 }
                 "exp" => {
                     members.known(4, &name)?;
@@ -112,7 +112,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
                 }
                 "scp" => {
                     members.known(8, &name)?;
-                    c.scp = Some(map.next_value::<OneOrMany<'de>>()?.0);
+                    c.scp = Some(map.next_value::<OneOrMany<'de>>()?);
                 }
                 _ => {
                     members.insert(&name)?;
@@ -141,6 +141,7 @@ impl RawClaims<'_> {
         match (&self.scope, &self.scp) {
             (Some(s), _) => Scopes::from_space_separated(s),
             (None, Some(list)) => list
+                .as_slice()
                 .iter()
                 .flat_map(|s| s.split(' ').filter(|t| !t.is_empty()))
                 .collect(),
@@ -153,7 +154,12 @@ impl RawClaims<'_> {
         Claims {
             iss: own(&self.iss),
             sub: own(&self.sub),
-            aud: self.aud.iter().flatten().map(|s| Box::from(&**s)).collect(),
+            aud: self
+                .aud
+                .iter()
+                .flat_map(OneOrMany::as_slice)
+                .map(|s| Box::from(&**s))
+                .collect(),
             jti: own(&self.jti),
             exp: self.exp,
             nbf: self.nbf,
@@ -218,7 +224,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.iss.as_deref(), Some("https://idp"));
-        assert_eq!(c.aud.as_ref().unwrap().len(), 2);
+        assert_eq!(c.aud.as_ref().unwrap().as_slice().len(), 2);
         assert_eq!(c.exp, Some(UnixTime::from_secs(1_500_000_000)));
         assert_eq!(c.scopes().iter().collect::<Vec<_>>(), ["read", "write"]);
     }

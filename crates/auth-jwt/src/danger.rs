@@ -33,6 +33,7 @@ pub fn verify_jws_signature(
         max_len,
         |a| algorithms.contains(&a),
         None,
+        false,
     )?;
     signed.verify_with(keys, false)?;
     decode_part(signed.compact.payload, "payload is not base64url")

@@ -4,17 +4,20 @@
 
 use crate::error::{Error, shown};
 use crate::header::{self, media_type_is};
-use crate::jws::{self, Compact, decode_part};
+use crate::jws::{self, Compact};
 use crate::keyset::Resolved;
 use crate::{Algorithm, KeySet};
 
-/// Room to decode a header and a signature without allocating: typical headers and
-/// signatures up to RSA-4096 fit on the stack; larger ones spill to the heap.
+/// Room to decode a header, a signature and a payload without allocating: typical headers,
+/// payloads up to 1 KiB and signatures up to RSA-4096 fit on the stack; larger ones spill to
+/// the heap.
 pub(crate) struct Scratch {
     header: [u8; 256],
     signature: [u8; 512],
+    payload: [u8; 1024],
     heap: Vec<u8>,
     heap_signature: Vec<u8>,
+    heap_payload: Vec<u8>,
 }
 
 impl Scratch {
@@ -22,9 +25,25 @@ impl Scratch {
         Self {
             header: [0; 256],
             signature: [0; 512],
+            payload: [0; 1024],
             heap: Vec::new(),
             heap_signature: Vec::new(),
+            heap_payload: Vec::new(),
         }
+    }
+
+    /// Decodes a token's payload into this space.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] when it is not base64url.
+    pub(crate) fn payload(&mut self, part: &str) -> Result<&[u8], Error> {
+        decode_into(
+            part,
+            &mut self.payload,
+            &mut self.heap_payload,
+            "payload is not base64url",
+        )
     }
 }
 
@@ -35,17 +54,16 @@ fn decode_into<'b>(
     heap: &'b mut Vec<u8>,
     what: &'static str,
 ) -> Result<&'b [u8], Error> {
-    use base64::Engine as _;
-    let engine = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    if base64::decoded_len_estimate(part.len()) <= stack.len() {
-        let n = engine
-            .decode_slice(part, stack)
-            .map_err(|_| Error::malformed(what))?;
-        Ok(&stack[..n])
-    } else {
-        *heap = decode_part(part, what)?;
-        Ok(heap)
-    }
+    let len = jws::decoded_len(part.len()).ok_or(Error::malformed(what))?;
+    let out = match stack.get_mut(..len) {
+        Some(out) => out,
+        None => {
+            *heap = vec![0; len];
+            heap
+        }
+    };
+    jws::decode_into(part.as_bytes(), out).ok_or(Error::malformed(what))?;
+    Ok(out)
 }
 
 /// A token whose header passed; its signature is not yet verified.
@@ -54,11 +72,13 @@ pub(crate) struct Signed<'t, 'b> {
     pub(crate) compact: Compact<'t>,
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<std::borrow::Cow<'b, str>>,
+    /// The header says `cty: JWT`: the payload is itself a token (RFC 7519 §5.2).
+    pub(crate) nested: bool,
     signature: &'b [u8],
 }
 
-/// Length, shape and header: JWE, `crit`, `b64` and nested tokens refused, `alg` allowed,
-/// `typ` as required.
+/// Length, shape and header: JWE, `crit` and `b64` refused, nested tokens refused unless
+/// `nested_ok`, `alg` allowed, `typ` as required.
 ///
 /// # Errors
 ///
@@ -69,6 +89,7 @@ pub(crate) fn check_header<'t, 'b>(
     max_len: usize,
     allowed: impl Fn(Algorithm) -> bool,
     typ: Option<&str>,
+    nested_ok: bool,
 ) -> Result<Signed<'t, 'b>, Error> {
     let compact = jws::split(token, max_len)?;
     let Scratch {
@@ -76,6 +97,7 @@ pub(crate) fn check_header<'t, 'b>(
         signature: signature_buf,
         heap,
         heap_signature,
+        ..
     } = scratch;
     let header_json = decode_into(compact.header, header_buf, heap, "header is not base64url")?;
     let header =
@@ -103,11 +125,11 @@ pub(crate) fn check_header<'t, 'b>(
     if header.b64 {
         return Err(Error::UnsupportedCritical("b64 (unencoded payload)".into()));
     }
-    if header
+    let nested = header
         .cty
         .as_deref()
-        .is_some_and(|c| media_type_is(c, "jwt"))
-    {
+        .is_some_and(|c| media_type_is(c, "jwt"));
+    if nested && !nested_ok {
         return Err(Error::Unsupported("nested JWT (cty JWT)"));
     }
     if let Some(want) = typ {
@@ -127,6 +149,7 @@ pub(crate) fn check_header<'t, 'b>(
         compact,
         alg,
         kid: header.kid,
+        nested,
         signature,
     })
 }

@@ -106,9 +106,22 @@ impl<'de> de::Deserialize<'de> for Str<'de> {
     }
 }
 
-/// A string or an array of strings (`aud`, `scp`).
+/// A string or an array of strings (`aud`, `scp`); a single string is held without a `Vec`.
 #[derive(Debug)]
-pub(crate) struct OneOrMany<'de>(pub(crate) Vec<Cow<'de, str>>);
+pub(crate) enum OneOrMany<'de> {
+    One(Cow<'de, str>),
+    Many(Vec<Cow<'de, str>>),
+}
+
+impl<'de> OneOrMany<'de> {
+    /// The strings, one for a string member.
+    pub(crate) fn as_slice(&self) -> &[Cow<'de, str>] {
+        match self {
+            Self::One(s) => std::slice::from_ref(s),
+            Self::Many(v) => v,
+        }
+    }
+}
 
 impl<'de> de::Deserialize<'de> for OneOrMany<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -119,17 +132,17 @@ impl<'de> de::Deserialize<'de> for OneOrMany<'de> {
                 f.write_str("a string or an array of strings")
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(OneOrMany(vec![Cow::Borrowed(v)]))
+                Ok(OneOrMany::One(Cow::Borrowed(v)))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(OneOrMany(vec![Cow::Owned(v.to_owned())]))
+                Ok(OneOrMany::One(Cow::Owned(v.to_owned())))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
                 while let Some(Str(s)) = seq.next_element()? {
                     out.push(s);
                 }
-                Ok(OneOrMany(out))
+                Ok(OneOrMany::Many(out))
             }
         }
         d.deserialize_any(V)

@@ -1,7 +1,8 @@
 //! [`Verifier`] and its [`VerifierBuilder`]: the validation policy, checked in `build()`.
 //!
 //! Order of work on a token: length (before any decoding), shape, header (strict JSON),
-//! JWE/`crit`/nested refused, `alg` allowed, `typ` when required, key by `kid` and `alg`,
+//! JWE/`crit` refused, nested refused (or, when accepted, the inner token checked the same
+//! way, one level deep), `alg` allowed, `typ` when required, key by `kid` and `alg`,
 //! signature; only then the payload is decoded and its claims checked: types, duplicates,
 //! `exp`/`nbf`/`iat` against the injected clock with the leeway, issuer, audience.
 
@@ -15,7 +16,6 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::{self, Claims, RawClaims};
 use crate::error::{Error, shown};
-use crate::jws::decode_part;
 use crate::signed::{Scratch, check_header};
 use crate::source::{KeySource, Snapshot};
 use crate::{Algorithm, KeySet};
@@ -54,6 +54,7 @@ pub struct VerifierBuilder {
     typ: Option<String>,
     max_token_len: usize,
     try_each_key: bool,
+    nested: bool,
 }
 
 impl VerifierBuilder {
@@ -152,6 +153,17 @@ impl VerifierBuilder {
         self
     }
 
+    /// Accepts a nested JWT (RFC 7519 §5.2: outer header `cty: JWT`, the payload a compact
+    /// JWS) one level deep. The outer token's header and signature are checked by this same
+    /// policy (algorithms, keys, `typ`, `crit`, size), then the inner token is verified in
+    /// full by it too: its header, key and signature, and its claims, which are the ones
+    /// returned. An inner token that is nested again is refused. Off by default: a nested
+    /// token is refused as [`Error::Unsupported`].
+    pub fn accept_nested_jwt(mut self) -> Self {
+        self.nested = true;
+        self
+    }
+
     /// Checks the configuration and builds the verifier.
     ///
     /// # Errors
@@ -201,6 +213,7 @@ impl VerifierBuilder {
                 typ: self.typ,
                 max_token_len: self.max_token_len,
                 try_each_key: self.try_each_key,
+                nested: self.nested,
             }),
         })
     }
@@ -255,6 +268,7 @@ struct Inner {
     typ: Option<String>,
     max_token_len: usize,
     try_each_key: bool,
+    nested: bool,
 }
 
 /// A verified token: the application's claims, the registered claims, and who sent it.
@@ -313,6 +327,7 @@ impl Verifier {
             typ: None,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
             try_each_key: false,
+            nested: false,
         }
     }
 
@@ -327,10 +342,11 @@ impl Verifier {
     ///
     /// [`Error`]: see [`Error::is_rejection`] for which errors are verdicts on the token.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, Error> {
-        let (payload, alg) = self.check_signature(token).await?;
-        let raw = self.check_claims(&payload)?;
+        let mut scratch = Scratch::new();
+        let (payload, alg) = self.check_signature(token, &mut scratch).await?;
+        let raw = self.check_claims(payload)?;
         let claims: C =
-            serde_json::from_slice(&payload).map_err(|e| Error::Claims(e.to_string()))?;
+            serde_json::from_slice(payload).map_err(|e| Error::Claims(e.to_string()))?;
         Ok(Verified {
             claims,
             registered: raw.to_owned_claims(),
@@ -346,32 +362,57 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub async fn verify_principal(&self, token: &str) -> Result<Principal, Error> {
-        let (payload, _) = self.check_signature(token).await?;
-        let raw = self.check_claims(&payload)?;
+        let mut scratch = Scratch::new();
+        let (payload, _) = self.check_signature(token, &mut scratch).await?;
+        let raw = self.check_claims(payload)?;
         let sub = raw.sub.as_deref().ok_or(Error::MissingClaim("sub"))?;
         Ok(Principal::new(sub, CredentialKind::Jwt)
             .with_scopes(raw.scopes())
             .with_attribute(raw.to_owned_claims()))
     }
 
-    /// Header, key and signature; returns the decoded payload.
-    async fn check_signature(&self, token: &str) -> Result<(Vec<u8>, Algorithm), Error> {
+    /// Header, key and signature (of both layers of an accepted nested token); returns the
+    /// claims' payload, decoded into `scratch`, and the algorithm that signed it.
+    async fn check_signature<'s>(
+        &self,
+        token: &str,
+        scratch: &'s mut Scratch,
+    ) -> Result<(&'s [u8], Algorithm), Error> {
+        let (part, alg, nested) = self.check_layer(token, scratch, self.inner.nested).await?;
+        if !nested {
+            return Ok((scratch.payload(part)?, alg));
+        }
+        // The outer payload is the inner token; it is at most max_token_len long already.
+        let inner = std::str::from_utf8(scratch.payload(part)?)
+            .map_err(|_| Error::malformed("nested token is not text"))?
+            .to_owned();
+        let (part, alg, _) = self.check_layer(&inner, scratch, false).await?;
+        Ok((scratch.payload(part)?, alg))
+    }
+
+    /// One compact JWS: header, key, signature. Returns the payload part (still base64url),
+    /// the algorithm, and whether the header says the payload is a nested token.
+    async fn check_layer<'t>(
+        &self,
+        token: &'t str,
+        scratch: &mut Scratch,
+        nested_ok: bool,
+    ) -> Result<(&'t str, Algorithm, bool), Error> {
         let p = &*self.inner;
-        let mut scratch = Scratch::new();
         let signed = check_header(
             token,
-            &mut scratch,
+            scratch,
             p.max_token_len,
             |a| p.algorithms.contains(&a),
             p.typ.as_deref(),
+            nested_ok,
         )?;
         let snapshot: Snapshot<'_> = p
             .keys
             .snapshot_for(signed.kid.as_deref(), signed.alg)
             .await?;
         signed.verify_with(snapshot.key_set(), p.try_each_key)?;
-        let payload = decode_part(signed.compact.payload, "payload is not base64url")?;
-        Ok((payload, signed.alg))
+        Ok((signed.compact.payload, signed.alg, signed.nested))
     }
 
     fn check_claims<'a>(&self, payload: &'a [u8]) -> Result<RawClaims<'a>, Error> {
@@ -382,7 +423,7 @@ impl Verifier {
         check_times(&c, now, p.leeway, p.max_age)?;
         match &p.issuers {
             Accept::OneOf(list) => {
-                let iss = c.iss.as_deref().ok_or(Error::MissingClaim("iss"))?;
+                let iss = c.iss.as_deref().ok_or_else(|| Error::MissingClaim("iss"))?;
                 if !list.iter().any(|i| i == iss) {
                     return Err(Error::WrongIssuer(shown(iss)));
                 }
@@ -391,7 +432,11 @@ impl Verifier {
         }
         match &p.audiences {
             Accept::OneOf(list) => {
-                let aud = c.aud.as_ref().ok_or(Error::MissingClaim("aud"))?;
+                let aud = c
+                    .aud
+                    .as_ref()
+                    .ok_or_else(|| Error::MissingClaim("aud"))?
+                    .as_slice();
                 if !aud.iter().any(|a| list.iter().any(|w| w == a)) {
                     let first = aud
                         .first()
@@ -413,7 +458,7 @@ fn check_times(
     leeway: Duration,
     max_age: Option<Duration>,
 ) -> Result<(), Error> {
-    let exp = c.exp.ok_or(Error::MissingClaim("exp"))?;
+    let exp = c.exp.ok_or_else(|| Error::MissingClaim("exp"))?;
     if now >= exp.saturating_add(leeway) {
         return Err(Error::Expired(now.duration_since(exp).unwrap_or_default()));
     }

@@ -52,3 +52,8 @@ mod store;
 
 pub use listener::SyncState;
 pub use store::{DEFAULT_MAX_STALE, PgStore, PgStoreBuilder};
+
+/// The examples in this crate's README.md, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -320,11 +320,11 @@ async fn a_change_whose_notification_is_lost_is_seen_within_the_bound() {
         .await
         .unwrap();
     tokio::spawn(conn);
-    let sql = format!("UPDATE it_lost.api_keys SET revoked_ns = $2 WHERE id = $1");
+    let sql = "UPDATE it_lost.api_keys SET revoked_ns = $2 WHERE id = $1";
     let at = i64::try_from(UnixTime::from_secs(T0).as_nanos()).unwrap();
     assert_eq!(
         client
-            .execute(&sql, &[&issued.id().as_str(), &at])
+            .execute(sql, &[&issued.id().as_str(), &at])
             .await
             .unwrap(),
         1

@@ -8,9 +8,12 @@
 //!
 //! A connection that has closed (the server restarted, the network dropped) is replaced on
 //! the next call; a call that cannot connect fails with [`Error::Store`] (503), at once when
-//! the server refuses connections and within the connect timeout otherwise.
+//! the server refuses connections and within the connect timeout otherwise. Callers that
+//! queued behind a failed attempt fail with it instead of each trying again, so an outage
+//! costs every request at most one timeout, not one per request ahead of it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use auth_apikey::Error;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
@@ -32,6 +35,8 @@ pub(crate) struct Db {
     pub(crate) sql: Sql,
     reader: Mutex<Option<Arc<Reader>>>,
     writer: Mutex<Option<Client>>,
+    /// Failed connection attempts, for callers that waited behind one.
+    failures: AtomicU64,
 }
 
 impl Db {
@@ -41,12 +46,14 @@ impl Db {
             sql,
             reader: Mutex::new(None),
             writer: Mutex::new(None),
+            failures: AtomicU64::new(0),
         }
     }
 
     /// The reader, reconnected if it was lost. The lock is held only to check or replace
     /// it: callers run their queries concurrently on the shared client.
     pub(crate) async fn reader(&self) -> Result<Arc<Reader>, Error> {
+        let seen = self.failures.load(Ordering::Acquire);
         let mut slot = self.reader.lock().await;
         if let Some(reader) = slot.as_ref()
             && !reader.client.is_closed()
@@ -54,7 +61,7 @@ impl Db {
             return Ok(Arc::clone(reader));
         }
         *slot = None;
-        let client = open(&self.config).await?;
+        let client = self.open(seen).await?;
         let get = client
             .prepare(&self.sql.get)
             .await
@@ -66,14 +73,30 @@ impl Db {
 
     /// The writer, reconnected if it was lost, held until the guard is dropped.
     pub(crate) async fn writer(&self) -> Result<MappedMutexGuard<'_, Client>, Error> {
+        let seen = self.failures.load(Ordering::Acquire);
         let mut slot = self.writer.lock().await;
         if slot.as_ref().is_none_or(Client::is_closed) {
             *slot = None;
-            *slot = Some(open(&self.config).await?);
+            *slot = Some(self.open(seen).await?);
         }
         MutexGuard::try_map(slot, Option::as_mut).map_err(|_| Error::Store {
             what: "writer connection vanished".into(),
             source: None,
+        })
+    }
+}
+
+impl Db {
+    /// Connects, unless an attempt failed since the caller started waiting (`seen`).
+    async fn open(&self, seen: u64) -> Result<Client, Error> {
+        if self.failures.load(Ordering::Acquire) != seen {
+            return Err(Error::Store {
+                what: "key database unreachable (a connection attempt just failed)".into(),
+                source: None,
+            });
+        }
+        open(&self.config).await.inspect_err(|_| {
+            self.failures.fetch_add(1, Ordering::AcqRel);
         })
     }
 }

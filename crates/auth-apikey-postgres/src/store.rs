@@ -29,6 +29,7 @@ pub struct PgStore {
     cache: Arc<Cache>,
     clock: Arc<dyn Clock>,
     state: watch::Receiver<SyncState>,
+    timeout: Duration,
     _listener: AbortOnDrop,
 }
 
@@ -83,16 +84,58 @@ impl PgStore {
     }
 
     async fn fetch(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
-        let reader = self.db.reader().await?;
-        let row = reader
-            .client
-            .query_opt(&reader.get, &[&id.as_str()])
-            .await
-            .map_err(|e| Error::store("reading a key", e))?;
+        let lookup = async {
+            let reader = self.db.reader().await?;
+            reader
+                .client
+                .query_opt(&reader.get, &[&id.as_str()])
+                .await
+                .map_err(|e| Error::store("reading a key", e))
+        };
+        let row = self.bounded("reading a key", lookup).await?;
         row.as_ref()
             .map(row::read)
             .transpose()
             .map(|r| r.map(Arc::new))
+    }
+
+    /// Runs `f`, giving up after the timeout: a database that stopped answering (a network
+    /// that drops packets) is a 503 in bounded time, not a hung request.
+    async fn bounded<T>(
+        &self,
+        what: &'static str,
+        f: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        tokio::time::timeout(self.timeout, f)
+            .await
+            .unwrap_or_else(|elapsed| Err(Error::store(what, elapsed)))
+    }
+
+    /// One atomic statement; then, if no use was taken, why (unlimited, none left, no key).
+    async fn take_use(&self, id: &KeyId) -> Result<bool, Error> {
+        const WHAT: &str = "taking a use";
+        let reader = self.db.reader().await?;
+        let taken = reader
+            .client
+            .query_opt(&self.db.sql.take_use, &[&id.as_str()])
+            .await
+            .map_err(|e| Error::store(WHAT, e))?;
+        if let Some(row) = taken {
+            let left: i64 = row.try_get(0).map_err(|e| Error::store(WHAT, e))?;
+            self.cache.set_remaining_uses(id, u64::try_from(left).ok());
+            return Ok(true);
+        }
+        let row = reader
+            .client
+            .query_opt(&self.db.sql.uses_left, &[&id.as_str()])
+            .await
+            .map_err(|e| Error::store(WHAT, e))?
+            .ok_or(Error::NotFound(*id))?;
+        let left: Option<i64> = row.try_get(0).map_err(|e| Error::store(WHAT, e))?;
+        if left == Some(0) {
+            self.cache.set_remaining_uses(id, Some(0));
+        }
+        Ok(left.is_none())
     }
 
     /// Runs `body` in a transaction on the writer and, if it commits, tells every instance
@@ -140,7 +183,8 @@ impl PgStoreBuilder {
         self
     }
 
-    /// How long to wait for a connection before answering 503 (default 5 s).
+    /// How long to wait for a connection, and for a lookup, before answering 503 (default
+    /// 5 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -188,6 +232,7 @@ impl PgStoreBuilder {
             cache,
             clock: self.clock,
             state,
+            timeout: self.connect_timeout,
             _listener: task,
         })
     }
@@ -277,29 +322,7 @@ impl KeyStore for PgStore {
     /// One atomic statement; not broadcast (the count lives in the database, and the
     /// verifier always asks it for keys with limited uses).
     async fn consume_use(&self, id: &KeyId) -> Result<bool, Error> {
-        const WHAT: &str = "taking a use";
-        let reader = self.db.reader().await?;
-        let taken = reader
-            .client
-            .query_opt(&self.db.sql.take_use, &[&id.as_str()])
-            .await
-            .map_err(|e| Error::store(WHAT, e))?;
-        if let Some(row) = taken {
-            let left: i64 = row.try_get(0).map_err(|e| Error::store(WHAT, e))?;
-            self.cache.set_remaining_uses(id, u64::try_from(left).ok());
-            return Ok(true);
-        }
-        let row = reader
-            .client
-            .query_opt(&self.db.sql.uses_left, &[&id.as_str()])
-            .await
-            .map_err(|e| Error::store(WHAT, e))?
-            .ok_or(Error::NotFound(*id))?;
-        let left: Option<i64> = row.try_get(0).map_err(|e| Error::store(WHAT, e))?;
-        if left == Some(0) {
-            self.cache.set_remaining_uses(id, Some(0));
-        }
-        Ok(left.is_none())
+        self.bounded("taking a use", self.take_use(id)).await
     }
 
     async fn rotate(

@@ -282,7 +282,9 @@ impl KeyStore for PgStore {
             return Ok(Some(record));
         }
         let epoch = self.cache.epoch();
-        let record = self.fetch(id).await?;
+        // Boxed: the miss path's state (a query, a timeout) would otherwise be part of
+        // every verification future, hit or miss, and a hit would pay to move it.
+        let record = Box::pin(self.fetch(id)).await?;
         if let Some(r) = &record {
             self.cache.put(Arc::clone(r), now, epoch);
         }
@@ -322,7 +324,8 @@ impl KeyStore for PgStore {
     /// One atomic statement; not broadcast (the count lives in the database, and the
     /// verifier always asks it for keys with limited uses).
     async fn consume_use(&self, id: &KeyId) -> Result<bool, Error> {
-        self.bounded("taking a use", self.take_use(id)).await
+        // Boxed, as the lookup's miss path: a round trip dwarfs the allocation.
+        Box::pin(self.bounded("taking a use", self.take_use(id))).await
     }
 
     async fn rotate(

@@ -71,6 +71,11 @@ impl Db {
         Ok(reader)
     }
 
+    /// Drops the reader (it stopped answering): the next call opens a new one.
+    pub(crate) async fn forget_reader(&self) {
+        *self.reader.lock().await = None;
+    }
+
     /// The writer, reconnected if it was lost, held until the guard is dropped.
     pub(crate) async fn writer(&self) -> Result<MappedMutexGuard<'_, Client>, Error> {
         let seen = self.failures.load(Ordering::Acquire);

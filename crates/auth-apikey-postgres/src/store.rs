@@ -106,9 +106,14 @@ impl PgStore {
         what: &'static str,
         f: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        tokio::time::timeout(self.timeout, f)
-            .await
-            .unwrap_or_else(|elapsed| Err(Error::store(what, elapsed)))
+        match tokio::time::timeout(self.timeout, f).await {
+            Ok(result) => result,
+            Err(elapsed) => {
+                // A connection that stopped answering is not trusted again.
+                self.db.forget_reader().await;
+                Err(Error::store(what, elapsed))
+            }
+        }
     }
 
     /// One atomic statement; then, if no use was taken, why (unlimited, none left, no key).
@@ -377,5 +382,38 @@ fn found(changed: u64, id: &KeyId) -> Result<(), Error> {
         Err(Error::NotFound(*id))
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_password_in_debug_or_errors() {
+        let builder = PgStore::builder("postgres://alice:hunter2@127.0.0.1:5433/keys").unwrap();
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("alice"), "{debug}");
+        let err = PgStore::builder("postgres://alice:hunter2@[::1/keys?sslmode=nonsense")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn settings_are_checked_before_connecting() {
+        let builder = || PgStore::builder("postgres://u@127.0.0.1:1/db").unwrap();
+        let zero = builder().max_stale(Duration::ZERO).connect().await;
+        assert!(matches!(zero, Err(Error::InvalidSettings(_))));
+        let schema = builder().schema("Bad-Name").connect().await;
+        assert!(matches!(schema, Err(Error::InvalidSettings(_))));
+        // Nothing listens on port 1: a store error (503), not a hang or a panic.
+        let down = builder()
+            .connect_timeout(Duration::from_secs(2))
+            .connect()
+            .await;
+        let down: auth_core::Error = down.unwrap_err().into();
+        assert_eq!(down.status(), 503);
     }
 }

@@ -410,3 +410,23 @@ async fn a_database_restart_loses_nothing_and_an_outage_is_503_beyond_the_cache(
         Some(Refusal::Revoked)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uses_are_counted_across_the_fleet_though_records_are_cached() {
+    let (a, b, _clock) = fleet(&url(), "uses").await;
+    let issued = a
+        .create(NewKey::new("acme", "two uses").with_max_uses(2))
+        .await
+        .unwrap();
+    // Both instances cache the record with two uses left; the count lives in the database.
+    assert!(status(&a, issued.expose_key()).await.unwrap().is_valid());
+    assert!(status(&b, issued.expose_key()).await.unwrap().is_valid());
+    assert_eq!(
+        refusal(&a, issued.expose_key()).await,
+        Some(Refusal::Exhausted)
+    );
+    assert_eq!(
+        refusal(&b, issued.expose_key()).await,
+        Some(Refusal::Exhausted)
+    );
+}

@@ -23,5 +23,6 @@ pub fn all_suites() -> Vec<Suite> {
         suites::oauth2::suite(),
         suites::ratelimit::suite(),
         suites::apikey::suite(),
+        suites::apikey_postgres::suite(),
     ]
 }

@@ -44,4 +44,5 @@ suite_tests! {
     auth_oauth2 => "auth-oauth2",
     auth_ratelimit => "auth-ratelimit",
     auth_apikey => "auth-apikey",
+    auth_apikey_postgres => "auth-apikey-postgres",
 }

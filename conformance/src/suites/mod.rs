@@ -1,6 +1,7 @@
 //! The suites, one module each.
 
 pub mod apikey;
+pub mod apikey_postgres;
 pub mod core;
 pub mod jwt;
 pub mod oauth2;

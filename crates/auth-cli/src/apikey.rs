@@ -104,6 +104,7 @@ pub(crate) async fn create(
     subject: &str,
     name: Option<&str>,
     scopes: &[String],
+    database: &crate::store::DatabaseArgs,
     out: Output,
 ) -> Result<(), Error> {
     for scope in scopes {
@@ -114,7 +115,7 @@ pub(crate) async fn create(
         }
     }
     let dir = DataDir::open(data)?;
-    let keys = dir.api_keys()?;
+    let keys = dir.api_keys(database).await?;
     let settings =
         NewKey::new(subject, name.unwrap_or(subject)).with_scopes(Scopes::from_iter(scopes));
     let issued = keys.create(settings).await.map_err(Error::config)?;

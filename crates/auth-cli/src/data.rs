@@ -17,6 +17,7 @@ use auth_core::Secret;
 use auth_jwt::{Algorithm, SigningKey};
 
 use crate::output::Error;
+use crate::store::{Backend, DatabaseArgs};
 
 /// How many signing key files are kept: the next, the current and the last retired key.
 const KEPT_SIGNING_KEYS: usize = 3;
@@ -48,10 +49,12 @@ impl DataDir {
         self.fresh
     }
 
-    /// The API keys in `keys.db`, digested with the directory's pepper.
-    pub(crate) fn api_keys(&self) -> Result<ApiKeys<SqliteStore>, Error> {
+    /// The API keys in `keys.db` (or the PostgreSQL database `db` names), digested with the
+    /// directory's pepper.
+    pub(crate) async fn api_keys(&self, db: &DatabaseArgs) -> Result<ApiKeys<Backend>, Error> {
         let pepper = self.pepper()?;
-        let store = SqliteStore::open(self.path.join("keys.db")).map_err(Error::config)?;
+        let keys_db = self.path.join("keys.db");
+        let store = Backend::open(db, || SqliteStore::open(keys_db).map_err(Error::config)).await?;
         ApiKeys::builder(KeyFormat::new(KEY_PREFIX).map_err(Error::config)?)
             .pepper(pepper)
             .build(store)

@@ -19,6 +19,7 @@ mod login;
 mod oauth2;
 mod output;
 mod serve;
+mod store;
 mod time;
 
 use output::{Error, Output};
@@ -177,6 +178,9 @@ enum ApikeyCommand {
         /// A scope to grant (repeat for several).
         #[arg(long = "scope", value_name = "S")]
         scopes: Vec<String>,
+        /// Where the keys live (default: SQLite in --data).
+        #[command(flatten)]
+        database: store::DatabaseArgs,
     },
 }
 
@@ -311,7 +315,8 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             subject,
             name,
             scopes,
-        }) => apikey::create(&data, &subject, name.as_deref(), &scopes, out).await,
+            database,
+        }) => apikey::create(&data, &subject, name.as_deref(), &scopes, &database, out).await,
         Command::Pkce => oauth2::pkce(out),
         Command::Oauth2(Oauth2Command::Token {
             issuer,

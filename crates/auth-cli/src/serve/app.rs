@@ -14,7 +14,9 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use auth_apikey::{ApiKeys, SqliteStore};
+use auth_apikey::ApiKeys;
+
+use crate::store::Backend;
 use auth_core::{
     Challenge, Either, Guard, Principal, Rejection, ScopeRequirement, TokenAuthenticator,
 };
@@ -41,7 +43,7 @@ pub(crate) const REALM: &str = "auth-serve";
 
 /// API keys first (they recognise their prefix), then the server's own JWTs.
 pub(crate) type Authenticator =
-    Either<TokenAuthenticator<ApiKeys<SqliteStore>>, TokenAuthenticator<Verifier>>;
+    Either<TokenAuthenticator<ApiKeys<Backend>>, TokenAuthenticator<Verifier>>;
 
 /// Everything a request needs.
 #[derive(Debug)]
@@ -49,7 +51,7 @@ pub(crate) struct App {
     pub(crate) config: Config,
     pub(crate) issuer: String,
     pub(crate) audience: String,
-    pub(crate) keys: ApiKeys<SqliteStore>,
+    pub(crate) keys: ApiKeys<Backend>,
     pub(crate) ring: KeyRing,
     pub(crate) verifier: Verifier,
     pub(crate) guard: Guard<Authenticator>,

@@ -41,6 +41,7 @@ use self::config::Config;
 use self::log::Log;
 use crate::data::DataDir;
 use crate::output::{Error, Output, stdout_line};
+use crate::store::{Backend, DatabaseArgs};
 
 /// The largest request body read (token requests are a few hundred bytes).
 const MAX_BODY: usize = 16 * 1024;
@@ -67,6 +68,9 @@ pub(crate) struct ServeArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Where API keys live (default: SQLite in --data).
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
     /// Share rate-limit state with a fleet through Redis (redis://host:port). Fails closed: when
     /// Redis is unreachable, API requests get 503 rather than unlimited access.
     #[arg(long, value_name = "URL")]
@@ -96,8 +100,17 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         .map_err(|e| Error::config(format!("cannot listen on {}: {e}", args.listen)))?;
     let bound = listener.local_addr().map_err(Error::config)?;
     let data = DataDir::open(&args.data)?;
-    let keys = data.api_keys()?;
-    if data.is_fresh() {
+    let keys = data.api_keys(&args.database).await?;
+    // A first start: no key store yet (SQLite), or no admin key in the shared database.
+    let first_start = match keys.store() {
+        Backend::Sqlite(_) => data.is_fresh(),
+        Backend::Postgres(_) => keys
+            .store()
+            .has_no_keys_of("admin")
+            .await
+            .map_err(Error::config)?,
+    };
+    if first_start {
         let admin = NewKey::new("admin", "first-start admin key")
             .with_scopes(Scopes::from_space_separated(&config.admin_scope));
         let issued = keys.create(admin).await.map_err(Error::config)?;

@@ -718,3 +718,55 @@ async fn a_fleet_shares_rate_limits_through_redis() {
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.headers().get("www-authenticate").is_none());
 }
+
+/// Two instances of `auth serve --database-env VAR` share one PostgreSQL key store: the first
+/// start creates the admin key once, and a key created through one is accepted by the other.
+#[tokio::test]
+async fn a_fleet_shares_api_keys_through_postgres() {
+    let url = std::env::var("AUTH_RS_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://auth_rs:auth_rs@127.0.0.1:5433/auth_rs".to_owned());
+    // A schema of its own: earlier runs' keys cannot interfere.
+    let schema = format!("cli_fleet_{}", std::process::id());
+    let env = [("TEST_DATABASE_URL", url.as_str())];
+    let db = [
+        "--database-env",
+        "TEST_DATABASE_URL",
+        "--database-schema",
+        &schema,
+    ];
+    let (a_dir, b_dir) = (temp_dir("serve-pg-a"), temp_dir("serve-pg-b"));
+    // Both instances need the same pepper to agree on digests: share it.
+    let a = Server::start_with_env(&a_dir.join("data"), &db, &env);
+    std::fs::create_dir_all(b_dir.join("data")).unwrap();
+    std::fs::copy(a_dir.join("data/pepper"), b_dir.join("data/pepper")).unwrap();
+    let b = Server::start_with_env(&b_dir.join("data"), &db, &env);
+    let admin = a
+        .admin_key
+        .clone()
+        .expect("first start prints the admin key");
+    assert!(
+        b.admin_key.is_none(),
+        "the admin key is created once per database"
+    );
+
+    let http = client();
+    for server in [&a, &b] {
+        let r = get(&http, server.at("/api/whoami"), Some(&admin)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let mut args = vec!["--json", "apikey", "create", "--data"];
+    let b_data = b_dir.join("data");
+    args.push(b_data.to_str().unwrap());
+    args.extend(["--subject", "carol"]);
+    args.extend(db);
+    let created = crate::support::run_with(&args, None, &env).expect(0).json();
+    let key = created["key"].as_str().unwrap();
+    let r = get(&http, a.at("/api/whoami"), Some(key)).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "created through B's data, accepted by A"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["subject"], "carol");
+}

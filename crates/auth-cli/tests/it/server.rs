@@ -23,8 +23,14 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `auth serve --listen 127.0.0.1:0 --data DIR EXTRA...`.
     pub(crate) fn start(data: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(data, extra, &[])
+    }
+
+    /// As [`Server::start`], with extra environment variables.
+    pub(crate) fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let log = data.with_extension(format!("log-{}", rand_suffix()));
         let mut child = Command::new(bin())
+            .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(extra)

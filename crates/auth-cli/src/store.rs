@@ -1,0 +1,119 @@
+//! Where `auth serve` keeps API keys: SQLite in `--data DIR` (the default), or PostgreSQL
+//! shared by a fleet (`--database-env VAR`, the URL read from that environment variable so
+//! that its password never appears in `ps`).
+
+use std::sync::Arc;
+
+use auth_apikey::{Error, KeyId, KeyRecord, KeyStore, SqliteStore};
+use auth_apikey_postgres::PgStore;
+use auth_core::{Secret, UnixTime};
+
+/// Which database to use, from the command line.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct DatabaseArgs {
+    /// Keep API keys in PostgreSQL instead of `--data DIR`: the name of the environment
+    /// variable (or `VAR_FILE`) that holds the URL, e.g. `postgres://user:pw@host/db`.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) database_env: Option<String>,
+    /// The PostgreSQL schema for the key tables (separate schemas are separate key sets).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "auth_apikey",
+        requires = "database_env"
+    )]
+    pub(crate) database_schema: String,
+}
+
+/// The key store in use.
+#[derive(Debug)]
+pub(crate) enum Backend {
+    /// SQLite in the data directory.
+    Sqlite(SqliteStore),
+    /// PostgreSQL, with a per-instance cache kept fresh by `LISTEN`/`NOTIFY`.
+    Postgres(PgStore),
+}
+
+impl Backend {
+    /// Opens the store `args` name: PostgreSQL when `--database-env` is given.
+    pub(crate) async fn open(
+        args: &DatabaseArgs,
+        sqlite: impl FnOnce() -> Result<SqliteStore, crate::output::Error>,
+    ) -> Result<Self, crate::output::Error> {
+        let Some(var) = &args.database_env else {
+            return sqlite().map(Self::Sqlite);
+        };
+        let url = Secret::from_env(var).map_err(crate::output::Error::config)?;
+        let url = url
+            .expose_str()
+            .map_err(|_| crate::output::Error::config(format!("{var} is not UTF-8")))?;
+        let store = PgStore::builder(url)
+            .map_err(crate::output::Error::config)?
+            .schema(args.database_schema.clone())
+            .connect()
+            .await
+            .map_err(crate::output::Error::config)?;
+        Ok(Self::Postgres(store))
+    }
+
+    /// Whether the store holds no key of `owner` yet (a first start, for the admin key).
+    pub(crate) async fn has_no_keys_of(&self, owner: &str) -> Result<bool, Error> {
+        Ok(self.list_by_owner(owner).await?.is_empty())
+    }
+}
+
+impl KeyStore for Backend {
+    async fn insert(&self, record: KeyRecord) -> Result<(), Error> {
+        match self {
+            Self::Sqlite(s) => s.insert(record).await,
+            Self::Postgres(s) => s.insert(record).await,
+        }
+    }
+
+    async fn get(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
+        match self {
+            Self::Sqlite(s) => s.get(id).await,
+            Self::Postgres(s) => s.get(id).await,
+        }
+    }
+
+    async fn list_by_owner(&self, owner: &str) -> Result<Vec<KeyRecord>, Error> {
+        match self {
+            Self::Sqlite(s) => s.list_by_owner(owner).await,
+            Self::Postgres(s) => s.list_by_owner(owner).await,
+        }
+    }
+
+    async fn revoke(&self, id: &KeyId, at: UnixTime) -> Result<(), Error> {
+        match self {
+            Self::Sqlite(s) => s.revoke(id, at).await,
+            Self::Postgres(s) => s.revoke(id, at).await,
+        }
+    }
+
+    async fn set_expires(&self, id: &KeyId, expires: Option<UnixTime>) -> Result<(), Error> {
+        match self {
+            Self::Sqlite(s) => s.set_expires(id, expires).await,
+            Self::Postgres(s) => s.set_expires(id, expires).await,
+        }
+    }
+
+    async fn consume_use(&self, id: &KeyId) -> Result<bool, Error> {
+        match self {
+            Self::Sqlite(s) => s.consume_use(id).await,
+            Self::Postgres(s) => s.consume_use(id).await,
+        }
+    }
+
+    async fn rotate(
+        &self,
+        old: &KeyId,
+        old_expires: UnixTime,
+        successor: KeyRecord,
+    ) -> Result<(), Error> {
+        match self {
+            Self::Sqlite(s) => s.rotate(old, old_expires, successor).await,
+            Self::Postgres(s) => s.rotate(old, old_expires, successor).await,
+        }
+    }
+}

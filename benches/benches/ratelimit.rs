@@ -221,7 +221,7 @@ fn redis_decisions(c: &mut Criterion) {
             })
         });
     });
-    g.bench_function("baseline: INCR + EXPIRE fixed window", |b| {
+    g.bench_function("peer: INCR + EXPIRE fixed window", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
                 let mut conn = conn.clone();

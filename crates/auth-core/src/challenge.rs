@@ -161,8 +161,20 @@ impl Challenge {
 
     /// The challenge as a header value (never fails: see the type's documentation).
     pub fn to_header_value(&self) -> HeaderValue {
-        HeaderValue::try_from(self.to_string())
-            .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+        let mut text = String::with_capacity(self.rendered_len());
+        // Writing into a String cannot fail.
+        let _ = write!(text, "{self}");
+        HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    }
+
+    /// An upper bound of the rendered length, to allocate once.
+    fn rendered_len(&self) -> usize {
+        let params: usize = self
+            .params
+            .iter()
+            .map(|(n, v)| n.len() + 2 * v.len() + 5)
+            .sum();
+        self.scheme.len() + self.token68.as_ref().map_or(0, |t| t.len() + 1) + params
     }
 
     /// Parses a `WWW-Authenticate` field value into its challenges.
@@ -219,12 +231,15 @@ impl fmt::Display for Challenge {
             f.write_str(if i == 0 { " " } else { ", " })?;
             f.write_str(name)?;
             f.write_str("=\"")?;
-            for c in value.chars() {
-                if c == '"' || c == '\\' {
-                    f.write_char('\\')?;
-                }
-                f.write_char(c)?;
+            // Runs between the characters that need a quoted-pair go out in one write.
+            let mut rest = value.as_str();
+            while let Some(i) = rest.find(['"', '\\']) {
+                f.write_str(&rest[..i])?;
+                f.write_char('\\')?;
+                f.write_str(&rest[i..=i])?;
+                rest = &rest[i + 1..];
             }
+            f.write_str(rest)?;
             f.write_char('"')?;
         }
         Ok(())

@@ -50,6 +50,7 @@
 
 pub mod checksum;
 mod client;
+pub mod columns;
 mod digest;
 mod error;
 mod format;

@@ -21,19 +21,18 @@
 //! connections, so a lookup never waits for a lock a writer holds (WAL lets SQLite readers
 //! and a writer proceed together).
 
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use auth_core::{Scopes, UnixTime};
+use auth_core::UnixTime;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::digest::{DIGEST_LEN, KeyDigest};
+use crate::columns::{Columns, to_nanos};
 use crate::error::Error;
 use crate::format::KeyId;
-use crate::record::{KeyRecord, RateQuota};
+use crate::record::KeyRecord;
 use crate::store::KeyStore;
 
 const SCHEMA: &str = "
@@ -290,7 +289,7 @@ fn configure(conn: &Connection) -> Result<(), Error> {
 
 fn insert_row(conn: &Connection, r: &KeyRecord) -> Result<(), Error> {
     const WHAT: &str = "inserting a key";
-    let quota = r.rate_quota;
+    let c = Columns::from_record(r)?;
     let changed = conn
         .prepare_cached(concat!(
             "INSERT INTO api_keys (",
@@ -300,26 +299,20 @@ fn insert_row(conn: &Connection, r: &KeyRecord) -> Result<(), Error> {
         ))
         .and_then(|mut stmt| {
             stmt.execute(params![
-                r.id.as_str(),
-                &r.digest.as_bytes()[..],
-                r.prefix,
-                r.owner,
-                r.name,
-                r.scopes.to_string(),
-                to_nanos(r.created).map_err(to_sql_error)?,
-                r.expires.map(to_nanos).transpose().map_err(to_sql_error)?,
-                r.revoked.map(to_nanos).transpose().map_err(to_sql_error)?,
-                r.remaining_uses
-                    .map(i64::try_from)
-                    .transpose()
-                    .map_err(to_sql_error)?,
-                quota.map(|q| i64::from(q.requests().get())),
-                quota
-                    .map(|q| duration_nanos(q.period()))
-                    .transpose()
-                    .map_err(to_sql_error)?,
-                quota.map(|q| i64::from(q.burst().get())),
-                r.replaced_by.as_ref().map(KeyId::as_str),
+                c.id,
+                c.digest,
+                c.prefix,
+                c.owner,
+                c.name,
+                c.scopes,
+                c.created,
+                c.expires,
+                c.revoked,
+                c.remaining_uses,
+                c.quota_requests,
+                c.quota_period,
+                c.quota_burst,
+                c.replaced_by,
             ])
         })
         .map_err(|e| Error::store(WHAT, e))?;
@@ -329,82 +322,26 @@ fn insert_row(conn: &Connection, r: &KeyRecord) -> Result<(), Error> {
     Ok(())
 }
 
-fn to_sql_error(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
-    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
-}
-
 /// Reads one row; the outer `Result` is SQLite's, the inner one says whether the row makes
 /// a valid record.
 fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<KeyRecord, Error>> {
-    let id: String = row.get(0)?;
-    let digest: Vec<u8> = row.get(1)?;
-    let scopes: String = row.get(5)?;
-    let created: i64 = row.get(6)?;
-    let expires: Option<i64> = row.get(7)?;
-    let revoked: Option<i64> = row.get(8)?;
-    let remaining: Option<i64> = row.get(9)?;
-    let quota: (Option<i64>, Option<i64>, Option<i64>) = (row.get(10)?, row.get(11)?, row.get(12)?);
-    let replaced_by: Option<String> = row.get(13)?;
-    let (prefix, owner, name) = (row.get(2)?, row.get(3)?, row.get(4)?);
-    Ok((|| {
-        let digest =
-            <[u8; DIGEST_LEN]>::try_from(digest.as_slice()).map_err(|_| corrupt("digest"))?;
-        Ok(KeyRecord {
-            id: id.parse().map_err(|_| corrupt("id"))?,
-            digest: KeyDigest::from_bytes(digest),
-            prefix,
-            owner,
-            name,
-            scopes: Scopes::from_space_separated(&scopes),
-            created: from_nanos(created)?,
-            expires: expires.map(from_nanos).transpose()?,
-            revoked: revoked.map(from_nanos).transpose()?,
-            remaining_uses: remaining
-                .map(|n| u64::try_from(n).map_err(|_| corrupt("remaining_uses")))
-                .transpose()?,
-            rate_quota: read_quota(quota)?,
-            replaced_by: replaced_by
-                .map(|s| s.parse().map_err(|_| corrupt("replaced_by")))
-                .transpose()?,
-        })
-    })())
-}
-
-fn read_quota(q: (Option<i64>, Option<i64>, Option<i64>)) -> Result<Option<RateQuota>, Error> {
-    let (Some(requests), Some(period), Some(burst)) = q else {
-        return Ok(None);
+    let columns = Columns {
+        id: row.get(0)?,
+        digest: row.get(1)?,
+        prefix: row.get(2)?,
+        owner: row.get(3)?,
+        name: row.get(4)?,
+        scopes: row.get(5)?,
+        created: row.get(6)?,
+        expires: row.get(7)?,
+        revoked: row.get(8)?,
+        remaining_uses: row.get(9)?,
+        quota_requests: row.get(10)?,
+        quota_period: row.get(11)?,
+        quota_burst: row.get(12)?,
+        replaced_by: row.get(13)?,
     };
-    let count = |n: i64| {
-        u32::try_from(n)
-            .ok()
-            .and_then(NonZeroU32::new)
-            .ok_or_else(|| corrupt("rate quota"))
-    };
-    let period = u64::try_from(period).map_err(|_| corrupt("rate quota"))?;
-    let quota = RateQuota::new(count(requests)?, Duration::from_nanos(period))
-        .map_err(|_| corrupt("rate quota"))?;
-    Ok(Some(quota.with_burst(count(burst)?)))
-}
-
-fn corrupt(column: &'static str) -> Error {
-    Error::Store {
-        what: format!("corrupt {column} in key database").into(),
-        source: None,
-    }
-}
-
-/// Nanoseconds since the epoch as SQLite's 64-bit integer: good until the year 2262.
-fn to_nanos(t: UnixTime) -> Result<i64, Error> {
-    duration_nanos(t.as_duration())
-}
-
-fn duration_nanos(d: Duration) -> Result<i64, Error> {
-    i64::try_from(d.as_nanos()).map_err(|_| Error::InvalidSettings("time beyond the year 2262"))
-}
-
-fn from_nanos(n: i64) -> Result<UnixTime, Error> {
-    let n = u64::try_from(n).map_err(|_| corrupt("time"))?;
-    Ok(UnixTime::from_duration(Duration::from_nanos(n)))
+    Ok(columns.into_record())
 }
 
 impl std::fmt::Debug for SqliteStore {

@@ -57,6 +57,7 @@ pub(crate) struct App {
     pub(crate) guard: Guard<Authenticator>,
     pub(crate) admin: ScopeRequirement,
     pub(crate) limiter: Limits,
+    pub(crate) clock: std::sync::Arc<dyn auth_core::Clock>,
     pub(crate) log: Log,
 }
 

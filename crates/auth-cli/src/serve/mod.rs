@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use auth_apikey::NewKey;
 use auth_core::{
-    AuthenticateExt as _, Challenge, Guard, ScopeRequirement, Scopes, SystemClock,
+    AuthenticateExt as _, Challenge, Clock, Guard, ScopeRequirement, Scopes, SystemClock,
     TokenAuthenticator,
 };
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
@@ -132,8 +132,10 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         .unwrap_or_else(|| format!("{scheme}://{bound}"));
     let audience = config.audience.clone().unwrap_or_else(|| issuer.clone());
 
+    // One clock for the key ring, the verifier and the token endpoint's `iat`/`exp`.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ring = KeyRing::new(
-        SystemClock,
+        Arc::clone(&clock),
         Rotation {
             every: Duration::from_secs(3600),
             keep_retired_for: config.token_ttl * 2,
@@ -147,6 +149,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         .audience(audience.clone())
         .key_source(ring.key_source())
         .require_type("at+jwt")
+        .clock(Arc::clone(&clock))
         .build()
         .map_err(Error::config)?;
     let challenge = Challenge::bearer().with_realm(REALM);
@@ -177,6 +180,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         guard: Guard::new(authenticator),
         admin,
         limiter,
+        clock,
         log: Log,
     });
 

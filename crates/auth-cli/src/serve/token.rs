@@ -1,8 +1,6 @@
 //! `POST /oauth/token`: the client credentials grant (RFC 6749 §4.4), answered with a
 //! short-lived RFC 9068 JWT access token signed by the server's key ring.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use auth_core::Scopes;
 use base64::Engine as _;
 use http::{HeaderMap, StatusCode, header};
@@ -53,9 +51,7 @@ impl App {
     }
 
     fn issue(&self, subject: &str, client_id: &str, scopes: &Scopes) -> Reply {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = self.clock.now().as_secs();
         let ttl = self.config.token_ttl.as_secs();
         let mut jti = [0u8; 16];
         if aws_lc_rs::rand::fill(&mut jti).is_err() {

@@ -139,14 +139,7 @@ impl TokenSourceBuilder {
         let seed = RandomState::new().hash_one(std::process::id());
         TokenSource {
             inner: Arc::new(Inner {
-                client: self.client,
-                grant: self.grant,
-                store: self.store,
-                margin: self.margin,
-                jitter: self.jitter,
-                assumed_lifetime: self.assumed_lifetime,
-                backoff_min: self.backoff_min,
-                backoff_max: self.backoff_max,
+                settings: self,
                 current: ArcSwapOption::empty(),
                 flight: tokio::sync::Mutex::new(Flight::default()),
                 attempts: AtomicU64::new(0),
@@ -194,21 +187,15 @@ pub struct TokenSource {
 impl fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSource")
-            .field("client", &self.inner.client)
-            .field("grant", &self.inner.grant)
+            .field("client", &self.inner.settings.client)
+            .field("grant", &self.inner.settings.grant)
             .finish_non_exhaustive()
     }
 }
 
 struct Inner {
-    client: OAuthClient,
-    grant: Grant,
-    store: Arc<dyn TokenStore>,
-    margin: Duration,
-    jitter: Duration,
-    assumed_lifetime: Duration,
-    backoff_min: Duration,
-    backoff_max: Duration,
+    /// What the builder was given, unchanged.
+    settings: TokenSourceBuilder,
     current: ArcSwapOption<Cached>,
     flight: tokio::sync::Mutex<Flight>,
     /// Completed refresh attempts, successful or not: a waiter that sees it move knows an
@@ -265,7 +252,7 @@ impl TokenSource {
     /// the backoff after a failure, [`Error::Store`] when the new tokens could not be saved
     /// (they are used nonetheless).
     pub async fn get(&self) -> Result<AccessToken, Error> {
-        let now = self.inner.client.clock().now();
+        let now = self.inner.settings.client.clock().now();
         if let Some(cached) = &*self.inner.current.load()
             && now < cached.refresh_at
         {
@@ -278,7 +265,7 @@ impl TokenSource {
     /// The cached token if it is not yet due for refresh, without waiting: for callers that
     /// cannot await (a synchronous hook), which then fall back to [`TokenSource::get`].
     pub fn cached(&self) -> Option<AccessToken> {
-        let now = self.inner.client.clock().now();
+        let now = self.inner.settings.client.clock().now();
         let current = self.inner.current.load();
         let cached = current.as_ref().filter(|c| now < c.refresh_at)?;
         Some(AccessToken(Arc::clone(cached)))
@@ -336,7 +323,7 @@ impl TokenSource {
 
     /// The client.
     pub fn client(&self) -> &OAuthClient {
-        &self.inner.client
+        &self.inner.settings.client
     }
 
     async fn get_slow(&self, now: UnixTime) -> Result<AccessToken, Error> {
@@ -357,7 +344,7 @@ impl TokenSource {
         }
         let attempts_before = inner.attempts.load(Ordering::Acquire);
         let mut flight = inner.flight.lock().await;
-        let now = inner.client.clock().now();
+        let now = inner.settings.client.clock().now();
         if let Some(cached) = &*inner.current.load()
             && now < cached.expires_at
         {
@@ -386,7 +373,7 @@ impl TokenSource {
         let inner = &*self.inner;
         let result = self.obtain().await;
         inner.attempts.fetch_add(1, Ordering::AcqRel);
-        let now = inner.client.clock().now();
+        let now = inner.settings.client.clock().now();
         match result {
             Ok((tokens, saved)) => {
                 flight.failure = None;
@@ -412,8 +399,8 @@ impl TokenSource {
     async fn obtain(&self) -> Result<(TokenSet, Result<(), Error>), Error> {
         let inner = &*self.inner;
         let ours = inner.current.load_full();
-        let stored = inner.store.load().await?;
-        let now = inner.client.clock().now();
+        let stored = inner.settings.store.load().await?;
+        let now = inner.settings.client.clock().now();
         if let Some(s) = stored
             .as_ref()
             .filter(|s| inner.adoptable(s, ours.as_deref(), now))
@@ -431,12 +418,12 @@ impl TokenSource {
         }
         .cloned();
         let tokens = match refresh_token {
-            Some(rt) => match inner.client.refresh(&rt).await {
+            Some(rt) => match inner.settings.client.refresh(&rt).await {
                 Ok(t) => t,
                 Err(e) if e.is_server_error(&ErrorCode::InvalidGrant) => {
                     // Another process may have rotated it: re-read the store once.
-                    let again = inner.store.load().await?;
-                    let now = inner.client.clock().now();
+                    let again = inner.settings.store.load().await?;
+                    let now = inner.settings.client.clock().now();
                     match again {
                         Some(s) if inner.adoptable(&s, ours.as_deref(), now) => {
                             return Ok((s, Ok(())));
@@ -446,22 +433,22 @@ impl TokenSource {
                                 .is_some_and(|r| !r.ct_eq(rt.expose_secret())) =>
                         {
                             let newer = s.refresh_token().cloned().ok_or(Error::NoRefreshToken)?;
-                            inner.client.refresh(&newer).await?
+                            inner.settings.client.refresh(&newer).await?
                         }
-                        _ if inner.grant == Grant::ClientCredentials => {
-                            inner.client.client_credentials().await?
+                        _ if inner.settings.grant == Grant::ClientCredentials => {
+                            inner.settings.client.client_credentials().await?
                         }
                         _ => return Err(e),
                     }
                 }
                 Err(e) => return Err(e),
             },
-            None if inner.grant == Grant::ClientCredentials => {
-                inner.client.client_credentials().await?
+            None if inner.settings.grant == Grant::ClientCredentials => {
+                inner.settings.client.client_credentials().await?
             }
             None => return Err(Error::NoRefreshToken),
         };
-        let saved = inner.store.save(&tokens).await;
+        let saved = inner.settings.store.save(&tokens).await;
         inner.unsaved.store(saved.is_err(), Ordering::Release);
         Ok((tokens, saved))
     }
@@ -481,9 +468,10 @@ impl Inner {
     fn retry_at(&self, failure: &Failure) -> UnixTime {
         let shift = failure.consecutive.saturating_sub(1).min(20);
         let wait = self
+            .settings
             .backoff_min
             .saturating_mul(1 << shift)
-            .min(self.backoff_max);
+            .min(self.settings.backoff_max);
         failure.at.saturating_add(wait)
     }
 
@@ -510,15 +498,16 @@ impl Inner {
     fn install(&self, tokens: TokenSet, now: UnixTime) -> Result<AccessToken, Error> {
         let expires_at = tokens
             .expires_at()
-            .unwrap_or_else(|| now.saturating_add(self.assumed_lifetime));
+            .unwrap_or_else(|| now.saturating_add(self.settings.assumed_lifetime));
         let lifetime = expires_at.duration_since(now).unwrap_or_default();
-        let ahead = (self.margin + self.random_up_to(self.jitter)).min(lifetime / 2);
+        let ahead =
+            (self.settings.margin + self.random_up_to(self.settings.jitter)).min(lifetime / 2);
         let mut value = Vec::with_capacity(7 + tokens.access_token().len());
         value.extend_from_slice(b"Bearer ");
         value.extend_from_slice(tokens.access_token().expose_secret());
         let mut header = HeaderValue::from_bytes(&value).map_err(|_| {
             Error::invalid(
-                &self.client.shared.token_name,
+                &self.settings.client.shared.token_name,
                 "access token cannot be sent in a header",
             )
         })?;

@@ -132,3 +132,8 @@ pub mod serverless {
         }
     }
 }
+
+/// auth-tower's README quickstart (axum), compiled as a doctest here where axum is at hand.
+#[cfg(doctest)]
+#[doc = include_str!("../../crates/auth-tower/README.md")]
+pub struct TowerReadmeDoctests;

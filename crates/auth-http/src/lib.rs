@@ -200,3 +200,8 @@ impl HttpClient for Client {
         Box::pin(self.execute(request))
     }
 }
+
+/// The examples in this crate's README.md, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

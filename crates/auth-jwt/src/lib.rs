@@ -97,3 +97,8 @@ pub fn thumbprint(jwk_json: &str) -> Result<String, Error> {
         .map(str::to_owned)
         .ok_or_else(|| Error::invalid_key("HMAC secrets have no published thumbprint"))
 }
+
+/// The examples in this crate's README.md, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct CrateReadmeDoctests;

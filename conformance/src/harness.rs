@@ -178,7 +178,6 @@ where
 ///
 /// If the runtime cannot be built, which only happens when the OS refuses threads.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    #[allow(clippy::expect_used)]
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_apikey::{Error, KeyId, KeyRecord, KeyStore};
-use auth_core::{Clock, SystemClock, UnixTime};
+use auth_core::{Clock, CoarseClock, UnixTime};
 use tokio::sync::watch;
 use tokio_postgres::Client;
 
@@ -59,7 +59,7 @@ impl PgStore {
             schema: "auth_apikey".into(),
             max_stale: DEFAULT_MAX_STALE,
             connect_timeout: Duration::from_secs(5),
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(CoarseClock),
         })
     }
 
@@ -196,7 +196,7 @@ impl PgStoreBuilder {
     }
 
     /// The clock that ages cache entries: use the clock of the [`ApiKeys`](auth_apikey::ApiKeys)
-    /// over this store (default: the system clock).
+    /// over this store (default: [`CoarseClock`](auth_core::CoarseClock), the system clock at tick resolution).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

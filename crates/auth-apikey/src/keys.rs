@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::{Clock, Secret, SystemClock, TokenAuthenticator, TokenExtractor};
+use auth_core::{Clock, CoarseClock, Secret, TokenAuthenticator, TokenExtractor};
 use http::HeaderName;
 
 use crate::digest::{KeyDigest, KeyHasher};
@@ -60,9 +60,9 @@ struct Inner<S> {
 }
 
 impl<S: KeyStore> ApiKeys<S> {
-    /// Keys of `format` in `store`, digested with SHA-256 (no pepper), on the system clock.
+    /// Keys of `format` in `store`, digested with SHA-256 (no pepper), on the system clock ([`CoarseClock`](auth_core::CoarseClock)).
     pub fn new(format: KeyFormat, store: S) -> Self {
-        Self::assemble(format, KeyHasher::sha256(), Arc::new(SystemClock), store)
+        Self::assemble(format, KeyHasher::sha256(), Arc::new(CoarseClock), store)
     }
 
     fn assemble(format: KeyFormat, hasher: KeyHasher, clock: Arc<dyn Clock>, store: S) -> Self {
@@ -94,7 +94,7 @@ impl ApiKeys<()> {
         ApiKeysBuilder {
             format,
             pepper: None,
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(CoarseClock),
         }
     }
 }

@@ -69,7 +69,7 @@ pub use authenticate::{
     TokenAuthenticator, TokenVerdict, VerifyToken,
 };
 pub use challenge::{Challenge, ErrorCode};
-pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, UnixTime};
 pub use credentials::{CredentialError, Location, TokenExtractor};
 pub use http_client::{HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, Transport};
 pub use outgoing::StaticCredential;

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use auth_core::http_client::redacted_origin;
-use auth_core::{Clock, HttpClient, SystemClock, Transport, UnixTime};
+use auth_core::{Clock, CoarseClock, HttpClient, Transport, UnixTime};
 use http::header::{ACCEPT, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use http::{StatusCode, Uri};
 
@@ -123,7 +123,7 @@ impl fmt::Debug for RemoteJwks {
 }
 
 impl RemoteJwks {
-    /// Keys from `url`, fetched with `client`, on the system clock, with default tuning.
+    /// Keys from `url`, fetched with `client`, on the system clock ([`CoarseClock`](auth_core::CoarseClock)), with default tuning.
     ///
     /// # Errors
     ///
@@ -133,7 +133,7 @@ impl RemoteJwks {
         Self::with_options(
             url,
             client,
-            SystemClock,
+            CoarseClock,
             RemoteConfig::default(),
             Transport::default(),
         )

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    Clock, CredentialKind, Principal, SystemClock, TokenVerdict, UnixTime, VerifyToken,
+    Clock, CoarseClock, CredentialKind, Principal, TokenVerdict, UnixTime, VerifyToken,
 };
 use serde::de::DeserializeOwned;
 
@@ -115,7 +115,7 @@ impl VerifierBuilder {
         self
     }
 
-    /// The clock for `exp`, `nbf`, `iat` (default: the system clock).
+    /// The clock for `exp`, `nbf`, `iat` (default: [`CoarseClock`](auth_core::CoarseClock), the system clock at tick resolution).
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
@@ -321,7 +321,7 @@ impl Verifier {
             issuers: Accept::Unset,
             audiences: Accept::Unset,
             keys: None,
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(CoarseClock),
             leeway: DEFAULT_LEEWAY,
             max_age: None,
             typ: None,

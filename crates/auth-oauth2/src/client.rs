@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use auth_core::{Clock, HttpClient, Scopes, Secret, SystemClock, Transport, UnixTime};
+use auth_core::{Clock, CoarseClock, HttpClient, Scopes, Secret, Transport, UnixTime};
 use auth_jwt::SigningKey;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
@@ -194,7 +194,7 @@ impl OAuthClientBuilder {
         self
     }
 
-    /// The clock. Default: the system clock.
+    /// The clock. Default: [`CoarseClock`](auth_core::CoarseClock), the system clock at tick resolution.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -470,7 +470,7 @@ impl OAuthClient {
             issuer: None,
             iss_parameter: false,
             http: None,
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(CoarseClock),
             transport: Transport::default(),
             quirks: Quirks::default(),
         }

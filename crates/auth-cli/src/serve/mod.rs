@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use auth_apikey::NewKey;
 use auth_core::{
-    AuthenticateExt as _, Challenge, Clock, Guard, ScopeRequirement, Scopes, SystemClock,
+    AuthenticateExt as _, Challenge, Clock, CoarseClock, Guard, ScopeRequirement, Scopes,
     TokenAuthenticator,
 };
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
@@ -133,7 +133,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     let audience = config.audience.clone().unwrap_or_else(|| issuer.clone());
 
     // One clock for the key ring, the verifier and the token endpoint's `iat`/`exp`.
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = Arc::new(CoarseClock);
     let ring = KeyRing::new(
         Arc::clone(&clock),
         Rotation {

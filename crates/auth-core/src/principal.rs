@@ -108,54 +108,102 @@ impl fmt::Debug for Principal {
 }
 
 /// A set of OAuth 2.0 scope tokens (RFC 6749 §3.3), kept sorted and free of duplicates.
+///
+/// Held as one string, the tokens in order separated by single spaces: one allocation
+/// however many scopes (a token's scopes are built on every request), and none at all for
+/// an already sorted scope string beyond its copy.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scopes(Vec<Box<str>>);
+pub struct Scopes(Box<str>);
 
 impl Scopes {
     /// Parses a space-separated scope string. Tokens with characters RFC 6749 §3.3 forbids
     /// (controls, space, `"`, `\`, non-ASCII) are dropped.
     pub fn from_space_separated(s: &str) -> Self {
+        // Already canonical (valid tokens in strictly ascending order, single spaces), as
+        // issuers usually send it: a copy is all there is to do.
+        if is_canonical(s.as_bytes()) {
+            return Self(Box::from(s));
+        }
         s.split(' ').collect()
     }
 
     /// Whether `scope` is granted.
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.binary_search_by(|s| (**s).cmp(scope)).is_ok()
+        self.iter().any(|s| s == scope)
     }
 
     /// The scopes in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|s| &**s)
+        self.0.split(' ').filter(|s| !s.is_empty())
     }
 
     /// How many scopes there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        if self.0.is_empty() {
+            0
+        } else {
+            self.0.bytes().filter(|b| *b == b' ').count() + 1
+        }
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The scopes as an OAuth 2.0 `scope` parameter: sorted, separated by single spaces.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether `s` is empty or valid scope tokens in strictly ascending order separated by
+/// single spaces: one pass over the bytes.
+fn is_canonical(s: &[u8]) -> bool {
+    let mut start = 0;
+    let mut previous: &[u8] = &[];
+    for (i, &b) in s.iter().enumerate() {
+        if b == b' ' {
+            let token = s.get(start..i).unwrap_or_default();
+            if token.is_empty() || (start > 0 && previous >= token) {
+                return false;
+            }
+            previous = token;
+            start = i + 1;
+        } else if !is_scope_byte(b) {
+            return false;
+        }
+    }
+    let last = s.get(start..).unwrap_or_default();
+    s.is_empty() || (!last.is_empty() && (start == 0 || previous < last))
+}
+
+/// `%x21 / %x23-5B / %x5D-7E` (RFC 6749 §3.3).
+fn is_scope_byte(b: u8) -> bool {
+    b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
 }
 
 /// Whether `s` is an RFC 6749 scope-token: `1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+    !s.is_empty() && s.bytes().all(is_scope_byte)
 }
 
 impl<S: AsRef<str>> FromIterator<S> for Scopes {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        let mut v: Vec<Box<str>> = iter
+        let mut v: Vec<S> = iter
             .into_iter()
             .filter(|s| is_scope_token(s.as_ref()))
-            .map(|s| Box::from(s.as_ref()))
             .collect();
-        v.sort_unstable();
-        v.dedup();
-        Self(v)
+        v.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        v.dedup_by(|a, b| a.as_ref() == b.as_ref());
+        let mut joined = String::with_capacity(v.iter().map(|s| s.as_ref().len() + 1).sum());
+        for (i, s) in v.iter().enumerate() {
+            if i > 0 {
+                joined.push(' ');
+            }
+            joined.push_str(s.as_ref());
+        }
+        Self(joined.into_boxed_str())
     }
 }
 
@@ -168,13 +216,7 @@ impl fmt::Debug for Scopes {
 impl fmt::Display for Scopes {
     /// Space-separated, as in an OAuth 2.0 `scope` parameter.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, s) in self.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            f.write_str(s)?;
-        }
-        Ok(())
+        f.write_str(&self.0)
     }
 }
 
@@ -292,6 +334,31 @@ mod tests {
         let s = Scopes::from_space_separated("b a  b \"bad\" c");
         assert_eq!(s.to_string(), "a b c");
         assert!(s.contains("a") && !s.contains("bad"));
+    }
+
+    /// The canonical fast path and the general one agree with a plain sort and dedup.
+    #[test]
+    fn scope_strings_normalize_like_a_sorted_set() {
+        let words = ["a", "b", "c", "a:b", "", "\"", "é", "\t"];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..5_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let n = seed % 6;
+            let input: Vec<&str> = (0..n)
+                .map(|i| words[((seed >> (8 * i)) % words.len() as u64) as usize])
+                .collect();
+            let input = input.join(" ");
+            let mut expected: Vec<&str> = input.split(' ').filter(|t| is_scope_token(t)).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let got = Scopes::from_space_separated(&input);
+            assert_eq!(got.iter().collect::<Vec<_>>(), expected, "{input:?}");
+            assert_eq!(got.len(), expected.len(), "{input:?}");
+            assert_eq!(got.as_str(), expected.join(" "), "{input:?}");
+            assert_eq!(got, expected.iter().collect::<Scopes>(), "{input:?}");
+        }
     }
 
     #[test]

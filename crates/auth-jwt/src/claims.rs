@@ -5,12 +5,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 use std::time::Duration;
 
 use auth_core::{Scopes, UnixTime};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use crate::strict::{Members, Name, OneOrMany, Str, Unique};
+use crate::strict::{JsonError, Members, Number, OneOrMany, Parser};
 
 /// The registered claims as read from a payload, borrowed where possible.
 #[derive(Debug, Default)]
@@ -27,100 +27,15 @@ pub(crate) struct RawClaims<'a> {
 }
 
 /// A NumericDate (RFC 7519 §2): a non-negative JSON number of seconds, fractions allowed.
-struct NumericDate(UnixTime);
-
-impl<'de> de::Deserialize<'de> for NumericDate {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = NumericDate;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a non-negative number of seconds")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
-                Ok(NumericDate(UnixTime::from_secs(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
-                u64::try_from(v)
-                    .map(|v| NumericDate(UnixTime::from_secs(v)))
-                    .map_err(|_| E::custom("a negative date"))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
-                if v.is_nan() || v < 0.0 {
-                    return Err(E::custom("a negative date"));
-                }
-                // Beyond Duration's range is "forever", not an error.
-                let d = Duration::try_from_secs_f64(v).unwrap_or(Duration::MAX);
-                Ok(NumericDate(UnixTime::from_duration(d)))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl<'de> de::Deserialize<'de> for RawClaims<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(ClaimsVisitor)
-    }
-}
-
-struct ClaimsVisitor;
-
-impl<'de> Visitor<'de> for ClaimsVisitor {
-    type Value = RawClaims<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JWT claims object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut c = RawClaims::default();
-        let mut members = Members::default();
-        while let Some(Name(name)) = map.next_key()? {
-            match &*name {
-                "iss" => {
-                    members.known(0, &name)?;
-                    c.iss = Some(map.next_value::<Str<'de>>()?.0);
-                }
-                "sub" => {
-                    members.known(1, &name)?;
-                    c.sub = Some(map.next_value::<Str<'de>>()?.0);
-                }
-                "jti" => {
-                    members.known(2, &name)?;
-                    c.jti = Some(map.next_value::<Str<'de>>()?.0);
-                }
-                "aud" => {
-                    members.known(3, &name)?;
-                    c.aud = Some(map.next_value::<OneOrMany<'de>>()?);
-                }
-                "exp" => {
-                    members.known(4, &name)?;
-                    c.exp = Some(map.next_value::<NumericDate>()?.0);
-                }
-                "nbf" => {
-                    members.known(5, &name)?;
-                    c.nbf = Some(map.next_value::<NumericDate>()?.0);
-                }
-                "iat" => {
-                    members.known(6, &name)?;
-                    c.iat = Some(map.next_value::<NumericDate>()?.0);
-                }
-                "scope" => {
-                    members.known(7, &name)?;
-                    c.scope = Some(map.next_value::<Str<'de>>()?.0);
-                }
-                "scp" => {
-                    members.known(8, &name)?;
-                    c.scp = Some(map.next_value::<OneOrMany<'de>>()?);
-                }
-                _ => {
-                    members.insert(&name)?;
-                    map.next_value::<Unique>()?;
-                }
-            }
-        }
-        Ok(c)
+fn numeric_date(p: &mut Parser<'_>) -> Result<UnixTime, JsonError> {
+    match p.number()? {
+        Number::Unsigned(secs) => Ok(UnixTime::from_secs(secs)),
+        // -0 is 0; NaN cannot be written in JSON.
+        Number::Float(v) if v < 0.0 || v.is_nan() => Err(p.error("a negative date")),
+        // Beyond Duration's range is "forever", not an error.
+        Number::Float(v) => Ok(UnixTime::from_duration(
+            Duration::try_from_secs_f64(v).unwrap_or(Duration::MAX),
+        )),
     }
 }
 
@@ -128,11 +43,58 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
 ///
 /// # Errors
 ///
-/// The parser's message: not an object, a mistyped claim, a duplicate, trailing data.
-pub(crate) fn parse(json: &[u8]) -> Result<RawClaims<'_>, String> {
-    // One UTF-8 check over the whole text; serde_json's str reader then skips it per string.
-    let text = std::str::from_utf8(json).map_err(|e| e.to_string())?;
-    serde_json::from_str(text).map_err(|e| e.to_string())
+/// Not an object, a mistyped claim, a duplicate, trailing data.
+pub(crate) fn parse(json: &[u8]) -> Result<RawClaims<'_>, JsonError> {
+    let mut p = Parser::new(json)?;
+    let mut c = RawClaims::default();
+    let mut members = Members::default();
+    p.object(|p, name| {
+        match &*name {
+            "iss" => {
+                members.known(p, 0, &name)?;
+                c.iss = Some(p.string()?);
+            }
+            "sub" => {
+                members.known(p, 1, &name)?;
+                c.sub = Some(p.string()?);
+            }
+            "jti" => {
+                members.known(p, 2, &name)?;
+                c.jti = Some(p.string()?);
+            }
+            "aud" => {
+                members.known(p, 3, &name)?;
+                c.aud = Some(p.strings()?);
+            }
+            "exp" => {
+                members.known(p, 4, &name)?;
+                c.exp = Some(numeric_date(p)?);
+            }
+            "nbf" => {
+                members.known(p, 5, &name)?;
+                c.nbf = Some(numeric_date(p)?);
+            }
+            "iat" => {
+                members.known(p, 6, &name)?;
+                c.iat = Some(numeric_date(p)?);
+            }
+            "scope" => {
+                members.known(p, 7, &name)?;
+                c.scope = Some(p.string()?);
+            }
+            "scp" => {
+                members.known(p, 8, &name)?;
+                c.scp = Some(p.strings()?);
+            }
+            _ => {
+                members.insert(p, name)?;
+                p.skip()?;
+            }
+        }
+        Ok(())
+    })?;
+    p.end()?;
+    Ok(c)
 }
 
 impl RawClaims<'_> {
@@ -150,17 +112,28 @@ impl RawClaims<'_> {
     }
 
     pub(crate) fn to_owned_claims(&self) -> Claims {
-        let own = |s: &Option<Cow<'_, str>>| s.as_deref().map(Box::from);
+        let auds = self.aud.as_ref().map_or(&[][..], OneOrMany::as_slice);
+        let strings = [&self.iss, &self.sub, &self.jti];
+        let len = strings
+            .iter()
+            .filter_map(|s| s.as_deref())
+            .map(str::len)
+            .sum::<usize>()
+            + auds.iter().map(|a| a.len()).sum::<usize>();
+        let mut text = String::with_capacity(len);
+        let mut put = |s: &str| {
+            let start = text.len();
+            text.push_str(s);
+            start..text.len()
+        };
+        let [iss, sub, jti] = strings.map(|s| s.as_deref().map(&mut put));
+        let aud = auds.iter().map(|a| put(a).end).collect();
         Claims {
-            iss: own(&self.iss),
-            sub: own(&self.sub),
-            aud: self
-                .aud
-                .iter()
-                .flat_map(OneOrMany::as_slice)
-                .map(|s| Box::from(&**s))
-                .collect(),
-            jti: own(&self.jti),
+            text: text.into_boxed_str(),
+            iss,
+            sub,
+            jti,
+            aud,
             exp: self.exp,
             nbf: self.nbf,
             iat: self.iat,
@@ -170,33 +143,80 @@ impl RawClaims<'_> {
 
 /// The registered claims of a verified token (RFC 7519 §4.1). Attached to the
 /// [`auth_core::Principal`] as an attribute.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Claims {
-    iss: Option<Box<str>>,
-    sub: Option<Box<str>>,
-    aud: Vec<Box<str>>,
-    jti: Option<Box<str>>,
+    /// `iss`, `sub`, `jti` and the audiences, one after another: one allocation for all the
+    /// strings (every verification builds one of these).
+    text: Box<str>,
+    iss: Option<Range<usize>>,
+    sub: Option<Range<usize>>,
+    jti: Option<Range<usize>>,
+    /// Where each audience ends in `text`; the first starts where the strings before it end.
+    /// Most tokens have one audience, and a `SmallEnds` holds up to two without allocating.
+    aud: SmallEnds,
     exp: Option<UnixTime>,
     nbf: Option<UnixTime>,
     iat: Option<UnixTime>,
 }
 
+/// Up to two offsets inline, more on the heap.
+#[derive(Clone, PartialEq, Eq, Default)]
+struct SmallEnds {
+    inline: [usize; 2],
+    len: usize,
+    more: Vec<usize>,
+}
+
+impl FromIterator<usize> for SmallEnds {
+    fn from_iter<I: IntoIterator<Item = usize>>(iter: I) -> Self {
+        let mut out = Self::default();
+        for end in iter {
+            match out.inline.get_mut(out.len) {
+                Some(slot) => {
+                    *slot = end;
+                    out.len += 1;
+                }
+                None => out.more.push(end),
+            }
+        }
+        out
+    }
+}
+
+impl SmallEnds {
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.inline[..self.len].iter().chain(&self.more).copied()
+    }
+}
+
 impl Claims {
+    fn get(&self, range: &Option<Range<usize>>) -> Option<&str> {
+        range.clone().and_then(|r| self.text.get(r))
+    }
     /// `iss`.
     pub fn issuer(&self) -> Option<&str> {
-        self.iss.as_deref()
+        self.get(&self.iss)
     }
     /// `sub`.
     pub fn subject(&self) -> Option<&str> {
-        self.sub.as_deref()
+        self.get(&self.sub)
     }
     /// `aud`, one entry per audience (a string `aud` is one entry).
     pub fn audiences(&self) -> impl Iterator<Item = &str> {
-        self.aud.iter().map(|s| &**s)
+        let first = [&self.iss, &self.sub, &self.jti]
+            .iter()
+            .filter_map(|r| r.as_ref().map(|r| r.end))
+            .max()
+            .unwrap_or(0);
+        self.aud.iter().scan(first, |start, end| {
+            let s = self.text.get(*start..end).unwrap_or_default();
+            *start = end;
+            Some(s)
+        })
     }
     /// `jti`.
     pub fn token_id(&self) -> Option<&str> {
-        self.jti.as_deref()
+        self.get(&self.jti)
     }
     /// `exp`.
     pub fn expires_at(&self) -> Option<UnixTime> {
@@ -209,6 +229,20 @@ impl Claims {
     /// `iat`.
     pub fn issued_at(&self) -> Option<UnixTime> {
         self.iat
+    }
+}
+
+impl fmt::Debug for Claims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Claims")
+            .field("iss", &self.issuer())
+            .field("sub", &self.subject())
+            .field("aud", &self.audiences().collect::<Vec<_>>())
+            .field("jti", &self.token_id())
+            .field("exp", &self.exp)
+            .field("nbf", &self.nbf)
+            .field("iat", &self.iat)
+            .finish()
     }
 }
 
@@ -249,6 +283,30 @@ mod tests {
             br#"{"sub":"a"} {}"#,
         ] {
             assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn owned_claims_keep_every_string() {
+        for json in [
+            &br#"{"iss":"i","sub":"s","jti":"j","aud":["a","","c"]}"#[..],
+            br#"{"aud":"only"}"#,
+            br#"{"sub":"","aud":["x","y"]}"#,
+            br#"{}"#,
+        ] {
+            let raw = parse(json).unwrap();
+            let c = raw.to_owned_claims();
+            assert_eq!(c.issuer(), raw.iss.as_deref());
+            assert_eq!(c.subject(), raw.sub.as_deref());
+            assert_eq!(c.token_id(), raw.jti.as_deref());
+            let want: Vec<&str> = raw
+                .aud
+                .iter()
+                .flat_map(OneOrMany::as_slice)
+                .map(|a| &**a)
+                .collect();
+            assert_eq!(c.audiences().collect::<Vec<_>>(), want);
+            assert_eq!(c.clone(), c);
         }
     }
 

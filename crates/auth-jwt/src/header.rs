@@ -3,11 +3,8 @@
 //! key-carrying parameters (`jku`, `x5u`, `jwk`, `x5c`) read past and never used.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-
-use crate::strict::{Members, Name, Str, Unique};
+use crate::strict::{JsonError, Members, Parser};
 
 /// The header members the verifier acts on, borrowed from the decoded header.
 #[derive(Debug, Default)]
@@ -26,83 +23,63 @@ pub(crate) struct Header<'a> {
     pub(crate) b64: bool,
 }
 
-impl<'de> de::Deserialize<'de> for Header<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(HeaderVisitor)
-    }
-}
-
-struct HeaderVisitor;
-
-impl<'de> Visitor<'de> for HeaderVisitor {
-    type Value = Header<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JOSE header object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut h = Header::default();
-        let mut members = Members::default();
-        while let Some(Name(name)) = map.next_key()? {
-            match &*name {
-                "alg" => {
-                    members.known(0, &name)?;
-                    h.alg = Some(map.next_value::<Str<'de>>()?.0);
-                }
-                "kid" => {
-                    members.known(1, &name)?;
-                    h.kid = Some(map.next_value::<Str<'de>>()?.0);
-                }
-                "typ" => {
-                    members.known(2, &name)?;
-                    h.typ = Some(map.next_value::<Str<'de>>()?.0);
-                }
-                "cty" => {
-                    members.known(3, &name)?;
-                    h.cty = Some(map.next_value::<Str<'de>>()?.0);
-                }
-                "crit" => {
-                    members.known(4, &name)?;
-                    let names = map.next_value::<Vec<Str<'de>>>()?;
-                    h.crit = Some(names.into_iter().map(|s| s.0).collect());
-                }
-                "enc" => {
-                    members.known(5, &name)?;
-                    h.enc = true;
-                    map.next_value::<Unique>()?;
-                }
-                "zip" => {
-                    members.known(6, &name)?;
-                    h.zip = true;
-                    map.next_value::<Unique>()?;
-                }
-                "b64" => {
-                    members.known(7, &name)?;
-                    h.b64 = true;
-                    map.next_value::<Unique>()?;
-                }
-                // jku, x5u, jwk, x5c, x5t, x5t#S256 and private names: never followed or
-                // trusted, only checked for duplicate members.
-                _ => {
-                    members.insert(&name)?;
-                    map.next_value::<Unique>()?;
-                }
-            }
-        }
-        Ok(h)
-    }
-}
-
 /// Parses a decoded header.
 ///
 /// # Errors
 ///
-/// The parser's message: not an object, a mistyped member, a duplicate, trailing data.
-pub(crate) fn parse(json: &[u8]) -> Result<Header<'_>, String> {
-    // One UTF-8 check over the whole text; serde_json's str reader then skips it per string.
-    let text = std::str::from_utf8(json).map_err(|e| e.to_string())?;
-    serde_json::from_str(text).map_err(|e| e.to_string())
+/// Not an object, a mistyped member, a duplicate, trailing data.
+pub(crate) fn parse(json: &[u8]) -> Result<Header<'_>, JsonError> {
+    let mut p = Parser::new(json)?;
+    let mut h = Header::default();
+    let mut members = Members::default();
+    p.object(|p, name| {
+        match &*name {
+            "alg" => {
+                members.known(p, 0, &name)?;
+                h.alg = Some(p.string()?);
+            }
+            "kid" => {
+                members.known(p, 1, &name)?;
+                h.kid = Some(p.string()?);
+            }
+            "typ" => {
+                members.known(p, 2, &name)?;
+                h.typ = Some(p.string()?);
+            }
+            "cty" => {
+                members.known(p, 3, &name)?;
+                h.cty = Some(p.string()?);
+            }
+            "crit" => {
+                members.known(p, 4, &name)?;
+                h.crit = Some(p.string_array()?);
+            }
+            "enc" => {
+                members.known(p, 5, &name)?;
+                h.enc = true;
+                p.skip()?;
+            }
+            "zip" => {
+                members.known(p, 6, &name)?;
+                h.zip = true;
+                p.skip()?;
+            }
+            "b64" => {
+                members.known(p, 7, &name)?;
+                h.b64 = true;
+                p.skip()?;
+            }
+            // jku, x5u, jwk, x5c, x5t, x5t#S256 and private names: never followed or
+            // trusted, only checked for duplicate members.
+            _ => {
+                members.insert(p, name)?;
+                p.skip()?;
+            }
+        }
+        Ok(())
+    })?;
+    p.end()?;
+    Ok(h)
 }
 
 /// Whether a media type names `want`, case-insensitively, with or without `application/`

@@ -54,7 +54,7 @@ fn decode_into<'b>(
     heap: &'b mut Vec<u8>,
     what: &'static str,
 ) -> Result<&'b [u8], Error> {
-    let len = jws::decoded_len(part.len()).ok_or(Error::malformed(what))?;
+    let len = jws::decoded_len(part.len()).ok_or_else(|| Error::malformed(what))?;
     let out = match stack.get_mut(..len) {
         Some(out) => out,
         None => {
@@ -62,7 +62,7 @@ fn decode_into<'b>(
             heap
         }
     };
-    jws::decode_into(part.as_bytes(), out).ok_or(Error::malformed(what))?;
+    jws::decode_into(part.as_bytes(), out).ok_or_else(|| Error::malformed(what))?;
     Ok(out)
 }
 
@@ -110,7 +110,7 @@ pub(crate) fn check_header<'t, 'b>(
     let name = header
         .alg
         .as_deref()
-        .ok_or(Error::malformed("header has no alg"))?;
+        .ok_or_else(|| Error::malformed("header has no alg"))?;
     let alg = Algorithm::from_name(name)
         .filter(|a| allowed(*a))
         .ok_or_else(|| Error::AlgorithmNotAllowed(shown(name)))?;

@@ -301,7 +301,7 @@ impl<C> Verified<C> {
         let sub = self
             .registered
             .subject()
-            .ok_or(Error::MissingClaim("sub"))?;
+            .ok_or_else(|| Error::MissingClaim("sub"))?;
         Ok(Principal::new(sub, CredentialKind::Jwt)
             .with_scopes(self.scopes.clone())
             .with_attribute(self.registered.clone()))
@@ -365,7 +365,10 @@ impl Verifier {
         let mut scratch = Scratch::new();
         let (payload, _) = self.check_signature(token, &mut scratch).await?;
         let raw = self.check_claims(payload)?;
-        let sub = raw.sub.as_deref().ok_or(Error::MissingClaim("sub"))?;
+        let sub = raw
+            .sub
+            .as_deref()
+            .ok_or_else(|| Error::MissingClaim("sub"))?;
         Ok(Principal::new(sub, CredentialKind::Jwt)
             .with_scopes(raw.scopes())
             .with_attribute(raw.to_owned_claims()))
@@ -478,7 +481,7 @@ fn check_times(
         ));
     }
     if let Some(max) = max_age {
-        let iat = c.iat.ok_or(Error::MissingClaim("iat"))?;
+        let iat = c.iat.ok_or_else(|| Error::MissingClaim("iat"))?;
         let age = now.duration_since(iat).unwrap_or_default();
         if age > max.saturating_add(leeway) {
             return Err(Error::TooOld { age, max });

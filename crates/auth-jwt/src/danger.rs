@@ -1,7 +1,6 @@
 //! Operations that skip the claims policy. Quarantined here so that a review can find them.
 
 use crate::error::Error;
-use crate::jws::decode_part;
 use crate::signed::{Scratch, check_header};
 use crate::{Algorithm, KeySet};
 
@@ -36,5 +35,5 @@ pub fn verify_jws_signature(
         false,
     )?;
     signed.verify_with(keys, false)?;
-    decode_part(signed.compact.payload, "payload is not base64url")
+    Ok(signed.payload.to_vec())
 }

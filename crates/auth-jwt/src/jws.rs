@@ -29,19 +29,14 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, Error> {
             max: max_len,
         });
     }
-    // str::find uses core's word-at-a-time byte search.
-    let first = token.find('.');
-    let second = first.and_then(|h| token[h + 1..].find('.').map(|i| h + 1 + i));
-    let (Some(h), Some(p)) = (first, second) else {
+    // The first and the last dot: two short scans (header and signature). A dot between
+    // them, in the payload, is found by its base64url decoding, which refuses it, and
+    // [`extra_parts`] then says what the token was.
+    let (Some(h), Some(p)) = (token.find('.'), token.rfind('.')) else {
         return Err(Error::malformed("not three dot-separated parts"));
     };
-    let rest = &token[p + 1..];
-    if rest.contains('.') {
-        return Err(if rest.bytes().filter(|b| *b == b'.').count() == 2 {
-            Error::Unsupported("JWE (five parts): only signed tokens are accepted")
-        } else {
-            Error::malformed("not three dot-separated parts")
-        });
+    if h == p {
+        return Err(Error::malformed("not three dot-separated parts"));
     }
     let compact = Compact {
         header: &token[..h],
@@ -60,6 +55,15 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, Error> {
     Ok(compact)
 }
 
+/// The error for a token whose payload part holds a dot: five parts are a JWE.
+pub(crate) fn extra_parts(payload: &str) -> Error {
+    if payload.bytes().filter(|b| *b == b'.').count() == 2 {
+        Error::Unsupported("JWE (five parts): only signed tokens are accepted")
+    } else {
+        Error::malformed("not three dot-separated parts")
+    }
+}
+
 /// Strict base64url (RFC 4648 §5) without padding, whitespace or non-zero trailing bits.
 ///
 /// # Errors
@@ -72,17 +76,6 @@ pub(crate) fn b64_decode(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
 /// base64url without padding.
 pub(crate) fn b64_encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Decodes one part of a token.
-///
-/// # Errors
-///
-/// [`Error::Malformed`] naming the part.
-pub(crate) fn decode_part(part: &str, what: &'static str) -> Result<Vec<u8>, Error> {
-    let mut out = vec![0; decoded_len(part.len()).ok_or_else(|| Error::malformed(what))?];
-    decode_into(part.as_bytes(), &mut out).ok_or_else(|| Error::malformed(what))?;
-    Ok(out)
 }
 
 /// Marks a byte that is not in the base64url alphabet: above the 24 bits that four
@@ -192,13 +185,17 @@ mod tests {
             split("a.b.c", 4),
             Err(Error::TooLarge { len: 5, max: 4 })
         ));
-        assert!(matches!(
-            split("a.b.c.d.e", 100),
-            Err(Error::Unsupported(_))
-        ));
-        for bad in ["", "a", "a.b", "a.b.c.d", ".b.c", "a.b."] {
+        for bad in ["", "a", "a.b", ".b.c", "a.b."] {
             assert!(matches!(split(bad, 100), Err(Error::Malformed(_))), "{bad}");
         }
+        // More parts land in the payload, whose decoding refuses the dots.
+        let jwe = split("a.b.c.d.e", 100).unwrap();
+        assert_eq!(
+            (jwe.header, jwe.payload, jwe.signature),
+            ("a", "b.c.d", "e")
+        );
+        assert!(matches!(extra_parts(jwe.payload), Error::Unsupported(_)));
+        assert!(matches!(extra_parts("b.c"), Error::Malformed(_)));
         let c = split("h.p.s", 100).unwrap();
         assert_eq!(
             (c.header, c.payload, c.signature, c.signing_input),

@@ -15,6 +15,8 @@ pub(crate) struct Scratch {
     header: [u8; 256],
     signature: [u8; 512],
     payload: [u8; 1024],
+    /// The decoded payload's length: in `payload` if it fits, else all of `heap_payload`.
+    payload_len: usize,
     heap: Vec<u8>,
     heap_signature: Vec<u8>,
     heap_payload: Vec<u8>,
@@ -26,24 +28,18 @@ impl Scratch {
             header: [0; 256],
             signature: [0; 512],
             payload: [0; 1024],
+            payload_len: 0,
             heap: Vec::new(),
             heap_signature: Vec::new(),
             heap_payload: Vec::new(),
         }
     }
 
-    /// Decodes a token's payload into this space.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Malformed`] when it is not base64url.
-    pub(crate) fn payload(&mut self, part: &str) -> Result<&[u8], Error> {
-        decode_into(
-            part,
-            &mut self.payload,
-            &mut self.heap_payload,
-            "payload is not base64url",
-        )
+    /// The payload decoded by the last [`check_header`].
+    pub(crate) fn payload(&self) -> &[u8] {
+        self.payload
+            .get(..self.payload_len)
+            .unwrap_or(&self.heap_payload)
     }
 }
 
@@ -75,10 +71,13 @@ pub(crate) struct Signed<'t, 'b> {
     /// The header says `cty: JWT`: the payload is itself a token (RFC 7519 §5.2).
     pub(crate) nested: bool,
     signature: &'b [u8],
+    /// The payload, decoded; not yet authenticated.
+    pub(crate) payload: &'b [u8],
 }
 
 /// Length, shape and header: JWE, `crit` and `b64` refused, nested tokens refused unless
-/// `nested_ok`, `alg` allowed, `typ` as required.
+/// `nested_ok`, `alg` allowed, `typ` as required; then the signature and the payload
+/// decoded (the payload is only read as claims once the signature is verified).
 ///
 /// # Errors
 ///
@@ -95,9 +94,11 @@ pub(crate) fn check_header<'t, 'b>(
     let Scratch {
         header: header_buf,
         signature: signature_buf,
+        payload: payload_buf,
+        payload_len,
         heap,
         heap_signature,
-        ..
+        heap_payload,
     } = scratch;
     let header_json = decode_into(compact.header, header_buf, heap, "header is not base64url")?;
     let header =
@@ -145,12 +146,27 @@ pub(crate) fn check_header<'t, 'b>(
         heap_signature,
         "signature is not base64url",
     )?;
+    let payload = decode_into(
+        compact.payload,
+        payload_buf,
+        heap_payload,
+        "payload is not base64url",
+    )
+    .map_err(|e| {
+        if compact.payload.contains('.') {
+            jws::extra_parts(compact.payload)
+        } else {
+            e
+        }
+    })?;
+    *payload_len = payload.len();
     Ok(Signed {
         compact,
         alg,
         kid: header.kid,
         nested,
         signature,
+        payload,
     })
 }
 

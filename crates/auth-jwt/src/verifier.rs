@@ -381,26 +381,26 @@ impl Verifier {
         token: &str,
         scratch: &'s mut Scratch,
     ) -> Result<(&'s [u8], Algorithm), Error> {
-        let (part, alg, nested) = self.check_layer(token, scratch, self.inner.nested).await?;
+        let (alg, nested) = self.check_layer(token, scratch, self.inner.nested).await?;
         if !nested {
-            return Ok((scratch.payload(part)?, alg));
+            return Ok((scratch.payload(), alg));
         }
         // The outer payload is the inner token; it is at most max_token_len long already.
-        let inner = std::str::from_utf8(scratch.payload(part)?)
+        let inner = std::str::from_utf8(scratch.payload())
             .map_err(|_| Error::malformed("nested token is not text"))?
             .to_owned();
-        let (part, alg, _) = self.check_layer(&inner, scratch, false).await?;
-        Ok((scratch.payload(part)?, alg))
+        let (alg, _) = self.check_layer(&inner, scratch, false).await?;
+        Ok((scratch.payload(), alg))
     }
 
-    /// One compact JWS: header, key, signature. Returns the payload part (still base64url),
-    /// the algorithm, and whether the header says the payload is a nested token.
-    async fn check_layer<'t>(
+    /// One compact JWS: header, key, signature; its payload is left decoded in `scratch`.
+    /// Returns the algorithm and whether the header says the payload is a nested token.
+    async fn check_layer(
         &self,
-        token: &'t str,
+        token: &str,
         scratch: &mut Scratch,
         nested_ok: bool,
-    ) -> Result<(&'t str, Algorithm, bool), Error> {
+    ) -> Result<(Algorithm, bool), Error> {
         let p = &*self.inner;
         let signed = check_header(
             token,
@@ -415,7 +415,7 @@ impl Verifier {
             .snapshot_for(signed.kid.as_deref(), signed.alg)
             .await?;
         signed.verify_with(snapshot.key_set(), p.try_each_key)?;
-        Ok((signed.compact.payload, signed.alg, signed.nested))
+        Ok((signed.alg, signed.nested))
     }
 
     fn check_claims<'a>(&self, payload: &'a [u8]) -> Result<RawClaims<'a>, Error> {

@@ -163,24 +163,43 @@ fn is_canonical(s: &[u8]) -> bool {
     let mut start = 0;
     let mut previous: &[u8] = &[];
     for (i, &b) in s.iter().enumerate() {
-        if b == b' ' {
-            let token = s.get(start..i).unwrap_or_default();
-            if token.is_empty() || (start > 0 && previous >= token) {
-                return false;
+        match SCOPE_CLASS[usize::from(b)] {
+            TOKEN => {}
+            SPACE => {
+                let token = s.get(start..i).unwrap_or_default();
+                if token.is_empty() || (start > 0 && previous >= token) {
+                    return false;
+                }
+                previous = token;
+                start = i + 1;
             }
-            previous = token;
-            start = i + 1;
-        } else if !is_scope_byte(b) {
-            return false;
+            _ => return false,
         }
     }
     let last = s.get(start..).unwrap_or_default();
     s.is_empty() || (!last.is_empty() && (start == 0 || previous < last))
 }
 
+const TOKEN: u8 = 1;
+const SPACE: u8 = 2;
+
+/// Each byte's class in a scope string: [`TOKEN`], [`SPACE`], or 0 (forbidden).
+static SCOPE_CLASS: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        if is_scope_byte(b as u8) {
+            t[b] = TOKEN;
+        }
+        b += 1;
+    }
+    t[b' ' as usize] = SPACE;
+    t
+};
+
 /// `%x21 / %x23-5B / %x5D-7E` (RFC 6749 §3.3).
-fn is_scope_byte(b: u8) -> bool {
-    b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)
+const fn is_scope_byte(b: u8) -> bool {
+    b == 0x21 || (b >= 0x23 && b <= 0x5b) || (b >= 0x5d && b <= 0x7e)
 }
 
 /// Whether `s` is an RFC 6749 scope-token: `1*( %x21 / %x23-5B / %x5D-7E )`.

@@ -201,6 +201,22 @@ impl RemoteJwks {
         self.shared.serve(self.shared.clock.now()).map(|_| ())
     }
 
+    /// The cached set when it is fresh and knows the key: the read path, no lock.
+    pub(crate) fn snapshot_now(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Option<arc_swap::Guard<Arc<KeySet>>> {
+        let s = &*self.shared;
+        let fresh = s.clock.now().as_nanos() < s.expires_at.load(Ordering::Acquire);
+        let keys = fresh.then(|| s.keys.load())?;
+        let known = match kid {
+            Some(kid) => keys.contains_kid(kid),
+            None => keys.supports(alg),
+        };
+        known.then_some(keys)
+    }
+
     /// The keys to verify a token with `kid`: the cached set, refreshed first when expired
     /// or when `kid` is unknown (subject to the cooldown).
     pub(crate) async fn snapshot_for(
@@ -208,17 +224,15 @@ impl RemoteJwks {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<arc_swap::Guard<Arc<KeySet>>, Error> {
+        if let Some(keys) = self.snapshot_now(kid, alg) {
+            return Ok(keys);
+        }
         let s = &*self.shared;
         let now = s.clock.now();
         let fresh = now.as_nanos() < s.expires_at.load(Ordering::Acquire);
         if fresh {
-            let keys = s.keys.load();
-            let known = match kid {
-                Some(kid) => keys.contains_kid(kid),
-                None => keys.supports(alg),
-            };
-            if known || !s.may_fetch_for(kid, now) {
-                return Ok(keys);
+            if !s.may_fetch_for(kid, now) {
+                return Ok(s.keys.load());
             }
         } else if !s.may_fetch_for(None, now) {
             return s.serve(now);

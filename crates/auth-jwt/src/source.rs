@@ -81,6 +81,17 @@ impl KeySource {
         }
     }
 
+    /// The keys to verify a token with `kid` and `alg` when they are at hand without a
+    /// fetch: always for fixed and live sets, for a remote JWKS when its cached set is fresh
+    /// and knows the key. `None`: ask [`KeySource::snapshot_for`].
+    pub(crate) fn snapshot_now(&self, kid: Option<&str>, alg: Algorithm) -> Option<Snapshot<'_>> {
+        match &self.0 {
+            Kind::Fixed(k) => Some(Snapshot::Borrowed(k)),
+            Kind::Live(k) => Some(Snapshot::Guarded(k.load())),
+            Kind::Remote(r) => r.snapshot_now(kid, alg).map(Snapshot::Guarded),
+        }
+    }
+
     /// The keys to verify a token with `kid` and `alg`; a remote source may fetch first.
     pub(crate) async fn snapshot_for(
         &self,

@@ -246,22 +246,35 @@ impl<'a> Parser<'a> {
             return self.fail("expected a number");
         }
         let start = self.pos;
+        // The common case, a NumericDate in whole seconds: digits only, read as scanned.
+        let bytes = self.text.as_bytes();
+        let mut i = start;
+        let mut n = 0u64;
+        while let Some(&d) = bytes.get(i)
+            && d.is_ascii_digit()
+        {
+            n = n.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            i += 1;
+        }
+        let plain = i - start;
+        if (1..=19).contains(&plain)
+            && (plain == 1 || bytes[start] != b'0')
+            && !matches!(bytes.get(i), Some(b'.' | b'e' | b'E'))
+        {
+            // Nineteen digits cannot overflow a u64.
+            self.pos = i;
+            return Ok(Number::Unsigned(n));
+        }
         let integer = self.number_body()?;
         let digits = self.text.get(start..self.pos).unwrap_or_default();
-        if integer && !digits.starts_with('-') {
-            let digit = |d: u8| u64::from(d - b'0');
-            // Nineteen digits cannot overflow a u64; past u64::MAX integers are read as
-            // floats, as serde_json does.
-            let n = if digits.len() <= 19 {
-                Some(digits.bytes().fold(0, |n, d| n * 10 + digit(d)))
-            } else {
-                digits
-                    .bytes()
-                    .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(digit(d)))
-            };
-            if let Some(n) = n {
-                return Ok(Number::Unsigned(n));
-            }
+        // Past u64::MAX integers are read as floats, as serde_json does.
+        if integer
+            && !digits.starts_with('-')
+            && let Some(n) = digits.bytes().try_fold(0u64, |n, d| {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            })
+        {
+            return Ok(Number::Unsigned(n));
         }
         // The grammar was checked above; Rust's float syntax is a superset of JSON's.
         match digits.parse::<f64>() {
@@ -496,12 +509,13 @@ fn skip_plain(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// Remembers the member names of one object and refuses a repeat. The callers' registered
-/// names are one bit each; other names, the first 16 inline and compared linearly, then in an
-/// ordered set, so the work stays O(n log n) on any input.
+/// names are one bit each; other names, the first 16 borrowed ones inline and compared
+/// linearly, the rest (and names with escapes, which own their text) in an ordered set, so
+/// the work stays O(n log n) on any input and the common case allocates nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Members<'a> {
     known: u32,
-    inline: [Option<Cow<'a, str>>; INLINE],
+    inline: [&'a str; INLINE],
     len: usize,
     spilled: BTreeSet<Cow<'a, str>>,
 }
@@ -530,18 +544,18 @@ impl<'a> Members<'a> {
     ///
     /// A duplicate member.
     pub(crate) fn insert(&mut self, p: &Parser<'_>, name: Cow<'a, str>) -> Result<(), JsonError> {
-        let seen = self.inline[..self.len]
-            .iter()
-            .any(|n| n.as_deref() == Some(&*name))
-            || self.spilled.contains(&*name);
+        let seen = self.inline[..self.len].contains(&&*name) || self.spilled.contains(&*name);
         if seen {
             return duplicate(p, &name);
         }
-        if self.len < INLINE {
-            self.inline[self.len] = Some(name);
-            self.len += 1;
-        } else {
-            self.spilled.insert(name);
+        match name {
+            Cow::Borrowed(name) if self.len < INLINE => {
+                self.inline[self.len] = name;
+                self.len += 1;
+            }
+            name => {
+                self.spilled.insert(name);
+            }
         }
         Ok(())
     }

@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 
 use crate::claims::{self, Claims, RawClaims};
 use crate::error::{Error, shown};
-use crate::signed::{Scratch, check_header};
-use crate::source::{KeySource, Snapshot};
+use crate::signed::{Scratch, Signed, check_header};
+use crate::source::KeySource;
 use crate::{Algorithm, KeySet};
 
 /// The leeway when none is set.
@@ -342,17 +342,17 @@ impl Verifier {
     ///
     /// [`Error`]: see [`Error::is_rejection`] for which errors are verdicts on the token.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, Error> {
-        let mut scratch = Scratch::new();
-        let (payload, alg) = self.check_signature(token, &mut scratch).await?;
-        let raw = self.check_claims(payload)?;
-        let claims: C =
-            serde_json::from_slice(payload).map_err(|e| Error::Claims(e.to_string()))?;
-        Ok(Verified {
-            claims,
-            registered: raw.to_owned_claims(),
-            scopes: raw.scopes(),
-            alg,
+        self.verified(token, |payload, raw, alg| {
+            let claims: C =
+                serde_json::from_slice(payload).map_err(|e| Error::Claims(e.to_string()))?;
+            Ok(Verified {
+                claims,
+                registered: raw.to_owned_claims(),
+                scopes: raw.scopes(),
+                alg,
+            })
         })
+        .await
     }
 
     /// Verifies `token` and returns its principal only (no application claims type); `sub`
@@ -362,35 +362,92 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub async fn verify_principal(&self, token: &str) -> Result<Principal, Error> {
-        let mut scratch = Scratch::new();
-        let (payload, _) = self.check_signature(token, &mut scratch).await?;
-        let raw = self.check_claims(payload)?;
-        let sub = raw
-            .sub
-            .as_deref()
-            .ok_or_else(|| Error::MissingClaim("sub"))?;
-        Ok(Principal::new(sub, CredentialKind::Jwt)
-            .with_scopes(raw.scopes())
-            .with_attribute(raw.to_owned_claims()))
+        self.verified(token, |_, raw, _| {
+            let sub = raw
+                .sub
+                .as_deref()
+                .ok_or_else(|| Error::MissingClaim("sub"))?;
+            Ok(Principal::new(sub, CredentialKind::Jwt)
+                .with_scopes(raw.scopes())
+                .with_attribute(raw.to_owned_claims()))
+        })
+        .await
     }
 
-    /// Header, key and signature (of both layers of an accepted nested token); returns the
-    /// claims' payload, decoded into `scratch`, and the algorithm that signed it.
-    async fn check_signature<'s>(
+    /// Verifies `token` and hands its payload and checked claims to `finish`. When the keys
+    /// are at hand (a fixed or live set, a fresh remote set that knows the key) all of it
+    /// runs synchronously and the future stays a few words; a fetch runs in a boxed future.
+    async fn verified<T>(
         &self,
         token: &str,
-        scratch: &'s mut Scratch,
-    ) -> Result<(&'s [u8], Algorithm), Error> {
+        finish: impl Fn(&[u8], RawClaims<'_>, Algorithm) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if let Some(done) = self.verified_now(token, &finish) {
+            return done;
+        }
+        Box::pin(async {
+            let mut scratch = Scratch::new();
+            let alg = self.check_signature(token, &mut scratch).await?;
+            let payload = scratch.payload();
+            finish(payload, self.check_claims(payload)?, alg)
+        })
+        .await
+    }
+
+    /// [`Verifier::verified`] without waiting, its scratch space on this stack frame:
+    /// `None` when keys must be fetched first.
+    fn verified_now<T>(
+        &self,
+        token: &str,
+        finish: &impl Fn(&[u8], RawClaims<'_>, Algorithm) -> Result<T, Error>,
+    ) -> Option<Result<T, Error>> {
+        let mut scratch = Scratch::new();
+        match self.check_signature_now(token, &mut scratch) {
+            Ok(Some(alg)) => {
+                let payload = scratch.payload();
+                Some(
+                    self.check_claims(payload)
+                        .and_then(|raw| finish(payload, raw, alg)),
+                )
+            }
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// [`Verifier::check_signature`] without waiting: `None` when a layer's keys must be
+    /// fetched first.
+    fn check_signature_now(
+        &self,
+        token: &str,
+        scratch: &mut Scratch,
+    ) -> Result<Option<Algorithm>, Error> {
+        let Some((alg, nested)) = self.check_layer_now(token, scratch, self.inner.nested)? else {
+            return Ok(None);
+        };
+        if !nested {
+            return Ok(Some(alg));
+        }
+        let inner = inner_token(scratch)?;
+        Ok(self
+            .check_layer_now(&inner, scratch, false)?
+            .map(|(alg, _)| alg))
+    }
+
+    /// Header, key and signature (of both layers of an accepted nested token); leaves the
+    /// claims' payload decoded in `scratch` and returns the algorithm that signed it.
+    async fn check_signature(
+        &self,
+        token: &str,
+        scratch: &mut Scratch,
+    ) -> Result<Algorithm, Error> {
         let (alg, nested) = self.check_layer(token, scratch, self.inner.nested).await?;
         if !nested {
-            return Ok((scratch.payload(), alg));
+            return Ok(alg);
         }
-        // The outer payload is the inner token; it is at most max_token_len long already.
-        let inner = std::str::from_utf8(scratch.payload())
-            .map_err(|_| Error::malformed("nested token is not text"))?
-            .to_owned();
+        let inner = inner_token(scratch)?;
         let (alg, _) = self.check_layer(&inner, scratch, false).await?;
-        Ok((scratch.payload(), alg))
+        Ok(alg)
     }
 
     /// One compact JWS: header, key, signature; its payload is left decoded in `scratch`.
@@ -402,20 +459,46 @@ impl Verifier {
         nested_ok: bool,
     ) -> Result<(Algorithm, bool), Error> {
         let p = &*self.inner;
-        let signed = check_header(
+        let signed = self.check_header(token, scratch, nested_ok)?;
+        let snapshot = p
+            .keys
+            .snapshot_for(signed.kid.as_deref(), signed.alg)
+            .await?;
+        signed.verify_with(snapshot.key_set(), p.try_each_key)?;
+        Ok((signed.alg, signed.nested))
+    }
+
+    /// [`Verifier::check_layer`] without waiting: `None` when the keys must be fetched.
+    fn check_layer_now(
+        &self,
+        token: &str,
+        scratch: &mut Scratch,
+        nested_ok: bool,
+    ) -> Result<Option<(Algorithm, bool)>, Error> {
+        let p = &*self.inner;
+        let signed = self.check_header(token, scratch, nested_ok)?;
+        let Some(snapshot) = p.keys.snapshot_now(signed.kid.as_deref(), signed.alg) else {
+            return Ok(None);
+        };
+        signed.verify_with(snapshot.key_set(), p.try_each_key)?;
+        Ok(Some((signed.alg, signed.nested)))
+    }
+
+    fn check_header<'t, 'b>(
+        &self,
+        token: &'t str,
+        scratch: &'b mut Scratch,
+        nested_ok: bool,
+    ) -> Result<Signed<'t, 'b>, Error> {
+        let p = &*self.inner;
+        check_header(
             token,
             scratch,
             p.max_token_len,
             |a| p.algorithms.contains(&a),
             p.typ.as_deref(),
             nested_ok,
-        )?;
-        let snapshot: Snapshot<'_> = p
-            .keys
-            .snapshot_for(signed.kid.as_deref(), signed.alg)
-            .await?;
-        signed.verify_with(snapshot.key_set(), p.try_each_key)?;
-        Ok((signed.alg, signed.nested))
+        )
     }
 
     fn check_claims<'a>(&self, payload: &'a [u8]) -> Result<RawClaims<'a>, Error> {
@@ -451,6 +534,14 @@ impl Verifier {
         }
         Ok(c)
     }
+}
+
+/// The outer payload of a nested token: the inner token, at most `max_token_len` long
+/// already.
+fn inner_token(scratch: &Scratch) -> Result<String, Error> {
+    std::str::from_utf8(scratch.payload())
+        .map(str::to_owned)
+        .map_err(|_| Error::malformed("nested token is not text"))
 }
 
 /// `exp` must be after now (`exp == now` is expired), `nbf` and `iat` not after now, each

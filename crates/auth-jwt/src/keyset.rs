@@ -7,6 +7,8 @@
 //! still use the one key that has no id and fits its `alg` (a single configured secret);
 //! with several such keys it is refused.
 
+use std::collections::HashMap;
+
 use crate::error::{Error, shown};
 use crate::{Algorithm, Key};
 
@@ -17,6 +19,20 @@ pub struct KeySet {
     skipped: Vec<String>,
     /// Key ids that name different keys in the source document.
     ambiguous: Vec<String>,
+    /// Each key id's first key, `None` once another key of different material claims the
+    /// same id. Kept as keys are added; read for sets larger than [`SCAN`], where a scan
+    /// would cost more than hashing the token's `kid` (SipHash: the `kid` is the sender's).
+    by_kid: HashMap<Box<str>, Option<usize>>,
+}
+
+/// Up to this many keys, a `kid` is looked up by scanning.
+const SCAN: usize = 8;
+
+/// What a `kid` names.
+enum Named<'a> {
+    Nothing,
+    One(&'a Key),
+    Several,
 }
 
 /// The keys to try for one token.
@@ -29,11 +45,11 @@ pub(crate) enum Resolved<'a> {
 impl KeySet {
     /// A set of the given keys.
     pub fn new(keys: impl IntoIterator<Item = Key>) -> Self {
-        Self {
-            keys: keys.into_iter().collect(),
-            skipped: Vec::new(),
-            ambiguous: Vec::new(),
+        let mut set = Self::default();
+        for key in keys {
+            set.push(key);
         }
+        set
     }
 
     /// Parses a JWK Set (RFC 7517 §5). Keys that cannot verify (unknown `kty`, `use: enc`,
@@ -69,7 +85,7 @@ impl KeySet {
                 continue;
             }
             match crate::jwk::parse(jwk) {
-                Ok(key) => set.keys.push(key),
+                Ok(key) => set.push(key),
                 Err(why) => set.skipped.push(format!("key {i}: {why}")),
             }
         }
@@ -89,7 +105,36 @@ impl KeySet {
 
     /// Adds a key.
     pub fn push(&mut self, key: Key) {
+        if let Some(kid) = key.kid() {
+            match self.by_kid.get_mut(kid) {
+                None => {
+                    self.by_kid.insert(kid.into(), Some(self.keys.len()));
+                }
+                Some(slot) => {
+                    if slot.is_some_and(|first| !self.keys[first].same_material(&key)) {
+                        *slot = None;
+                    }
+                }
+            }
+        }
         self.keys.push(key);
+    }
+
+    /// The key(s) `kid` names.
+    fn named(&self, kid: &str) -> Named<'_> {
+        if self.keys.len() > SCAN {
+            return match self.by_kid.get(kid) {
+                None => Named::Nothing,
+                Some(Some(i)) => self.keys.get(*i).map_or(Named::Nothing, Named::One),
+                Some(None) => Named::Several,
+            };
+        }
+        let mut named = self.keys.iter().filter(|k| k.kid() == Some(kid));
+        match named.next() {
+            None => Named::Nothing,
+            Some(first) if named.any(|other| !other.same_material(first)) => Named::Several,
+            Some(first) => Named::One(first),
+        }
     }
 
     /// The usable keys.
@@ -119,7 +164,7 @@ impl KeySet {
 
     /// Whether a key with this `kid` is present.
     pub fn contains_kid(&self, kid: &str) -> bool {
-        self.keys.iter().any(|k| k.kid() == Some(kid))
+        !matches!(self.named(kid), Named::Nothing)
     }
 
     /// The keys to try for a token's `kid` and `alg`.
@@ -136,22 +181,21 @@ impl KeySet {
                     shown(kid)
                 )));
             }
-            let mut named = self.keys.iter().filter(|k| k.kid() == Some(kid));
-            if let Some(first) = named.next() {
-                if named.any(|other| !other.same_material(first)) {
+            match self.named(kid) {
+                Named::Several => {
                     return Err(Error::UnknownKey(format!(
                         "kid {} names more than one key",
                         shown(kid)
                     )));
                 }
-                return if first.supports(alg) {
-                    Ok(Resolved::One(first))
-                } else {
-                    Err(Error::UnknownKey(format!(
+                Named::One(key) if key.supports(alg) => return Ok(Resolved::One(key)),
+                Named::One(_) => {
+                    return Err(Error::UnknownKey(format!(
                         "key {} cannot verify {alg}",
                         shown(kid)
-                    )))
-                };
+                    )));
+                }
+                Named::Nothing => {}
             }
             // No key has that id: keys without an id may still fit, unambiguously.
             return self.without_kid(alg, try_each, Some(kid), |k| k.kid().is_none());
@@ -166,29 +210,29 @@ impl KeySet {
         kid: Option<&str>,
         eligible: impl Fn(&Key) -> bool,
     ) -> Result<Resolved<'_>, Error> {
-        let fits: Vec<&Key> = self
-            .keys
-            .iter()
-            .filter(|k| eligible(k) && k.supports(alg))
-            .collect();
+        let mut fits = self.keys.iter().filter(|k| eligible(k) && k.supports(alg));
         let what = || {
             kid.map_or_else(
                 || format!("token without kid and {alg}"),
                 |k| format!("kid {} with {alg}", shown(k)),
             )
         };
-        match fits.len() {
-            0 => Err(Error::UnknownKey(format!("no key for {}", what()))),
-            1 => Ok(Resolved::One(fits[0])),
-            n if try_each => {
-                let _ = n;
-                Ok(Resolved::Each(fits))
-            }
-            n => Err(Error::UnknownKey(format!(
-                "{n} keys fit {}: refusing to guess",
-                what()
-            ))),
+        let Some(first) = fits.next() else {
+            return Err(Error::UnknownKey(format!("no key for {}", what())));
+        };
+        let Some(second) = fits.next() else {
+            return Ok(Resolved::One(first));
+        };
+        if try_each {
+            return Ok(Resolved::Each(
+                [first, second].into_iter().chain(fits).collect(),
+            ));
         }
+        Err(Error::UnknownKey(format!(
+            "{} keys fit {}: refusing to guess",
+            2 + fits.count(),
+            what()
+        )))
     }
 }
 
@@ -226,6 +270,36 @@ mod tests {
         assert!(dup.resolve(Some("a"), Algorithm::HS256, false).is_err());
         let same = KeySet::new([hs(1, Some("a")), hs(1, Some("a"))]);
         assert!(same.resolve(Some("a"), Algorithm::HS256, false).is_ok());
+    }
+
+    /// Past the scan threshold the index answers, and answers the same.
+    #[test]
+    fn large_sets_resolve_like_small_ones() {
+        for extra in [0u8, 20] {
+            let mut keys: Vec<Key> = (0..extra)
+                .map(|i| hs(100 + i, Some(&format!("k{i}"))))
+                .collect();
+            keys.extend([
+                hs(1, Some("a")),
+                hs(2, Some("b")),
+                hs(3, Some("b")),
+                hs(4, None),
+            ]);
+            keys.push(hs(1, Some("a")));
+            let set = KeySet::new(keys);
+            assert!(matches!(
+                set.resolve(Some("a"), Algorithm::HS256, false),
+                Ok(Resolved::One(k)) if k.kid() == Some("a")
+            ));
+            assert!(set.resolve(Some("b"), Algorithm::HS256, false).is_err());
+            assert!(set.contains_kid("b") && !set.contains_kid("c"));
+            // An unknown kid falls back to the one key without an id.
+            assert!(matches!(
+                set.resolve(Some("c"), Algorithm::HS256, false),
+                Ok(Resolved::One(k)) if k.kid().is_none()
+            ));
+            assert!(set.resolve(Some("a"), Algorithm::HS512, false).is_err());
+        }
     }
 
     #[test]

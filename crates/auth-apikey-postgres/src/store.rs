@@ -196,7 +196,7 @@ impl PgStoreBuilder {
     }
 
     /// The clock that ages cache entries: use the clock of the [`ApiKeys`](auth_apikey::ApiKeys)
-    /// over this store (default: [`CoarseClock`](auth_core::CoarseClock), the system clock at tick resolution).
+    /// over this store (default: [`CoarseClock`], the system clock at tick resolution).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

@@ -123,7 +123,8 @@ impl fmt::Debug for RemoteJwks {
 }
 
 impl RemoteJwks {
-    /// Keys from `url`, fetched with `client`, on the system clock ([`CoarseClock`](auth_core::CoarseClock)), with default tuning.
+    /// Keys from `url`, fetched with `client`, on the system clock ([`CoarseClock`]), with
+    /// default tuning.
     ///
     /// # Errors
     ///

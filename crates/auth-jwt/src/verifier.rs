@@ -115,7 +115,8 @@ impl VerifierBuilder {
         self
     }
 
-    /// The clock for `exp`, `nbf`, `iat` (default: [`CoarseClock`](auth_core::CoarseClock), the system clock at tick resolution).
+    /// The clock for `exp`, `nbf`, `iat` (default: [`CoarseClock`], the system clock at tick
+    /// resolution).
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self

@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-http", &["auth-core", "http", "reqwest"]),
     ("auth-tower", &["auth-core", "auth-ratelimit", "http", "http-body-util", "tower-layer", "tower-service", "tracing"]),
     ("auth-jwt", &["auth-core", "jsonwebtoken", "aws-lc-rs", "base64", "serde", "serde_json", "thiserror", "arc-swap", "http"]),
-    ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "rusqlite"]),
+    ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "rusqlite", "foldhash"]),
     ("auth-ratelimit", &["auth-core", "http", "thiserror", "foldhash", "quanta"]),
     ("auth-oauth2", &["auth-core", "auth-jwt", "http", "thiserror", "oauth2", "serde", "serde_json", "arc-swap", "httpdate", "subtle", "form_urlencoded", "base64", "tokio"]), // tokio: `sync` only, no executor
     ("auth-ratelimit-redis", &["auth-core", "auth-ratelimit", "http", "redis"]),

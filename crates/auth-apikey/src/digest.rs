@@ -35,13 +35,16 @@ impl KeyDigest {
         &self.0
     }
 
-    /// Compares in time independent of the contents: four 64-bit constant-time comparisons.
+    /// Compares in time independent of the contents: the differences of the four 64-bit
+    /// words ORed together (no branch), then one constant-time comparison with zero.
+    #[inline]
     pub fn ct_eq(&self, other: &Self) -> bool {
         let (a, b) = (self.words(), other.words());
-        let eq = a[0].ct_eq(&b[0]) & a[1].ct_eq(&b[1]) & a[2].ct_eq(&b[2]) & a[3].ct_eq(&b[3]);
-        bool::from(eq)
+        let diff = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]);
+        bool::from(diff.ct_eq(&0))
     }
 
+    #[inline]
     fn words(&self) -> [u64; 4] {
         let mut w = [0u64; 4];
         for (word, chunk) in w.iter_mut().zip(self.0.chunks_exact(8)) {

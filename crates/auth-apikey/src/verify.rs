@@ -102,7 +102,7 @@ impl<S: KeyStore> ApiKeys<S> {
         // The offline checks run before the future is built, so that a forged key costs
         // what they cost. The future is kept small (nothing large lives across an await):
         // it is moved into every caller's future.
-        let offline = self.format().parse(key);
+        let offline = self.format().parse_inline(key);
         async move {
             let id = match offline {
                 Ok(id) => id,

@@ -60,7 +60,8 @@ struct Inner<S> {
 }
 
 impl<S: KeyStore> ApiKeys<S> {
-    /// Keys of `format` in `store`, digested with SHA-256 (no pepper), on the system clock ([`CoarseClock`](auth_core::CoarseClock)).
+    /// Keys of `format` in `store`, digested with SHA-256 (no pepper), on the system clock
+    /// at tick resolution ([`CoarseClock`]).
     pub fn new(format: KeyFormat, store: S) -> Self {
         Self::assemble(format, KeyHasher::sha256(), Arc::new(CoarseClock), store)
     }

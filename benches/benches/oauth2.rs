@@ -7,7 +7,9 @@
 //! and floors: reading each clock (the OAuth client's default is `CoarseClock`), and cloning an
 //! `Arc` already at hand (one `Arc` shared by both threads: what a shared cache's hot path
 //! pays at least). The future of `get()` is polled once with a no-op waker: on this path it
-//! is always ready, so no runtime is measured.
+//! is always ready, so no runtime is measured. The poll is inlined where the future is made,
+//! as an `.await` in the caller's own `async fn` is; an out-of-line poll that moves the future
+//! and copies its 104-byte `Result` adds about 15 ns on the development machine.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -23,6 +25,7 @@ use auth_core::{
 use auth_oauth2::{OAuthClient, TokenSource};
 use criterion::{Criterion, criterion_group, criterion_main};
 
+#[inline(always)] // polled in place, as `.await` would; see the module documentation
 fn now_or_never<F: Future>(f: F) -> Option<F::Output> {
     let mut cx = Context::from_waker(Waker::noop());
     match pin!(f).poll(&mut cx) {

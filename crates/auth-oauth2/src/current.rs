@@ -270,7 +270,7 @@ mod tests {
                 answers.recv().unwrap().unwrap()
             };
             assert_eq!(there(), (b"A".to_vec(), UnixTime::from_secs(100)));
-            publish(&current, "B", 200);
+            publish(current, "B", 200);
             assert_eq!(there(), (b"B".to_vec(), UnixTime::from_secs(200)));
             // Invalidated here: the same tokens under a new generation, expired there too.
             let b = current.token(|_| true).unwrap();
@@ -298,6 +298,9 @@ mod tests {
         current.invalidate(&a);
         let b = publish(&current, "A", 100);
         assert!(b.0.cached.generation > a.0.cached.generation + 1);
-        assert_eq!(current.generation.load(Ordering::Relaxed), b.0.cached.generation);
+        assert_eq!(
+            current.generation.load(Ordering::Relaxed),
+            b.0.cached.generation
+        );
     }
 }

@@ -5,8 +5,10 @@
 //! thread's own copy of the token); the peer, what a hand-rolled cache usually is
 //! (`std::sync::RwLock<Option<Arc<token>>>` with an expiry check, on the same clock as ours);
 //! and floors: reading each clock (the OAuth client's default is `CoarseClock`), and cloning an
-//! `Arc` already at hand (one `Arc` shared by both threads: what a shared cache's hot path
-//! pays at least). The future of `get()` is polled once with a no-op waker: on this path it
+//! `Arc` already at hand, once one `Arc` shared by both threads (what a shared cache's hot
+//! path pays at least) and once each thread its own (the same work without contention: its
+//! two-thread/one-thread ratio is what running a second thread costs on this machine, from
+//! shared cores, caches and the hypervisor). The future of `get()` is polled once with a no-op waker: on this path it
 //! is always ready, so no runtime is measured. The poll is inlined where the future is made,
 //! as an `.await` in the caller's own `async fn` is; an out-of-line poll that moves the future
 //! and copies its 104-byte `Result` adds about 15 ns on the development machine.
@@ -49,6 +51,12 @@ fn source() -> Option<TokenSource> {
     let source = TokenSource::client_credentials(client).build();
     now_or_never(source.get())?.ok()?; // warm the cache
     Some(source)
+}
+
+thread_local! {
+    /// An `Arc` per thread: cloning it is the same work as the shared floor without the
+    /// contention, so its two-thread/one-thread ratio is what the machine itself adds.
+    static OWN: Arc<(String, UnixTime)> = Arc::new(("bench-token".to_owned(), UnixTime::EPOCH));
 }
 
 struct Naive {
@@ -150,6 +158,13 @@ fn cached_get(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 measure(&floor, iters, contended, |f| {
                     black_box(Arc::clone(f));
+                })
+            });
+        });
+        g.bench_function("floor: Arc::clone, each thread its own", |b| {
+            b.iter_custom(|iters| {
+                measure(&Arc::new(()), iters, contended, |_| {
+                    OWN.with(|own| black_box(Arc::clone(own)));
                 })
             });
         });

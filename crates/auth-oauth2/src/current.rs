@@ -15,9 +15,11 @@
 //! as soon as two threads call at once. A thread whose handle is stale takes the mutex once to
 //! make a new one.
 //!
-//! Memory: one handle (a cache-line-padded allocation and the header value, about 300 bytes)
-//! per thread that has called, kept until the source is dropped (a thread that exits leaves
-//! its handle to the next thread that gets its index).
+//! Memory: per thread that has called, one slot and one handle, each padded to 256 bytes so
+//! that no other data shares their cache lines, plus the header value (the token's length and
+//! 7 bytes): about half a kilobyte. Slots live until the source is dropped (a thread that exits
+//! leaves its slot to the next thread that gets its index). A handle keeps its tokens alive
+//! until its thread's next call after they are replaced, or until the source is dropped.
 
 use std::cell::Cell;
 use std::fmt;
@@ -289,6 +291,13 @@ mod tests {
         let now = current.token(|_| true).unwrap();
         assert!(Arc::ptr_eq(&now.0, &b.0));
         assert_eq!(now.expires_at(), UnixTime::from_secs(200));
+    }
+
+    #[test]
+    fn tokens_can_go_anywhere() {
+        fn send_sync<T: Send + Sync + Clone>() {}
+        send_sync::<AccessToken>();
+        send_sync::<crate::TokenSource>();
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! The hot path ([`TokenSource::get`] with a token that is not yet due) reads the clock and
 //! one atomic generation number, and clones this thread's own copy of the token: no lock, no
 //! allocation, no I/O, and no write to memory another thread uses, so threads calling at once
-//! do not slow each other down (each thread that calls keeps one small copy, about 300 bytes,
-//! until the source is dropped; see `current.rs`). Everything else happens under one async
+//! do not slow each other down (each thread that calls keeps one small copy, about half a
+//! kilobyte, until the source is dropped; see `current.rs`). Everything else happens under one async
 //! mutex (`tokio::sync::Mutex`, runtime-agnostic), held by the one caller that refreshes; the
 //! others wait for it and take its result, success or failure.
 

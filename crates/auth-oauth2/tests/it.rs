@@ -36,6 +36,11 @@ fn server(
     (calls, client, clock)
 }
 
+/// The n-th token, `ATn`, for 600 s.
+fn numbered(n: usize, _request: String) -> String {
+    format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#)
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -45,9 +50,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 #[test]
 fn refreshes_within_margin_and_jitter_never_after_expiry() {
-    let (calls, client, clock) = server(|n, _| {
-        format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#)
-    });
+    let (calls, client, clock) = server(numbered);
     let source = TokenSource::client_credentials(client)
         .refresh_margin(Duration::from_secs(60))
         .jitter(Duration::from_secs(30))
@@ -293,9 +296,7 @@ impl Drop for OtherThread {
 
 #[test]
 fn a_refresh_on_one_thread_is_what_every_other_thread_hands_out_next() {
-    let (calls, client, clock) = server(|n, _| {
-        format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#)
-    });
+    let (calls, client, clock) = server(numbered);
     let source = TokenSource::client_credentials(client).build();
     let other = OtherThread::new(&source);
     assert!(block_on(source.get()).unwrap().secret().ct_eq(b"AT1"));
@@ -310,9 +311,7 @@ fn a_refresh_on_one_thread_is_what_every_other_thread_hands_out_next() {
 
 #[test]
 fn an_invalidated_token_is_refreshed_by_the_next_get_on_any_thread() {
-    let (calls, client, _clock) = server(|n, _| {
-        format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#)
-    });
+    let (calls, client, _clock) = server(numbered);
     let source = TokenSource::client_credentials(client).build();
     let other = OtherThread::new(&source);
     let used = block_on(source.get()).unwrap();

@@ -194,7 +194,7 @@ impl OAuthClientBuilder {
         self
     }
 
-    /// The clock. Default: [`CoarseClock`](auth_core::CoarseClock), the system clock at tick resolution.
+    /// The clock. Default: [`CoarseClock`], the system clock at tick resolution.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

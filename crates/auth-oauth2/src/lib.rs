@@ -14,6 +14,7 @@ pub mod assertion;
 pub mod authorize;
 mod bridge;
 pub mod client;
+mod current;
 pub mod device;
 mod endpoint;
 pub mod error;

@@ -3,7 +3,10 @@
 //! says when a 401 warrants one forced refresh and one retry.
 //!
 //! The hot path ([`TokenSource::get`] with a token that is not yet due) reads the clock and
-//! one atomic pointer: no lock, no allocation, no I/O. Everything else happens under one async
+//! one atomic generation number, and clones this thread's own copy of the token: no lock, no
+//! allocation, no I/O, and no write to memory another thread uses, so threads calling at once
+//! do not slow each other down (each thread that calls keeps one small copy, about half a
+//! kilobyte, until the source is dropped; see `current.rs`). Everything else happens under one async
 //! mutex (`tokio::sync::Mutex`, runtime-agnostic), held by the one caller that refreshes; the
 //! others wait for it and take its result, success or failure.
 
@@ -13,61 +16,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
-use auth_core::{Challenge, Scopes, Secret, UnixTime};
+use auth_core::{Challenge, UnixTime};
 use http::HeaderValue;
-use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::header::WWW_AUTHENTICATE;
 
 use crate::client::OAuthClient;
+pub use crate::current::AccessToken;
+use crate::current::{Cached, Current};
 use crate::error::{Error, ErrorCode};
 use crate::response::TokenSet;
 use crate::store::{MemoryStore, TokenStore};
-
-/// An access token handed out by a [`TokenSource`]. Cheap to clone; redacted `Debug`.
-#[derive(Clone)]
-pub struct AccessToken(Arc<Cached>);
-
-struct Cached {
-    tokens: TokenSet,
-    header: HeaderValue,
-    refresh_at: UnixTime,
-    expires_at: UnixTime,
-}
-
-impl AccessToken {
-    /// The token.
-    pub fn secret(&self) -> &Secret {
-        self.0.tokens.access_token()
-    }
-
-    /// When it expires by our clock (when the server did not say: the configured assumed
-    /// lifetime after it was issued).
-    pub fn expires_at(&self) -> UnixTime {
-        self.0.expires_at
-    }
-
-    /// The granted scopes, when the server said.
-    pub fn scopes(&self) -> Option<&Scopes> {
-        self.0.tokens.scopes()
-    }
-
-    /// Sets `Authorization: Bearer <token>` on `request`, marked sensitive, replacing any
-    /// earlier value.
-    pub fn apply<B>(&self, request: &mut http::Request<B>) {
-        request
-            .headers_mut()
-            .insert(AUTHORIZATION, self.0.header.clone());
-    }
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("token", &"[redacted]")
-            .field("expires_at", &self.0.expires_at)
-            .finish()
-    }
-}
 
 /// Which grant obtains new tokens when there is no usable refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +98,7 @@ impl TokenSourceBuilder {
         TokenSource {
             inner: Arc::new(Inner {
                 settings: self,
-                current: ArcSwapOption::empty(),
+                current: Current::default(),
                 flight: tokio::sync::Mutex::new(Flight::default()),
                 attempts: AtomicU64::new(0),
                 rng: AtomicU64::new(seed),
@@ -196,7 +154,7 @@ impl fmt::Debug for TokenSource {
 struct Inner {
     /// What the builder was given, unchanged.
     settings: TokenSourceBuilder,
-    current: ArcSwapOption<Cached>,
+    current: Current,
     flight: tokio::sync::Mutex<Flight>,
     /// Completed refresh attempts, successful or not: a waiter that sees it move knows an
     /// attempt ran while it waited.
@@ -253,10 +211,8 @@ impl TokenSource {
     /// (they are used nonetheless).
     pub async fn get(&self) -> Result<AccessToken, Error> {
         let now = self.inner.settings.client.clock().now();
-        if let Some(cached) = &*self.inner.current.load()
-            && now < cached.refresh_at
-        {
-            return Ok(AccessToken(Arc::clone(cached)));
+        if let Some(token) = self.inner.current.token(|c| now < c.refresh_at) {
+            return Ok(token);
         }
         // Boxed so that the hot path's future stays a few words, not the size of a refresh.
         Box::pin(self.get_slow(now)).await
@@ -266,9 +222,7 @@ impl TokenSource {
     /// cannot await (a synchronous hook), which then fall back to [`TokenSource::get`].
     pub fn cached(&self) -> Option<AccessToken> {
         let now = self.inner.settings.client.clock().now();
-        let current = self.inner.current.load();
-        let cached = current.as_ref().filter(|c| now < c.refresh_at)?;
-        Some(AccessToken(Arc::clone(cached)))
+        self.inner.current.token(|c| now < c.refresh_at)
     }
 
     /// Gets a token and sets it on `request` as `Authorization: Bearer`, marked sensitive.
@@ -310,15 +264,7 @@ impl TokenSource {
 
     /// Drops `used` if it is still the current token, so that the next `get` refreshes.
     pub fn invalidate(&self, used: &AccessToken) {
-        self.inner.current.rcu(|current| match current {
-            Some(c) if Arc::ptr_eq(c, &used.0) => Some(Arc::new(Cached {
-                tokens: c.tokens.clone(),
-                header: c.header.clone(),
-                refresh_at: UnixTime::EPOCH,
-                expires_at: UnixTime::EPOCH,
-            })),
-            other => other.clone(),
-        });
+        self.inner.current.invalidate(used);
     }
 
     /// The client.
@@ -328,10 +274,7 @@ impl TokenSource {
 
     async fn get_slow(&self, now: UnixTime) -> Result<AccessToken, Error> {
         let inner = &*self.inner;
-        let seen = inner.current.load_full();
-        if let Some(cached) = &seen
-            && now < cached.expires_at
-        {
+        if let Some(token) = inner.current.token(|c| now < c.expires_at) {
             // Due but still valid: refresh ahead unless someone already is; on failure, keep
             // handing out the valid token.
             if let Ok(mut flight) = inner.flight.try_lock()
@@ -340,15 +283,13 @@ impl TokenSource {
             {
                 return Ok(token);
             }
-            return Ok(AccessToken(Arc::clone(cached)));
+            return Ok(token);
         }
         let attempts_before = inner.attempts.load(Ordering::Acquire);
         let mut flight = inner.flight.lock().await;
         let now = inner.settings.client.clock().now();
-        if let Some(cached) = &*inner.current.load()
-            && now < cached.expires_at
-        {
-            return Ok(AccessToken(Arc::clone(cached)));
+        if let Some(token) = inner.current.token(|c| now < c.expires_at) {
+            return Ok(token);
         }
         if let Some(failure) = &flight.failure {
             if inner.attempts.load(Ordering::Acquire) != attempts_before {
@@ -398,7 +339,7 @@ impl TokenSource {
     /// `invalid_grant`), or runs the client credentials grant.
     async fn obtain(&self) -> Result<(TokenSet, Result<(), Error>), Error> {
         let inner = &*self.inner;
-        let ours = inner.current.load_full();
+        let ours = inner.current.load();
         let stored = inner.settings.store.load().await?;
         let now = inner.settings.client.clock().now();
         if let Some(s) = stored
@@ -512,13 +453,8 @@ impl Inner {
             )
         })?;
         header.set_sensitive(true);
-        let cached = Arc::new(Cached {
-            tokens,
-            header,
-            refresh_at: expires_at.saturating_sub(ahead),
-            expires_at,
-        });
-        self.current.store(Some(Arc::clone(&cached)));
-        Ok(AccessToken(cached))
+        let refresh_at = expires_at.saturating_sub(ahead);
+        let cached = Cached::new(tokens, header, refresh_at, expires_at);
+        Ok(self.current.publish(cached))
     }
 }

@@ -36,6 +36,11 @@ fn server(
     (calls, client, clock)
 }
 
+/// The n-th token, `ATn`, for 600 s.
+fn numbered(n: usize, _request: String) -> String {
+    format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#)
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -45,9 +50,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 #[test]
 fn refreshes_within_margin_and_jitter_never_after_expiry() {
-    let (calls, client, clock) = server(|n, _| {
-        format!(r#"{{"access_token":"AT{n}","token_type":"Bearer","expires_in":600}}"#)
-    });
+    let (calls, client, clock) = server(numbered);
     let source = TokenSource::client_credentials(client)
         .refresh_margin(Duration::from_secs(60))
         .jitter(Duration::from_secs(30))
@@ -244,4 +247,90 @@ fn after_a_failed_save_the_newer_refresh_token_in_memory_is_used() {
             "grant_type=refresh_token&refresh_token=RT3",
         ]
     );
+}
+
+/// A thread that keeps running (and so keeps its per-thread copy of the token) and calls
+/// `get()` whenever asked, answering the token it got.
+struct OtherThread {
+    ask: Option<std::sync::mpsc::Sender<()>>,
+    answers: std::sync::mpsc::Receiver<String>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OtherThread {
+    fn new(source: &TokenSource) -> Self {
+        let source = source.clone();
+        let (ask, asked) = std::sync::mpsc::channel::<()>();
+        let (answer, answers) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            while asked.recv().is_ok() {
+                let t = rt.block_on(source.get()).unwrap();
+                let at = String::from_utf8_lossy(t.secret().expose_secret()).into_owned();
+                answer.send(at).unwrap();
+            }
+        });
+        Self {
+            ask: Some(ask),
+            answers,
+            thread: Some(thread),
+        }
+    }
+
+    fn get(&self) -> String {
+        self.ask.as_ref().unwrap().send(()).unwrap();
+        self.answers.recv().unwrap()
+    }
+}
+
+impl Drop for OtherThread {
+    fn drop(&mut self) {
+        self.ask = None;
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_refresh_on_one_thread_is_what_every_other_thread_hands_out_next() {
+    let (calls, client, clock) = server(numbered);
+    let source = TokenSource::client_credentials(client).build();
+    let other = OtherThread::new(&source);
+    assert!(block_on(source.get()).unwrap().secret().ct_eq(b"AT1"));
+    assert_eq!(other.get(), "AT1");
+    // Due (the other thread's copy of AT1 is still valid): this thread refreshes...
+    clock.advance(Duration::from_secs(560));
+    assert!(block_on(source.get()).unwrap().secret().ct_eq(b"AT2"));
+    // ... and the other thread hands out AT2, without a second request.
+    assert_eq!(other.get(), "AT2");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn an_invalidated_token_is_refreshed_by_the_next_get_on_any_thread() {
+    let (calls, client, _clock) = server(numbered);
+    let source = TokenSource::client_credentials(client).build();
+    let other = OtherThread::new(&source);
+    let used = block_on(source.get()).unwrap();
+    assert_eq!(other.get(), "AT1");
+    let refused = http::Response::builder()
+        .status(401)
+        .header("www-authenticate", r#"Bearer error="invalid_token""#)
+        .body(())
+        .unwrap();
+    assert!(source.should_retry(&refused, &used));
+    assert_eq!(
+        other.get(),
+        "AT2",
+        "the other thread's copy of AT1 is not used"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert!(block_on(source.get()).unwrap().secret().ct_eq(b"AT2"));
+    // Invalidating the superseded token again changes nothing.
+    source.invalidate(&used);
+    assert_eq!(other.get(), "AT2");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

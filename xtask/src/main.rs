@@ -46,8 +46,12 @@ fn main() -> ExitCode {
 }
 
 fn workspace_root() -> PathBuf {
-    // xtask/Cargo.toml's directory is <root>/xtask.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // xtask/Cargo.toml's directory is <root>/xtask. Read when run (`cargo run` sets it), not
+    // only when built: one target directory may serve several checkouts, and cargo reuses a
+    // binary built in another one, whose compile-time path points there.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }

@@ -141,30 +141,19 @@ impl<'a> Parser<'a> {
         &mut self,
         mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
-        self.expect(b'{', "expected an object")?;
-        self.enter()?;
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-        } else {
-            loop {
-                if self.peek() != Some(b'"') {
-                    return self.fail("expected a member name");
+        self.sequence(
+            (b'{', b'}'),
+            "expected an object",
+            "expected `,` or `}`",
+            |p| {
+                if p.peek() != Some(b'"') {
+                    return p.fail("expected a member name");
                 }
-                let name = self.string_body()?;
-                self.expect(b':', "expected `:`")?;
-                member(self, name)?;
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b'}') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    _ => return self.fail("expected `,` or `}`"),
-                }
-            }
-        }
-        self.depth -= 1;
-        Ok(())
+                let name = p.string_body()?;
+                p.expect(b':', "expected `:`")?;
+                member(p, name)
+            },
+        )
     }
 
     /// Reads an array, calling `item` to read each element.
@@ -174,22 +163,39 @@ impl<'a> Parser<'a> {
     /// The first syntax error, or the first error of `item`.
     pub(crate) fn array(
         &mut self,
+        item: impl FnMut(&mut Self) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.sequence(
+            (b'[', b']'),
+            "expected an array",
+            "expected `,` or `]`",
+            item,
+        )
+    }
+
+    /// `open`, then items separated by commas, then `close`, one level deeper.
+    #[inline(always)]
+    fn sequence(
+        &mut self,
+        (open, close): (u8, u8),
+        what: &'static str,
+        separator: &'static str,
         mut item: impl FnMut(&mut Self) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
-        self.expect(b'[', "expected an array")?;
+        self.expect(open, what)?;
         self.enter()?;
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.pos += 1;
         } else {
             loop {
                 item(self)?;
                 match self.peek() {
                     Some(b',') => self.pos += 1,
-                    Some(b']') => {
+                    Some(c) if c == close => {
                         self.pos += 1;
                         break;
                     }
-                    _ => return self.fail("expected `,` or `]`"),
+                    _ => return self.fail(separator),
                 }
             }
         }

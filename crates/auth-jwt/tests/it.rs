@@ -195,3 +195,50 @@ fn build_refuses_unsafe_configurations() {
         .keys(keys());
     assert!(wrong_family.build().is_err());
 }
+
+/// Payloads past the 1 KiB stack buffer are decoded on the heap and read whole.
+#[test]
+fn payloads_larger_than_the_stack_buffer_verify() {
+    let clock = ManualClock::new(UnixTime::from_secs(NOW));
+    let secret = Secret::new(vec![7; 32]);
+    let signer = SigningKey::hmac(&secret, Algorithm::HS256).unwrap();
+    let v = verifier(
+        KeySet::new([signer.verification_key().unwrap()]),
+        &clock,
+        &[Algorithm::HS256],
+    );
+    for pad in [0, 1000, 1024, 3000] {
+        let mut c = claims(NOW + 60);
+        c["pad"] = json!("p".repeat(pad));
+        let token = signer.sign(&c).unwrap();
+        let verified = block_on(v.verify::<serde_json::Value>(&token)).unwrap();
+        assert_eq!(verified.claims["pad"].as_str().unwrap().len(), pad);
+        assert_eq!(verified.registered().subject(), Some("alice"));
+    }
+}
+
+/// With keys at hand, verification completes on its first poll, and its future does not
+/// carry the decoding scratch space (a fetch runs boxed).
+#[test]
+fn verification_with_keys_at_hand_is_small_and_immediate() {
+    let clock = ManualClock::new(UnixTime::from_secs(NOW));
+    let signer = SigningKey::hmac(&Secret::new(vec![7; 32]), Algorithm::HS256).unwrap();
+    let v = verifier(
+        KeySet::new([signer.verification_key().unwrap()]),
+        &clock,
+        &[Algorithm::HS256],
+    );
+    let token = signer.sign(&claims(NOW + 60)).unwrap();
+    let future = v.verify_principal(&token);
+    assert!(
+        std::mem::size_of_val(&future) < 256,
+        "{} bytes",
+        std::mem::size_of_val(&future)
+    );
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(p) => assert_eq!(p.unwrap().subject(), "alice"),
+        std::task::Poll::Pending => panic!("waited with the keys at hand"),
+    }
+}

@@ -87,6 +87,114 @@ fn statuses() {
     });
 }
 
+/// A store that counts its lookups, to see which refusals reach it.
+struct CountingStore {
+    inner: MemoryStore,
+    gets: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingStore {
+    fn gets(&self) -> usize {
+        self.gets.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl KeyStore for CountingStore {
+    fn insert(
+        &self,
+        record: auth_apikey::KeyRecord,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        self.inner.insert(record)
+    }
+    fn get(
+        &self,
+        id: &KeyId,
+    ) -> impl Future<Output = Result<Option<Arc<auth_apikey::KeyRecord>>, Error>> + Send {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.get(id)
+    }
+    fn list_by_owner(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<auth_apikey::KeyRecord>, Error>> + Send {
+        self.inner.list_by_owner(owner)
+    }
+    fn revoke(&self, id: &KeyId, at: UnixTime) -> impl Future<Output = Result<(), Error>> + Send {
+        self.inner.revoke(id, at)
+    }
+    fn set_expires(
+        &self,
+        id: &KeyId,
+        expires: Option<UnixTime>,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        self.inner.set_expires(id, expires)
+    }
+    fn consume_use(&self, id: &KeyId) -> impl Future<Output = Result<bool, Error>> + Send {
+        self.inner.consume_use(id)
+    }
+    fn rotate(
+        &self,
+        old: &KeyId,
+        old_expires: UnixTime,
+        successor: auth_apikey::KeyRecord,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        self.inner.rotate(old, old_expires, successor)
+    }
+}
+
+/// The checksum's purpose: typos and made-up strings are refused offline, before any store
+/// lookup; only a key that passes every offline check costs one.
+#[test]
+fn offline_refusals_never_reach_the_store() {
+    block_on(async {
+        let store = Arc::new(CountingStore {
+            inner: MemoryStore::new(),
+            gets: Default::default(),
+        });
+        let (keys, _) = keys_on(Arc::clone(&store));
+        let key = keys
+            .create(NewKey::new("alice", "ci"))
+            .await
+            .unwrap()
+            .expose_key()
+            .to_owned();
+        let body = &key["sk_test_".len()..];
+        let mut offline = Vec::new();
+        // Every single-character change to the checksum, and one to each random character.
+        for i in 0..body.len() {
+            let b = body.as_bytes()[i];
+            let other = if b == b'x' { 'y' } else { 'x' };
+            let mut k = key.clone();
+            let at = "sk_test_".len() + i;
+            k.replace_range(at..=at, &other.to_string());
+            offline.push((k, Refusal::BadChecksum));
+        }
+        offline.push((key[1..].to_owned(), Refusal::Malformed));
+        offline.push((format!("{key} "), Refusal::Malformed));
+        offline.push((key.replace("sk_test_", "sk_live_"), Refusal::Malformed));
+        offline.push((key.replace(&body[3..4], "-"), Refusal::Malformed));
+        offline.push((String::new(), Refusal::Malformed));
+        for (k, expected) in &offline {
+            assert_eq!(
+                keys.check(k).await.unwrap().refusal(),
+                Some(*expected),
+                "{k}"
+            );
+        }
+        assert_eq!(store.gets(), 0, "an offline refusal looked the key up");
+
+        // A well-formed key reaches the store once, known or not.
+        let (_, unknown) = keys.format().generate().unwrap();
+        let unknown = unknown.expose_str().unwrap().to_owned();
+        assert_eq!(
+            keys.check(&unknown).await.unwrap().refusal(),
+            Some(Refusal::UnknownKey)
+        );
+        assert!(keys.check(&key).await.unwrap().is_valid());
+        assert_eq!(store.gets(), 2);
+    });
+}
+
 #[test]
 fn principal_carries_the_key_id_and_quota() {
     block_on(async {

@@ -70,14 +70,20 @@ pub fn write_scope() -> ScopeRequirement {
     ScopeRequirement::parse("orders:write").unwrap_or_else(|_| unreachable!("valid literal"))
 }
 
-/// The JSON answer of `GET /whoami`.
-pub fn whoami(principal: &Principal) -> String {
-    serde_json::json!({
+/// The answer of `GET /whoami`: the principal as JSON, labelled `application/json`.
+pub fn whoami(principal: &Principal) -> http::Response<String> {
+    let body = serde_json::json!({
         "subject": principal.subject(),
         "scopes": principal.scopes().iter().collect::<Vec<_>>(),
         "kind": principal.kind().as_str(),
     })
-    .to_string()
+    .to_string();
+    let mut response = http::Response::new(body);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Binds `127.0.0.1:0` (or `LISTEN`), and prints `listening on ADDR` for whoever started us.
@@ -127,7 +133,7 @@ pub mod serverless {
             return denial.to_response();
         }
         match parts.extensions.get::<Principal>() {
-            Some(p) => http::Response::new(super::whoami(p)),
+            Some(p) => super::whoami(p),
             None => auth_core::Error::Misconfigured("no principal".into()).to_response(),
         }
     }

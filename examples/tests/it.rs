@@ -84,6 +84,17 @@ async fn check_http_example(bin: &str) {
 
     let (status, _, _) = get(&url, &[("x-api-key", READER)]).await;
     assert_eq!(status, 200, "{bin}: X-API-Key");
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .header("x-api-key", READER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers().get("content-type").map(|v| v.as_bytes()),
+        Some(&b"application/json"[..]),
+        "{bin}: the JSON answer is labelled JSON"
+    );
 
     let (status, challenge, _) = get(&url, &[("authorization", "Bearer wrong")]).await;
     assert_eq!(

@@ -362,6 +362,51 @@ pub fn suite() -> Suite {
     );
 
     s.case(
+        "credential no authenticator recognises: 401 invalid_token, not a bare challenge",
+        "RFC 6750 §3.1",
+        || {
+            // Only API keys accepted: a token that is not one was still sent, so the answer
+            // says it is invalid; the bare challenge is for requests that carry nothing.
+            let keys_only = Guard::new(TokenAuthenticator::bearer("example", ApiKeyLike));
+            let invalid = r#"Bearer realm="example", error="invalid_token""#;
+            expect_denied(
+                respond(
+                    &keys_only,
+                    &head(&[("authorization", b"Bearer garbage")], "/"),
+                ),
+                StatusCode::UNAUTHORIZED,
+                invalid,
+            )?;
+            expect_denied(
+                respond(&keys_only, &head(&[], "/")),
+                StatusCode::UNAUTHORIZED,
+                r#"Bearer realm="example""#,
+            )?;
+            // Neither of two: still invalid. Anonymous access does not let it through.
+            let either = TokenAuthenticator::bearer("example", ApiKeyLike)
+                .or(TokenAuthenticator::bearer("example", ApiKeyLike));
+            expect_denied(
+                respond(
+                    &Guard::new(either),
+                    &head(&[("authorization", b"Bearer eyJ0.e30.c2ln")], "/"),
+                ),
+                StatusCode::UNAUTHORIZED,
+                invalid,
+            )?;
+            let anonymous =
+                Guard::new(TokenAuthenticator::bearer("example", ApiKeyLike)).allow_anonymous();
+            expect_denied(
+                respond(
+                    &anonymous,
+                    &head(&[("authorization", b"Bearer garbage")], "/"),
+                ),
+                StatusCode::UNAUTHORIZED,
+                invalid,
+            )
+        },
+    );
+
+    s.case(
         "optional: anonymous allowed, bad credential still refused",
         "DESIGN: composition",
         || {

@@ -55,17 +55,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         Some(c) => request.bearer_auth(c),
                         None => request,
                     };
-                    let r = request.send().await.unwrap();
-                    assert!(r.status().is_success(), "{}", r.status());
-                    r.bytes().await.unwrap();
+                    let r = request.send().await.map_err(|e| e.to_string())?;
+                    if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                        return Err(format!(
+                            "{target}: 429: the server's rate limit is below this load; \
+                             start it with a larger quota (see this example's doc comment)"
+                        ));
+                    }
+                    if !r.status().is_success() {
+                        return Err(format!("{target}: {}", r.status()));
+                    }
+                    r.bytes().await.map_err(|e| e.to_string())?;
                     latencies.push(t.elapsed());
                 }
-                latencies
+                Ok(latencies)
             }));
         }
         let mut all: Vec<Duration> = Vec::new();
         for task in tasks {
-            all.extend(task.await?);
+            all.extend(task.await??);
         }
         let elapsed = started.elapsed();
         all.sort();

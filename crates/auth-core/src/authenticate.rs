@@ -1,10 +1,11 @@
 //! Authentication as a decision: the [`Authenticate`] trait, its combinators, and
 //! [`Guard`], which turns a decision into "go on with this principal" or a response.
 //!
-//! An authenticator looks at a request head and answers one of three things:
-//! [`Decision::Allow`] with a [`Principal`], [`Decision::Deny`] with a [`Rejection`], or
-//! [`Decision::Abstain`] when the request carries no credential of its kind. `Err` is kept for
-//! "could not decide" (503) and misconfiguration (500).
+//! An authenticator looks at a request head and answers one of four things:
+//! [`Decision::Allow`] with a [`Principal`], [`Decision::Deny`] with a [`Rejection`],
+//! [`Decision::Unrecognized`] when a credential is there but not of its kind, or
+//! [`Decision::Abstain`] when the request carries no credential where it looks. `Err` is kept
+//! for "could not decide" (503) and misconfiguration (500).
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -16,7 +17,7 @@ use http::request::Parts;
 use crate::challenge::Challenge;
 use crate::credentials::TokenExtractor;
 use crate::principal::{Principal, ScopeRequirement};
-use crate::rejection::{Denial, Error, Rejection};
+use crate::rejection::{Denial, Error, Rejection, RejectionKind};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -28,7 +29,12 @@ pub enum Decision {
     Allow(Principal),
     /// A credential of this authenticator's kind is present and refused.
     Deny(Rejection),
-    /// No credential of this authenticator's kind is present.
+    /// A credential is present where this authenticator reads, but not of its kind (an API
+    /// key where a JWT is expected). The next authenticator of an [`Either`] may take it; if
+    /// none does, [`Guard`] answers 401 `invalid_token`: RFC 6750 §3.1 keeps the bare
+    /// challenge for requests that carry no credential at all.
+    Unrecognized,
+    /// No credential is present where this authenticator reads.
     Abstain,
 }
 
@@ -50,8 +56,8 @@ pub trait Authenticate: Send + Sync {
 
 /// Combinators on [`Authenticate`].
 pub trait AuthenticateExt: Authenticate + Sized {
-    /// Tries `self`, and `other` if `self` abstains: the first authenticator that recognises
-    /// its kind of credential decides ("API key or JWT").
+    /// Tries `self`, and `other` if `self` abstains or does not recognise the credential: the
+    /// first authenticator that recognises its kind of credential decides ("API key or JWT").
     fn or<B: Authenticate>(self, other: B) -> Either<Self, B> {
         Either {
             first: self,
@@ -70,7 +76,8 @@ pub trait AuthenticateExt: Authenticate + Sized {
 
 impl<A: Authenticate> AuthenticateExt for A {}
 
-/// The first of two authenticators that does not abstain decides. See [`AuthenticateExt::or`].
+/// The first of two authenticators that recognises the credential decides. See
+/// [`AuthenticateExt::or`].
 #[derive(Debug, Clone)]
 pub struct Either<A, B> {
     first: A,
@@ -81,6 +88,11 @@ impl<A: Authenticate, B: Authenticate> Authenticate for Either<A, B> {
     async fn authenticate(&self, request: &Parts) -> Result<Decision, Error> {
         match self.first.authenticate(request).await? {
             Decision::Abstain => self.second.authenticate(request).await,
+            // A credential neither recognises stays unrecognised, not absent.
+            Decision::Unrecognized => Ok(match self.second.authenticate(request).await? {
+                Decision::Abstain => Decision::Unrecognized,
+                decided => decided,
+            }),
             decided => Ok(decided),
         }
     }
@@ -166,8 +178,8 @@ pub enum TokenVerdict {
 /// Any `Fn(&str) -> Result<TokenVerdict, Error>` is a `VerifyToken`.
 pub trait VerifyToken: Send + Sync {
     /// Whether `token` looks like this verifier's kind of credential (an API key prefix, the
-    /// three parts of a JWT). A token that is not recognised makes the authenticator abstain,
-    /// so that the next one in an [`Either`] may try it.
+    /// three parts of a JWT). For a token that is not recognised the authenticator answers
+    /// [`Decision::Unrecognized`], so that the next one in an [`Either`] may try it.
     fn recognizes(&self, token: &str) -> bool {
         let _ = token;
         true
@@ -246,7 +258,7 @@ impl<V: VerifyToken> Authenticate for TokenAuthenticator<V> {
             }
         };
         if !self.verifier.recognizes(&found.value) {
-            return Ok(Decision::Abstain);
+            return Ok(Decision::Unrecognized);
         }
         Ok(match self.verifier.verify(&found.value).await? {
             TokenVerdict::Valid(principal) => Decision::Allow(principal),
@@ -343,6 +355,13 @@ impl<A: Authenticate> Guard<A> {
             Decision::Deny(rejection) => Err(rejection.into()),
             Decision::Abstain if self.anonymous && self.scope.is_none() => Ok(None),
             Decision::Abstain => Err(Rejection::missing(self.authenticator.challenges()).into()),
+            // Even with anonymous access: a credential that is present is checked.
+            Decision::Unrecognized => Err(Rejection::new(
+                RejectionKind::InvalidToken,
+                self.authenticator.challenges(),
+                "credential of no kind this route accepts",
+            )
+            .into()),
             Decision::Allow(principal) => {
                 if let Some(need) = &self.scope
                     && !need.is_satisfied_by(principal.scopes())

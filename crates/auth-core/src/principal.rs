@@ -127,6 +127,26 @@ impl Scopes {
         s.split(' ').collect()
     }
 
+    /// Parses a `scope` parameter strictly, as RFC 6749 §3.3 writes it: scope tokens separated
+    /// by single spaces. The empty string is no scopes. For a server reading what a client
+    /// asked for, where dropping a token it cannot read would grant something else than was
+    /// asked ([`Scopes::from_space_separated`] drops them, for reading what an issuer granted).
+    ///
+    /// # Errors
+    ///
+    /// [`ScopeError::InvalidToken`] for a forbidden character, or an empty token (a leading,
+    /// trailing or doubled space).
+    pub fn parse(s: &str) -> Result<Self, ScopeError> {
+        if s.is_empty() || is_canonical(s.as_bytes()) {
+            return Ok(Self(Box::from(s)));
+        }
+        if s.split(' ').all(is_scope_token) {
+            Ok(s.split(' ').collect())
+        } else {
+            Err(ScopeError::InvalidToken)
+        }
+    }
+
     /// Whether `scope` is granted.
     pub fn contains(&self, scope: &str) -> bool {
         self.iter().any(|s| s == scope)
@@ -374,6 +394,25 @@ pub enum ScopeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_parse_refuses_what_the_lenient_one_drops() {
+        assert_eq!(Scopes::parse("b a b").unwrap().as_str(), "a b");
+        assert_eq!(Scopes::parse("a b").unwrap().as_str(), "a b");
+        assert!(Scopes::parse("").unwrap().is_empty());
+        for bad in [
+            "a\"b",
+            "read\u{1}",
+            "a  b",
+            " a",
+            "a ",
+            "caf\u{e9}",
+            "a\\b",
+            " ",
+        ] {
+            assert_eq!(Scopes::parse(bad), Err(ScopeError::InvalidToken), "{bad:?}");
+        }
+    }
 
     #[test]
     fn scopes_are_a_set() {

@@ -89,12 +89,9 @@ impl Secret {
             }
             (None, Some(path)) => {
                 let path = PathBuf::from(path);
-                let mut contents = std::fs::read(&path).map_err(|source| SecretError {
+                let mut contents = read_bounded(&path).map_err(|kind| SecretError {
                     variable: file_var.clone(),
-                    kind: SecretErrorKind::File {
-                        path: path.clone(),
-                        source,
-                    },
+                    kind,
                 })?;
                 if contents.last() == Some(&b'\n') {
                     contents.pop();
@@ -113,6 +110,11 @@ impl Secret {
             }
         }
     }
+
+    /// The largest file [`Secret::from_env`] reads: 1 MiB, far beyond any key, pepper or
+    /// connection string, so that a variable pointing at a device or a log file is refused
+    /// instead of read into memory.
+    pub const MAX_FILE_LEN: usize = 1 << 20;
 
     /// The secret's bytes. Every call site is a place where the secret leaves its box: keep
     /// them few and never log what they return.
@@ -202,6 +204,31 @@ pub struct SecretError {
     kind: SecretErrorKind,
 }
 
+/// The contents of `path`, at most [`Secret::MAX_FILE_LEN`] bytes. Whatever was read of a
+/// file that is too large is zeroized before the refusal.
+fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, SecretErrorKind> {
+    use std::io::Read;
+    let file_error = |source| SecretErrorKind::File {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(file_error)?;
+    let mut contents = Vec::new();
+    let limit = Secret::MAX_FILE_LEN as u64 + 1;
+    if let Err(source) = file.take(limit).read_to_end(&mut contents) {
+        contents.zeroize();
+        return Err(file_error(source));
+    }
+    if contents.len() > Secret::MAX_FILE_LEN {
+        contents.zeroize();
+        return Err(SecretErrorKind::TooLarge {
+            path: path.to_owned(),
+            limit: Secret::MAX_FILE_LEN,
+        });
+    }
+    Ok(contents)
+}
+
 fn hint(variable: &str, kind: &SecretErrorKind) -> String {
     match kind {
         SecretErrorKind::Missing => {
@@ -244,6 +271,14 @@ pub enum SecretErrorKind {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// The file named by `NAME_FILE` is larger than [`Secret::MAX_FILE_LEN`]: not read whole.
+    #[error("{} is larger than {limit} bytes", path.display())]
+    TooLarge {
+        /// The file's path (not secret).
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: usize,
     },
 }
 
@@ -299,6 +334,21 @@ mod tests {
         let s = Secret::from_lookup("API_KEY", env(&[("API_KEY_FILE", path.to_str().unwrap())]))
             .unwrap();
         assert_eq!(s.expose_secret(), b"from-file");
+
+        // Up to the limit is read; one byte more, or a file without end, is refused.
+        std::fs::write(&path, vec![b'k'; Secret::MAX_FILE_LEN]).unwrap();
+        let s = Secret::from_lookup("API_KEY", env(&[("API_KEY_FILE", path.to_str().unwrap())]))
+            .unwrap();
+        assert_eq!(s.expose_secret().len(), Secret::MAX_FILE_LEN);
+        std::fs::write(&path, vec![b'k'; Secret::MAX_FILE_LEN + 1]).unwrap();
+        for file in [path.to_str().unwrap(), "/dev/zero"] {
+            let e = Secret::from_lookup("API_KEY", env(&[("API_KEY_FILE", file)])).unwrap_err();
+            assert!(
+                matches!(e.kind(), SecretErrorKind::TooLarge { limit, .. } if *limit == Secret::MAX_FILE_LEN),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains(file), "{e}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -97,7 +97,7 @@ fn the_authenticator_answers_401_with_a_bare_invalid_token() {
     // Not a JWT: left to other authenticators.
     assert!(matches!(
         block_on(auth.authenticate(&head("an-api-key"))).unwrap(),
-        Decision::Abstain
+        Decision::Unrecognized
     ));
 }
 

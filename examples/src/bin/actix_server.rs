@@ -43,7 +43,7 @@ async fn who(req: HttpRequest, guard: web::Data<Arc<DemoGuard>>) -> HttpResponse
     let mut head = head_of(&req);
     match guard.authorize(&mut head).await {
         Ok(()) => match head.extensions.get::<Principal>() {
-            Some(p) => HttpResponse::Ok().body(whoami(p)),
+            Some(p) => into_actix(whoami(p)),
             None => HttpResponse::InternalServerError().finish(),
         },
         Err(denial) => into_actix(denial.to_response()),

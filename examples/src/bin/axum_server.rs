@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use examples::{DemoKeys, REALM, bind, guard, whoami, write_scope};
 
-async fn who(Extension(principal): Extension<Principal>) -> String {
+async fn who(Extension(principal): Extension<Principal>) -> http::Response<String> {
     whoami(&principal)
 }
 

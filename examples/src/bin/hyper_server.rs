@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let (mut parts, _body) = request.into_parts();
                     let response = match guard.authorize(&mut parts).await {
                         Ok(()) => match parts.extensions.get::<Principal>() {
-                            Some(p) if parts.uri.path() == "/whoami" => Response::new(whoami(p)),
+                            Some(p) if parts.uri.path() == "/whoami" => whoami(p),
                             _ => not_found(),
                         },
                         Err(denial) => denial.to_response(),

@@ -49,8 +49,19 @@ impl App {
         reply
     }
 
-    /// The RFC 7662 §2.2 answer for `token`; `Err` when no answer can be reached.
+    /// The RFC 7662 §2.2 answer for `token`, without the members it has no value for (a key
+    /// that never expires has no `exp`: §2.2 defines it as a number, never `null`); `Err`
+    /// when no answer can be reached.
     async fn token_info(&self, token: &str) -> Result<Value, String> {
+        let mut answer = self.token_members(token).await?;
+        if let Some(members) = answer.as_object_mut() {
+            members.retain(|_, value| !value.is_null());
+        }
+        Ok(answer)
+    }
+
+    /// [`App::token_info`] with `null` for what is not known.
+    async fn token_members(&self, token: &str) -> Result<Value, String> {
         let inactive = json!({"active": false});
         if self.keys.format().recognizes(token) {
             return match self.keys.check(token).await {

@@ -143,7 +143,10 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         data.signing_keys("at+jwt")?,
     )
     .map_err(Error::config)?;
+    // The server verifies only its own tokens, stamped by this clock: no leeway, so a token
+    // is refused from the second its `exp` names (RFC 7519 §4.1.4), here and at introspection.
     let verifier = Verifier::builder()
+        .leeway(Duration::ZERO)
         .algorithms([Algorithm::ES256])
         .issuer(issuer.clone())
         .audience(audience.clone())

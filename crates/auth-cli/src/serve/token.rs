@@ -34,9 +34,16 @@ impl App {
             }
         }
         let granted = match form.scope.as_deref() {
-            None => client.scopes.clone(),
+            None | Some("") => client.scopes.clone(),
             Some(requested) => {
-                let requested = Scopes::from_space_separated(requested);
+                // Strictly: a token dropped as unreadable would grant other than was asked.
+                let Ok(requested) = Scopes::parse(requested) else {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_scope",
+                        "scope is malformed (RFC 6749 section 3.3)",
+                    );
+                };
                 if let Some(extra) = requested.iter().find(|s| !client.scopes.contains(s)) {
                     return oauth_error(
                         StatusCode::BAD_REQUEST,

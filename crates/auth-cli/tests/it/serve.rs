@@ -98,6 +98,23 @@ async fn api_keys_tokens_and_refusals() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 
+    // A credential of no kind the server knows was still sent: 401 invalid_token, not the
+    // bare challenge of a request without one (RFC 6750 §3.1).
+    for r in [
+        get(&http, server.at("/api/whoami"), Some("garbage")).await,
+        http.get(server.at("/api/whoami"))
+            .header("x-api-key", "garbage")
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            header(&r, "www-authenticate"),
+            r#"Bearer realm="auth-serve", error="invalid_token""#
+        );
+    }
+
     // A wrong key: 401 invalid_token. A good key without the admin scope: 403.
     let mut wrong = key.clone();
     wrong.replace_range(10..11, if &key[10..11] == "a" { "b" } else { "a" });
@@ -225,6 +242,17 @@ async fn api_keys_tokens_and_refusals() {
         ),
         (
             request(good, &[cc, ("scope", "admin")]),
+            bad_request,
+            "invalid_scope",
+        ),
+        // Scopes are read strictly: one dropped as unreadable would grant other than asked.
+        (
+            request(good, &[cc, ("scope", "a\"b")]),
+            bad_request,
+            "invalid_scope",
+        ),
+        (
+            request(good, &[cc, ("scope", "read\u{1}")]),
             bad_request,
             "invalid_scope",
         ),
@@ -596,6 +624,73 @@ async fn oauth2_token_through_discovery() {
         &[("S", &key)],
     );
     r.expect(2);
+}
+
+/// The payload of a JWT, decoded.
+fn jwt_part(token: &str, index: usize) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(index).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The server's own tokens get no leeway: one past its `exp` is refused on the API at once
+/// and inactive at introspection (RFC 7662 §2.2); absent members are left out, not `null`.
+#[tokio::test]
+async fn own_tokens_expire_on_the_second() {
+    let data = temp_dir("serve-expiry").join("data");
+    let server = Server::start(&data, &[]);
+    let (key, id) = create_key(&data, "erin", &["read"]);
+    let http = client();
+    let token: Value = client_credentials(&http, &server, &id, &key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap();
+
+    // The server's current signing key, found by the token's `kid`, re-signs its claims.
+    let kid = jwt_part(access, 0)["kid"].as_str().unwrap().to_owned();
+    let signer = std::fs::read_dir(data.join("signing-keys"))
+        .unwrap()
+        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+        .filter_map(|pem| auth_jwt::SigningKey::from_pem(&pem, auth_jwt::Algorithm::ES256).ok())
+        .find(|k| k.kid() == Some(kid.as_str()))
+        .expect("the token's key is on disk")
+        .with_type("at+jwt");
+    let claims = jwt_part(access, 1);
+    let iat = claims["iat"].as_u64().unwrap();
+    let with_exp = |exp: u64| {
+        let mut c = claims.clone();
+        c["exp"] = exp.into();
+        signer.sign(&c).unwrap()
+    };
+    let introspect = |token: String| {
+        http.post(server.at("/oauth/introspect"))
+            .basic_auth(&id, Some(&key))
+            .form(&[("token", token)])
+            .send()
+    };
+
+    // Re-signed as issued: accepted, so what follows tests the expiry alone.
+    let fresh = with_exp(iat + 300);
+    let r = get(&http, server.at("/api/whoami"), Some(&fresh)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // One second past `exp` (the server's clock is at `iat` or later).
+    let expired = with_exp(iat - 1);
+    let r = get(&http, server.at("/api/whoami"), Some(&expired)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(header(&r, "www-authenticate").contains(r#"error="invalid_token""#));
+    let v: Value = introspect(expired).await.unwrap().json().await.unwrap();
+    assert_eq!(v, serde_json::json!({"active": false}));
+
+    // An API key without an expiry: active, and no `exp` member at all.
+    let v: Value = introspect(key.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(v["active"], true);
+    assert!(v.get("exp").is_none(), "{v}");
+    assert!(v.as_object().unwrap().values().all(|m| !m.is_null()), "{v}");
 }
 
 #[tokio::test]

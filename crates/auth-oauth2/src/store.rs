@@ -120,15 +120,25 @@ impl FileStore {
     }
 
     fn read(&self) -> Result<Option<TokenSet>, Error> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(b) => b,
+        use std::io::Read as _;
+        // Far beyond any token set: a file that is not one is refused, not read into memory.
+        const LIMIT: u64 = 1 << 20;
+        let file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io_error("cannot read", e)),
         };
+        let mut bytes = Vec::new();
+        file.take(LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.io_error("cannot read", e))?;
         let bad = || Error::Store {
             what: format!("{} is not a token file", self.path.display()).into(),
             source: None,
         };
+        if bytes.len() as u64 > LIMIT {
+            return Err(bad());
+        }
         let value: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         decode(&value).ok_or_else(bad).map(Some)
     }
@@ -257,6 +267,10 @@ mod tests {
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::write(store.path(), "garbage").unwrap();
         assert!(block_on(store.load()).is_err());
+        // A file without end is refused after a bounded read.
+        let endless = FileStore::new("/dev/zero");
+        let e = block_on(endless.load()).unwrap_err();
+        assert!(e.to_string().contains("not a token file"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -58,7 +58,7 @@ fn keys<S: KeyStore>(store: S, pepper: bool) -> ApiKeys<S> {
 /// Issues `extra` other keys (so lookups hit a realistic table) and one key to verify.
 fn issue<S: KeyStore>(keys: &ApiKeys<S>, extra: usize, settings: NewKey) -> String {
     for i in 0..extra {
-        ready(keys.create(NewKey::new(format!("tenant-{i}"), "other")))
+        let _other = ready(keys.create(NewKey::new(format!("tenant-{i}"), "other")))
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let issued = ready(keys.create(settings)).unwrap_or_else(|e| panic!("{e}"));

@@ -77,7 +77,8 @@ fn keys<S: KeyStore>(store: S, clock: &ManualClock) -> ApiKeys<S> {
 fn issue<S: KeyStore>(rt: &tokio::runtime::Runtime, keys: &ApiKeys<S>, extra: usize) -> String {
     rt.block_on(async {
         for i in 0..extra {
-            keys.create(NewKey::new(format!("tenant-{i}"), "other"))
+            let _other = keys
+                .create(NewKey::new(format!("tenant-{i}"), "other"))
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         }

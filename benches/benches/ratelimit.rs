@@ -150,7 +150,7 @@ fn bytes_per_key(_c: &mut Criterion) {
             .build::<u64>()
             .expect("valid limiter");
         (0..N).for_each(|k| {
-            black_box(l.check(&k));
+            let _ = black_box(l.check(&k));
         });
         Box::new(l)
     });
@@ -188,7 +188,7 @@ fn redis_decisions(c: &mut Criterion) {
             .prefix("bench:gcra:")
             .build()
             .ok()?;
-        limiter.check("probe", 1).await.ok()?;
+        let _probe = limiter.check("probe", 1).await.ok()?;
         let client = redis::Client::open(url.as_str()).ok()?;
         // The same connection settings as RedisLimiter's (timeouts of half its 250 ms each),
         // so that only the script differs.

@@ -38,6 +38,7 @@ impl KeyDigest {
     /// Compares in time independent of the contents: the differences of the four 64-bit
     /// words ORed together (no branch), then one constant-time comparison with zero.
     #[inline]
+    #[must_use]
     pub fn ct_eq(&self, other: &Self) -> bool {
         let (a, b) = (self.words(), other.words());
         let diff = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]);

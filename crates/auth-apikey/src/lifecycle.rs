@@ -81,6 +81,7 @@ impl NewKey {
 /// A key just created: the only time the key itself exists outside the client. Show it once
 /// and drop it; the store has its digest.
 #[derive(Debug)]
+#[must_use = "this is the only copy of the new key: show it to its owner"]
 pub struct IssuedKey {
     key: Secret,
     record: KeyRecord,

@@ -24,6 +24,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What an authenticator concluded about a request.
 #[derive(Debug)]
+#[must_use = "a request is authenticated only if the decision is acted on"]
 pub enum Decision {
     /// The credential is valid: this is who sent it.
     Allow(Principal),
@@ -164,6 +165,7 @@ impl<A: Authenticate + ?Sized> Authenticate for Arc<A> {
 
 /// The verdict of a [`VerifyToken`] on one credential.
 #[derive(Debug)]
+#[must_use = "a token is valid only if its verdict says so"]
 pub enum TokenVerdict {
     /// Valid: this principal.
     Valid(Principal),

@@ -137,6 +137,7 @@ impl Secret {
     ///
     /// Lengths are not treated as secret: values of different lengths compare unequal at once.
     /// Compare fixed-length digests where the length itself must not leak.
+    #[must_use]
     pub fn ct_eq(&self, other: &[u8]) -> bool {
         bool::from(self.bytes.as_ref().ct_eq(other))
     }

@@ -58,7 +58,8 @@ impl KeyRing {
     ///
     /// # Errors
     ///
-    /// [`Error::Misconfigured`] for a zero rotation period or a key without `kid`; the
+    /// [`Error::Misconfigured`] for a zero rotation period, a zero `keep_retired_for` (every
+    /// token signed before a rotation would fail at once), or a key without `kid`; the
     /// generator's error.
     pub fn new(
         clock: impl Clock + 'static,
@@ -67,6 +68,13 @@ impl KeyRing {
     ) -> Result<Self, Error> {
         if rotation.every.is_zero() {
             return Err(Error::Misconfigured("rotation period is zero".into()));
+        }
+        if rotation.keep_retired_for.is_zero() {
+            return Err(Error::Misconfigured(
+                "keep_retired_for is zero: tokens signed before a rotation would fail at once; \
+                 keep retired keys at least as long as the longest token lifetime"
+                    .into(),
+            ));
         }
         let clock: Arc<dyn Clock> = Arc::new(clock);
         let make = move || -> Result<Arc<SigningKey>, Error> {

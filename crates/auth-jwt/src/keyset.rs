@@ -63,6 +63,22 @@ impl KeySet {
     /// [`Error::InvalidKey`] when the document is not a JSON object with a `keys` array, or
     /// has duplicate members.
     pub fn from_jwks(json: &str) -> Result<Self, Error> {
+        Self::parse_jwks(json, false)
+    }
+
+    /// Parses a published JWKS (RFC 7517 §5), as fetched from a `jwks_uri`: like
+    /// [`KeySet::from_jwks`], but every `oct` key is skipped. A published set is public, so a
+    /// shared secret in it is known to anyone who can fetch the URL; verifying HMAC tokens
+    /// with it would accept tokens forged by any of them.
+    ///
+    /// # Errors
+    ///
+    /// As [`KeySet::from_jwks`].
+    pub fn from_public_jwks(json: &str) -> Result<Self, Error> {
+        Self::parse_jwks(json, true)
+    }
+
+    fn parse_jwks(json: &str, public_only: bool) -> Result<Self, Error> {
         crate::strict::check_unique(json.as_bytes())
             .map_err(|e| Error::invalid_key(format!("JWKS is not valid JSON: {e}")))?;
         let doc: serde_json::Value = serde_json::from_str(json)
@@ -72,16 +88,20 @@ impl KeySet {
             .and_then(serde_json::Value::as_array)
             .ok_or_else(|| Error::invalid_key("JWKS has no keys array"))?;
         let mut set = Self::default();
-        let has_public = keys.iter().any(|k| {
-            matches!(
-                k.get("kty").and_then(|t| t.as_str()),
-                Some("RSA" | "EC" | "OKP")
-            )
-        });
+        let has_public = public_only
+            || keys.iter().any(|k| {
+                matches!(
+                    k.get("kty").and_then(|t| t.as_str()),
+                    Some("RSA" | "EC" | "OKP")
+                )
+            });
         for (i, jwk) in keys.iter().enumerate() {
             if has_public && jwk.get("kty").and_then(|t| t.as_str()) == Some("oct") {
-                set.skipped
-                    .push(format!("key {i}: a secret in a set of public keys"));
+                set.skipped.push(if public_only {
+                    format!("key {i}: a secret in a published set")
+                } else {
+                    format!("key {i}: a secret in a set of public keys")
+                });
                 continue;
             }
             match crate::jwk::parse(jwk) {

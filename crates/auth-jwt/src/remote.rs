@@ -108,6 +108,10 @@ struct Shared {
 
 /// A JWKS endpoint's keys, cached and refreshed. Use with
 /// [`KeySource::remote`](crate::KeySource::remote).
+///
+/// Only public keys are taken from the endpoint ([`KeySet::from_public_jwks`]): an `oct` key
+/// in a published set is a secret anyone can fetch, so it is skipped, and a verifier that
+/// allows an HMAC algorithm with a remote source is refused when it is built.
 #[derive(Clone)]
 pub struct RemoteJwks {
     shared: Arc<Shared>,
@@ -385,7 +389,7 @@ impl Shared {
             ));
         }
         let text = std::str::from_utf8(body).map_err(|_| "JWKS body is not UTF-8".to_owned())?;
-        let keys = KeySet::from_jwks(text).map_err(|e| e.to_string())?;
+        let keys = KeySet::from_public_jwks(text).map_err(|e| e.to_string())?;
         if keys.is_empty() {
             return Err(format!(
                 "JWKS has no usable key ({} skipped)",

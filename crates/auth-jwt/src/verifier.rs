@@ -197,6 +197,17 @@ impl VerifierBuilder {
         if !(64..=1024 * 1024).contains(&self.max_token_len) {
             return bad("max_token_len must be between 64 bytes and 1 MiB");
         }
+        if keys.as_remote().is_some()
+            && self
+                .algorithms
+                .iter()
+                .any(|a| matches!(a.family(), crate::Family::Hmac))
+        {
+            return bad(
+                "HMAC algorithms with a remote JWKS: a published set holds no secrets \
+                 (its oct keys are skipped); give HMAC keys with keys()",
+            );
+        }
         if let Some(fixed) = keys.fixed_keys()
             && !self.algorithms.iter().any(|a| fixed.supports(*a))
         {

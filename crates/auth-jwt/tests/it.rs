@@ -107,6 +107,17 @@ fn key_ring_rotates_and_old_tokens_verify_until_retired() {
     use auth_jwt::{ErrorKind, KeyRing, Rotation};
 
     let clock = ManualClock::new(UnixTime::from_secs(NOW));
+    // Keeping no retired key would fail every outstanding token at each rotation.
+    for (every, keep_retired_for) in [(0, 600), (3600, 0)] {
+        let rotation = Rotation {
+            every: Duration::from_secs(every),
+            keep_retired_for: Duration::from_secs(keep_retired_for),
+        };
+        let refused = KeyRing::new(clock.clone(), rotation, || {
+            SigningKey::generate(Algorithm::ES256)
+        });
+        assert!(refused.is_err_and(|e| e.kind() == ErrorKind::Misconfigured));
+    }
     let ring = KeyRing::new(
         clock.clone(),
         Rotation {

@@ -60,9 +60,15 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
     type Error = HttpError;
     type Future = BoxFuture<'c, Result<HttpResponse, HttpError>>;
 
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
+    fn call(&'c self, mut request: HttpRequest) -> Self::Future {
         Box::pin(async move {
             self.transport.check(request.uri())?;
+            // The `oauth2` crate puts the client's credentials here (client_secret_basic)
+            // without marking them: marked, HTTP/2 HPACK keeps them out of its dynamic table
+            // and transports and logging middleware treat them as secret.
+            if let Some(value) = request.headers_mut().get_mut(http::header::AUTHORIZATION) {
+                value.set_sensitive(true);
+            }
             let sent_at = self.clock.now();
             let response = self.http.send(request).await?;
             let date = response
@@ -156,5 +162,33 @@ mod tests {
         assert_eq!(seen.status, 200);
         assert_eq!(seen.date, Some(UnixTime::from_secs(784_111_777)));
         assert_eq!(seen.sent_at, UnixTime::from_secs(5));
+    }
+
+    #[test]
+    fn client_credentials_leave_marked_sensitive() {
+        let http = |req: HttpRequest| async move {
+            let marked = req.headers()["authorization"].is_sensitive();
+            Ok::<_, HttpError>(
+                http::Response::builder()
+                    .status(if marked { 200 } else { 500 })
+                    .body(Vec::new())
+                    .unwrap(),
+            )
+        };
+        let clock = ManualClock::new(UnixTime::from_secs(5));
+        let bridge = Bridge::new(&http, Transport::default(), &clock);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        // As the `oauth2` crate builds it for client_secret_basic: not marked.
+        let request = http::Request::post("https://as.example/token")
+            .header(
+                "authorization",
+                "Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3",
+            )
+            .body(Vec::new())
+            .unwrap();
+        let response = rt.block_on(bridge.call(request)).unwrap();
+        assert_eq!(response.status(), 200, "Authorization was sent unmarked");
     }
 }

@@ -77,7 +77,11 @@ impl FromStr for IpNet {
     }
 }
 
-/// Finds the client address behind trusted proxies.
+/// How many leading bits of an IPv6 client address key its limit, unless set otherwise.
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+/// Finds the client address behind trusted proxies. IPv6 clients are keyed by their /64
+/// ([`DEFAULT_IPV6_PREFIX`]; see [`TrustedProxies::with_ipv6_prefix`]).
 ///
 /// ```
 /// use std::net::IpAddr;
@@ -107,7 +111,7 @@ impl TrustedProxies {
         Self {
             header: ForwardedHeader::Forwarded,
             nets: Vec::new(),
-            ipv6_prefix: 128,
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
         }
     }
 
@@ -123,12 +127,13 @@ impl TrustedProxies {
         Ok(Self {
             header,
             nets: nets.into_iter().map(str::parse).collect::<Result<_, _>>()?,
-            ipv6_prefix: 128,
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
         })
     }
 
-    /// Keys IPv6 clients by their first `prefix` bits (64 is usual: one subscriber usually
-    /// holds a whole /64 and could otherwise rotate through it to dodge the limit).
+    /// Keys IPv6 clients by their first `prefix` bits; the default is 64, because one
+    /// subscriber usually holds a whole /64 and could otherwise rotate through its 2^64
+    /// addresses to dodge the limit (RFC 6177). 128 keys each address on its own.
     pub fn with_ipv6_prefix(mut self, prefix: u8) -> Self {
         self.ipv6_prefix = prefix.min(128);
         self
@@ -280,7 +285,10 @@ mod tests {
 
     #[test]
     fn x_forwarded_for() {
-        let p = TrustedProxies::new(ForwardedHeader::XForwardedFor, ["10.0.0.0/8", "::1"]).unwrap();
+        // Whole IPv6 addresses, to see which one was picked.
+        let p = TrustedProxies::new(ForwardedHeader::XForwardedFor, ["10.0.0.0/8", "::1"])
+            .unwrap()
+            .with_ipv6_prefix(128);
         let xff = "x-forwarded-for";
         check(&p, xff, &["6.6.6.6, 1.2.3.4"], "10.1.1.1", "1.2.3.4");
         check(
@@ -315,7 +323,9 @@ mod tests {
 
     #[test]
     fn forwarded() {
-        let p = TrustedProxies::new(ForwardedHeader::Forwarded, ["192.0.2.0/24"]).unwrap();
+        let p = TrustedProxies::new(ForwardedHeader::Forwarded, ["192.0.2.0/24"])
+            .unwrap()
+            .with_ipv6_prefix(128);
         let f = "forwarded";
         check(
             &p,
@@ -358,10 +368,20 @@ mod tests {
 
     #[test]
     fn ipv6_prefix_keys_and_blocks() {
-        let p = TrustedProxies::none().with_ipv6_prefix(64);
+        // By default a /64 is one client: rotating through it does not dodge the limit.
+        let p = TrustedProxies::none();
         assert_eq!(
             p.client_addr(&HeaderMap::new(), ip("2001:db8:1:2:3:4:5:6")),
             ip("2001:db8:1:2::")
+        );
+        assert_eq!(
+            p.client_addr(&HeaderMap::new(), ip("2001:db8:1:2:ffff::1")),
+            ip("2001:db8:1:2::")
+        );
+        let p = TrustedProxies::none().with_ipv6_prefix(128);
+        assert_eq!(
+            p.client_addr(&HeaderMap::new(), ip("2001:db8:1:2:3:4:5:6")),
+            ip("2001:db8:1:2:3:4:5:6")
         );
         assert_eq!(
             p.client_addr(&HeaderMap::new(), ip("1.2.3.4")),

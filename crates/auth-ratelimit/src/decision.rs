@@ -45,6 +45,7 @@ impl Outcome {
 /// delay rounded up to whole seconds, as `Retry-After` sends it) is admitted, unless other
 /// requests for the key consumed the capacity first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a request over the limit is refused only if the decision is enforced"]
 pub struct Decision {
     outcome: Outcome,
     len: u8,

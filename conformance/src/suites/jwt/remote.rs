@@ -118,6 +118,51 @@ pub(super) fn add(s: &mut Suite) {
         },
     );
     s.case(
+        "a published JWKS carries no secrets: oct keys skipped, HMAC refused at build",
+        "RFC 8725 §3.1-3.2, RFC 7517 §5",
+        || {
+            block_on(async {
+                // Anyone who can fetch the URL knows a key published in it: an HMAC secret
+                // there would let them forge tokens.
+                let secret = json!({"kty": "oct", "kid": "hs", "alg": "HS256",
+                    "k": "WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo"});
+                let only_secret = json!({"keys": [secret]}).to_string();
+                let set =
+                    auth_jwt::KeySet::from_public_jwks(&only_secret).map_err(|e| e.to_string())?;
+                ensure(set.is_empty(), || "an oct key was loaded".into())?;
+                ensure(
+                    set.skipped().iter().any(|s| s.contains("published")),
+                    || format!("no reason given: {:?}", set.skipped()),
+                )?;
+                let r = rig(Duration::from_secs(5)).await?;
+                let refused = Verifier::builder()
+                    .algorithms([Algorithm::ES256, Algorithm::HS256])
+                    .issuer(ISS)
+                    .audience(AUD)
+                    .key_source(KeySource::remote(r.remote.clone()))
+                    .build();
+                ensure(
+                    matches!(&refused, Err(e) if e.to_string().contains("HMAC")),
+                    || format!("HMAC with a remote JWKS: {refused:?}"),
+                )?;
+                // Served anyway, the secret is not a key: nothing verifies, not even the
+                // token it would sign.
+                r.serve(ok_jwks(only_secret), None).await;
+                let forged = token(&keys().hs)?;
+                ensure(r.accepts(&forged).await.is_err(), || {
+                    "a token signed with a published secret was accepted".into()
+                })?;
+                ensure(r.accepts(&token(&keys().es)?).await.is_err(), || {
+                    "a key that is not in the set verified".into()
+                })?;
+                let why = r.remote.health().last_error.unwrap_or_default();
+                ensure(why.contains("no usable key"), || {
+                    format!("the fetch error does not say why: {why:?}")
+                })
+            })
+        },
+    );
+    s.case(
         "a thousand random kids cost at most one fetch per cooldown",
         "RFC 8725 §3.10 (DoS)",
         || {

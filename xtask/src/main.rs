@@ -113,6 +113,20 @@ fn ci(root: &Path) -> Result<(), String> {
         "cargo test",
         cargo().args(["test", "--workspace", "--locked"]),
     )?;
+    // The workspace builds auth-jwt with aws-lc-rs; its pure-Rust backend is tested alone.
+    run(
+        root,
+        "cargo test -p auth-jwt (rust-crypto)",
+        cargo().args([
+            "test",
+            "--package",
+            "auth-jwt",
+            "--no-default-features",
+            "--features",
+            "rust-crypto",
+            "--locked",
+        ]),
+    )?;
     run(
         root,
         "cargo bench --no-run",

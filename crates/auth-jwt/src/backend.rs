@@ -1,18 +1,14 @@
-//! The crypto backend, chosen at compile time by exactly one feature: `aws-lc-rs` (default)
-//! or `rust-crypto`. Neither or both is a compile error here, not jsonwebtoken's run-time
-//! panic, and the provider is passed explicitly, never installed process-wide.
+//! The crypto backend, chosen at compile time by a feature: `aws-lc-rs` (default) or
+//! `rust-crypto`. Neither is a compile error here. Both is allowed, because Cargo unifies the
+//! features of every crate in a build (one dependency's choice must not break another's):
+//! then aws-lc-rs is used. The provider is passed explicitly, never installed process-wide,
+//! so jsonwebtoken's run-time choice between two installed providers never arises.
 //!
 //! Signing, PEM parsing and key derivation go through jsonwebtoken's provider for the chosen
 //! backend, and so does verification with `rust-crypto`. With aws-lc-rs, verification keys
 //! are prepared once and verified directly: HMAC keys as `aws_lc_rs::hmac::Key`, public keys
 //! as `ParsedPublicKey`, because jsonwebtoken re-derives the HMAC key and re-parses public
 //! keys on every `decode` (see ARCHITECTURE.md, "Decisions").
-
-#[cfg(all(feature = "aws-lc-rs", feature = "rust-crypto"))]
-compile_error!(
-    "auth-jwt: enable exactly one crypto backend: feature `aws-lc-rs` (the default) or \
-     `rust-crypto` (with default-features = false), not both"
-);
 
 #[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
 compile_error!(

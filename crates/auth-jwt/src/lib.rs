@@ -22,8 +22,9 @@
 //!
 //! # Crypto backend
 //!
-//! Exactly one of the features `aws-lc-rs` (default: RSA and ECDSA several times faster, a C
-//! build) or `rust-crypto` (pure Rust). Neither or both is a compile error.
+//! One of the features `aws-lc-rs` (default: RSA and ECDSA several times faster, a C build)
+//! or `rust-crypto` (pure Rust). Neither is a compile error; with both (Cargo unifies the
+//! features of a build) aws-lc-rs is used.
 //!
 //! # Example
 //!

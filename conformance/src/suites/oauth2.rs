@@ -9,7 +9,8 @@ use auth_core::{Clock, HttpClient, ManualClock, Secret, UnixTime};
 use auth_core::{Guard, ScopeRequirement, TokenAuthenticator};
 use auth_oauth2::{
     DevicePoll, Error, ErrorCode, FileStore, Introspector, MemoryStore, Metadata, OAuthClient,
-    OAuthClientBuilder, Pkce, Quirk, TokenKind, TokenSet, TokenSource, TokenStore, WellKnown,
+    OAuthClientBuilder, PendingAuthorization, Pkce, Quirk, TokenKind, TokenSet, TokenSource,
+    TokenStore, WellKnown,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};

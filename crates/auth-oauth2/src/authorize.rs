@@ -114,6 +114,50 @@ impl fmt::Debug for PendingAuthorization {
 }
 
 impl PendingAuthorization {
+    /// The `state` sent with the request: the key under which a web server keeps this
+    /// authorization between the redirect and the callback (in the user's server-side
+    /// session, or a short-lived map keyed by it). It travels in URLs, so it is not a secret
+    /// in the way the PKCE verifier is; it must only be unguessable and single use.
+    pub fn state(&self) -> &str {
+        // Built from base64url text (or checked UTF-8 in `from_parts`).
+        self.state.expose_str().unwrap_or_default()
+    }
+
+    /// The parts to keep between the redirect and the callback, across requests or a
+    /// restart: the `state` and the PKCE `code_verifier`. Store the verifier server-side
+    /// (never in a cookie the browser can read) and rebuild with
+    /// [`PendingAuthorization::from_parts`].
+    pub fn into_parts(self) -> (Secret, Secret) {
+        (self.state, self.pkce.verifier)
+    }
+
+    /// Rebuilds a pending authorization from [`PendingAuthorization::into_parts`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the state is not 22 to 512 URL-safe characters (at least 128
+    /// bits in base64url), or the verifier is not 43 to 128 unreserved characters
+    /// (RFC 7636 §4.1).
+    pub fn from_parts(state: Secret, verifier: &Secret) -> Result<Self, Error> {
+        let state_ok = state.expose_str().is_ok_and(|s| {
+            (22..=512).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        });
+        if !state_ok {
+            return Err(Error::config(
+                "a state is 22 to 512 URL-safe characters (at least 128 bits)",
+            ));
+        }
+        let verifier = verifier
+            .expose_str()
+            .map_err(|_| Error::config("a PKCE verifier is 43 to 128 unreserved characters"))?;
+        Ok(Self {
+            state,
+            pkce: Pkce::from_verifier(verifier)?,
+        })
+    }
+
     /// Checks the redirect the browser came back with (`callback`: the full URL, or the
     /// path and query) and exchanges its code for tokens.
     ///

@@ -200,7 +200,8 @@ pub(super) fn lifecycle_cases(s: &mut Suite) {
             ensure_eq("successor at +300 s", status(&keys, &next)?, None)?;
             // Zero overlap: the old key is refused at once.
             let (old, id) = issue(&keys, NewKey::new("alice", "urgent"))?;
-            let _successor = block_on(keys.rotate(&id, Duration::ZERO)).map_err(|e| e.to_string())?;
+            let _successor =
+                block_on(keys.rotate(&id, Duration::ZERO)).map_err(|e| e.to_string())?;
             ensure_eq("zero overlap", status(&keys, &old)?, Some(Refusal::Expired))
         },
     );

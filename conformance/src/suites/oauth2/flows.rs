@@ -120,6 +120,37 @@ pub(super) fn cases(s: &mut Suite) {
         })
     });
 
+    s.case("a pending authorization kept between two requests: state and verifier as parts", "RFC 6749 §10.12, RFC 7636 §4.5", || {
+        block_on(async {
+            let server = token_server(ok_token("AT", Some("RT"), 3600), Some(1)).await;
+            let client = code_client(&server, true).await?;
+            let (url, pending) = client.authorization_request().map_err(|e| e.to_string())?.into_parts();
+            let q = query_of(&url);
+            let state = param(&q, "state").ok_or("no state")?.to_owned();
+            ensure_eq("state()", pending.state(), state.as_str())?;
+            // The redirect's request ends here: what a web server keeps in its session.
+            let (kept_state, kept_verifier) = pending.into_parts();
+            let (kept_state, kept_verifier) = (kept_state.expose_str().map_err(|e| e.to_string())?.to_owned(),
+                kept_verifier.expose_str().map_err(|e| e.to_string())?.to_owned());
+            // The callback's request rebuilds it.
+            let rebuild = || PendingAuthorization::from_parts(Secret::new(kept_state.clone()), &Secret::new(kept_verifier.clone()));
+            let wrong_state = format!("{REDIRECT}?code=c&state=x{}&iss=https%3A%2F%2Fhonest.as.example", &state[1..]);
+            ensure(rebuild().map_err(|e| e.to_string())?.finish(&client, &wrong_state).await.is_err(), || "wrong state accepted".into())?;
+            let callback = format!("{REDIRECT}?code=SplxlOBeZQQYbYS6WxSbIA&state={state}&iss=https%3A%2F%2Fhonest.as.example");
+            rebuild().map_err(|e| e.to_string())?.finish(&client, &callback).await.map_err(|e| e.to_string())?;
+            let got = requests(&server).await;
+            let body = form(&got.first().ok_or("no request")?.body);
+            let verifier = param(&body, "code_verifier").ok_or("no code_verifier")?;
+            let challenge = Pkce::from_verifier(verifier).map_err(|e| e.to_string())?;
+            ensure_eq("the kept verifier matches the challenge sent", Some(challenge.challenge()), param(&q, "code_challenge"))?;
+            // Parts that could not have come from a request are refused.
+            for (st, ve) in [("short", kept_verifier.as_str()), (state.as_str(), "short"), ("a b c d e f g h i j k l", kept_verifier.as_str())] {
+                ensure(PendingAuthorization::from_parts(Secret::new(st), &Secret::new(ve)).is_err(), || format!("accepted {st:?}"))?;
+            }
+            Ok(())
+        })
+    });
+
     s.case("callback refused before any token request: state, iss mix-up, repeats, redirect", "RFC 9207 §2.4, RFC 6749 §3.1, §10.12", || {
         block_on(async {
             let v = vectors()?;

@@ -511,17 +511,27 @@ pub fn suite() -> Suite {
     );
 
     s.case(
-        "outgoing credential header is sensitive",
-        "RFC 9113 §8.2.3 (HPACK never-indexed)",
+        "outgoing credential: header sensitive, never over plain http",
+        "RFC 9113 §8.2.3, RFC 6750 §5.3",
         || {
             let c = StaticCredential::bearer(&Secret::new("tok-123")).map_err(|e| e.to_string())?;
             let mut req = http::Request::get("https://api.example.com/data")
                 .body(())
                 .map_err(|e| e.to_string())?;
-            c.apply(&mut req);
+            c.apply(&mut req).map_err(|e| e.to_string())?;
             let v = req.headers().get("authorization").ok_or("no header")?;
             ensure_eq("value", v.to_str().ok(), Some("Bearer tok-123"))?;
-            ensure(v.is_sensitive(), || "not marked sensitive".into())
+            ensure(v.is_sensitive(), || "not marked sensitive".into())?;
+            // Never in clear text to another host (the tutorial's "always use HTTPS").
+            let mut plain = http::Request::get("http://api.example.com/data")
+                .body(())
+                .map_err(|e| e.to_string())?;
+            ensure(c.apply(&mut plain).is_err(), || {
+                "attached over plain http".into()
+            })?;
+            ensure(!plain.headers().contains_key("authorization"), || {
+                "header set on a refused request".into()
+            })
         },
     );
 

@@ -40,7 +40,7 @@ impl Placement {
 /// let format = KeyFormat::new("sk_live")?;
 /// let credential = client_credential_from_env("ACME_API_KEY", &format, Placement::x_api_key())?;
 /// let mut request = http::Request::get("https://api.example.com/v1/orders").body(())?;
-/// credential.apply(&mut request);
+/// credential.apply(&mut request)?; // https only (or http to loopback)
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -102,15 +102,15 @@ mod tests {
         let text = key.expose_str().unwrap();
         let c = client_credential_from_lookup("KEY", env(text), &format, Placement::x_api_key())
             .unwrap();
-        let mut request = http::Request::get("/").body(()).unwrap();
-        c.apply(&mut request);
+        let mut request = http::Request::get("https://api.example/").body(()).unwrap();
+        c.apply(&mut request).unwrap();
         assert_eq!(request.headers()["x-api-key"], text);
         assert!(request.headers()["x-api-key"].is_sensitive());
         assert!(!format!("{c:?}").contains(&text[8..]));
 
         let c =
             client_credential_from_lookup("KEY", env(text), &format, Placement::Bearer).unwrap();
-        c.apply(&mut request);
+        c.apply(&mut request).unwrap();
         assert_eq!(request.headers()["authorization"], format!("Bearer {text}"));
     }
 

@@ -228,10 +228,23 @@ impl TokenSource {
     /// Gets a token and sets it on `request` as `Authorization: Bearer`, marked sensitive.
     /// Keep the returned token for [`TokenSource::should_retry`].
     ///
+    /// The request's URL is checked first against the client's transport policy
+    /// ([`OAuthClientBuilder::transport`](crate::OAuthClientBuilder::transport): `https`, or
+    /// `http` to loopback), as the client's own endpoints are: a token is never attached to
+    /// a request that would carry it in clear text.
+    ///
     /// # Errors
     ///
-    /// As [`TokenSource::get`].
+    /// [`Error::Transport`] for a URL the policy refuses (no token is fetched or set);
+    /// otherwise as [`TokenSource::get`].
     pub async fn authorize<B>(&self, request: &mut http::Request<B>) -> Result<AccessToken, Error> {
+        let transport = self.inner.settings.client.shared.transport;
+        transport
+            .check(request.uri())
+            .map_err(|source| Error::Transport {
+                endpoint: crate::bridge::endpoint_name("resource", request.uri()),
+                source,
+            })?;
         let token = self.get().await?;
         token.apply(request);
         Ok(token)

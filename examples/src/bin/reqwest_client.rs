@@ -13,7 +13,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let credential = StaticCredential::bearer_from_env("API_KEY")?;
 
     let mut request = http::Request::get(url).body(Vec::new())?;
-    credential.apply(&mut request);
+    // Refused unless the URL is https (or http to loopback): no key in clear text.
+    credential.apply(&mut request)?;
     let client = reqwest::Client::new();
     let response = client.execute(reqwest::Request::try_from(request)?).await?;
     let status = response.status();

@@ -192,10 +192,10 @@ pub(super) fn header_cases(s: &mut Suite) {
                     placement,
                 )
                 .map_err(|e| e.to_string())?;
-                let mut request = http::Request::get("/")
+                let mut request = http::Request::get("https://api.example/")
                     .body(())
                     .map_err(|e| e.to_string())?;
-                credential.apply(&mut request);
+                credential.apply(&mut request).map_err(|e| e.to_string())?;
                 let (parts, ()) = request.into_parts();
                 expect_subject("client request", respond(&guard, &parts), "alice")?;
             }

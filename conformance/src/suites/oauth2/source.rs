@@ -296,6 +296,18 @@ pub(super) fn cases(s: &mut Suite) {
                 let clock = ManualClock::new(START);
                 let client = basic_client(&server, &clock)?;
                 let source = TokenSource::client_credentials(client).build();
+                // Never onto a request that would carry the token in clear text; nothing is
+                // fetched for it either.
+                let mut plain = http::Request::get("http://api.example/x")
+                    .body(())
+                    .map_err(|e| e.to_string())?;
+                ensure(source.authorize(&mut plain).await.is_err(), || {
+                    "a token attached over plain http".into()
+                })?;
+                ensure(!plain.headers().contains_key("authorization"), || {
+                    "header set on a refused request".into()
+                })?;
+                ensure_eq("token requests before", requests(&server).await.len(), 0)?;
                 let mut request = http::Request::get("https://api.example/x")
                     .body(())
                     .map_err(|e| e.to_string())?;

@@ -52,7 +52,8 @@ impl Secret {
     /// Loads a secret from the environment variable `name`, or from the file that the variable
     /// `{name}_FILE` names (the convention of container secrets).
     ///
-    /// A single trailing newline (`\n` or `\r\n`) is removed from a file's contents.
+    /// A single trailing newline (`\n` or `\r\n`) is removed from the value or the file's
+    /// contents: it is never part of a key, and it is what `echo` and editors add.
     ///
     /// # Errors
     ///
@@ -81,7 +82,9 @@ impl Secret {
             (Some(_), Some(_)) => Err(err(SecretErrorKind::Ambiguous)),
             (None, None) => Err(err(SecretErrorKind::Missing)),
             (Some(value), None) => {
-                let secret = Self::new(os_string_into_bytes(value));
+                let mut value = os_string_into_bytes(value);
+                trim_one_newline(&mut value);
+                let secret = Self::new(value);
                 if secret.is_empty() {
                     return Err(err(SecretErrorKind::Empty));
                 }
@@ -93,12 +96,7 @@ impl Secret {
                     variable: file_var.clone(),
                     kind,
                 })?;
-                if contents.last() == Some(&b'\n') {
-                    contents.pop();
-                    if contents.last() == Some(&b'\r') {
-                        contents.pop();
-                    }
-                }
+                trim_one_newline(&mut contents);
                 let secret = Self::new(contents);
                 if secret.is_empty() {
                     return Err(SecretError {
@@ -203,6 +201,16 @@ pub struct SecretError {
     variable: String,
     #[source]
     kind: SecretErrorKind,
+}
+
+/// Removes one trailing `\n` or `\r\n`.
+fn trim_one_newline(bytes: &mut Vec<u8>) {
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
 }
 
 /// The contents of `path`, at most [`Secret::MAX_FILE_LEN`] bytes. Whatever was read of a
@@ -324,6 +332,18 @@ mod tests {
     fn loads_from_variable() {
         let s = Secret::from_lookup("API_KEY", env(&[("API_KEY", "k1")])).unwrap();
         assert_eq!(s.expose_str().unwrap(), "k1");
+        // One trailing newline goes, as from a file; anything else stays.
+        for (value, kept) in [
+            ("k1\n", "k1"),
+            ("k1\r\n", "k1"),
+            ("k1\n\n", "k1\n"),
+            (" k1", " k1"),
+        ] {
+            let s = Secret::from_lookup("API_KEY", env(&[("API_KEY", value)])).unwrap();
+            assert_eq!(s.expose_str().unwrap(), kept, "{value:?}");
+        }
+        let e = Secret::from_lookup("API_KEY", env(&[("API_KEY", "\n")])).unwrap_err();
+        assert!(matches!(e.kind(), SecretErrorKind::Empty));
     }
 
     #[test]

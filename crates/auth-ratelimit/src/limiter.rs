@@ -1,5 +1,6 @@
 //! [`RateLimiter`]: the keyed, in-memory GCRA limiter, and its [`Builder`].
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::sync::PoisonError;
@@ -73,9 +74,14 @@ impl RateLimiter<()> {
 }
 
 impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S> {
-    /// Decides on one request (cost 1) for `key` now.
+    /// Decides on one request (cost 1) for `key` now. The key may be given borrowed, as for
+    /// a `HashMap`: `&str` for a limiter keyed by `String`.
     #[inline]
-    pub fn check(&self, key: &K) -> Decision {
+    pub fn check<Q>(&self, key: &Q) -> Decision
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.decide(key, 1, self.now_nanos())
     }
 
@@ -85,7 +91,11 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     ///
     /// [`Error::CostExceedsBurst`] when `cost` exceeds a quota's burst: no wait would ever
     /// admit it.
-    pub fn check_cost(&self, key: &K, cost: u32) -> Result<Decision, Error> {
+    pub fn check_cost<Q>(&self, key: &Q, cost: u32) -> Result<Decision, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.check_cost_at(key, cost, self.clock.now())
     }
 
@@ -95,7 +105,11 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     /// # Errors
     ///
     /// [`Error::CostExceedsBurst`] as for `check_cost`.
-    pub fn check_cost_at(&self, key: &K, cost: u32, now: UnixTime) -> Result<Decision, Error> {
+    pub fn check_cost_at<Q>(&self, key: &Q, cost: u32, now: UnixTime) -> Result<Decision, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let burst = self.quotas.iter().map(Quota::burst).min().unwrap_or(0);
         if cost > burst {
             return Err(Error::CostExceedsBurst { cost, burst });
@@ -160,7 +174,11 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     }
 
     #[inline]
-    fn decide(&self, key: &K, cost: u32, now: u64) -> Decision {
+    fn decide<Q>(&self, key: &Q, cost: u32, now: u64) -> Decision
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         match &self.state {
             State::One(shards) => shards.with(key, now, |tat| self.decide_one(tat, cost, now)),
             State::Many(shards) => shards.with(key, now, |tats| {
@@ -374,6 +392,17 @@ mod tests {
 
     fn clock() -> ManualClock {
         ManualClock::new(UnixTime::from_secs(1_000))
+    }
+
+    #[test]
+    fn borrowed_keys_are_the_same_key() {
+        let l: RateLimiter<String> = RateLimiter::builder(Quota::per_hour(2).unwrap())
+            .build()
+            .unwrap();
+        assert!(l.check("alice").is_allowed());
+        assert!(l.check(&"alice".to_owned()).is_allowed());
+        assert!(!l.check("alice").is_allowed());
+        assert!(l.check("bob").is_allowed());
     }
 
     #[test]

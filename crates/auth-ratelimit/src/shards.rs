@@ -18,6 +18,7 @@
 //! their own cell again once older ones replenish and are swept (at most one sweep per
 //! emission interval per full shard).
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,7 +118,11 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
     /// Runs `f` on `key`'s cell, inserting it (or using the overflow cell when the shard is
     /// full) if it is new.
     #[inline]
-    pub(crate) fn with<R>(&self, key: &K, now: u64, f: impl FnOnce(&V) -> R) -> R {
+    pub(crate) fn with<Q, R>(&self, key: &Q, now: u64, f: impl FnOnce(&V) -> R) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         // Bits 32.. pick the shard: the map inside uses the low bits for buckets and the top
         // seven as tags, so the shard choice does not skew either.
         let hash = self.hasher.hash_one(key);
@@ -133,13 +138,17 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
     }
 
     #[cold]
-    fn insert<R>(
+    fn insert<Q, R>(
         &self,
         shard: &RwLock<Inner<K, V, S>>,
-        key: &K,
+        key: &Q,
         now: u64,
         f: impl FnOnce(&V) -> R,
-    ) -> R {
+    ) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let mut guard = shard.write().unwrap_or_else(PoisonError::into_inner);
         let inner = &mut *guard;
         if let Some(cell) = inner.map.get(key) {
@@ -162,7 +171,7 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
         let start = inner.last_sweep;
         f(inner
             .map
-            .entry(key.clone())
+            .entry(key.to_owned())
             .or_insert_with(|| V::starting_at(start)))
     }
 

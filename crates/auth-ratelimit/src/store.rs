@@ -42,7 +42,7 @@ pub trait Store: Send + Sync {
 
 impl<C: Clock, S: BuildHasher + Clone + Send + Sync> Store for RateLimiter<String, C, S> {
     fn check(&self, key: &str, cost: u32) -> impl Future<Output = Result<Decision, Error>> + Send {
-        std::future::ready(self.check_cost(&key.to_owned(), cost))
+        std::future::ready(self.check_cost(key, cost))
     }
 
     fn quotas(&self) -> &[Quota] {

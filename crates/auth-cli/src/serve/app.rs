@@ -209,7 +209,7 @@ impl App {
     /// when the shared store cannot decide).
     async fn limit(&self, key: &str) -> Result<HeaderMap, Box<Reply>> {
         let enforced = match &self.limiter {
-            Limits::Local(local) => local.enforce(&local.check(&key.to_owned())),
+            Limits::Local(local) => local.enforce(&local.check(key)),
             Limits::Redis(redis) => match redis.check(key, 1).await {
                 Ok(decision) => redis.enforce(&decision),
                 Err(e) => {

@@ -34,6 +34,12 @@ struct Ring {
 }
 
 /// A rotating set of signing keys. Signing takes no lock except during a rotation.
+///
+/// A rotation makes a new key (the generator runs: milliseconds for ECDSA and Ed25519, up
+/// to a second for RSA). [`KeyRing::sign`] rotates when due, so the request that finds the
+/// period over pays for it; to keep key generation off the request path, call
+/// [`KeyRing::rotate_if_due`] from a background task more often than the period (every
+/// minute, say), and `sign` then never finds a rotation due.
 pub struct KeyRing {
     clock: Arc<dyn Clock>,
     rotation: Rotation,

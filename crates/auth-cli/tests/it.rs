@@ -4,6 +4,8 @@
 
 #[path = "it/commands.rs"]
 mod commands;
+#[path = "it/input.rs"]
+mod input;
 #[path = "it/login.rs"]
 mod login;
 #[path = "it/python.rs"]

@@ -57,6 +57,15 @@ impl Output {
         }
     }
 
+    /// A note for people beside a result (`shown once: ...`): on standard error, so that
+    /// standard output holds the result alone; not shown with `--json`, whose document says
+    /// it all.
+    pub(crate) fn notice(self, text: &str) {
+        if !self.json {
+            stderr_line(text);
+        }
+    }
+
     /// Reports an error and returns the exit code.
     pub(crate) fn error(self, error: &Error) -> ExitCode {
         match (self.json, error) {

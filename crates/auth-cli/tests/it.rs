@@ -10,6 +10,8 @@ mod input;
 mod login;
 #[path = "it/python.rs"]
 mod python;
+#[path = "it/readme.rs"]
+mod readme;
 #[path = "it/serve.rs"]
 mod serve;
 #[path = "it/server.rs"]

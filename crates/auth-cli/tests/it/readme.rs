@@ -1,0 +1,59 @@
+//! The README's shell snippets as a user pastes them: each command's standard output is what
+//! the next one consumes (`KEY=$(auth apikey create ...)`), notes for people on standard error.
+
+use crate::server::Server;
+use crate::support::{run, run_with, temp_dir};
+
+#[test]
+fn apikey_commands_print_only_the_key_on_stdout() {
+    let r = run(&["apikey", "generate", "--prefix", "sk_test"]).expect(0);
+    let key = r.stdout.strip_suffix('\n').unwrap();
+    assert!(
+        key.starts_with("sk_test_") && !key.contains('\n'),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("shown once"), "{}", r.stderr);
+    run_with(&["apikey", "check", "-"], Some(key), &[]).expect(0);
+}
+
+#[test]
+fn the_serve_quickstart_works_as_pasted() {
+    let data = temp_dir("readme-serve").join("auth-data");
+    // auth serve --data ./auth-data
+    let server = Server::start(&data, &[]);
+    // KEY=$(auth apikey create --data ./auth-data --subject alice --scope read)
+    let r = run(&[
+        "apikey",
+        "create",
+        "--data",
+        data.to_str().unwrap(),
+        "--subject",
+        "alice",
+        "--scope",
+        "read",
+    ])
+    .expect(0);
+    assert!(r.stderr.contains("shown once"), "{}", r.stderr);
+    // `$(...)` drops the trailing newline only.
+    let key = r.stdout.strip_suffix('\n').unwrap();
+    assert!(!key.contains(char::is_whitespace), "{:?}", r.stdout);
+    // TOKEN=$(CLIENT_SECRET=$KEY auth oauth2 token --issuer URL --client-id "${KEY:8:8}" ...)
+    let r = run_with(
+        &[
+            "oauth2",
+            "token",
+            "--issuer",
+            &server.url,
+            "--client-id",
+            &key[8..16],
+            "--client-secret-env",
+            "CLIENT_SECRET",
+        ],
+        None,
+        &[("CLIENT_SECRET", key)],
+    )
+    .expect(0);
+    let token = r.stdout.strip_suffix('\n').unwrap();
+    assert_eq!(token.split('.').count(), 3, "{token}");
+}

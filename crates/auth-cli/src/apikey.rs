@@ -99,13 +99,15 @@ fn rejected(refusal: Refusal) -> Error {
     }
 }
 
-/// `auth apikey create --data DIR`: a key in `auth serve`'s store, printed once.
+/// `auth apikey create --data DIR`: a key in `auth serve`'s store, printed once. `DIR` must
+/// be the server's (with its pepper) unless `init` asks to create it.
 pub(crate) async fn create(
     data: &std::path::Path,
     subject: &str,
     name: Option<&str>,
     scopes: &[String],
     database: &crate::store::DatabaseArgs,
+    init: bool,
     out: Output,
 ) -> Result<(), Error> {
     for scope in scopes {
@@ -115,7 +117,7 @@ pub(crate) async fn create(
             )));
         }
     }
-    let dir = DataDir::open(data)?;
+    let dir = DataDir::open_existing(data, init)?;
     let keys = dir.api_keys(database).await?;
     let settings =
         NewKey::new(subject, name.unwrap_or(subject)).with_scopes(Scopes::from_iter(scopes));

@@ -166,9 +166,13 @@ enum ApikeyCommand {
     },
     /// Add a key to `auth serve`'s store and print it once.
     Create {
-        /// The server's data directory.
+        /// The server's data directory (made by `auth serve --data DIR`; it must exist, with
+        /// its pepper, unless --init).
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        /// Create --data (and a new pepper) if it does not exist yet.
+        #[arg(long)]
+        init: bool,
         /// Who the key speaks for (the principal's subject).
         #[arg(long, value_name = "NAME")]
         subject: String,
@@ -316,7 +320,19 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             name,
             scopes,
             database,
-        }) => apikey::create(&data, &subject, name.as_deref(), &scopes, &database, out).await,
+            init,
+        }) => {
+            apikey::create(
+                &data,
+                &subject,
+                name.as_deref(),
+                &scopes,
+                &database,
+                init,
+                out,
+            )
+            .await
+        }
         Command::Pkce => oauth2::pkce(out),
         Command::Oauth2(Oauth2Command::Token {
             issuer,

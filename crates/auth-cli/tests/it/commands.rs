@@ -384,3 +384,53 @@ fn pkce_challenge_is_s256_of_the_verifier() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn apikey_create_needs_the_servers_data_directory() {
+    let dir = temp_dir("create-data");
+    let missing = dir.join("nonexist");
+    let missing = missing.to_str().unwrap();
+    let create = |data: &str, extra: &[&str]| {
+        let mut args = vec!["apikey", "create", "--data", data, "--subject", "x"];
+        args.extend(extra);
+        run(&args)
+    };
+    // A mistyped --data is refused, and nothing is created.
+    let r = create(missing, &[]).expect(2);
+    assert!(
+        r.stderr.contains("auth serve --data") && r.stderr.contains("--init"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty());
+    assert!(!std::path::Path::new(missing).exists());
+    // So is a directory without a pepper.
+    let empty = dir.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    create(empty.to_str().unwrap(), &[]).expect(2);
+    assert!(std::fs::read_dir(&empty).unwrap().next().is_none());
+    // --init asks for a new one: a pepper readable by its owner only.
+    let r = create(missing, &["--init"]).expect(0);
+    assert!(r.stdout.starts_with("ak_live_"), "{}", r.stdout);
+    let pepper = std::path::Path::new(missing).join("pepper");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&pepper).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Then the directory is used as it is; a pepper others can read is warned about.
+        let r = create(missing, &[]).expect(0);
+        assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+        std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let r = create(missing, &[]).expect(0);
+        assert!(
+            r.stderr.contains("warning") && r.stderr.contains("chmod 600"),
+            "{}",
+            r.stderr
+        );
+    }
+    // A pepper that is not one (too large) is refused, not read whole.
+    std::fs::write(&pepper, vec![b'p'; 64 * 1024]).unwrap();
+    let r = create(missing, &[]).expect(2);
+    assert!(r.stderr.contains("pepper"), "{}", r.stderr);
+}

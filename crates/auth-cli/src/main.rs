@@ -258,8 +258,21 @@ fn parse_alg(name: &str) -> Result<Algorithm, String> {
         })
 }
 
+/// Whether `--json` is among the arguments (before a `--` that ends the options), for the
+/// errors of a command line clap could not parse.
+fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, json_requested(&args)),
+    };
     let out = Output { json: cli.json };
     let result = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -272,6 +285,37 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => out.error(&e),
     }
+}
+
+/// A command line clap refused. `--help` and `--version` print as usual (exit 0); a usage
+/// error under `--json` is one JSON document on standard output, like every other error
+/// (exit 2), and clap's own text on standard error otherwise.
+fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    if !json || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let message = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        "a subcommand is required".to_owned()
+    } else {
+        // clap's paragraph before the usage line, on one line.
+        text.lines()
+            .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_start_matches("error: ")
+            .to_owned()
+    };
+    let usage = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .map(str::to_owned);
+    output::stdout_line(&output::pretty(
+        &serde_json::json!({"error": "usage", "message": message, "usage": usage}),
+    ));
+    ExitCode::from(2)
 }
 
 async fn run(command: Command, out: Output) -> Result<(), Error> {

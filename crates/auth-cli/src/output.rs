@@ -1,8 +1,8 @@
 //! The command contract: exit codes, the one [`Error`] type, and printing either for people
 //! or, with `--json`, for scripts.
 //!
-//! Exit codes: 0 valid or done, 1 credential rejected, 2 usage or configuration error (clap
-//! also exits 2 on a bad command line). Results go to standard output; in human mode errors
+//! Exit codes: 0 valid or done, 1 credential rejected, 2 usage or configuration error (a
+//! command line clap refuses included). Results go to standard output; in human mode errors
 //! go to standard error, in JSON mode both are one JSON document on standard output.
 
 use std::io::Write as _;

@@ -434,3 +434,39 @@ fn apikey_create_needs_the_servers_data_directory() {
     let r = create(missing, &[]).expect(2);
     assert!(r.stderr.contains("pepper"), "{}", r.stderr);
 }
+
+#[test]
+fn usage_errors_under_json_are_one_json_document() {
+    for args in [
+        &["--json", "jwt", "verify", "x"][..],
+        &[
+            "--json", "jwt", "sign", "--alg", "none", "--key", "k", "--claims", "{}",
+        ][..],
+        &["jwt", "decode", "--json"][..],
+        &["--json", "frobnicate"][..],
+        &["--json", "jwt"][..],
+    ] {
+        let r = run(args).expect(2);
+        let v = r.json();
+        assert_eq!(v["error"], "usage", "{args:?}: {v}");
+        assert!(!v["message"].as_str().unwrap().is_empty(), "{args:?}");
+    }
+    // Without --json, clap's text on standard error; help and version still exit 0.
+    let r = run(&["jwt", "verify", "x"]).expect(2);
+    assert!(r.stdout.is_empty() && r.stderr.contains("Usage:"), "{r:?}");
+    assert!(
+        run(&["--json", "jwt", "--help"])
+            .expect(0)
+            .stdout
+            .contains("Usage: auth")
+    );
+    assert!(
+        run(&["--json", "--version"])
+            .expect(0)
+            .stdout
+            .starts_with("auth ")
+    );
+    // A `--json` after `--` is an operand, not the flag.
+    let r = run(&["jwt", "decode", "--", "--json", "extra"]).expect(2);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}

@@ -57,3 +57,34 @@ fn the_serve_quickstart_works_as_pasted() {
     let token = r.stdout.strip_suffix('\n').unwrap();
     assert_eq!(token.split('.').count(), 3, "{token}");
 }
+
+/// The documented exception to "one JSON document": a running server prints one JSON
+/// document per line, as events happen.
+#[test]
+fn json_serve_prints_one_document_per_line() {
+    use std::io::{BufRead as _, BufReader};
+    let data = temp_dir("readme-json-serve").join("data");
+    let mut child = std::process::Command::new(crate::support::bin())
+        .args(["--json", "serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut line =
+        || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
+    let first = line();
+    let second = line();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first["admin_key"].is_object(), "{first}");
+    assert!(
+        second["listening"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:"),
+        "{second}"
+    );
+}

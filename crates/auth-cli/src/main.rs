@@ -121,26 +121,29 @@ struct VerifyArgs {
 enum JwkCommand {
     /// A fresh private JWK (EC, Ed25519 or HMAC; RSA keys: use PEM).
     Generate {
-        /// ES256, ES384, EdDSA, HS256, HS384 or HS512.
+        /// ES256, ES384, ES512, EdDSA, HS256, HS384 or HS512.
         #[arg(long, value_parser = parse_alg)]
         alg: Algorithm,
-        /// The key id (default: the RFC 7638 thumbprint for EC and Ed25519).
+        /// The key id (default: the key's RFC 7638 thumbprint).
         #[arg(long)]
         kid: Option<String>,
     },
-    /// The public JWKS of a private JWK, a PEM private key or a JWKS.
+    /// The public JWKS of a private JWK, a PEM key (private, or an EC or Ed25519 public key)
+    /// or a JWKS, each key checked.
     Public {
         /// The key file.
         file: PathBuf,
-        /// For PEM: the algorithm of the key (default: tried in turn).
+        /// For a private PEM: the algorithm of the key (default: ES256, ES384, ES512, EdDSA,
+        /// RS256 tried in turn); for a public PEM, it must be the key's.
         #[arg(long, value_parser = parse_alg)]
         alg: Option<Algorithm>,
     },
-    /// The RFC 7638 SHA-256 thumbprint of a JWK or PEM key.
+    /// The RFC 7638 SHA-256 thumbprint of a JWK (HMAC keys too) or PEM key.
     Thumbprint {
         /// The key file.
         file: PathBuf,
-        /// For PEM: the algorithm of the key (default: tried in turn).
+        /// For a private PEM: the algorithm of the key (default: ES256, ES384, ES512, EdDSA,
+        /// RS256 tried in turn); for a public PEM, it must be the key's.
         #[arg(long, value_parser = parse_alg)]
         alg: Option<Algorithm>,
     },

@@ -6,6 +6,8 @@
 mod commands;
 #[path = "it/input.rs"]
 mod input;
+#[path = "it/jwk.rs"]
+mod jwk;
 #[path = "it/login.rs"]
 mod login;
 #[path = "it/python.rs"]

@@ -152,7 +152,9 @@ async fn login_with_pkce_through_a_loopback_redirect() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_callback_fails_in_the_browser_too() {
-    let cases: [(&str, fn(&str) -> String, &str); 3] = [
+    // (what, the callback's query from the real state, the refusal's reason)
+    type Case = (&'static str, fn(&str) -> String, &'static str);
+    let cases: [Case; 3] = [
         (
             "wrong state",
             |_| "code=the-code&state=forged-state".to_owned(),

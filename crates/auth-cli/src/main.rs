@@ -20,6 +20,7 @@ mod oauth2;
 mod output;
 mod serve;
 mod store;
+mod strict;
 mod time;
 
 use output::{Error, Output};

@@ -470,3 +470,64 @@ fn usage_errors_under_json_are_one_json_document() {
     let r = run(&["jwt", "decode", "--", "--json", "extra"]).expect(2);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
+
+#[test]
+fn sign_refuses_absurd_times_and_duplicate_claims() {
+    let dir = temp_dir("sign-absurd");
+    let jwk = run(&["jwk", "generate", "--alg", "HS256"]).expect(0).stdout;
+    let key = write(&dir, "k.jwk", &jwk);
+    let sign = |claims: &str, extra: &[&str]| {
+        let mut args = vec![
+            "jwt", "sign", "--key", &key, "--alg", "HS256", "--claims", claims,
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    let r = sign("{}", &["--exp-in", "18446744073709551615"]).expect(2);
+    assert!(r.stderr.contains("9999-12-31T23:59:59Z"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    // The bound itself is year 9999; a century is fine.
+    sign("{}", &["--exp-in", "3155760000"]).expect(0);
+    sign(r#"{"exp":253402300800}"#, &[]).expect(2);
+    sign(r#"{"nbf":-1}"#, &[]).expect(2);
+    sign(r#"{"iat":"yesterday"}"#, &[]).expect(2);
+    sign(r#"{"exp":253402300799}"#, &[]).expect(0);
+    // Duplicate members: refused, named.
+    let r = sign(r#"{"sub":"a","sub":"b"}"#, &[]).expect(2);
+    assert!(
+        r.stderr.contains("duplicate") && r.stderr.contains("sub"),
+        "{}",
+        r.stderr
+    );
+    sign(r#"{"a":{"x":1,"\u0078":2}}"#, &[]).expect(2);
+}
+
+#[test]
+fn decode_reports_duplicate_members() {
+    // A token made elsewhere: {"alg":"HS256"}.{"sub":"a","sub":"b"}.sig
+    let token = format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#),
+        URL_SAFE_NO_PAD.encode(br#"{"sub":"a","sub":"b"}"#)
+    );
+    let v = run(&["--json", "jwt", "decode", &token]).expect(0).json();
+    assert_eq!(v["duplicate_members"], json!(["claims.sub"]));
+    let r = run(&["jwt", "decode", &token]).expect(0);
+    assert!(
+        r.stdout.contains("DUPLICATE MEMBERS: claims.sub"),
+        "{}",
+        r.stdout
+    );
+    let v = run(&["--json", "jwt", "decode", &key_free_token()])
+        .expect(0)
+        .json();
+    assert_eq!(v["duplicate_members"], json!([]));
+}
+
+fn key_free_token() -> String {
+    format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#),
+        URL_SAFE_NO_PAD.encode(br#"{"sub":"a"}"#)
+    )
+}

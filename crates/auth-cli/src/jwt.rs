@@ -189,7 +189,7 @@ pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, Error> {
     let response = client
         .send(request)
         .await
-        .map_err(|e| Error::config(format!("cannot fetch {url}: {e}")))?;
+        .map_err(|e| Error::config(format!("cannot fetch {url}: {}", crate::output::causes(&e))))?;
     if !response.status().is_success() {
         return Err(Error::config(format!(
             "{url} answered {}",

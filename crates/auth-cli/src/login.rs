@@ -79,7 +79,7 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
                     reason: "invalid_callback".into(),
                     message: e.to_string(),
                 },
-                other => Error::config(other),
+                other => Error::with_causes(&other),
             },
         });
     // The browser learns the verdict before the terminal does.

@@ -197,7 +197,8 @@ enum Oauth2Command {
     /// Get an access token by the client credentials grant, finding the token endpoint
     /// through the issuer's RFC 8414 metadata. Prints the token (exit 1 if refused).
     Token {
-        /// The issuer URL (https, or http to loopback).
+        /// The issuer URL (https, or http to loopback). A private CA: set SSL_CERT_FILE to
+        /// its PEM.
         #[arg(long, value_name = "URL")]
         issuer: String,
         /// The client id.

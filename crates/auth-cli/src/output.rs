@@ -31,6 +31,14 @@ impl Error {
         Self::Config(message.to_string())
     }
 
+    /// A configuration error with `e`'s message and those of its causes (`request failed:
+    /// invalid peer certificate: UnknownIssuer`), so that the reason is not hidden behind
+    /// the outermost message. The auth crates' and auth-http's messages carry no secrets
+    /// (auth-http strips URLs from reqwest's).
+    pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> Self {
+        Self::Config(causes(e))
+    }
+
     /// The process exit code.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
@@ -82,6 +90,22 @@ impl Output {
         }
         ExitCode::from(error.exit_code())
     }
+}
+
+/// `e`'s message followed by its causes', each once (a cause that an outer message already
+/// quotes is not repeated).
+pub(crate) fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let message = cause.to_string();
+        if !message.is_empty() && !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 /// Pretty JSON; a `Value` always serializes.
@@ -188,6 +212,26 @@ mod tests {
         };
         assert_eq!(rejected.exit_code(), 1);
         assert_eq!(Error::config("no such file").exit_code(), 2);
+    }
+
+    #[test]
+    fn causes_are_chained_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("request failed")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("unknown issuer"));
+        assert_eq!(causes(&e), "request failed: unknown issuer");
+        let quoted = std::io::Error::other("x");
+        assert_eq!(causes(&quoted), "x");
     }
 
     #[test]

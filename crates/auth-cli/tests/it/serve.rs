@@ -359,6 +359,55 @@ async fn https_with_rustls() {
     );
 }
 
+/// The CLI as a client of an HTTPS issuer whose CA the system does not know: the error says
+/// why (the certificate), and `SSL_CERT_FILE` trusts the CA.
+#[test]
+fn an_unknown_ca_is_named_and_ssl_cert_file_trusts_one() {
+    let dir = temp_dir("serve-tls-client");
+    let (ca, cert, key) = make_certificates(&dir);
+    let data = dir.join("data");
+    let server = Server::start(
+        &data,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let (secret, id) = create_key(&data, "dave", &[]);
+    let token = |env: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.push(("CLIENT_SECRET", &secret));
+        crate::support::run_with(
+            &[
+                "--json",
+                "oauth2",
+                "token",
+                "--issuer",
+                &server.url,
+                "--client-id",
+                &id,
+                "--client-secret-env",
+                "CLIENT_SECRET",
+            ],
+            None,
+            &env,
+        )
+    };
+    let v = token(&[]).expect(2).json();
+    let message = v["message"].as_str().unwrap();
+    assert!(
+        message.contains("certificate") && message.contains("UnknownIssuer"),
+        "{message}"
+    );
+    assert!(!message.contains(&secret));
+    let v = token(&[("SSL_CERT_FILE", ca.to_str().unwrap())])
+        .expect(0)
+        .json();
+    assert!(v["access_token"].is_string(), "{v}");
+}
+
 #[test]
 fn refuses_plain_http_off_loopback_and_bad_settings() {
     let dir = temp_dir("serve-refusals");

@@ -107,7 +107,8 @@ struct VerifyArgs {
     /// The accepted audience (repeat for several).
     #[arg(long, value_name = "AUD", required = true)]
     aud: Vec<String>,
-    /// Clock skew allowed on exp, nbf and iat, in seconds (default 60, at most 300).
+    /// Clock skew allowed on exp, nbf and iat, in seconds (default 30, auth-jwt's
+    /// DEFAULT_LEEWAY; at most 300).
     #[arg(long, value_name = "SECS")]
     leeway: Option<u64>,
     /// Evaluate time claims at this Unix time instead of now.
@@ -432,5 +433,36 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             oauth2::introspect(request, out).await
         }
         Command::Serve(args) => serve::serve(args, out).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn leeway_help_says_auth_jwts_default() {
+        let cli = Cli::command();
+        let verify = cli
+            .find_subcommand("jwt")
+            .and_then(|jwt| jwt.find_subcommand("verify"))
+            .unwrap();
+        let leeway = verify
+            .get_arguments()
+            .find(|a| a.get_id() == "leeway")
+            .unwrap();
+        let help = leeway.get_help().unwrap().to_string();
+        let default = format!("default {}", auth_jwt::DEFAULT_LEEWAY.as_secs());
+        assert!(help.contains(&default), "{help}");
+    }
+
+    #[test]
+    fn json_is_found_before_the_end_of_options() {
+        let args = |list: &[&str]| list.iter().map(Into::into).collect::<Vec<_>>();
+        assert!(json_requested(&args(&["auth", "jwt", "--json", "x"])));
+        assert!(!json_requested(&args(&["auth", "jwt", "--", "--json"])));
+        assert!(!json_requested(&args(&["--json"])));
     }
 }

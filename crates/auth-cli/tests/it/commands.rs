@@ -109,8 +109,8 @@ fn rejections_are_exit_1_with_a_reason() {
     let (key, token) = key_and_token(&dir, "ES256", &claims());
     let (other, _) = key_and_token(&temp_dir("rejections-other"), "ES256", &claims());
     let now = NOW.to_string();
-    // Past exp plus the default leeway of 60 s.
-    let late = (NOW + 3540 + 61).to_string();
+    // Past exp plus the default leeway of 30 s.
+    let late = (NOW + 3540 + 31).to_string();
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
         (vec!["--now", &late], "ES256", "expired"),
         (
@@ -132,6 +132,11 @@ fn rejections_are_exit_1_with_a_reason() {
     assert_eq!(v["reason"], "algorithm_not_allowed");
     // An allow-list that no key fits is a configuration error.
     verify(&token, &key, "EdDSA", &["--now", &now]).expect(2);
+    // The default leeway is the 30 s that --help says: 29 s after exp passes.
+    let within = (NOW + 3540 + 29).to_string();
+    verify(&token, &key, "ES256", &["--now", &within]).expect(0);
+    let help = run(&["jwt", "verify", "--help"]).expect(0).stdout;
+    assert!(help.contains("default 30"), "{help}");
     // The leeway admits a token just expired.
     let just = (NOW + 3550).to_string();
     verify(&token, &key, "ES256", &["--now", &just, "--leeway", "30"]).expect(0);

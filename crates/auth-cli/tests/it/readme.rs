@@ -88,3 +88,19 @@ fn json_serve_prints_one_document_per_line() {
         "{second}"
     );
 }
+
+/// The sample key in auth-apikey's README is a real (test-mode) key: it passes the offline
+/// check, so a reader trying it sees what a good key does.
+#[test]
+fn the_sample_api_key_in_the_docs_is_well_formed() {
+    let readme = include_str!("../../../auth-apikey/README.md");
+    let lib = include_str!("../../../auth-apikey/src/lib.rs");
+    for doc in [readme, lib] {
+        let key = doc
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .find(|w| w.starts_with("sk_test_") && w.len() > 40)
+            .unwrap();
+        run_with(&["apikey", "check", "-"], Some(key), &[]).expect(0);
+        assert!(!doc.contains("sk_live_Xq3R9"), "the old sample key is back");
+    }
+}

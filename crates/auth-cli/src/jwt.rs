@@ -257,17 +257,38 @@ pub(crate) async fn verify(token: &str, policy: Policy<'_>, out: Output) -> Resu
     Ok(())
 }
 
+/// Where `auth jwt sign` takes its key from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SignWith<'a> {
+    /// `--key FILE`: a private JWK or PEM.
+    File(&'a Path),
+    /// `--key-env VAR`: an HMAC secret in the environment (or the file `VAR_FILE` names).
+    Env(&'a str),
+}
+
 /// `auth jwt sign`.
 pub(crate) fn sign(
-    key: &Path,
+    key: SignWith<'_>,
     alg: Algorithm,
     kid: Option<&str>,
     claims: &str,
     exp_in: Option<u64>,
     out: Output,
 ) -> Result<(), Error> {
-    let file = KeyFile::parse(read_file(key)?, &key.display().to_string())?;
-    let mut signing = file.signing_key(&[alg])?;
+    let mut signing = match key {
+        SignWith::File(path) => {
+            KeyFile::parse(read_file(path)?, &path.display().to_string())?.signing_key(&[alg])?
+        }
+        SignWith::Env(var) => {
+            if alg.family() != auth_jwt::Family::Hmac {
+                return Err(Error::config(format!(
+                    "--key-env holds an HMAC secret: {alg} needs --key FILE"
+                )));
+            }
+            let secret = crate::output::secret_from_env(var)?;
+            auth_jwt::SigningKey::hmac(&secret, alg).map_err(Error::config)?
+        }
+    };
     if signing.algorithm() != alg {
         return Err(Error::config(format!(
             "the key is for {}, not {alg}",

@@ -74,8 +74,12 @@ enum JwtCommand {
     /// Sign claims into a compact JWS.
     Sign {
         /// A private key: a private JWK (EC, OKP, oct) or a PEM file (PKCS#8, PKCS#1, SEC1).
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "key_env")]
+        key: Option<PathBuf>,
+        /// For HS256/384/512: the environment variable holding the raw secret (or `VAR_FILE`
+        /// naming a file), instead of --key.
+        #[arg(long, value_name = "VAR", conflicts_with = "key")]
+        key_env: Option<String>,
         /// The algorithm (ES256, EdDSA, RS256, HS256, ...).
         #[arg(long, value_parser = parse_alg)]
         alg: Algorithm,
@@ -341,11 +345,19 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
         }
         Command::Jwt(JwtCommand::Sign {
             key,
+            key_env,
             alg,
             kid,
             claims,
             exp_in,
-        }) => jwt::sign(&key, alg, kid.as_deref(), &claims, exp_in, out),
+        }) => {
+            let key = match (&key, &key_env) {
+                (Some(file), _) => jwt::SignWith::File(file),
+                (None, Some(var)) => jwt::SignWith::Env(var),
+                (None, None) => return Err(Error::config("give --key FILE or --key-env VAR")),
+            };
+            jwt::sign(key, alg, kid.as_deref(), &claims, exp_in, out)
+        }
         Command::Jwk(JwkCommand::Generate { alg, kid }) => jwk::generate(alg, kid.as_deref(), out),
         Command::Jwk(JwkCommand::Public { file, alg }) => jwk::public(&file, alg, out),
         Command::Jwk(JwkCommand::Thumbprint { file, alg }) => jwk::thumbprint(&file, alg, out),

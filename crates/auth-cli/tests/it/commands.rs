@@ -536,3 +536,56 @@ fn key_free_token() -> String {
         URL_SAFE_NO_PAD.encode(br#"{"sub":"a"}"#)
     )
 }
+
+#[test]
+fn sign_with_an_hmac_secret_from_the_environment() {
+    let dir = temp_dir("sign-key-env");
+    let secret = "correct horse battery staple, 32+ bytes of it";
+    let sign = |alg: &str, env: &[(&str, &str)]| {
+        run_with(
+            &[
+                "jwt",
+                "sign",
+                "--key-env",
+                "JWT_SECRET",
+                "--alg",
+                alg,
+                "--claims",
+                &claims().to_string(),
+            ],
+            None,
+            env,
+        )
+    };
+    let token = sign("HS256", &[("JWT_SECRET", secret)]).expect(0).stdout;
+    // The same secret as an oct JWK verifies it.
+    let jwk = json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode(secret)});
+    let key = write(&dir, "oct.jwk", &jwk.to_string());
+    let now = NOW.to_string();
+    verify(token.trim(), &key, "HS256", &["--now", &now]).expect(0);
+    // VAR_FILE names a file.
+    let file = write(&dir, "secret", secret);
+    let from_file = sign("HS256", &[("JWT_SECRET_FILE", &file)])
+        .expect(0)
+        .stdout;
+    assert_eq!(from_file, token);
+    // Too short for HS512, not an HMAC algorithm, unset, or both sources: exit 2, no secret shown.
+    let r = sign("HS512", &[("JWT_SECRET", secret)]).expect(2);
+    assert!(!r.stderr.contains(secret), "{}", r.stderr);
+    sign("ES256", &[("JWT_SECRET", secret)]).expect(2);
+    sign("HS256", &[]).expect(2);
+    run(&[
+        "jwt",
+        "sign",
+        "--key",
+        &key,
+        "--key-env",
+        "X",
+        "--alg",
+        "HS256",
+        "--claims",
+        "{}",
+    ])
+    .expect(2);
+    run(&["jwt", "sign", "--alg", "HS256", "--claims", "{}"]).expect(2);
+}

@@ -18,5 +18,7 @@ mod readme;
 mod serve;
 #[path = "it/server.rs"]
 mod server;
+#[path = "it/sign.rs"]
+mod sign;
 #[path = "it/support.rs"]
 mod support;

@@ -2,9 +2,8 @@
 //! and input that is not one token is refused as such.
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
 
-use crate::support::{bin, run, run_with, temp_dir, write};
+use crate::support::{run, run_bytes, run_with, spawn, temp_dir, write};
 
 /// auth-jwt's token limit, which standard input is held to.
 const TOKEN_LIMIT: usize = 8 * 1024;
@@ -12,13 +11,7 @@ const TOKEN_LIMIT: usize = 8 * 1024;
 /// Offers `auth ARGS` up to `offered` bytes on standard input and returns the exit code,
 /// standard output and how many bytes the command accepted before it closed its end.
 fn offer(args: &[&str], offered: usize) -> (i32, String, usize) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(args, &[]);
     let mut input = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || {
         let chunk = [b'a'; 64 * 1024];
@@ -118,27 +111,7 @@ fn stdin_that_is_not_one_token_is_malformed() {
     let v = r.json();
     assert_eq!(v["reason"], "malformed", "{v}");
     assert!(v["message"].as_str().unwrap().contains("one token"), "{v}");
-    let (code, stdout) = run_bytes(&["--json", "jwt", "decode", "-"], b"\xff\xfe.e30.x");
-    assert_eq!(code, 1, "{stdout}");
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["reason"], "malformed", "{v}");
-    let (code, _) = run_bytes(&["apikey", "check", "-"], b"sk_test_\xff");
-    assert_eq!(code, 1);
-}
-
-/// Runs `auth ARGS` with raw bytes on standard input.
-fn run_bytes(args: &[&str], stdin: &[u8]) -> (i32, String) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-    )
+    let r = run_bytes(&["--json", "jwt", "decode", "-"], b"\xff\xfe.e30.x", &[]).expect(1);
+    assert_eq!(r.json()["reason"], "malformed");
+    run_bytes(&["apikey", "check", "-"], b"sk_test_\xff", &[]).expect(1);
 }

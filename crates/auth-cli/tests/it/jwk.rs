@@ -1,26 +1,13 @@
 //! `auth jwk`: thumbprints of every key kind, public PEM keys, `kid` defaults, and keys that
 //! are not what they claim refused before they sign or are published.
 
-use std::path::Path;
-use std::process::Command;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use sha2::Digest as _;
 
-use crate::support::{run, temp_dir, write};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "openssl {args:?}");
-}
+use crate::commands::{NOW, claims, key_and_token, verify};
+use crate::support::{openssl, run, temp_dir, write};
 
 #[test]
 fn hmac_keys_have_an_rfc_7638_thumbprint_and_it_is_their_kid() {
@@ -122,36 +109,8 @@ fn public_pem_keys_are_read() {
 #[test]
 fn es512_keys_are_generated_and_unknown_ones_named() {
     let dir = temp_dir("jwk-es512");
-    let jwk = run(&["jwk", "generate", "--alg", "ES512"]).expect(0).stdout;
-    let key = write(&dir, "es512.jwk", &jwk);
-    let token = run(&[
-        "jwt",
-        "sign",
-        "--key",
-        &key,
-        "--alg",
-        "ES512",
-        "--claims",
-        r#"{"iss":"i","aud":"a"}"#,
-        "--exp-in",
-        "60",
-    ])
-    .expect(0)
-    .stdout;
-    run(&[
-        "jwt",
-        "verify",
-        token.trim(),
-        "--jwks",
-        &key,
-        "--alg",
-        "ES512",
-        "--iss",
-        "i",
-        "--aud",
-        "a",
-    ])
-    .expect(0);
+    let (key, token) = key_and_token(&dir, "ES512", &claims());
+    verify(&token, &key, "ES512", &["--now", &NOW.to_string()]).expect(0);
     let r = run(&["jwk", "generate", "--alg", "RS256"]).expect(2);
     assert!(
         r.stderr.contains("ES512") && r.stderr.contains("HS512"),

@@ -2,11 +2,11 @@
 //! reveal-once keys, a hashed store with expiry and rotation with overlap.
 //!
 //! - **Format** ([`KeyFormat`]): `<prefix>_<id><secret><checksum>`, e.g.
-//!   `sk_live_Xq3R9tVb1Fz0aPpKc8LmN4wEy2Ud7h2DiM0k`: a prefix naming the kind and
-//!   environment, an 8-character key id for lookup, 22 characters (130 bits) from the
-//!   operating system's CSPRNG, and GitHub's 6-character CRC-32 checksum, so typos and
-//!   made-up strings are rejected offline. [`KEY_PATTERN`] is the regular expression for
-//!   leak scanners.
+//!   `sk_test_tzo2wFIy4NJFebdkxxwh25FbLMULvT1bomjh` (an example, issued nowhere): a prefix
+//!   naming the kind and environment, an 8-character key id for lookup, 22 characters
+//!   (130 bits) from the operating system's CSPRNG, and GitHub's 6-character CRC-32
+//!   checksum, so typos and made-up strings are rejected offline. [`KEY_PATTERN`] is the
+//!   regular expression for leak scanners.
 //! - **At rest** ([`KeyHasher`]): only a digest, HMAC-SHA-256 with a server-side pepper or
 //!   SHA-256 without one. The key is shown once, as an [`IssuedKey`].
 //! - **Stores** ([`KeyStore`]): [`MemoryStore`], and `SqliteStore` behind the `sqlite`

@@ -1,7 +1,9 @@
 //! `auth apikey generate | check | create`.
 //!
 //! A key is a secret: `check` reads it from standard input or an environment variable,
-//! never from the command line; `generate` and `create` print it exactly once.
+//! never from the command line; `generate` and `create` print it exactly once, alone on
+//! standard output (`KEY=$(auth apikey create ...)`), their notes for people on standard
+//! error.
 
 use auth_apikey::{BODY_LEN, KeyFormat, KeyHasher, NewKey, Refusal};
 use auth_core::Scopes;
@@ -29,14 +31,13 @@ pub(crate) fn generate(prefix: &str, out: Output) -> Result<(), Error> {
         "pattern": format.pattern(),
     });
     let value = json!({ "key": key, "record": record });
-    out.result(&value, || {
-        format!(
-            "{key}\n\nshown once: store it now. record: id {} hint {} sha256 {}",
-            id.as_str(),
-            format.hint(&id),
-            hex(digest.as_bytes())
-        )
-    });
+    out.result(&value, || key.clone());
+    out.notice(&format!(
+        "shown once: store it now. record: id {} hint {} sha256 {}",
+        id.as_str(),
+        format.hint(&id),
+        hex(digest.as_bytes())
+    ));
     Ok(())
 }
 
@@ -98,13 +99,15 @@ fn rejected(refusal: Refusal) -> Error {
     }
 }
 
-/// `auth apikey create --data DIR`: a key in `auth serve`'s store, printed once.
+/// `auth apikey create --data DIR`: a key in `auth serve`'s store, printed once. `DIR` must
+/// be the server's (with its pepper) unless `init` asks to create it.
 pub(crate) async fn create(
     data: &std::path::Path,
     subject: &str,
     name: Option<&str>,
     scopes: &[String],
     database: &crate::store::DatabaseArgs,
+    init: bool,
     out: Output,
 ) -> Result<(), Error> {
     for scope in scopes {
@@ -114,20 +117,18 @@ pub(crate) async fn create(
             )));
         }
     }
-    let dir = DataDir::open(data)?;
+    let dir = DataDir::open_existing(data, init)?;
     let keys = dir.api_keys(database).await?;
     let settings =
         NewKey::new(subject, name.unwrap_or(subject)).with_scopes(Scopes::from_iter(scopes));
     let issued = keys.create(settings).await.map_err(Error::config)?;
     let value = issued_json(&issued);
-    out.result(&value, || {
-        format!(
-            "{}\n\nshown once: store it now. id {} (the OAuth client id), subject {subject}, scopes [{}]",
-            issued.expose_key(),
-            issued.id().as_str(),
-            scopes.join(" ")
-        )
-    });
+    out.result(&value, || issued.expose_key().to_owned());
+    out.notice(&format!(
+        "shown once: store it now. id {} (the OAuth client id), subject {subject}, scopes [{}]",
+        issued.id().as_str(),
+        scopes.join(" ")
+    ));
     Ok(())
 }
 

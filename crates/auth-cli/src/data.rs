@@ -16,7 +16,7 @@ use auth_apikey::{ApiKeys, KeyFormat, SqliteStore};
 use auth_core::Secret;
 use auth_jwt::{Algorithm, SigningKey};
 
-use crate::output::Error;
+use crate::output::{Error, MAX_FILE_BYTES, read_capped};
 use crate::store::{Backend, DatabaseArgs};
 
 /// How many signing key files are kept: the next, the current and the last retired key.
@@ -42,6 +42,55 @@ impl DataDir {
             path: path.to_owned(),
             fresh,
         })
+    }
+
+    /// Opens an existing data directory for `auth apikey create`: one that `auth serve`
+    /// made, with its pepper. A missing directory or pepper is refused rather than created
+    /// with a fresh pepper, under which the new key could never verify on the real server
+    /// (a mistyped `--data` beside a shared `--database-env`), unless `init` asks for it.
+    /// A pepper others can read is reported on standard error.
+    pub(crate) fn open_existing(path: &Path, init: bool) -> Result<Self, Error> {
+        if !init && !path.join("pepper").is_file() {
+            let what = if path.is_dir() {
+                "has no pepper file"
+            } else {
+                "does not exist"
+            };
+            return Err(Error::config(format!(
+                "{} {what}: it is not an `auth serve` data directory. Start `auth serve --data \
+                 {}` once to create it, give the directory the server uses, or pass --init to \
+                 create a new one here",
+                path.display(),
+                path.display()
+            )));
+        }
+        let dir = Self::open(path)?;
+        if let Some(mode) = dir.pepper_mode_open_to_others() {
+            crate::output::stderr_line(&format!(
+                "auth: warning: {} is readable by others (mode {mode:o}): `chmod 600` it; the \
+                 pepper keys the digests of every API key",
+                dir.path.join("pepper").display()
+            ));
+        }
+        Ok(dir)
+    }
+
+    /// The pepper file's permission bits when group or others may read or write it.
+    fn pepper_mode_open_to_others(&self) -> Option<u32> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(self.path.join("pepper"))
+                .ok()?
+                .permissions()
+                .mode()
+                & 0o777;
+            (mode & 0o077 != 0).then_some(mode)
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
     }
 
     /// Whether this is the first start: no key store existed.
@@ -80,7 +129,13 @@ impl DataDir {
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop_front();
             let pem = match next {
-                Some(path) => std::fs::read(&path).map_err(|e| misconfigured(&path, &e))?,
+                Some(path) => std::fs::File::open(&path)
+                    .and_then(|file| read_capped(file, MAX_FILE_BYTES))
+                    .map_err(|e| misconfigured(&path, &e))?
+                    .ok_or_else(|| {
+                        let e = std::io::Error::other("larger than 1 MiB: not a signing key");
+                        misconfigured(&path, &e)
+                    })?,
                 None => new_signing_key(&dir)?,
             };
             SigningKey::from_pem(&pem, Algorithm::ES256).map(|k| k.with_type(typ))
@@ -89,31 +144,42 @@ impl DataDir {
 
     fn pepper(&self) -> Result<Secret, Error> {
         let path = self.path.join("pepper");
-        match std::fs::read(&path) {
-            Ok(bytes) if bytes.len() >= 32 => return Ok(Secret::new(bytes)),
-            Ok(_) => return Err(Error::config(format!("{} is too short", path.display()))),
+        match read_pepper(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(Error::config(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )));
-            }
+            read => return read.map_err(|e| pepper_error(&path, &e)),
         }
         let mut bytes = vec![0u8; 32];
         aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::config("no randomness"))?;
         match write_private(&path, &bytes) {
             Ok(()) => Ok(Secret::new(bytes)),
             // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(&path)
-                .map(Secret::new)
-                .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                read_pepper(&path).map_err(|e| pepper_error(&path, &e))
+            }
             Err(e) => Err(Error::config(format!(
                 "cannot write {}: {e}",
                 path.display()
             ))),
         }
     }
+}
+
+/// The longest pepper file read: far more than the 32 bytes written, far less than memory.
+const MAX_PEPPER_BYTES: usize = 1024;
+
+/// Reads the pepper: at least 32 bytes, at most [`MAX_PEPPER_BYTES`].
+fn read_pepper(path: &Path) -> std::io::Result<Secret> {
+    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let bytes = read_capped(std::fs::File::open(path)?, MAX_PEPPER_BYTES)?
+        .ok_or_else(|| invalid("longer than 1 KiB: not a pepper"))?;
+    if bytes.len() < 32 {
+        return Err(invalid("shorter than 32 bytes"));
+    }
+    Ok(Secret::new(bytes))
+}
+
+fn pepper_error(path: &Path, e: &std::io::Error) -> Error {
+    Error::config(format!("cannot use {}: {e}", path.display()))
 }
 
 /// Creates `path` (it must not exist) readable by the owner only, and writes `bytes`.

@@ -9,8 +9,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use crate::keys::{KeyFile, public_members, signing_key_from_jwk};
+use crate::keys::{
+    KeyFile, checked_public_jwk, jwk_thumbprint, public_pem_jwk, signing_key_from_jwk,
+};
 use crate::output::{Error, Output, pretty, read_file};
+
+/// What `auth jwk generate` makes, for its messages.
+const GENERATED: &str =
+    "jwk generate makes ES256, ES384, ES512, EdDSA, HS256, HS384 and HS512 keys";
 
 /// `auth jwk generate`: a fresh private JWK for `alg` with `kid` (default: its thumbprint).
 pub(crate) fn generate(alg: Algorithm, kid: Option<&str>, out: Output) -> Result<(), Error> {
@@ -36,18 +42,22 @@ pub(crate) fn private_jwk(alg: Algorithm, kid: Option<&str>) -> Result<Map<Strin
             jwk.insert("kty".into(), "oct".into());
             jwk.insert("k".into(), enc(&k));
             jwk.insert("alg".into(), alg.as_str().into());
-            if let Some(kid) = kid {
-                jwk.insert("kid".into(), kid.into());
-            }
+            // Like EC and OKP keys: the kid defaults to the RFC 7638 thumbprint.
+            let kid = match kid {
+                Some(kid) => kid.to_owned(),
+                None => jwk_thumbprint(&jwk)?,
+            };
+            jwk.insert("kid".into(), kid.into());
             return Ok(jwk);
         }
         Family::Ec => {
             let a = match alg {
                 Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
                 Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+                Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED_SIGNING,
                 other => {
                     return Err(Error::config(format!(
-                        "{other} keys are not generated here"
+                        "{other} keys are not generated here ({GENERATED})"
                     )));
                 }
             };
@@ -64,10 +74,10 @@ pub(crate) fn private_jwk(alg: Algorithm, kid: Option<&str>) -> Result<Map<Strin
             (public_of(der.as_ref(), alg)?, enc(d.as_ref()))
         }
         _ => {
-            return Err(Error::config(
-                "RSA private JWKs are not generated: use `openssl genpkey -algorithm RSA` and \
-                 pass the PEM to `auth jwt sign --key`",
-            ));
+            return Err(Error::config(format!(
+                "RSA private JWKs are not generated ({GENERATED}): use `openssl genpkey \
+                 -algorithm RSA` and pass the PEM to `auth jwt sign --key`"
+            )));
         }
     };
     jwk.insert("d".into(), d);
@@ -87,37 +97,40 @@ fn public_of(pkcs8: &[u8], alg: Algorithm) -> Result<Map<String, Value>, Error> 
     }
 }
 
-/// `auth jwk public FILE`: the public JWKS of a private JWK, a PEM key or a JWKS.
+/// `auth jwk public FILE`: the public JWKS of a private JWK, a PEM key (private, or an EC
+/// or Ed25519 public key) or a JWKS; every key is checked before it is published.
 pub(crate) fn public(path: &Path, alg: Option<Algorithm>, out: Output) -> Result<(), Error> {
     let file = KeyFile::parse(read_file(path)?, &path.display().to_string())?;
     let keys: Vec<Value> = match &file {
         KeyFile::Jwks(json) => {
             let set: Value = serde_json::from_str(json).map_err(Error::config)?;
             let keys = set["keys"].as_array().cloned().unwrap_or_default();
-            keys.iter()
-                .filter_map(Value::as_object)
-                .filter(|k| k.get("kty").and_then(Value::as_str) != Some("oct"))
-                .map(|k| Value::Object(public_members(k)))
-                .collect()
+            let mut public = Vec::new();
+            for (i, key) in keys.iter().enumerate() {
+                let key = key.as_object().ok_or_else(|| {
+                    Error::config(format!("key {i} of the JWKS is not an object"))
+                })?;
+                if key.get("kty").and_then(Value::as_str) == Some("oct") {
+                    continue;
+                }
+                let checked = checked_public_jwk(key)
+                    .map_err(|e| Error::config(format!("key {i} of the JWKS: {}", message(&e))))?;
+                public.push(Value::Object(checked));
+            }
+            public
         }
-        KeyFile::Jwk(map) if map.get("kty").and_then(Value::as_str) == Some("oct") => {
-            return Err(Error::config(
-                "an HMAC secret has no public part to publish",
-            ));
-        }
-        KeyFile::Jwk(map) => vec![Value::Object(public_members(map))],
-        KeyFile::Pem(_) => {
-            let algs = pem_algs(alg);
-            let key = pem_signing_key(&file, &algs)?;
-            vec![
-                key.public_jwk()
-                    .ok_or_else(|| Error::config("no public key"))?,
-            ]
-        }
+        KeyFile::Jwk(map) => vec![Value::Object(checked_public_jwk(map)?)],
+        KeyFile::Pem(pem) => vec![pem_public_jwk(pem, alg)?],
     };
     let value = json!({ "keys": keys });
     out.result(&value, || pretty(&value));
     Ok(())
+}
+
+fn message(e: &Error) -> &str {
+    match e {
+        Error::Config(m) | Error::Rejected { message: m, .. } => m,
+    }
 }
 
 /// `auth jwk thumbprint FILE`: the RFC 7638 SHA-256 thumbprint, base64url.
@@ -127,16 +140,9 @@ pub(crate) fn thumbprint(path: &Path, alg: Option<Algorithm>, out: Output) -> Re
         KeyFile::Jwks(_) => {
             return Err(Error::config("a JWKS holds several keys: give one JWK"));
         }
-        KeyFile::Jwk(map) => {
-            let public = Value::Object(public_members(map)).to_string();
-            auth_jwt::thumbprint(&public).map_err(Error::config)?
-        }
-        KeyFile::Pem(_) => {
-            let key = pem_signing_key(&file, &pem_algs(alg))?;
-            let jwk = key
-                .public_jwk()
-                .ok_or_else(|| Error::config("no public key"))?;
-            auth_jwt::thumbprint(&jwk.to_string()).map_err(Error::config)?
+        KeyFile::Jwk(map) => jwk_thumbprint(map)?,
+        KeyFile::Pem(pem) => {
+            auth_jwt::thumbprint(&pem_public_jwk(pem, alg)?.to_string()).map_err(Error::config)?
         }
     };
     let value = json!({ "thumbprint": print, "hash": "SHA-256" });
@@ -144,28 +150,35 @@ pub(crate) fn thumbprint(path: &Path, alg: Option<Algorithm>, out: Output) -> Re
     Ok(())
 }
 
-fn pem_algs(alg: Option<Algorithm>) -> Vec<Algorithm> {
-    match alg {
+/// The public JWK of a PEM: a `BEGIN PUBLIC KEY` of an EC or Ed25519 key read directly, a
+/// private key (PKCS#8, PKCS#1, SEC1) of `alg`, or of the first of ES256, ES384, ES512, EdDSA
+/// and RS256 it is.
+fn pem_public_jwk(pem: &[u8], alg: Option<Algorithm>) -> Result<Value, Error> {
+    if let Some(jwk) = public_pem_jwk(pem, alg)? {
+        return Ok(Value::Object(jwk));
+    }
+    let tried = match alg {
         Some(alg) => vec![alg],
         None => vec![
             Algorithm::ES256,
             Algorithm::ES384,
+            Algorithm::ES512,
             Algorithm::EdDSA,
             Algorithm::RS256,
         ],
-    }
-}
-
-/// A PEM private key, or a public one reduced to its JWK, trying each algorithm.
-fn pem_signing_key(file: &KeyFile, algs: &[Algorithm]) -> Result<SigningKey, Error> {
-    let KeyFile::Pem(pem) = file else {
-        return Err(Error::config("not PEM"));
     };
-    algs.iter()
+    let key = tried
+        .iter()
         .find_map(|&alg| SigningKey::from_pem(pem, alg).ok())
-        .ok_or_else(|| {
-            Error::config("the PEM is not a private key of a supported family (give --alg)")
-        })
+        .ok_or_else(|| match alg {
+            Some(alg) => Error::config(format!("the PEM is not a {alg} private or public key")),
+            None => Error::config(
+                "the PEM is not a private key of ES256, ES384, ES512, EdDSA or RSA, nor an EC or \
+                 Ed25519 public key",
+            ),
+        })?;
+    key.public_jwk()
+        .ok_or_else(|| Error::config("the key has no public part"))
 }
 
 #[cfg(test)]
@@ -177,10 +190,15 @@ mod tests {
         for alg in [
             Algorithm::ES256,
             Algorithm::ES384,
+            Algorithm::ES512,
             Algorithm::EdDSA,
             Algorithm::HS256,
         ] {
             let jwk = private_jwk(alg, None).unwrap();
+            assert_eq!(
+                jwk["kid"].as_str(),
+                Some(jwk_thumbprint(&jwk).unwrap().as_str())
+            );
             let key = signing_key_from_jwk(&jwk, &[]).unwrap();
             assert_eq!(key.algorithm(), alg);
             let token = key.sign(&json!({"sub": "x"})).unwrap();

@@ -39,21 +39,48 @@ fn malformed(message: &str) -> Error {
     }
 }
 
-fn decode_part(part: &str, what: &str) -> Result<Map<String, Value>, Error> {
+/// A decoded header or claims set, and the paths of its duplicate members.
+fn decode_part(part: &str, what: &str) -> Result<(Object, Vec<String>), Error> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|_| malformed(&format!("{what} is not base64url")))?;
+    let duplicates = crate::strict::duplicate_members(&bytes)
+        .map_err(|_| malformed(&format!("{what} is not a JSON object")))?;
     match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => Ok((
+            map,
+            duplicates.iter().map(|p| format!("{what}.{p}")).collect(),
+        )),
         _ => Err(malformed(&format!("{what} is not a JSON object"))),
     }
 }
 
+/// A compact JWS decoded, nothing checked.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    /// The header.
+    pub(crate) header: Object,
+    /// The claims.
+    pub(crate) claims: Object,
+    /// The paths (`claims.sub`) of members whose name repeats in their object: a strict
+    /// verifier refuses such a token, and only the last value is in `header` / `claims`.
+    pub(crate) duplicates: Vec<String>,
+}
+
 /// Splits a compact JWS into its decoded header and claims, checking nothing else.
-pub(crate) fn split(token: &str) -> Result<(Object, Object), Error> {
+pub(crate) fn split(token: &str) -> Result<Decoded, Error> {
     let parts: Vec<&str> = token.split('.').collect();
     match parts.as_slice() {
-        [h, p, _] => Ok((decode_part(h, "header")?, decode_part(p, "claims")?)),
+        [h, p, _] => {
+            let (header, mut duplicates) = decode_part(h, "header")?;
+            let (claims, more) = decode_part(p, "claims")?;
+            duplicates.extend(more);
+            Ok(Decoded {
+                header,
+                claims,
+                duplicates,
+            })
+        }
         [_, _, _, _, _] => Err(malformed(
             "a JWE (five parts): encrypted tokens are not decoded",
         )),
@@ -80,7 +107,11 @@ fn times(claims: &Map<String, Value>, now: u64) -> Map<String, Value> {
 /// `auth jwt decode`.
 pub(crate) fn decode(token: &str, now: Option<u64>, out: Output) -> Result<(), Error> {
     let token = token_arg(token)?;
-    let (header, claims) = split(&token)?;
+    let Decoded {
+        header,
+        claims,
+        duplicates,
+    } = split(&token)?;
     let now = time::now_or(now);
     let times = times(&claims, now);
     let value = json!({
@@ -88,9 +119,17 @@ pub(crate) fn decode(token: &str, now: Option<u64>, out: Output) -> Result<(), E
         "header": header,
         "claims": claims,
         "times": times,
+        "duplicate_members": duplicates,
     });
     out.result(&value, || {
         let mut s = String::from("UNVERIFIED: the signature and claims were NOT checked\n");
+        if !duplicates.is_empty() {
+            s.push_str(&format!(
+                "DUPLICATE MEMBERS: {} (a verifier refuses this token; the last value of each is \
+                 shown, other parsers may read another)\n",
+                duplicates.join(", ")
+            ));
+        }
         s.push_str(&format!(
             "header (unverified):\n{}\n",
             pretty(&Value::Object(header.clone()))
@@ -150,7 +189,7 @@ pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, Error> {
     let response = client
         .send(request)
         .await
-        .map_err(|e| Error::config(format!("cannot fetch {url}: {e}")))?;
+        .map_err(|e| Error::config(format!("cannot fetch {url}: {}", crate::output::causes(&e))))?;
     if !response.status().is_success() {
         return Err(Error::config(format!(
             "{url} answered {}",
@@ -218,17 +257,38 @@ pub(crate) async fn verify(token: &str, policy: Policy<'_>, out: Output) -> Resu
     Ok(())
 }
 
+/// Where `auth jwt sign` takes its key from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SignWith<'a> {
+    /// `--key FILE`: a private JWK or PEM.
+    File(&'a Path),
+    /// `--key-env VAR`: an HMAC secret in the environment (or the file `VAR_FILE` names).
+    Env(&'a str),
+}
+
 /// `auth jwt sign`.
 pub(crate) fn sign(
-    key: &Path,
+    key: SignWith<'_>,
     alg: Algorithm,
     kid: Option<&str>,
     claims: &str,
     exp_in: Option<u64>,
     out: Output,
 ) -> Result<(), Error> {
-    let file = KeyFile::parse(read_file(key)?, &key.display().to_string())?;
-    let mut signing = file.signing_key(&[alg])?;
+    let mut signing = match key {
+        SignWith::File(path) => {
+            KeyFile::parse(read_file(path)?, &path.display().to_string())?.signing_key(&[alg])?
+        }
+        SignWith::Env(var) => {
+            if alg.family() != auth_jwt::Family::Hmac {
+                return Err(Error::config(format!(
+                    "--key-env holds an HMAC secret: {alg} needs --key FILE"
+                )));
+            }
+            let secret = crate::output::secret_from_env(var)?;
+            auth_jwt::SigningKey::hmac(&secret, alg).map_err(Error::config)?
+        }
+    };
     if signing.algorithm() != alg {
         return Err(Error::config(format!(
             "the key is for {}, not {alg}",
@@ -238,13 +298,45 @@ pub(crate) fn sign(
     if let Some(kid) = kid {
         signing = signing.with_kid(kid);
     }
-    let Ok(Value::Object(mut claims)) = serde_json::from_str::<Value>(claims) else {
+    let claims_json = claims;
+    let Ok(Value::Object(mut claims)) = serde_json::from_str::<Value>(claims_json) else {
         return Err(Error::config("--claims must be a JSON object"));
     };
+    let duplicates = crate::strict::duplicate_members(claims_json.as_bytes()).unwrap_or_default();
+    if !duplicates.is_empty() {
+        return Err(Error::config(format!(
+            "--claims has duplicate members ({}): verifiers refuse such a token",
+            duplicates.join(", ")
+        )));
+    }
     if let Some(secs) = exp_in {
         let now = time::now_or(None);
+        let exp = now
+            .checked_add(secs)
+            .filter(|&exp| exp <= time::MAX_NUMERIC_DATE)
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "--exp-in {secs} ends after {} (Unix {}), the latest time written in a token",
+                    time::date(time::MAX_NUMERIC_DATE),
+                    time::MAX_NUMERIC_DATE
+                ))
+            })?;
         claims.entry("iat").or_insert(now.into());
-        claims.insert("exp".into(), now.saturating_add(secs).into());
+        claims.insert("exp".into(), exp.into());
+    }
+    for name in TIME_CLAIMS {
+        if let Some(at) = claims.get(name) {
+            // u64 to f64 is exact up to 2^53, far past the bound.
+            #[allow(clippy::cast_precision_loss)]
+            let max = time::MAX_NUMERIC_DATE as f64;
+            if !at.as_f64().is_some_and(|at| (0.0..=max).contains(&at)) {
+                return Err(Error::config(format!(
+                    "claim {name} is {at}: a NumericDate here is seconds from 0 to {} ({})",
+                    time::MAX_NUMERIC_DATE,
+                    time::date(time::MAX_NUMERIC_DATE)
+                )));
+            }
+        }
     }
     let token = signing.sign(&claims).map_err(Error::config)?;
     let value = json!({ "token": token, "alg": alg.as_str(), "kid": signing.kid() });
@@ -258,9 +350,13 @@ mod tests {
 
     #[test]
     fn splits_only_compact_jws() {
-        let (h, c) = split("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln").unwrap();
-        assert_eq!(h["alg"], "HS256");
-        assert_eq!(c["sub"], "x");
+        let d = split("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln").unwrap();
+        assert_eq!(d.header["alg"], "HS256");
+        assert_eq!(d.claims["sub"], "x");
+        assert!(d.duplicates.is_empty());
+        // {"sub":"a","sub":"b"}
+        let d = split("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIiwic3ViIjoiYiJ9.c2ln").unwrap();
+        assert_eq!(d.duplicates, ["claims.sub"]);
         for bad in ["", "a.b", "a.b.c.d.e", "!!.e30.x", "W10.e30.x"] {
             assert!(
                 matches!(split(bad), Err(Error::Rejected { reason, .. }) if reason == "malformed"),

@@ -150,6 +150,7 @@ fn choose_alg(
     }
     match (family, jwk.get("crv").and_then(Value::as_str)) {
         (Family::Ec, Some("P-384")) => Ok(Algorithm::ES384),
+        (Family::Ec, Some("P-521")) => Ok(Algorithm::ES512),
         (Family::Ec, _) => Ok(Algorithm::ES256),
         (Family::Ed, _) => Ok(Algorithm::EdDSA),
         (Family::Hmac, _) => Ok(Algorithm::HS256),
@@ -171,9 +172,11 @@ pub(crate) fn signing_key_from_jwk(
         }
         "EC" => {
             let alg = choose_alg(jwk, Family::Ec, algs)?;
+            check_curve(jwk, alg)?;
             let signing = match alg {
                 Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
                 Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+                Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED_SIGNING,
                 _ => return Err(failed("EC")),
             };
             let mut point = vec![4u8];
@@ -188,6 +191,7 @@ pub(crate) fn signing_key_from_jwk(
         }
         "OKP" => {
             let alg = choose_alg(jwk, Family::Ed, algs)?;
+            check_curve(jwk, alg)?;
             let pair = Ed25519KeyPair::from_seed_unchecked(&b64(jwk, "d")?)
                 .map_err(|_| failed("Ed25519"))?;
             let der = pair.to_pkcs8v1().map_err(|_| failed("Ed25519"))?;
@@ -214,6 +218,134 @@ pub(crate) fn signing_key_from_jwk(
     })
 }
 
+/// Refuses a JWK whose `crv` is not the curve of `alg` (RFC 7518 §6.2.1.1, RFC 8037 §2).
+fn check_curve(jwk: &Map<String, Value>, alg: Algorithm) -> Result<(), Error> {
+    let crv = member(jwk, "crv")?;
+    match alg.curve() {
+        Some(curve) if curve == crv => Ok(()),
+        Some(curve) => Err(Error::config(format!(
+            "the JWK's crv {crv:?} is not {curve}, the curve of {alg}"
+        ))),
+        None => Err(Error::config(format!(
+            "{alg} is not an elliptic-curve algorithm"
+        ))),
+    }
+}
+
+/// The RFC 7638 SHA-256 thumbprint of a JWK, base64url. For an HMAC key (`oct`) it is taken
+/// over `{"k", "kty"}` (RFC 7638 §3.2), which auth-jwt does not publish; for the others,
+/// over the required public members, checked by auth-jwt.
+pub(crate) fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, Error> {
+    if member(jwk, "kty")? == "oct" {
+        b64(jwk, "k")?;
+        // Members in lexicographic order, no whitespace; `k` is base64url, JSON-escaped anyway.
+        let canonical = format!(r#"{{"k":{},"kty":"oct"}}"#, Value::from(member(jwk, "k")?));
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+        return Ok(URL_SAFE_NO_PAD.encode(digest.as_ref()));
+    }
+    auth_jwt::thumbprint(&Value::Object(public_members(jwk)).to_string()).map_err(Error::config)
+}
+
+/// The public JWK of a JWK, checked: a private EC or OKP key must agree with its public part,
+/// and the public part must be a key auth-jwt accepts (known `kty`, the right `crv`, a point
+/// on the curve, an RSA modulus of 2048 bits or more).
+pub(crate) fn checked_public_jwk(jwk: &Map<String, Value>) -> Result<Map<String, Value>, Error> {
+    let kty = member(jwk, "kty")?;
+    if kty == "oct" {
+        return Err(Error::config(
+            "an HMAC secret has no public part to publish",
+        ));
+    }
+    if jwk.contains_key("d") && matches!(kty, "EC" | "OKP") {
+        signing_key_from_jwk(jwk, &[])?;
+    }
+    let public = public_members(jwk);
+    Key::from_jwk(&Value::Object(public.clone()).to_string()).map_err(Error::config)?;
+    Ok(public)
+}
+
+/// The DER prefixes of the SubjectPublicKeyInfo of each curve, before the key itself.
+const SPKI_PREFIXES: [(Algorithm, &[u8], usize); 4] = [
+    (
+        Algorithm::ES256,
+        b"\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07\x03\x42\x00",
+        65,
+    ),
+    (
+        Algorithm::ES384,
+        b"\x30\x76\x30\x10\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b\x81\x04\x00\x22\x03\x62\x00",
+        97,
+    ),
+    (
+        Algorithm::ES512,
+        b"\x30\x81\x9b\x30\x10\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b\x81\x04\x00\x23\x03\x81\x86\x00",
+        133,
+    ),
+    (
+        Algorithm::EdDSA,
+        b"\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00",
+        32,
+    ),
+];
+
+/// The public JWK of a `BEGIN PUBLIC KEY` PEM of an EC (P-256, P-384, P-521) or Ed25519 key;
+/// `Ok(None)` when the PEM is not a public key. The JWK is checked by
+/// auth-jwt (the point is on the curve).
+///
+/// # Errors
+///
+/// [`Error::Config`] for an RSA or otherwise unsupported public key, or one that is not `alg`'s.
+pub(crate) fn public_pem_jwk(
+    pem: &[u8],
+    alg: Option<Algorithm>,
+) -> Result<Option<Map<String, Value>>, Error> {
+    let text = String::from_utf8_lossy(pem);
+    let Some(body) = text
+        .split("-----BEGIN PUBLIC KEY-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END PUBLIC KEY-----").next())
+    else {
+        return Ok(None);
+    };
+    let der = STANDARD
+        .decode(body.split_whitespace().collect::<String>())
+        .map_err(|_| Error::config("the public key PEM is not base64"))?;
+    let found = SPKI_PREFIXES.iter().find_map(|&(alg, prefix, len)| {
+        let key = der.strip_prefix(prefix)?;
+        (key.len() == len).then_some((alg, key))
+    });
+    let Some((found, key)) = found else {
+        return Err(Error::config(
+            "the PEM public key is not EC (P-256, P-384, P-521) or Ed25519: RSA public keys \
+             in PEM are not converted here (give the private key's PEM, or its JWK)",
+        ));
+    };
+    if let Some(alg) = alg.filter(|&a| a != found) {
+        return Err(Error::config(format!(
+            "the PEM public key is a {found} key, not {alg}"
+        )));
+    }
+    let enc = |b: &[u8]| Value::from(URL_SAFE_NO_PAD.encode(b));
+    let mut jwk = Map::new();
+    if found == Algorithm::EdDSA {
+        jwk.insert("kty".into(), "OKP".into());
+        jwk.insert("crv".into(), "Ed25519".into());
+        jwk.insert("x".into(), enc(key));
+    } else {
+        // An uncompressed point: 0x04, x, y.
+        let Some((4, xy)) = key.split_first() else {
+            return Err(Error::config("the PEM's EC point is not uncompressed"));
+        };
+        let (x, y) = xy.split_at(xy.len() / 2);
+        jwk.insert("kty".into(), "EC".into());
+        jwk.insert("crv".into(), found.curve().unwrap_or_default().into());
+        jwk.insert("x".into(), enc(x));
+        jwk.insert("y".into(), enc(y));
+    }
+    Key::from_jwk(&Value::Object(jwk.clone()).to_string()).map_err(Error::config)?;
+    Ok(Some(jwk))
+}
+
 /// Wraps DER in PEM armour.
 pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     let body = STANDARD.encode(der);
@@ -235,7 +367,7 @@ pub(crate) fn parse_algs(list: &str) -> Result<Vec<Algorithm>, Error> {
             Algorithm::from_name(name).ok_or_else(|| {
                 Error::config(format!(
                     "unknown algorithm {name:?} (one of HS256 HS384 HS512 RS256 RS384 RS512 \
-                     PS256 PS384 PS512 ES256 ES384 EdDSA; `none` is never accepted)"
+                     PS256 PS384 PS512 ES256 ES384 ES512 EdDSA; `none` is never accepted)"
                 ))
             })
         })

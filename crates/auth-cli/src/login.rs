@@ -13,7 +13,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::output::{Error, Output, secret_from_env, stderr_line};
 
@@ -66,8 +66,8 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
     let callback = tokio::time::timeout(request.timeout, wait_for_callback(listener))
         .await
         .map_err(|_| Error::config("no browser came back before the timeout"))??;
-    let tokens = pending
-        .finish(&client, &callback)
+    let result = pending
+        .finish(&client, &callback.target)
         .await
         .map_err(|e| match e.server_error() {
             Some(server) => Error::Rejected {
@@ -79,9 +79,12 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
                     reason: "invalid_callback".into(),
                     message: e.to_string(),
                 },
-                other => Error::config(other),
+                other => Error::with_causes(&other),
             },
-        })?;
+        });
+    // The browser learns the verdict before the terminal does.
+    callback.answer(&result).await;
+    let tokens = result?;
     let access = tokens
         .access_token()
         .expose_str()
@@ -98,10 +101,48 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
     Ok(())
 }
 
-/// Serves the loopback listener until a request for the callback path arrives; returns its
-/// path and query. Other paths (a browser's `/favicon.ico`) get 404.
-async fn wait_for_callback(listener: tokio::net::TcpListener) -> Result<String, Error> {
-    let (found, mut receive) = mpsc::channel::<String>(1);
+/// The browser's request to the callback path, held open until the flow's verdict.
+struct Callback {
+    /// Its path and query.
+    target: String,
+    /// Where the page's status and text go.
+    verdict: oneshot::Sender<(http::StatusCode, String)>,
+    /// Signalled when its connection has closed, the page written.
+    written: Arc<Notify>,
+}
+
+impl Callback {
+    /// Answers the browser: 200 "signed in", or a failure page (400 when the callback or the
+    /// code was refused, 502 when the flow could not complete), and waits (briefly) until the
+    /// page is written.
+    async fn answer<T>(self, result: &Result<T, Error>) {
+        let (status, text) = match result {
+            Ok(_) => (
+                http::StatusCode::OK,
+                "signed in: you can close this window and return to the terminal".to_owned(),
+            ),
+            Err(Error::Rejected { reason, .. }) => (
+                http::StatusCode::BAD_REQUEST,
+                format!("sign-in failed ({reason}): the terminal says why"),
+            ),
+            Err(Error::Config(_)) => (
+                http::StatusCode::BAD_GATEWAY,
+                "sign-in failed: the terminal says why".to_owned(),
+            ),
+        };
+        if self.verdict.send((status, text)).is_ok() {
+            let _ = tokio::time::timeout(PAGE_WRITE_TIMEOUT, self.written.notified()).await;
+        }
+    }
+}
+
+/// How long the answer page may take to reach the browser before the command exits anyway.
+const PAGE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Serves the loopback listener until a request for the callback path arrives and returns
+/// it, unanswered until [`Callback::answer`]. Other paths (a browser's `/favicon.ico`) get 404.
+async fn wait_for_callback(listener: tokio::net::TcpListener) -> Result<Callback, Error> {
+    let (found, mut receive) = mpsc::channel::<Callback>(1);
     let found = Arc::new(Mutex::new(Some(found)));
     loop {
         let (stream, _) = tokio::select! {
@@ -109,26 +150,49 @@ async fn wait_for_callback(listener: tokio::net::TcpListener) -> Result<String, 
             Some(callback) = receive.recv() => return Ok(callback),
         };
         let found = Arc::clone(&found);
+        let closed = Arc::new(Notify::new());
+        let written = Arc::clone(&closed);
         let service = service_fn(move |request: hyper::Request<Incoming>| {
             let found = Arc::clone(&found);
+            let written = Arc::clone(&written);
             async move {
                 let uri = request.uri();
-                let (status, text) = if uri.path() == CALLBACK_PATH {
-                    let sender = found.lock().unwrap_or_else(PoisonError::into_inner).take();
-                    if let Some(sender) = sender {
+                let sender = (uri.path() == CALLBACK_PATH)
+                    .then(|| found.lock().unwrap_or_else(PoisonError::into_inner).take())
+                    .flatten();
+                let (status, text) = match sender {
+                    Some(sender) => {
                         let target = uri.path_and_query().map_or(CALLBACK_PATH, |p| p.as_str());
-                        let _ = sender.try_send(target.to_owned());
+                        let (verdict, answer) = oneshot::channel();
+                        let callback = Callback {
+                            target: target.to_owned(),
+                            verdict,
+                            written,
+                        };
+                        match sender.try_send(callback) {
+                            Ok(()) => answer.await.unwrap_or((
+                                http::StatusCode::INTERNAL_SERVER_ERROR,
+                                "sign-in failed: the terminal says why".to_owned(),
+                            )),
+                            Err(_) => (http::StatusCode::CONFLICT, "already answered".to_owned()),
+                        }
                     }
-                    (
-                        200,
-                        "signed in: you can close this window and return to the terminal",
-                    )
-                } else {
-                    (404, "not found")
+                    None if uri.path() == CALLBACK_PATH => {
+                        (http::StatusCode::CONFLICT, "already answered".to_owned())
+                    }
+                    None => (http::StatusCode::NOT_FOUND, "not found".to_owned()),
                 };
-                let mut response =
-                    hyper::Response::new(Full::new(Bytes::from_static(text.as_bytes())));
-                *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or_default();
+                let mut response = hyper::Response::new(Full::new(Bytes::from(text)));
+                *response.status_mut() = status;
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                // One page per connection: its close tells `answer` the page is out.
+                response.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
                 Ok::<_, Infallible>(response)
             }
         });
@@ -136,6 +200,7 @@ async fn wait_for_callback(listener: tokio::net::TcpListener) -> Result<String, 
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            closed.notify_one();
         });
     }
 }

@@ -20,6 +20,7 @@ mod oauth2;
 mod output;
 mod serve;
 mod store;
+mod strict;
 mod time;
 
 use output::{Error, Output};
@@ -73,8 +74,12 @@ enum JwtCommand {
     /// Sign claims into a compact JWS.
     Sign {
         /// A private key: a private JWK (EC, OKP, oct) or a PEM file (PKCS#8, PKCS#1, SEC1).
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "key_env")]
+        key: Option<PathBuf>,
+        /// For HS256/384/512: the environment variable holding the raw secret (or `VAR_FILE`
+        /// naming a file), instead of --key.
+        #[arg(long, value_name = "VAR", conflicts_with = "key")]
+        key_env: Option<String>,
         /// The algorithm (ES256, EdDSA, RS256, HS256, ...).
         #[arg(long, value_parser = parse_alg)]
         alg: Algorithm,
@@ -106,7 +111,8 @@ struct VerifyArgs {
     /// The accepted audience (repeat for several).
     #[arg(long, value_name = "AUD", required = true)]
     aud: Vec<String>,
-    /// Clock skew allowed on exp, nbf and iat, in seconds (default 60, at most 300).
+    /// Clock skew allowed on exp, nbf and iat, in seconds (default 30, auth-jwt's
+    /// DEFAULT_LEEWAY; at most 300).
     #[arg(long, value_name = "SECS")]
     leeway: Option<u64>,
     /// Evaluate time claims at this Unix time instead of now.
@@ -121,26 +127,29 @@ struct VerifyArgs {
 enum JwkCommand {
     /// A fresh private JWK (EC, Ed25519 or HMAC; RSA keys: use PEM).
     Generate {
-        /// ES256, ES384, EdDSA, HS256, HS384 or HS512.
+        /// ES256, ES384, ES512, EdDSA, HS256, HS384 or HS512.
         #[arg(long, value_parser = parse_alg)]
         alg: Algorithm,
-        /// The key id (default: the RFC 7638 thumbprint for EC and Ed25519).
+        /// The key id (default: the key's RFC 7638 thumbprint).
         #[arg(long)]
         kid: Option<String>,
     },
-    /// The public JWKS of a private JWK, a PEM private key or a JWKS.
+    /// The public JWKS of a private JWK, a PEM key (private, or an EC or Ed25519 public key)
+    /// or a JWKS, each key checked.
     Public {
         /// The key file.
         file: PathBuf,
-        /// For PEM: the algorithm of the key (default: tried in turn).
+        /// For a private PEM: the algorithm of the key (default: ES256, ES384, ES512, EdDSA,
+        /// RS256 tried in turn); for a public PEM, it must be the key's.
         #[arg(long, value_parser = parse_alg)]
         alg: Option<Algorithm>,
     },
-    /// The RFC 7638 SHA-256 thumbprint of a JWK or PEM key.
+    /// The RFC 7638 SHA-256 thumbprint of a JWK (HMAC keys too) or PEM key.
     Thumbprint {
         /// The key file.
         file: PathBuf,
-        /// For PEM: the algorithm of the key (default: tried in turn).
+        /// For a private PEM: the algorithm of the key (default: ES256, ES384, ES512, EdDSA,
+        /// RS256 tried in turn); for a public PEM, it must be the key's.
         #[arg(long, value_parser = parse_alg)]
         alg: Option<Algorithm>,
     },
@@ -166,9 +175,13 @@ enum ApikeyCommand {
     },
     /// Add a key to `auth serve`'s store and print it once.
     Create {
-        /// The server's data directory.
+        /// The server's data directory (made by `auth serve --data DIR`; it must exist, with
+        /// its pepper, unless --init).
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        /// Create --data (and a new pepper) if it does not exist yet.
+        #[arg(long)]
+        init: bool,
         /// Who the key speaks for (the principal's subject).
         #[arg(long, value_name = "NAME")]
         subject: String,
@@ -189,7 +202,8 @@ enum Oauth2Command {
     /// Get an access token by the client credentials grant, finding the token endpoint
     /// through the issuer's RFC 8414 metadata. Prints the token (exit 1 if refused).
     Token {
-        /// The issuer URL (https, or http to loopback).
+        /// The issuer URL (https, or http to loopback). A private CA: set SSL_CERT_FILE to
+        /// its PEM.
         #[arg(long, value_name = "URL")]
         issuer: String,
         /// The client id.
@@ -254,8 +268,21 @@ fn parse_alg(name: &str) -> Result<Algorithm, String> {
         })
 }
 
+/// Whether `--json` is among the arguments (before a `--` that ends the options), for the
+/// errors of a command line clap could not parse.
+fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, json_requested(&args)),
+    };
     let out = Output { json: cli.json };
     let result = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -268,6 +295,37 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => out.error(&e),
     }
+}
+
+/// A command line clap refused. `--help` and `--version` print as usual (exit 0); a usage
+/// error under `--json` is one JSON document on standard output, like every other error
+/// (exit 2), and clap's own text on standard error otherwise.
+fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    if !json || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let message = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        "a subcommand is required".to_owned()
+    } else {
+        // clap's paragraph before the usage line, on one line.
+        text.lines()
+            .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_start_matches("error: ")
+            .to_owned()
+    };
+    let usage = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Usage: "))
+        .map(str::to_owned);
+    output::stdout_line(&output::pretty(
+        &serde_json::json!({"error": "usage", "message": message, "usage": usage}),
+    ));
+    ExitCode::from(2)
 }
 
 async fn run(command: Command, out: Output) -> Result<(), Error> {
@@ -287,11 +345,19 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
         }
         Command::Jwt(JwtCommand::Sign {
             key,
+            key_env,
             alg,
             kid,
             claims,
             exp_in,
-        }) => jwt::sign(&key, alg, kid.as_deref(), &claims, exp_in, out),
+        }) => {
+            let key = match (&key, &key_env) {
+                (Some(file), _) => jwt::SignWith::File(file),
+                (None, Some(var)) => jwt::SignWith::Env(var),
+                (None, None) => return Err(Error::config("give --key FILE or --key-env VAR")),
+            };
+            jwt::sign(key, alg, kid.as_deref(), &claims, exp_in, out)
+        }
         Command::Jwk(JwkCommand::Generate { alg, kid }) => jwk::generate(alg, kid.as_deref(), out),
         Command::Jwk(JwkCommand::Public { file, alg }) => jwk::public(&file, alg, out),
         Command::Jwk(JwkCommand::Thumbprint { file, alg }) => jwk::thumbprint(&file, alg, out),
@@ -316,7 +382,19 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             name,
             scopes,
             database,
-        }) => apikey::create(&data, &subject, name.as_deref(), &scopes, &database, out).await,
+            init,
+        }) => {
+            apikey::create(
+                &data,
+                &subject,
+                name.as_deref(),
+                &scopes,
+                &database,
+                init,
+                out,
+            )
+            .await
+        }
         Command::Pkce => oauth2::pkce(out),
         Command::Oauth2(Oauth2Command::Token {
             issuer,
@@ -367,5 +445,36 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             oauth2::introspect(request, out).await
         }
         Command::Serve(args) => serve::serve(args, out).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn leeway_help_says_auth_jwts_default() {
+        let cli = Cli::command();
+        let verify = cli
+            .find_subcommand("jwt")
+            .and_then(|jwt| jwt.find_subcommand("verify"))
+            .unwrap();
+        let leeway = verify
+            .get_arguments()
+            .find(|a| a.get_id() == "leeway")
+            .unwrap();
+        let help = leeway.get_help().unwrap().to_string();
+        let default = format!("default {}", auth_jwt::DEFAULT_LEEWAY.as_secs());
+        assert!(help.contains(&default), "{help}");
+    }
+
+    #[test]
+    fn json_is_found_before_the_end_of_options() {
+        let args = |list: &[&str]| list.iter().map(Into::into).collect::<Vec<_>>();
+        assert!(json_requested(&args(&["auth", "jwt", "--json", "x"])));
+        assert!(!json_requested(&args(&["auth", "jwt", "--", "--json"])));
+        assert!(!json_requested(&args(&["--json"])));
     }
 }

@@ -36,7 +36,7 @@ pub(crate) async fn discover(
     let transport = http.config().transport;
     let metadata = Metadata::discover(&http, issuer, WellKnown::OAuth, transport)
         .await
-        .map_err(Error::config)?;
+        .map_err(|e| Error::with_causes(&e))?;
     Ok((http, metadata))
 }
 
@@ -84,7 +84,7 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
                     reason: server.code().as_str().to_owned().into(),
                     message: e.to_string(),
                 },
-                None => Error::config(e),
+                None => Error::with_causes(&e),
             });
         }
     };
@@ -157,10 +157,12 @@ pub(crate) async fn introspect(request: IntrospectRequest<'_>, out: Output) -> R
         .header(http::header::ACCEPT, "application/json")
         .body(body.into_bytes())
         .map_err(|e| Error::config(format!("bad introspection endpoint {endpoint}: {e}")))?;
-    let response = http
-        .send(post)
-        .await
-        .map_err(|e| Error::config(format!("cannot reach {endpoint}: {e}")))?;
+    let response = http.send(post).await.map_err(|e| {
+        Error::config(format!(
+            "cannot reach {endpoint}: {}",
+            crate::output::causes(&e)
+        ))
+    })?;
     let status = response.status();
     let answer: Value = serde_json::from_slice(response.body())
         .map_err(|_| Error::config(format!("{endpoint} answered {status} without JSON")))?;

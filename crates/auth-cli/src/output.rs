@@ -1,8 +1,8 @@
 //! The command contract: exit codes, the one [`Error`] type, and printing either for people
 //! or, with `--json`, for scripts.
 //!
-//! Exit codes: 0 valid or done, 1 credential rejected, 2 usage or configuration error (clap
-//! also exits 2 on a bad command line). Results go to standard output; in human mode errors
+//! Exit codes: 0 valid or done, 1 credential rejected, 2 usage or configuration error (a
+//! command line clap refuses included). Results go to standard output; in human mode errors
 //! go to standard error, in JSON mode both are one JSON document on standard output.
 
 use std::io::Write as _;
@@ -31,6 +31,14 @@ impl Error {
         Self::Config(message.to_string())
     }
 
+    /// A configuration error with `e`'s message and those of its causes (`request failed:
+    /// invalid peer certificate: UnknownIssuer`), so that the reason is not hidden behind
+    /// the outermost message. The auth crates' and auth-http's messages carry no secrets
+    /// (auth-http strips URLs from reqwest's).
+    pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> Self {
+        Self::Config(causes(e))
+    }
+
     /// The process exit code.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
@@ -57,6 +65,15 @@ impl Output {
         }
     }
 
+    /// A note for people beside a result (`shown once: ...`): on standard error, so that
+    /// standard output holds the result alone; not shown with `--json`, whose document says
+    /// it all.
+    pub(crate) fn notice(self, text: &str) {
+        if !self.json {
+            stderr_line(text);
+        }
+    }
+
     /// Reports an error and returns the exit code.
     pub(crate) fn error(self, error: &Error) -> ExitCode {
         match (self.json, error) {
@@ -73,6 +90,22 @@ impl Output {
         }
         ExitCode::from(error.exit_code())
     }
+}
+
+/// `e`'s message followed by its causes', each once (a cause that an outer message already
+/// quotes is not repeated).
+pub(crate) fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let message = cause.to_string();
+        if !message.is_empty() && !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 /// Pretty JSON; a `Value` always serializes.
@@ -92,9 +125,39 @@ pub(crate) fn stderr_line(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// Reads a file, naming it in the error.
+/// The largest file read (JWKS, keys, claims, configuration): 1 MiB, the response cap of
+/// auth-http, so that a file and a fetched JWKS are held to the same size.
+pub(crate) const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// The largest token read from standard input: auth-jwt's token limit, plus room for the
+/// line ending (`\r\n`) that `echo` or a here-string adds.
+pub(crate) const MAX_STDIN_BYTES: usize = auth_jwt::DEFAULT_MAX_TOKEN_LEN + 2;
+
+/// Reads at most `limit` bytes of `reader`: `Ok(None)` when there is more (after reading
+/// `limit + 1` bytes, never the rest).
+pub(crate) fn read_capped(
+    reader: impl std::io::Read,
+    limit: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    std::io::Read::read_to_end(&mut reader.take(cap), &mut bytes)?;
+    Ok((bytes.len() <= limit).then_some(bytes))
+}
+
+/// Reads a file of at most [`MAX_FILE_BYTES`], naming it in the error.
 pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))
+    let failed = |e: std::io::Error| Error::config(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(failed)?;
+    read_capped(file, MAX_FILE_BYTES)
+        .map_err(failed)?
+        .ok_or_else(|| {
+            Error::config(format!(
+                "{} is larger than the limit of {MAX_FILE_BYTES} bytes (1 MiB) for key, JWKS and \
+                 configuration files",
+                path.display()
+            ))
+        })
 }
 
 /// Reads a secret from the environment variable `name` (or the file named by `name_FILE`),
@@ -103,12 +166,38 @@ pub(crate) fn secret_from_env(name: &str) -> Result<auth_core::Secret, Error> {
     auth_core::Secret::from_env(name).map_err(Error::config)
 }
 
-/// Reads all of standard input as text, trimmed of surrounding whitespace.
+/// Reads one token (or key) from standard input, trimmed of surrounding whitespace, reading
+/// at most [`MAX_STDIN_BYTES`]` + 1` bytes.
+///
+/// # Errors
+///
+/// A refusal (exit 1): `too_large` past auth-jwt's 8 KiB token limit, `malformed` for input
+/// that is not UTF-8 or holds more than one token. [`Error::Config`] when standard input
+/// cannot be read.
 pub(crate) fn read_stdin() -> Result<String, Error> {
-    let mut s = String::new();
-    std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut s)
-        .map_err(|e| Error::config(format!("cannot read standard input: {e}")))?;
-    Ok(s.trim().to_owned())
+    let max = auth_jwt::DEFAULT_MAX_TOKEN_LEN;
+    let too_large = || Error::Rejected {
+        reason: "too_large".into(),
+        message: format!("input too large: more than {max} bytes, the limit is {max}"),
+    };
+    let bytes = read_capped(std::io::stdin().lock(), MAX_STDIN_BYTES)
+        .map_err(|e| Error::config(format!("cannot read standard input: {e}")))?
+        .ok_or_else(too_large)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::Rejected {
+        reason: "malformed".into(),
+        message: "standard input is not UTF-8 text, so not a token".into(),
+    })?;
+    let token = text.trim();
+    if token.len() > max {
+        return Err(too_large());
+    }
+    if token.contains(char::is_whitespace) {
+        return Err(Error::Rejected {
+            reason: "malformed".into(),
+            message: "standard input holds more than one word: one token expected".into(),
+        });
+    }
+    Ok(token.to_owned())
 }
 
 #[cfg(test)]
@@ -123,5 +212,34 @@ mod tests {
         };
         assert_eq!(rejected.exit_code(), 1);
         assert_eq!(Error::config("no such file").exit_code(), 2);
+    }
+
+    #[test]
+    fn causes_are_chained_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("request failed")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("unknown issuer"));
+        assert_eq!(causes(&e), "request failed: unknown issuer");
+        let quoted = std::io::Error::other("x");
+        assert_eq!(causes(&quoted), "x");
+    }
+
+    #[test]
+    fn capped_reads_stop_after_the_limit() {
+        assert_eq!(read_capped(&b"abcd"[..], 4).unwrap().unwrap(), b"abcd");
+        assert!(read_capped(&b"abcde"[..], 4).unwrap().is_none());
+        // An endless reader is read only up to the limit plus one byte.
+        let mut endless = std::io::repeat(b'a');
+        assert!(read_capped(&mut endless, 1000).unwrap().is_none());
     }
 }

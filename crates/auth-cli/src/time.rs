@@ -3,6 +3,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// The latest time `auth` writes in a token: 9999-12-31T23:59:59Z. RFC 7519 sets no bound on
+/// a NumericDate, but past year 9999 no date format, database or person reads it back, and
+/// `u64::MAX` is a mistake, not an expiry.
+pub(crate) const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
 /// Now in Unix seconds, or `--now` when given.
 pub(crate) fn now_or(now: Option<u64>) -> u64 {
     now.unwrap_or_else(|| {
@@ -91,6 +96,7 @@ mod tests {
         assert_eq!(date(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(date(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(date(4_102_444_799), "2099-12-31T23:59:59Z");
+        assert_eq!(date(MAX_NUMERIC_DATE), "9999-12-31T23:59:59Z");
     }
 
     #[test]

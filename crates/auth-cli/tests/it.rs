@@ -4,13 +4,21 @@
 
 #[path = "it/commands.rs"]
 mod commands;
+#[path = "it/input.rs"]
+mod input;
+#[path = "it/jwk.rs"]
+mod jwk;
 #[path = "it/login.rs"]
 mod login;
 #[path = "it/python.rs"]
 mod python;
+#[path = "it/readme.rs"]
+mod readme;
 #[path = "it/serve.rs"]
 mod serve;
 #[path = "it/server.rs"]
 mod server;
+#[path = "it/sign.rs"]
+mod sign;
 #[path = "it/support.rs"]
 mod support;

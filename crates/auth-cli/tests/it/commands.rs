@@ -10,10 +10,10 @@ use sha2::Digest as _;
 use crate::support::{run, run_with, temp_dir, write};
 
 const ISS: &str = "https://issuer.example";
-const NOW: u64 = 1_700_000_000;
+pub(crate) const NOW: u64 = 1_700_000_000;
 
 /// A private JWK for `alg` in `dir`, and the token it signs for `claims`.
-fn key_and_token(dir: &std::path::Path, alg: &str, claims: &Value) -> (String, String) {
+pub(crate) fn key_and_token(dir: &std::path::Path, alg: &str, claims: &Value) -> (String, String) {
     let jwk = run(&["jwk", "generate", "--alg", alg]).expect(0).stdout;
     let key = write(dir, &format!("{alg}.jwk"), &jwk);
     let token = run(&[
@@ -31,11 +31,11 @@ fn key_and_token(dir: &std::path::Path, alg: &str, claims: &Value) -> (String, S
     (key, token.trim().to_owned())
 }
 
-fn claims() -> Value {
+pub(crate) fn claims() -> Value {
     json!({"iss": ISS, "aud": "api", "sub": "alice", "scope": "read write", "iat": NOW, "exp": NOW + 3540})
 }
 
-fn verify(token: &str, keys: &str, alg: &str, extra: &[&str]) -> crate::support::Run {
+pub(crate) fn verify(token: &str, keys: &str, alg: &str, extra: &[&str]) -> crate::support::Run {
     let mut args = vec![
         "--json", "jwt", "verify", token, "--jwks", keys, "--alg", alg,
     ];
@@ -109,8 +109,8 @@ fn rejections_are_exit_1_with_a_reason() {
     let (key, token) = key_and_token(&dir, "ES256", &claims());
     let (other, _) = key_and_token(&temp_dir("rejections-other"), "ES256", &claims());
     let now = NOW.to_string();
-    // Past exp plus the default leeway of 60 s.
-    let late = (NOW + 3540 + 61).to_string();
+    // Past exp plus the default leeway of 30 s.
+    let late = (NOW + 3540 + 31).to_string();
     let cases: Vec<(Vec<&str>, &str, &str)> = vec![
         (vec!["--now", &late], "ES256", "expired"),
         (
@@ -132,6 +132,11 @@ fn rejections_are_exit_1_with_a_reason() {
     assert_eq!(v["reason"], "algorithm_not_allowed");
     // An allow-list that no key fits is a configuration error.
     verify(&token, &key, "EdDSA", &["--now", &now]).expect(2);
+    // The default leeway is the 30 s that --help says: 29 s after exp passes.
+    let within = (NOW + 3540 + 29).to_string();
+    verify(&token, &key, "ES256", &["--now", &within]).expect(0);
+    let help = run(&["jwt", "verify", "--help"]).expect(0).stdout;
+    assert!(help.contains("default 30"), "{help}");
     // The leeway admits a token just expired.
     let just = (NOW + 3550).to_string();
     verify(&token, &key, "ES256", &["--now", &just, "--leeway", "30"]).expect(0);
@@ -383,4 +388,90 @@ fn pkce_challenge_is_s256_of_the_verifier() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn apikey_create_needs_the_servers_data_directory() {
+    let dir = temp_dir("create-data");
+    let missing = dir.join("nonexist");
+    let missing = missing.to_str().unwrap();
+    let create = |data: &str, extra: &[&str]| {
+        let mut args = vec!["apikey", "create", "--data", data, "--subject", "x"];
+        args.extend(extra);
+        run(&args)
+    };
+    // A mistyped --data is refused, and nothing is created.
+    let r = create(missing, &[]).expect(2);
+    assert!(
+        r.stderr.contains("auth serve --data") && r.stderr.contains("--init"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty());
+    assert!(!std::path::Path::new(missing).exists());
+    // So is a directory without a pepper.
+    let empty = dir.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    create(empty.to_str().unwrap(), &[]).expect(2);
+    assert!(std::fs::read_dir(&empty).unwrap().next().is_none());
+    // --init asks for a new one: a pepper readable by its owner only.
+    let r = create(missing, &["--init"]).expect(0);
+    assert!(r.stdout.starts_with("ak_live_"), "{}", r.stdout);
+    let pepper = std::path::Path::new(missing).join("pepper");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&pepper).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Then the directory is used as it is; a pepper others can read is warned about.
+        let r = create(missing, &[]).expect(0);
+        assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+        std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let r = create(missing, &[]).expect(0);
+        assert!(
+            r.stderr.contains("warning") && r.stderr.contains("chmod 600"),
+            "{}",
+            r.stderr
+        );
+    }
+    // A pepper that is not one (too large) is refused, not read whole.
+    std::fs::write(&pepper, vec![b'p'; 64 * 1024]).unwrap();
+    let r = create(missing, &[]).expect(2);
+    assert!(r.stderr.contains("pepper"), "{}", r.stderr);
+}
+
+#[test]
+fn usage_errors_under_json_are_one_json_document() {
+    for args in [
+        &["--json", "jwt", "verify", "x"][..],
+        &[
+            "--json", "jwt", "sign", "--alg", "none", "--key", "k", "--claims", "{}",
+        ][..],
+        &["jwt", "decode", "--json"][..],
+        &["--json", "frobnicate"][..],
+        &["--json", "jwt"][..],
+    ] {
+        let r = run(args).expect(2);
+        let v = r.json();
+        assert_eq!(v["error"], "usage", "{args:?}: {v}");
+        assert!(!v["message"].as_str().unwrap().is_empty(), "{args:?}");
+    }
+    // Without --json, clap's text on standard error; help and version still exit 0.
+    let r = run(&["jwt", "verify", "x"]).expect(2);
+    assert!(r.stdout.is_empty() && r.stderr.contains("Usage:"), "{r:?}");
+    assert!(
+        run(&["--json", "jwt", "--help"])
+            .expect(0)
+            .stdout
+            .contains("Usage: auth")
+    );
+    assert!(
+        run(&["--json", "--version"])
+            .expect(0)
+            .stdout
+            .starts_with("auth ")
+    );
+    // A `--json` after `--` is an operand, not the flag.
+    let r = run(&["jwt", "decode", "--", "--json", "extra"]).expect(2);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
 }

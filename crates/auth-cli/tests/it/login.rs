@@ -48,9 +48,19 @@ async fn authorization_server() -> MockServer {
     server
 }
 
-/// Starts `auth --json oauth2 login`, acts as the browser with `state` (or the real one),
-/// and returns (exit code, stdout, the authorization URL's query).
-async fn login(server: &MockServer, state: Option<&str>) -> (i32, String, Vec<(String, String)>) {
+/// What the browser and the terminal saw.
+struct Outcome {
+    code: i32,
+    stdout: String,
+    /// The authorization URL's query.
+    query: Vec<(String, String)>,
+    /// The callback page's status and text.
+    page: (u16, String),
+}
+
+/// Starts `auth --json oauth2 login` and acts as the browser, coming back to the callback
+/// with the query `callback` makes of the real state.
+async fn login(server: &MockServer, callback: impl FnOnce(&str) -> String) -> Outcome {
     let mut child = Command::new(bin())
         .args([
             "--json",
@@ -84,27 +94,39 @@ async fn login(server: &MockServer, state: Option<&str>) -> (i32, String, Vec<(S
     let get = |k: &str| param(&query, k);
     let redirect = get("redirect_uri");
     assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"));
-    let state = state.map_or_else(|| get("state"), str::to_owned);
     // The authorization server would redirect the browser here.
-    let back = reqwest::get(format!("{redirect}?code=the-code&state={state}"))
+    let back = reqwest::get(format!("{redirect}?{}", callback(&get("state"))))
         .await
         .unwrap();
-    assert_eq!(back.status(), 200);
+    let page = (back.status().as_u16(), back.text().await.unwrap());
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
+    Outcome {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
         query,
-    )
+        page,
+    }
+}
+
+/// The callback of a successful sign-in.
+fn granted(state: &str) -> String {
+    format!("code=the-code&state={state}")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn login_with_pkce_through_a_loopback_redirect() {
     let server = authorization_server().await;
-    let (code, stdout, query) = login(&server, None).await;
+    let Outcome {
+        code,
+        stdout,
+        query,
+        page,
+    } = login(&server, granted).await;
     assert_eq!(code, 0, "{stdout}");
+    assert_eq!(page.0, 200);
+    assert!(page.1.starts_with("signed in"), "{}", page.1);
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["access_token"], "at-from-login");
     let get = |k: &str| param(&query, k);
@@ -129,13 +151,40 @@ async fn login_with_pkce_through_a_loopback_redirect() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_callback_with_the_wrong_state_is_refused() {
-    let server = authorization_server().await;
-    let (code, stdout, _) = login(&server, Some("forged-state")).await;
-    assert_eq!(code, 1, "{stdout}");
-    let v: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["reason"], "invalid_callback");
-    // Nothing was sent to the token endpoint.
-    let requests = server.received_requests().await.unwrap();
-    assert!(requests.iter().all(|r| r.url.path() != "/token"));
+async fn a_refused_callback_fails_in_the_browser_too() {
+    // (what, the callback's query from the real state, the refusal's reason)
+    type Case = (&'static str, fn(&str) -> String, &'static str);
+    let cases: [Case; 3] = [
+        (
+            "wrong state",
+            |_| "code=the-code&state=forged-state".to_owned(),
+            "invalid_callback",
+        ),
+        (
+            "RFC 9207 iss of another issuer",
+            |state| format!("code=the-code&state={state}&iss=https%3A%2F%2Fevil.example"),
+            "invalid_callback",
+        ),
+        (
+            "the user said no",
+            |state| format!("error=access_denied&state={state}"),
+            "access_denied",
+        ),
+    ];
+    for (case, callback, reason) in cases {
+        let server = authorization_server().await;
+        let outcome = login(&server, callback).await;
+        assert_eq!(outcome.code, 1, "{case}: {}", outcome.stdout);
+        let v: Value = serde_json::from_str(&outcome.stdout).unwrap();
+        assert_eq!(v["reason"], reason, "{case}: {v}");
+        assert_eq!(outcome.page.0, 400, "{case}: {}", outcome.page.1);
+        assert!(
+            outcome.page.1.contains("failed") && !outcome.page.1.contains("signed in"),
+            "{case}: {}",
+            outcome.page.1
+        );
+        // Nothing was sent to the token endpoint.
+        let requests = server.received_requests().await.unwrap();
+        assert!(requests.iter().all(|r| r.url.path() != "/token"), "{case}");
+    }
 }

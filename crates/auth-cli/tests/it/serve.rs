@@ -387,6 +387,39 @@ async fn https_with_rustls() {
     );
 }
 
+/// The CLI as a client of an HTTPS issuer whose CA the system does not know: the error says
+/// why (the certificate), and `SSL_CERT_FILE` trusts the CA.
+#[test]
+fn an_unknown_ca_is_named_and_ssl_cert_file_trusts_one() {
+    let dir = temp_dir("serve-tls-client");
+    let (ca, cert, key) = make_certificates(&dir);
+    let data = dir.join("data");
+    let server = Server::start(
+        &data,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let (secret, id) = create_key(&data, "dave", &[]);
+    let v = oauth2_token(&server.url, &id, &secret, &[], &[])
+        .expect(2)
+        .json();
+    let message = v["message"].as_str().unwrap();
+    assert!(
+        message.contains("certificate") && message.contains("UnknownIssuer"),
+        "{message}"
+    );
+    assert!(!message.contains(&secret));
+    let trust = [("SSL_CERT_FILE", ca.to_str().unwrap())];
+    let v = oauth2_token(&server.url, &id, &secret, &[], &trust)
+        .expect(0)
+        .json();
+    assert!(v["access_token"].is_string(), "{v}");
+}
+
 #[test]
 fn refuses_plain_http_off_loopback_and_bad_settings() {
     let dir = temp_dir("serve-refusals");
@@ -439,16 +472,7 @@ fn refuses_plain_http_off_loopback_and_bad_settings() {
 fn make_certificates(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let openssl = |args: &[&str]| {
-        let ok = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "openssl {args:?}");
-    };
+    let openssl = |args: &[&str]| crate::support::openssl(dir, args);
     let ec = [
         "-newkey",
         "ec",
@@ -517,25 +541,29 @@ fn make_certificates(
     )
 }
 
+/// `auth --json oauth2 token` from `issuer` as client `id` with `secret` (in the environment),
+/// with `extra` arguments and environment variables.
+fn oauth2_token(
+    issuer: &str,
+    id: &str,
+    secret: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> crate::support::Run {
+    let mut args = vec!["--json", "oauth2", "token", "--issuer", issuer];
+    args.extend(["--client-id", id, "--client-secret-env", "CLIENT_SECRET"]);
+    args.extend(extra);
+    let mut env = env.to_vec();
+    env.push(("CLIENT_SECRET", secret));
+    crate::support::run_with(&args, None, &env)
+}
+
 #[tokio::test]
 async fn oauth2_token_through_discovery() {
     let data = temp_dir("serve-oauth2").join("data");
     let server = Server::start(&data, &[]);
     let (key, id) = create_key(&data, "carol", &["read", "write"]);
-    let token = |extra: &[&str], secret: &str| {
-        let mut args = vec![
-            "--json",
-            "oauth2",
-            "token",
-            "--issuer",
-            &server.url,
-            "--client-id",
-            &id,
-        ];
-        args.extend(["--client-secret-env", "CLIENT_SECRET"]);
-        args.extend(extra);
-        crate::support::run_with(&args, None, &[("CLIENT_SECRET", secret)])
-    };
+    let token = |extra: &[&str], secret: &str| oauth2_token(&server.url, &id, secret, extra, &[]);
     let v = token(&["--scope", "read"], &key).expect(0).json();
     assert_eq!(v["scope"], "read");
     assert_eq!(v["token_endpoint"], server.at("/oauth/token"));

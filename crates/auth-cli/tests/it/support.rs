@@ -37,22 +37,28 @@ pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_auth")
 }
 
-/// Runs `auth ARGS` with `stdin` and extra environment variables.
-pub(crate) fn run_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
+/// Starts `auth ARGS` with extra environment variables, its standard streams piped.
+pub(crate) fn spawn(args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(bin())
+        .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs `auth ARGS` with `stdin` and extra environment variables.
+pub(crate) fn run_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    run_bytes(args, stdin.unwrap_or_default().as_bytes(), env)
+}
+
+/// Runs `auth ARGS` with raw bytes on standard input.
+pub(crate) fn run_bytes(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
+    let mut child = spawn(args, env);
+    // The command may stop reading early (a size cap) and close its end: not an error.
+    let _ = child.stdin.take().unwrap().write_all(stdin);
     let out = child.wait_with_output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -82,4 +88,16 @@ pub(crate) fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_owned()
+}
+
+/// Runs `openssl ARGS` in `dir`, which must succeed.
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
+    let ok = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl {args:?}");
 }

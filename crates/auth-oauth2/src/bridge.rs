@@ -134,6 +134,21 @@ mod tests {
     use super::*;
     use auth_core::ManualClock;
 
+    /// Sends `request` through a bridge over `http` (default transport, clock at 5 s); the
+    /// outcome and what the bridge recorded.
+    fn send(
+        http: &dyn HttpClient,
+        request: HttpRequest,
+    ) -> (Result<HttpResponse, HttpError>, Seen) {
+        let clock = ManualClock::new(UnixTime::from_secs(5));
+        let bridge = Bridge::new(http, Transport::default(), &clock);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let outcome = rt.block_on(bridge.call(request));
+        (outcome, bridge.seen())
+    }
+
     #[test]
     fn bridge_enforces_transport_and_records_date() {
         let http = |_req: HttpRequest| async {
@@ -145,20 +160,15 @@ mod tests {
                     .unwrap(),
             )
         };
-        let clock = ManualClock::new(UnixTime::from_secs(5));
-        let bridge = Bridge::new(&http, Transport::default(), &clock);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         let plain = http::Request::post("http://as.example/token")
             .body(Vec::new())
             .unwrap();
-        assert!(rt.block_on(bridge.call(plain)).is_err());
+        assert!(send(&http, plain).0.is_err());
         let ok = http::Request::post("https://as.example/token")
             .body(Vec::new())
             .unwrap();
-        rt.block_on(bridge.call(ok)).unwrap();
-        let seen = bridge.seen();
+        let (outcome, seen) = send(&http, ok);
+        outcome.unwrap();
         assert_eq!(seen.status, 200);
         assert_eq!(seen.date, Some(UnixTime::from_secs(784_111_777)));
         assert_eq!(seen.sent_at, UnixTime::from_secs(5));
@@ -175,11 +185,6 @@ mod tests {
                     .unwrap(),
             )
         };
-        let clock = ManualClock::new(UnixTime::from_secs(5));
-        let bridge = Bridge::new(&http, Transport::default(), &clock);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         // As the `oauth2` crate builds it for client_secret_basic: not marked.
         let request = http::Request::post("https://as.example/token")
             .header(
@@ -188,7 +193,7 @@ mod tests {
             )
             .body(Vec::new())
             .unwrap();
-        let response = rt.block_on(bridge.call(request)).unwrap();
+        let response = send(&http, request).0.unwrap();
         assert_eq!(response.status(), 200, "Authorization was sent unmarked");
     }
 }

@@ -41,6 +41,15 @@ async fn client_credentials(
         .unwrap()
 }
 
+/// [`client_credentials`]'s token response, read as JSON.
+async fn token_json(http: &reqwest::Client, server: &Server, id: &str, key: &str) -> Value {
+    client_credentials(http, server, id, key)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
     r.headers()
         .get(name)
@@ -672,11 +681,7 @@ async fn own_tokens_expire_on_the_second() {
     let server = Server::start(&data, &[]);
     let (key, id) = create_key(&data, "erin", &["read"]);
     let http = client();
-    let token: Value = client_credentials(&http, &server, &id, &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let token = token_json(&http, &server, &id, &key).await;
     let access = token["access_token"].as_str().unwrap();
 
     // The server's current signing key, found by the token's `kid`, re-signs its claims.
@@ -730,11 +735,7 @@ async fn tokens_survive_a_restart() {
         r#"{"issuer": "https://auth.example", "audience": "api"}"#,
     );
     let (key, id) = create_key(&data, "dave", &["read"]);
-    let token: Value = client_credentials(&client(), &server, &id, &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let token = token_json(&client(), &server, &id, &key).await;
     let access = token["access_token"].as_str().unwrap();
     assert_eq!(server.terminate(), Some(0));
 
@@ -768,11 +769,7 @@ async fn a_broken_key_store_is_503_not_401() {
     let server = Server::start(&data, &[]);
     let (key, id) = create_key(&data, "erin", &[]);
     let http = client();
-    let token: Value = client_credentials(&http, &server, &id, &key)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let token = token_json(&http, &server, &id, &key).await;
     // Overwrite the database under the running server.
     for file in ["keys.db", "keys.db-wal", "keys.db-shm"] {
         let path = data.join(file);

@@ -34,6 +34,7 @@
 //! # Ok(()) }
 //! ```
 
+mod connect;
 mod limiter;
 
 pub use auth_ratelimit::Error;

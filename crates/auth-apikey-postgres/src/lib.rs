@@ -49,6 +49,7 @@ mod listener;
 mod row;
 mod schema;
 mod store;
+mod tls;
 
 pub use listener::SyncState;
 pub use store::{DEFAULT_MAX_STALE, PgStore, PgStoreBuilder};

@@ -165,6 +165,11 @@ impl fmt::Debug for Redacted<'_> {
         let authority = &rest[..end];
         match authority.rsplit_once('@') {
             Some((_, host)) => write!(f, "\"{scheme}://<redacted>@{host}\""),
+            // A Unix socket: its path, without the query.
+            None if authority.is_empty() => {
+                let path = rest.split(['?', '#']).next().unwrap_or_default();
+                write!(f, "\"{scheme}://{path}\"")
+            }
             None => write!(f, "\"{scheme}://{authority}\""),
         }
     }
@@ -192,7 +197,7 @@ mod tests {
             ("redis://127.0.0.1:6379", "\"redis://127.0.0.1:6379\""),
             (
                 "redis+unix:///run/redis.sock?pass=hunter2",
-                "\"redis+unix://\"",
+                "\"redis+unix:///run/redis.sock\"",
             ),
             ("hunter2", "\"<not a URL>\""),
         ];

@@ -10,6 +10,8 @@
 
 #[path = "it/tls.rs"]
 mod tls;
+#[path = "../../../.ci/tls_files.rs"]
+mod tls_files;
 
 use std::path::PathBuf;
 use std::process::Command;

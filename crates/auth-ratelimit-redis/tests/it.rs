@@ -15,43 +15,16 @@ use std::time::{Duration, Instant};
 use auth_ratelimit::{Error, Outcome, Quota, Store};
 use auth_ratelimit_redis::{FailurePolicy, RedisLimiter};
 
+#[path = "../../../.ci/tls_files.rs"]
+mod tls_files;
+use tls_files::{chain, tls_file};
+
 fn url() -> String {
     std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 fn tls_url() -> String {
     std::env::var("AUTH_RS_REDIS_TLS_URL").unwrap_or_else(|_| "rediss://127.0.0.1:6380".to_owned())
-}
-
-fn tls_file(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("AUTH_RS_TLS_DIR").map_or_else(
-        || {
-            let peers = std::env::var_os("AUTH_RS_PEERS_DIR").map_or_else(
-                || {
-                    std::path::Path::new(&std::env::var_os("HOME").unwrap())
-                        .join(".cache/auth-rs/peers")
-                },
-                std::path::PathBuf::from,
-            );
-            peers.join("tls")
-        },
-        std::path::PathBuf::from,
-    );
-    let path = dir.join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{} (run `bash .ci/services`): {e}", path.display()))
-}
-
-/// The error and its sources, for checking that a refusal names its cause.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn prefix(test: &str) -> String {

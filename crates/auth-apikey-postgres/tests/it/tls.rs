@@ -6,46 +6,18 @@
 //! `sslmode=require`); the CA is `ca.pem` in `AUTH_RS_TLS_DIR` (default
 //! `$AUTH_RS_PEERS_DIR/tls`), next to `other-ca.pem`, a CA that signed nothing.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use auth_apikey::{ApiKeys, Error, KeyFormat, NewKey};
 use auth_apikey_postgres::PgStore;
 
+use super::tls_files::{chain, tls_file};
 use super::{schema, url};
 
 fn tls_url() -> String {
     std::env::var("AUTH_RS_DATABASE_TLS_URL").unwrap_or_else(|_| {
         "postgres://auth_rs:auth_rs@127.0.0.1:5433/auth_rs?sslmode=require".into()
     })
-}
-
-fn tls_file(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("AUTH_RS_TLS_DIR").map_or_else(
-        || {
-            let peers = std::env::var_os("AUTH_RS_PEERS_DIR").map_or_else(
-                || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/auth-rs/peers"),
-                PathBuf::from,
-            );
-            peers.join("tls")
-        },
-        PathBuf::from,
-    );
-    let path = dir.join(name);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{} (run `bash .ci/services`): {e}", path.display()))
-}
-
-/// The error and its sources.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,8 +54,8 @@ impl PgStore {
     /// the server's certificate and name verified, whatever the mode (`prefer`, the
     /// default, becomes `require`; `disable` is refused), unless
     /// [`danger_allow_plaintext`](PgStoreBuilder::danger_allow_plaintext). A loopback host
-    /// or Unix socket is plaintext unless the mode is `require`, `verify-ca` or
-    /// `verify-full`. See the crate README.
+    /// is plaintext unless the mode is `require`, `verify-ca` or `verify-full`; a Unix
+    /// socket is never TLS (as with libpq). See the crate README.
     ///
     /// # Errors
     ///

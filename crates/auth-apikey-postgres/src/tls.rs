@@ -6,14 +6,15 @@
 //! loopback is TLS with the server's certificate chain and name verified, unless plaintext
 //! was explicitly allowed; a failed handshake is an error, never a retry in plaintext.
 //!
-//! | `sslmode` | loopback host or Unix socket | any other host |
+//! | `sslmode` | loopback host | any other host |
 //! |---|---|---|
 //! | `disable` | plaintext | refused (allowed plaintext: plaintext) |
 //! | `prefer` (the default) | plaintext | verified TLS (allowed plaintext: TLS if offered) |
 //! | `require`, `verify-ca`, `verify-full` | verified TLS | verified TLS |
 //!
 //! Verified means against the platform's roots, or the CA certificates given instead, and
-//! the host name always: `verify-ca` is as strict as `verify-full`.
+//! the host name always: `verify-ca` is as strict as `verify-full`. A Unix socket is never
+//! TLS, whatever `sslmode` says (the server offers none there; libpq ignores it too).
 
 use std::sync::Arc;
 
@@ -79,6 +80,10 @@ pub(crate) fn apply(
 }
 
 fn effective_mode(config: &Config, plaintext: Plaintext) -> Result<SslMode, Error> {
+    if only_unix_sockets(config) {
+        // The server never speaks TLS on a Unix socket; libpq ignores sslmode there too.
+        return Ok(SslMode::Disable);
+    }
     let local = is_local(config);
     Ok(match config.get_ssl_mode() {
         SslMode::Disable if local || plaintext == Plaintext::Anywhere => SslMode::Disable,
@@ -105,6 +110,16 @@ fn is_local(config: &Config) -> bool {
         Host::Unix(_) => true,
     });
     hosts_local && config.get_hostaddrs().iter().all(|ip| ip.is_loopback())
+}
+
+fn only_unix_sockets(config: &Config) -> bool {
+    #[cfg(unix)]
+    let unix = |host: &Host| matches!(host, Host::Unix(_));
+    #[cfg(not(unix))]
+    let unix = |_: &Host| false;
+    !config.get_hosts().is_empty()
+        && config.get_hosts().iter().all(unix)
+        && config.get_hostaddrs().is_empty()
 }
 
 fn private_roots(pem: &[u8]) -> Result<RootCertStore, Error> {
@@ -161,6 +176,11 @@ mod tests {
                 Ok(Require),
             ),
             ("host=/run/postgresql user=u", LoopbackOnly, Ok(Disable)),
+            (
+                "host=/run/postgresql user=u sslmode=require",
+                LoopbackOnly,
+                Ok(Disable),
+            ),
             ("postgres://u@db.internal/db", LoopbackOnly, Ok(Require)),
             ("postgres://u@db.internal/db", Anywhere, Ok(Prefer)),
             (

@@ -2,7 +2,8 @@
 //! is at most 1.1 times), and the uncached lookup on loopback beside the raw prepared query
 //! it is built on.
 //!
-//! Needs the PostgreSQL from `.ci/services` (`AUTH_RS_DATABASE_URL`).
+//! Needs the PostgreSQL from `.ci/services` (`AUTH_RS_DATABASE_URL`; with TLS for the
+//! `sslmode=require` row, its test CA from `.ci/services`).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -11,10 +12,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use auth_apikey::{ApiKeys, KeyFormat, KeyStore, MemoryStore, NewKey};
+use auth_apikey::{ApiKeys, KeyFormat, KeyId, KeyStore, MemoryStore, NewKey};
 use auth_apikey_postgres::PgStore;
 use auth_core::{ManualClock, Scopes, UnixTime};
 use criterion::{Criterion, criterion_group, criterion_main};
+
+// Only the CA file is read here.
+#[allow(dead_code)]
+#[path = "../../.ci/tls_files.rs"]
+mod tls_files;
 
 fn url() -> String {
     std::env::var("AUTH_RS_DATABASE_URL")
@@ -46,6 +52,18 @@ fn pg_store(
     max_stale: Duration,
     clock: &ManualClock,
 ) -> PgStore {
+    pg_store_at(rt, &url(), schema, max_stale, clock)
+}
+
+/// The store at `store_url` (the schema is dropped first through the plain `url()`). A
+/// `sslmode=require` URL trusts the test CA of `.ci/services`.
+fn pg_store_at(
+    rt: &tokio::runtime::Runtime,
+    store_url: &str,
+    schema: &str,
+    max_stale: Duration,
+    clock: &ManualClock,
+) -> PgStore {
     rt.block_on(async {
         let (client, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
             .await
@@ -55,8 +73,11 @@ fn pg_store(
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        PgStore::builder(&url())
-            .unwrap_or_else(|e| panic!("{e}"))
+        let mut builder = PgStore::builder(store_url).unwrap_or_else(|e| panic!("{e}"));
+        if store_url.contains("sslmode=require") {
+            builder = builder.ca_certificate_pem(tls_files::tls_file("ca.pem"));
+        }
+        builder
             .schema(schema)
             .max_stale(max_stale)
             .clock(Arc::new(clock.clone()))
@@ -149,6 +170,34 @@ fn cached(c: &mut Criterion) {
     g.finish();
 }
 
+/// What TLS adds to a cache miss, as the ratio that survives a loaded machine: batches of
+/// plaintext and TLS lookups alternate, and the least disturbed batch of each is kept.
+fn tls_cost(
+    rt: &tokio::runtime::Runtime,
+    clock: &ManualClock,
+    plain: (&ApiKeys<PgStore>, &KeyId),
+    tls: (&ApiKeys<PgStore>, &KeyId),
+) {
+    const BATCH: u32 = 100;
+    let batch = |(keys, id): (&ApiKeys<PgStore>, &KeyId)| {
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            clock.advance(Duration::from_millis(1));
+            black_box(rt.block_on(keys.store().get(black_box(id))).is_ok());
+        }
+        start.elapsed() / BATCH
+    };
+    let (mut p, mut t) = (Duration::MAX, Duration::MAX);
+    for _ in 0..60 {
+        p = p.min(batch(plain));
+        t = t.min(batch(tls));
+    }
+    eprintln!(
+        "cache miss, minimum of 60 interleaved batches: plaintext {p:?}, TLS {t:?}, ratio {:.3}",
+        t.as_secs_f64() / p.as_secs_f64()
+    );
+}
+
 fn uncached(c: &mut Criterion) {
     let rt = runtime();
     let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
@@ -169,11 +218,37 @@ fn uncached(c: &mut Criterion) {
         (client, stmt)
     });
 
+    // The same lookups over TLS (rustls, TLS 1.3 on loopback), same rows in another schema.
+    let plain = url();
+    let joint = if plain.contains('?') { '&' } else { '?' };
+    let tls_url = format!("{plain}{joint}sslmode=require");
+    let tls_store = pg_store_at(
+        &rt,
+        &tls_url,
+        "bench_uncached_tls",
+        Duration::from_nanos(1),
+        &clock,
+    );
+    let tls = keys(tls_store, &clock);
+    let tls_key = issue(&rt, &tls, 1_000);
+    let tls_id = tls
+        .format()
+        .parse(&tls_key)
+        .unwrap_or_else(|_| panic!("key"));
+
+    tls_cost(&rt, &clock, (&pg, &id), (&tls, &tls_id));
+
     let mut g = c.benchmark_group("api key lookup, uncached (PostgreSQL on loopback)");
     g.bench_function("auth-apikey-postgres PgStore::get (cache miss)", |b| {
         b.iter(|| {
             clock.advance(Duration::from_millis(1));
             black_box(rt.block_on(pg.store().get(black_box(&id))).is_ok())
+        });
+    });
+    g.bench_function("auth-apikey-postgres PgStore::get (cache miss, TLS)", |b| {
+        b.iter(|| {
+            clock.advance(Duration::from_millis(1));
+            black_box(rt.block_on(tls.store().get(black_box(&tls_id))).is_ok())
         });
     });
     g.bench_function("auth-apikey-postgres check (cache miss)", |b| {

@@ -18,8 +18,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "rusqlite", "foldhash"]),
     ("auth-ratelimit", &["auth-core", "http", "thiserror", "foldhash", "quanta"]),
     ("auth-oauth2", &["auth-core", "auth-jwt", "http", "thiserror", "oauth2", "serde", "serde_json", "thread_local", "httpdate", "subtle", "form_urlencoded", "base64", "tokio"]), // tokio: `sync` only, no executor
-    ("auth-ratelimit-redis", &["auth-core", "auth-ratelimit", "http", "redis"]),
-    ("auth-apikey-postgres", &["auth-core", "auth-apikey", "tokio-postgres", "tokio", "foldhash"]), // tokio: a network store drives its connections
+    ("auth-ratelimit-redis", &["auth-core", "auth-ratelimit", "http", "redis", "rustls"]),
+    ("auth-apikey-postgres", &["auth-core", "auth-apikey", "tokio-postgres", "tokio", "foldhash", "rustls", "rustls-native-certs", "tokio-postgres-rustls"]), // tokio: a network store drives its connections
 ];
 
 /// Store adapters that own network connections and so need a runtime (an adapter crate, kept

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use auth_apikey::Error;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
-use tokio_postgres::{Client, Config, NoTls, Statement};
+use tokio_postgres::{Client, Config, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::schema::Sql;
 
@@ -29,9 +30,9 @@ pub(crate) struct Reader {
 }
 
 /// The store's connections.
-#[derive(Debug)]
 pub(crate) struct Db {
     config: Config,
+    tls: MakeRustlsConnect,
     pub(crate) sql: Sql,
     reader: Mutex<Option<Arc<Reader>>>,
     writer: Mutex<Option<Client>>,
@@ -40,9 +41,10 @@ pub(crate) struct Db {
 }
 
 impl Db {
-    pub(crate) fn new(config: Config, sql: Sql) -> Self {
+    pub(crate) fn new(config: Config, tls: MakeRustlsConnect, sql: Sql) -> Self {
         Self {
             config,
+            tls,
             sql,
             reader: Mutex::new(None),
             writer: Mutex::new(None),
@@ -100,17 +102,18 @@ impl Db {
                 source: None,
             });
         }
-        open(&self.config).await.inspect_err(|_| {
+        open(&self.config, &self.tls).await.inspect_err(|_| {
             self.failures.fetch_add(1, Ordering::AcqRel);
         })
     }
 }
 
-/// Opens a connection and drives its I/O on a task of the caller's runtime; the task ends
-/// when the client is dropped or the connection fails.
-pub(crate) async fn open(config: &Config) -> Result<Client, Error> {
+/// Opens a connection (TLS as [`crate::tls`] set it up in `config` and `tls`) and drives
+/// its I/O on a task of the caller's runtime; the task ends when the client is dropped or
+/// the connection fails.
+pub(crate) async fn open(config: &Config, tls: &MakeRustlsConnect) -> Result<Client, Error> {
     let (client, connection) = config
-        .connect(NoTls)
+        .connect(tls.clone())
         .await
         .map_err(|e| Error::store("connecting to the key database", e))?;
     tokio::spawn(async move {

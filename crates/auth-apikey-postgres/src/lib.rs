@@ -17,6 +17,10 @@
 //! - **Database down**: cached keys keep working until they are `max_stale` old; unknown
 //!   keys (and stale ones) fail with [`Error::Store`](auth_apikey::Error::Store), which
 //!   auth-core turns into 503, never 401 and never a pass. The store reconnects by itself.
+//! - **TLS**: rustls, the server's certificate and name verified against the platform's
+//!   roots or [a private CA](PgStoreBuilder::ca_certificate_pem); `sslmode` is honoured, but
+//!   a host that is not loopback always gets TLS unless
+//!   [explicitly allowed](PgStoreBuilder::danger_allow_plaintext). See the README.
 //!
 //! The promise: **no instance accepts a key later than `max_stale` after it was revoked,
 //! expired by [`set_expires`](auth_apikey::KeyStore::set_expires) or rotated out**, whatever
@@ -49,6 +53,7 @@ mod listener;
 mod row;
 mod schema;
 mod store;
+mod tls;
 
 pub use listener::SyncState;
 pub use store::{DEFAULT_MAX_STALE, PgStore, PgStoreBuilder};

@@ -13,7 +13,8 @@ use std::time::Duration;
 use auth_apikey::{Error, KeyId};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Config};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::cache::Cache;
 
@@ -46,6 +47,7 @@ impl Drop for AbortOnDrop {
 /// Starts the listener on the current runtime.
 pub(crate) fn spawn(
     config: Config,
+    tls: MakeRustlsConnect,
     channel: String,
     cache: Arc<Cache>,
     state: watch::Sender<SyncState>,
@@ -53,7 +55,10 @@ pub(crate) fn spawn(
     AbortOnDrop(tokio::spawn(async move {
         let mut retry = FIRST_RETRY;
         loop {
-            if listen(&config, &channel, &cache, &state).await.is_ok() {
+            if listen(&config, &tls, &channel, &cache, &state)
+                .await
+                .is_ok()
+            {
                 retry = FIRST_RETRY;
             }
             // Real time, not the store's clock: this paces reconnection attempts only.
@@ -67,12 +72,13 @@ pub(crate) fn spawn(
 /// the connection ends. `Ok` if it got as far as listening.
 async fn listen(
     config: &Config,
+    tls: &MakeRustlsConnect,
     channel: &str,
     cache: &Arc<Cache>,
     state: &watch::Sender<SyncState>,
 ) -> Result<(), Error> {
     let (client, mut connection) = config
-        .connect(NoTls)
+        .connect(tls.clone())
         .await
         .map_err(|e| Error::store("connecting the change listener", e))?;
     let (cache_for_driver, state_for_driver) = (Arc::clone(cache), state.clone());

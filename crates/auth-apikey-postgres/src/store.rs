@@ -15,6 +15,7 @@ use crate::conn::Db;
 use crate::listener::{self, AbortOnDrop, SyncState};
 use crate::row::{self, Params};
 use crate::schema::{self, Sql};
+use crate::tls::{self, Plaintext};
 
 /// The default bound on staleness: see [`PgStoreBuilder::max_stale`].
 pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(30);
@@ -40,26 +41,36 @@ pub struct PgStoreBuilder {
     max_stale: Duration,
     connect_timeout: Duration,
     clock: Arc<dyn Clock>,
+    ca_pem: Option<Vec<u8>>,
+    plaintext: Plaintext,
 }
 
 impl PgStore {
     /// Settings for a store on the database at `url`
-    /// (`postgres://user:password@host:port/dbname`, or libpq's `key=value` form).
+    /// (`postgres://user:password@host:port/dbname?sslmode=require`, or libpq's
+    /// `key=value` form).
+    ///
+    /// Its `sslmode` is honoured within a policy: a host that is not loopback gets TLS with
+    /// the server's certificate and name verified, whatever the mode (`prefer`, the
+    /// default, becomes `require`; `disable` is refused), unless
+    /// [`danger_allow_plaintext`](PgStoreBuilder::danger_allow_plaintext). A loopback host
+    /// is plaintext unless the mode is `require`, `verify-ca` or `verify-full`; a Unix
+    /// socket is never TLS (as with libpq). See the crate README.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidSettings`] when `url` is not a PostgreSQL connection string (the
     /// message does not repeat it: it may hold a password).
     pub fn builder(url: &str) -> Result<PgStoreBuilder, Error> {
-        let config = url.parse::<tokio_postgres::Config>().map_err(|_| {
-            Error::InvalidSettings("database URL is not a PostgreSQL connection string")
-        })?;
+        let config = tls::parse(url)?;
         Ok(PgStoreBuilder {
             config,
             schema: "auth_apikey".into(),
             max_stale: DEFAULT_MAX_STALE,
             connect_timeout: Duration::from_secs(5),
             clock: Arc::new(CoarseClock),
+            ca_pem: None,
+            plaintext: Plaintext::LoopbackOnly,
         })
     }
 
@@ -202,38 +213,70 @@ impl PgStoreBuilder {
         self
     }
 
+    /// Trusts the CA certificates in `pem` (PEM, one or more `CERTIFICATE` blocks) for the
+    /// database server, instead of the platform's roots: for a database whose certificate
+    /// a private CA signed (libpq's `sslrootcert`). The server's name is still checked
+    /// against its certificate.
+    pub fn ca_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Allows plaintext to a host that is not loopback: `sslmode=disable` is obeyed and
+    /// `prefer` (the default) falls back to plaintext when the server offers no TLS.
+    ///
+    /// # Security
+    ///
+    /// The password (unless SCRAM), the key ids, digests and owners then cross the network
+    /// unencrypted, and anyone on the path can read them or answer in the server's place.
+    pub fn danger_allow_plaintext(mut self) -> Self {
+        self.plaintext = Plaintext::Anywhere;
+        self
+    }
+
     /// Connects, applies the schema migrations, and starts listening for changes. Waits up
     /// to the connect timeout for the listener, which otherwise keeps trying on its own.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidSettings`] for a bad schema name or a zero `max_stale`;
-    /// [`Error::Store`] when the database cannot be reached or migrated.
+    /// [`Error::InvalidSettings`] for a bad schema name, a zero `max_stale`, plaintext to a
+    /// host that is not loopback (see
+    /// [`danger_allow_plaintext`](PgStoreBuilder::danger_allow_plaintext)), a CA
+    /// certificate that is not PEM or comes with a plaintext connection, or no trusted CA
+    /// at all; [`Error::Store`] when the database cannot be reached (a refused certificate
+    /// included) or migrated.
     pub async fn connect(self) -> Result<PgStore, Error> {
         if self.max_stale.is_zero() {
             return Err(Error::InvalidSettings("max_stale must be more than zero"));
         }
         let sql = Sql::new(&self.schema)?;
         let mut config = self.config;
+        let tls = tls::apply(&mut config, self.ca_pem.as_deref(), self.plaintext)?;
         config.connect_timeout(self.connect_timeout);
         let mut listener_config = config.clone();
         config.application_name(format!("auth-apikey {}", sql.schema()));
         listener_config.application_name(format!("auth-apikey listener {}", sql.schema()));
 
-        let mut setup = crate::conn::open(&config).await?;
+        let mut setup = crate::conn::open(&config, &tls).await?;
         schema::migrate(&mut setup, &sql).await?;
         drop(setup);
 
         let cache = Arc::new(Cache::new(self.max_stale));
         let (tx, mut state) = watch::channel(SyncState::default());
         let channel = sql.channel.clone();
-        let task = listener::spawn(listener_config, channel, Arc::clone(&cache), tx);
+        let task = listener::spawn(
+            listener_config,
+            tls.clone(),
+            channel,
+            Arc::clone(&cache),
+            tx,
+        );
         let first = state.wait_for(|s| s.connects > 0);
         // Not listening yet is no error: the cache starts empty and the listener clears it
         // when it starts, so nothing is served that a missed notification changed.
         let _ = tokio::time::timeout(self.connect_timeout, first).await;
         Ok(PgStore {
-            db: Arc::new(Db::new(config, sql)),
+            db: Arc::new(Db::new(config, tls, sql)),
             cache,
             clock: self.clock,
             state,
@@ -262,6 +305,8 @@ impl fmt::Debug for PgStoreBuilder {
             .field("schema", &self.schema)
             .field("max_stale", &self.max_stale)
             .field("connect_timeout", &self.connect_timeout)
+            .field("ca_certificate", &self.ca_pem.as_ref().map(|_| "<set>"))
+            .field("plaintext", &self.plaintext)
             .finish_non_exhaustive()
     }
 }

@@ -5,8 +5,13 @@
 //!
 //! The shared server comes from `.ci/services` (`AUTH_RS_DATABASE_URL`); each test works in
 //! a schema of its own. The restart test runs a private server on its own port and data
-//! directory, so the shared one is never stopped.
+//! directory, so the shared one is never stopped. TLS: see [`tls`].
 #![allow(clippy::unwrap_used)]
+
+#[path = "it/tls.rs"]
+mod tls;
+#[path = "../../../.ci/tls_files.rs"]
+mod tls_files;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -8,6 +8,9 @@
 //!   `auth_core::Error`), fail open, or fall back to a local limiter; no decision waits longer
 //!   than the configured timeout for Redis.
 //! - Reconnects on its own (the `redis` crate's connection manager).
+//! - TLS with `rediss://` (rustls, the server's certificate and name verified against the
+//!   platform's roots or [a private CA](Builder::ca_certificate_pem)); plaintext `redis://`
+//!   only to loopback unless [explicitly allowed](Builder::danger_allow_plaintext).
 //!
 //! The Tokio runtime comes from the `redis` crate's async support; the limiter's own code
 //! uses none of it, and the decision logic is the same GCRA as the in-memory limiter.
@@ -34,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+mod connect;
 mod limiter;
 
 pub use auth_ratelimit::Error;

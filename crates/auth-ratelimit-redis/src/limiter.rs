@@ -12,6 +12,8 @@ use auth_ratelimit::{Decision, Error, Outcome, PolicyState, Quota, RateLimiter, 
 use http::HeaderMap;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::connect::{self, Plaintext, Redacted};
+
 /// The GCRA script: reads Redis's clock, decides for every quota, writes only on admission, and
 /// sets the key to expire when it is fully replenished.
 const SCRIPT: &str = include_str!("script.lua");
@@ -51,10 +53,15 @@ pub struct RedisLimiter {
 }
 
 impl RedisLimiter {
-    /// Starts a limiter on the Redis at `url` (`redis://127.0.0.1:6379`) with its first quota.
+    /// Starts a limiter on the Redis at `url` with its first quota: `rediss://host:port`
+    /// (TLS, the server's certificate verified) or `redis://127.0.0.1:6379` (plaintext, to
+    /// a loopback host unless [`Builder::danger_allow_plaintext`]). A password goes in the
+    /// user info: `rediss://:password@host:6380`.
     pub fn builder(url: impl Into<String>, quota: Quota) -> Builder {
         Builder {
             url: url.into(),
+            ca_pem: None,
+            plaintext: Plaintext::LoopbackOnly,
             quotas: vec![quota],
             prefix: "ratelimit:".to_owned(),
             timeout: Duration::from_millis(250),
@@ -151,16 +158,33 @@ impl fmt::Debug for RedisLimiter {
 }
 
 /// Configures a [`RedisLimiter`].
-#[derive(Debug)]
 #[must_use]
 pub struct Builder {
     url: String,
+    ca_pem: Option<Vec<u8>>,
+    plaintext: Plaintext,
     quotas: Vec<Quota>,
     prefix: String,
     timeout: Duration,
     policy: FailurePolicy,
     dry_run: bool,
     legacy_headers: bool,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("url", &Redacted(&self.url))
+            .field("ca_certificate", &self.ca_pem.as_ref().map(|_| "<set>"))
+            .field("plaintext", &self.plaintext)
+            .field("quotas", &self.quotas)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("policy", &self.policy)
+            .field("dry_run", &self.dry_run)
+            .field("legacy_headers", &self.legacy_headers)
+            .finish()
+    }
 }
 
 impl Builder {
@@ -202,13 +226,35 @@ impl Builder {
         self
     }
 
+    /// Trusts the CA certificates in `pem` (PEM, one or more `CERTIFICATE` blocks) for the
+    /// `rediss://` server, instead of the platform's roots: for a Redis whose certificate a
+    /// private CA signed. The server's name is still checked against its certificate.
+    pub fn ca_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Allows plaintext `redis://` to a host that is not loopback.
+    ///
+    /// # Security
+    ///
+    /// The password and every rate-limit key (API key ids, client addresses) then cross the
+    /// network unencrypted, and anyone on the path can read or change the limiter's answers.
+    /// Use `rediss://` instead wherever the server supports TLS.
+    pub fn danger_allow_plaintext(mut self) -> Self {
+        self.plaintext = Plaintext::Anywhere;
+        self
+    }
+
     /// Builds the limiter. It connects lazily, on the first decision, and reconnects on its
     /// own after a failure; call this inside the Tokio runtime that will drive it.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for a URL that does not parse, a zero timeout, or quotas a
-    /// limiter cannot take.
+    /// [`Error::InvalidConfig`], saying why, for a URL the `redis` crate refuses, plaintext
+    /// `redis://` to a host that is not loopback (see [`Builder::danger_allow_plaintext`]),
+    /// `rediss://...#insecure`, a CA certificate that is not PEM or comes with a `redis://`
+    /// URL, a zero timeout, or quotas a limiter cannot take.
     ///
     /// # Panics
     ///
@@ -220,9 +266,8 @@ impl Builder {
                 "timeout must be longer than zero".into(),
             ));
         }
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|_| Error::InvalidConfig("redis URL does not parse".into()))?;
-        let server = format!("redis {}", client.get_connection_info().addr());
+        let client = connect::client(&self.url, self.ca_pem.as_deref(), self.plaintext)?;
+        let server = connect::server_name(&client);
         let half = self.timeout / 2;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(half))

@@ -1,7 +1,10 @@
 //! Integration tests against a real Redis: the shared one at `AUTH_RS_REDIS_URL` (default
 //! `redis://127.0.0.1:6379`, started by `.ci/services`), and, for the failure policy, a
 //! redis-server of the test's own on a free loopback port, so stopping it disturbs no one.
-//! Every test uses its own key prefix.
+//! Every test uses its own key prefix. The TLS tests use the TLS-only redis-server of
+//! `.ci/services` at `AUTH_RS_REDIS_TLS_URL` (default `rediss://127.0.0.1:6380`), whose
+//! certificate a throwaway CA signed: `ca.pem` in `AUTH_RS_TLS_DIR` (default
+//! `$AUTH_RS_PEERS_DIR/tls`); `other-ca.pem` there is a CA that signed nothing.
 #![allow(clippy::unwrap_used)]
 
 use std::net::TcpListener;
@@ -12,8 +15,16 @@ use std::time::{Duration, Instant};
 use auth_ratelimit::{Error, Outcome, Quota, Store};
 use auth_ratelimit_redis::{FailurePolicy, RedisLimiter};
 
+#[path = "../../../.ci/tls_files.rs"]
+mod tls_files;
+use tls_files::{chain, tls_file};
+
 fn url() -> String {
     std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+fn tls_url() -> String {
+    std::env::var("AUTH_RS_REDIS_TLS_URL").unwrap_or_else(|_| "rediss://127.0.0.1:6380".to_owned())
 }
 
 fn prefix(test: &str) -> String {
@@ -258,4 +269,83 @@ async fn failure_policy_when_redis_stops_mid_test() {
         }
         tokio::task::yield_now().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rediss_limiter_enforces_its_quota_over_verified_tls() {
+    let limiter = RedisLimiter::builder(tls_url(), hourly(2))
+        .ca_certificate_pem(tls_file("ca.pem"))
+        .prefix(prefix("tls"))
+        .build()
+        .unwrap();
+    assert!(
+        format!("{limiter:?}").contains("rediss 127.0.0.1:6380"),
+        "{limiter:?}"
+    );
+    let outcomes = [
+        limiter.check("k", 1).await.unwrap().outcome(),
+        limiter.check("k", 1).await.unwrap().outcome(),
+        limiter.check("k", 1).await.unwrap().outcome(),
+    ];
+    assert_eq!(
+        outcomes,
+        [Outcome::Allowed, Outcome::Allowed, Outcome::Limited]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_certificate_from_an_untrusted_ca_is_refused_never_bypassed() {
+    // A CA that did not sign the server's certificate, then the platform's roots (which do
+    // not hold the throwaway CA): both refuse the server, and nothing falls back to
+    // plaintext or to no verification.
+    let wrong = RedisLimiter::builder(tls_url(), hourly(2))
+        .ca_certificate_pem(tls_file("other-ca.pem"))
+        .timeout(Duration::from_secs(2))
+        .prefix(prefix("wrong-ca"));
+    let platform = RedisLimiter::builder(tls_url(), hourly(2))
+        .timeout(Duration::from_secs(2))
+        .prefix(prefix("platform-roots"));
+    for builder in [wrong, platform] {
+        let limiter = builder.build().unwrap();
+        let err = limiter.check("k", 1).await.unwrap_err();
+        let text = chain(&err);
+        assert!(matches!(err, Error::Unavailable { .. }), "{text}");
+        assert!(
+            text.contains("certificate") && text.contains("UnknownIssuer"),
+            "{text}"
+        );
+        assert_eq!(auth_core::Error::from(err).status(), 503);
+    }
+}
+
+#[test]
+fn configuration_mistakes_are_refused_with_their_cause_and_no_password() {
+    let quota = || hourly(2);
+    let debug = format!(
+        "{:?}",
+        RedisLimiter::builder("rediss://admin:hunter2@10.0.0.5:6380", quota())
+    );
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("admin"),
+        "{debug}"
+    );
+    assert!(debug.contains("10.0.0.5:6380"), "{debug}");
+
+    let refused = |builder: auth_ratelimit_redis::Builder| match builder.build() {
+        Err(Error::InvalidConfig(why)) => why.into_owned(),
+        other => panic!("{other:?}"),
+    };
+    let plaintext = refused(RedisLimiter::builder(
+        "redis://:hunter2@10.0.0.5:6379",
+        quota(),
+    ));
+    assert!(plaintext.contains("not loopback"), "{plaintext}");
+    assert!(!plaintext.contains("hunter2"), "{plaintext}");
+    let scheme = refused(RedisLimiter::builder("https://127.0.0.1:6380", quota()));
+    assert!(scheme.contains("scheme https://"), "{scheme}");
+    let garbled = refused(
+        RedisLimiter::builder(tls_url(), quota())
+            .ca_certificate_pem(b"-----BEGIN CERTIFICATE-----\n!!\n".to_vec()),
+    );
+    assert!(garbled.contains("PEM"), "{garbled}");
 }

@@ -23,6 +23,11 @@ pub(crate) struct DatabaseArgs {
         requires = "database_env"
     )]
     pub(crate) database_schema: String,
+    /// Trust only this CA (PEM) for the database's certificate, for a private CA; without it,
+    /// the platform's roots. TLS is required to any host but loopback (`sslmode=prefer`, the
+    /// default, becomes `require` there).
+    #[arg(long, value_name = "FILE", requires = "database_env")]
+    pub(crate) database_ca: Option<std::path::PathBuf>,
 }
 
 /// The key store in use.
@@ -47,9 +52,13 @@ impl Backend {
         let url = url
             .expose_str()
             .map_err(|_| crate::output::Error::config(format!("{var} is not UTF-8")))?;
-        let store = PgStore::builder(url)
+        let mut builder = PgStore::builder(url)
             .map_err(crate::output::Error::config)?
-            .schema(args.database_schema.clone())
+            .schema(args.database_schema.clone());
+        if let Some(ca) = &args.database_ca {
+            builder = builder.ca_certificate_pem(crate::output::read_file(ca)?);
+        }
+        let store = builder
             .connect()
             .await
             .map_err(crate::output::Error::config)?;

@@ -22,3 +22,7 @@ mod server;
 mod sign;
 #[path = "it/support.rs"]
 mod support;
+// Shared with the store crates' TLS tests, which also use its error-chain helper.
+#[allow(dead_code)]
+#[path = "../../../.ci/tls_files.rs"]
+mod tls_files;

@@ -71,10 +71,15 @@ pub(crate) struct ServeArgs {
     /// Where API keys live (default: SQLite in --data).
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
-    /// Share rate-limit state with a fleet through Redis (redis://host:port). Fails closed: when
-    /// Redis is unreachable, API requests get 503 rather than unlimited access.
+    /// Share rate-limit state with a fleet through Redis (rediss://host:port over TLS;
+    /// redis:// only to loopback). Fails closed: when Redis is unreachable, API requests get
+    /// 503 rather than unlimited access.
     #[arg(long, value_name = "URL")]
     pub(crate) redis: Option<String>,
+    /// Trust only this CA (PEM) for the Redis server's certificate, for a private CA; without
+    /// it, the platform's roots.
+    #[arg(long, value_name = "FILE", requires = "redis")]
+    pub(crate) redis_ca: Option<PathBuf>,
     /// Allow plain HTTP on a non-loopback address (credentials then cross the network in clear).
     #[arg(long)]
     insecure_http: bool,
@@ -165,12 +170,14 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
                 .build()
                 .map_err(Error::config)?,
         ),
-        Some(url) => Limits::Redis(
-            RedisLimiter::builder(url.clone(), config.quota.clone())
-                .prefix("auth-serve:")
-                .build()
-                .map_err(Error::config)?,
-        ),
+        Some(url) => {
+            let mut builder =
+                RedisLimiter::builder(url.clone(), config.quota.clone()).prefix("auth-serve:");
+            if let Some(ca) = &args.redis_ca {
+                builder = builder.ca_certificate_pem(crate::output::read_file(ca)?);
+            }
+            Limits::Redis(builder.build().map_err(Error::config)?)
+        }
     };
     let admin = ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?;
     let app = Arc::new(App {

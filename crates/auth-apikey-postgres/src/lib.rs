@@ -29,16 +29,15 @@
 //! # Example
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use std::time::Duration;
 //! use auth_apikey::{ApiKeys, KeyFormat, NewKey};
 //! use auth_apikey_postgres::PgStore;
-//! use auth_core::SystemClock;
 //!
 //! # async fn run() -> Result<(), auth_apikey::Error> {
+//! // The store and `ApiKeys` both default to `CoarseClock`; give both the same clock if
+//! // you set one (a `ManualClock` in tests).
 //! let store = PgStore::builder("postgres://auth_rs:auth_rs@127.0.0.1:5433/auth_rs")?
 //!     .max_stale(Duration::from_secs(10))
-//!     .clock(Arc::new(SystemClock))
 //!     .connect()
 //!     .await?;
 //! let keys = ApiKeys::new(KeyFormat::new("sk_live")?, store);

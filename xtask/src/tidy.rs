@@ -18,13 +18,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "rusqlite", "foldhash"]),
     ("auth-ratelimit", &["auth-core", "http", "thiserror", "foldhash", "quanta"]),
     ("auth-oauth2", &["auth-core", "auth-jwt", "http", "thiserror", "oauth2", "serde", "serde_json", "thread_local", "httpdate", "subtle", "form_urlencoded", "base64", "tokio"]), // tokio: `sync` only, no executor
-    ("auth-ratelimit-redis", &["auth-core", "auth-ratelimit", "http", "redis", "rustls"]),
+    ("auth-ratelimit-redis", &["auth-core", "auth-ratelimit", "http", "redis", "rustls", "tokio"]), // tokio: redis drives its connection on it
     ("auth-apikey-postgres", &["auth-core", "auth-apikey", "tokio-postgres", "tokio", "foldhash", "rustls", "rustls-native-certs", "tokio-postgres-rustls"]), // tokio: a network store drives its connections
 ];
 
 /// Store adapters that own network connections and so need a runtime (an adapter crate, kept
 /// out of the core crates): they may depend on tokio beyond `sync` if their list names it.
-const RUNTIME_ADAPTERS: &[&str] = &["auth-apikey-postgres"];
+const RUNTIME_ADAPTERS: &[&str] = &["auth-apikey-postgres", "auth-ratelimit-redis"];
 
 /// Never in an auth crate's normal dependencies, whatever its list says.
 const FORBIDDEN: &[&str] = &[

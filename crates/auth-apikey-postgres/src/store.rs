@@ -242,10 +242,16 @@ impl PgStoreBuilder {
     /// [`Error::InvalidSettings`] for a bad schema name, a zero `max_stale`, plaintext to a
     /// host that is not loopback (see
     /// [`danger_allow_plaintext`](PgStoreBuilder::danger_allow_plaintext)), a CA
-    /// certificate that is not PEM or comes with a plaintext connection, or no trusted CA
-    /// at all; [`Error::Store`] when the database cannot be reached (a refused certificate
-    /// included) or migrated.
+    /// certificate that is not PEM or comes with a plaintext connection, no trusted CA at
+    /// all, or when not run on a Tokio runtime; [`Error::Store`] when the database cannot be
+    /// reached (a refused certificate included) or migrated.
     pub async fn connect(self) -> Result<PgStore, Error> {
+        // The connections' and the listener's tasks are spawned on Tokio.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::InvalidSettings(
+                "PgStore::connect must run on a Tokio runtime",
+            ));
+        }
         if self.max_stale.is_zero() {
             return Err(Error::InvalidSettings("max_stale must be more than zero"));
         }

@@ -435,3 +435,20 @@ async fn uses_are_counted_across_the_fleet_though_records_are_cached() {
         Some(Refusal::Exhausted)
     );
 }
+
+/// On another executor (here, a bare poll loop) the store cannot spawn its connections'
+/// tasks: an error that says so, not Tokio's panic.
+#[test]
+fn connect_outside_a_tokio_runtime_is_an_error() {
+    let connect = PgStore::builder(&url()).unwrap().connect();
+    let mut connect = std::pin::pin!(connect);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let std::task::Poll::Ready(result) = connect.as_mut().poll(&mut cx) else {
+        panic!("the check comes before any I/O");
+    };
+    assert!(
+        matches!(&result, Err(Error::InvalidSettings(why)) if why.contains("Tokio runtime")),
+        "{:?}",
+        result.err()
+    );
+}

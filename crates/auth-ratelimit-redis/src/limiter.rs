@@ -254,11 +254,8 @@ impl Builder {
     /// [`Error::InvalidConfig`], saying why, for a URL the `redis` crate refuses, plaintext
     /// `redis://` to a host that is not loopback (see [`Builder::danger_allow_plaintext`]),
     /// `rediss://...#insecure`, a CA certificate that is not PEM or comes with a `redis://`
-    /// URL, a zero timeout, or quotas a limiter cannot take.
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime: the `redis` crate spawns the connection's task on it.
+    /// URL, a zero timeout, or quotas a limiter cannot take; also when called outside a
+    /// Tokio runtime, which the `redis` crate needs to spawn the connection's task on.
     pub fn build(self) -> Result<RedisLimiter, Error> {
         auth_ratelimit::check_quotas(&self.quotas)?;
         if self.timeout.is_zero() {
@@ -273,6 +270,12 @@ impl Builder {
             .set_connection_timeout(Some(half))
             .set_response_timeout(Some(half))
             .set_number_of_retries(0);
+        // The settings are checked first; the runtime is needed from here on.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::InvalidConfig(
+                "RedisLimiter::build must be called inside a Tokio runtime".into(),
+            ));
+        }
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
             Error::Unavailable {
                 what: server.clone().into(),

@@ -349,3 +349,14 @@ fn configuration_mistakes_are_refused_with_their_cause_and_no_password() {
     );
     assert!(garbled.contains("PEM"), "{garbled}");
 }
+
+/// Outside a Tokio runtime the limiter cannot run its connection: an error that says so,
+/// not the `redis` crate's panic.
+#[test]
+fn built_outside_a_runtime_is_an_error() {
+    let built = RedisLimiter::builder("redis://127.0.0.1:6379", hourly(1)).build();
+    assert!(
+        matches!(&built, Err(Error::InvalidConfig(why)) if why.contains("Tokio runtime")),
+        "{built:?}"
+    );
+}

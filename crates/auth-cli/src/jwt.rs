@@ -181,7 +181,7 @@ async fn load_keys(source: &str, algs: &[Algorithm]) -> Result<KeySet, Error> {
 /// GETs `url` through auth-http (HTTPS except to loopback, timeouts, a size cap).
 pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, Error> {
     use auth_core::HttpClient as _;
-    let client = auth_http::Client::new(auth_http::Config::default()).map_err(Error::config)?;
+    let client = crate::output::http_client()?;
     let request = http::Request::get(url)
         .header(http::header::ACCEPT, "application/json")
         .body(Vec::new())

@@ -35,6 +35,10 @@ struct Cli {
     /// Print one JSON document (results and errors) for scripts.
     #[arg(long, global = true)]
     json: bool,
+    /// For outbound HTTPS (issuers, JWKS URLs): trust only the CA certificates in this PEM
+    /// file instead of the system's roots, for a private CA (`auth serve --tls-cert`).
+    #[arg(long, global = true, value_name = "FILE")]
+    cacert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -202,8 +206,8 @@ enum Oauth2Command {
     /// Get an access token by the client credentials grant, finding the token endpoint
     /// through the issuer's RFC 8414 metadata. Prints the token (exit 1 if refused).
     Token {
-        /// The issuer URL (https, or http to loopback). A private CA: set SSL_CERT_FILE to
-        /// its PEM.
+        /// The issuer URL (https, or http to loopback). A private CA: --cacert FILE (or
+        /// SSL_CERT_FILE) with its PEM.
         #[arg(long, value_name = "URL")]
         issuer: String,
         /// The client id.
@@ -284,6 +288,12 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e, json_requested(&args)),
     };
     let out = Output { json: cli.json };
+    if let Some(path) = &cli.cacert {
+        match output::read_file(path) {
+            Ok(pem) => output::trust_ca(pem),
+            Err(e) => return out.error(&e),
+        }
+    }
     let result = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

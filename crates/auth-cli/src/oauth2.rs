@@ -32,7 +32,7 @@ pub(crate) fn pkce(out: Output) -> Result<(), Error> {
 pub(crate) async fn discover(
     issuer: &str,
 ) -> Result<(auth_http::Client, auth_oauth2::Metadata), Error> {
-    let http = auth_http::Client::new(auth_http::Config::default()).map_err(Error::config)?;
+    let http = crate::output::http_client()?;
     let transport = http.config().transport;
     let metadata = Metadata::discover(&http, issuer, WellKnown::OAuth, transport)
         .await

@@ -145,6 +145,24 @@ pub(crate) fn read_capped(
     Ok((bytes.len() <= limit).then_some(bytes))
 }
 
+/// The CA certificates `--cacert` gave, for every outbound HTTPS call of this process.
+static CA: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Trusts only the CA certificates in `pem` for outbound HTTPS (`--cacert`).
+pub(crate) fn trust_ca(pem: Vec<u8>) {
+    let _ = CA.set(pem);
+}
+
+/// The production HTTP client (HTTPS except to loopback, timeouts, a size cap), trusting
+/// `--cacert`'s CA if one was given.
+pub(crate) fn http_client() -> Result<auth_http::Client, Error> {
+    let mut config = auth_http::Config::default();
+    if let Some(pem) = CA.get() {
+        config = config.with_ca_certificate_pem(pem.clone());
+    }
+    auth_http::Client::new(config).map_err(|e| Error::with_causes(&e))
+}
+
 /// Reads a file of at most [`MAX_FILE_BYTES`], naming it in the error.
 pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     let failed = |e: std::io::Error| Error::config(format!("cannot read {}: {e}", path.display()));

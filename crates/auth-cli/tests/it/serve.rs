@@ -397,7 +397,7 @@ async fn https_with_rustls() {
 }
 
 /// The CLI as a client of an HTTPS issuer whose CA the system does not know: the error says
-/// why (the certificate), and `SSL_CERT_FILE` trusts the CA.
+/// why (the certificate), and `SSL_CERT_FILE` or `--cacert` trusts the CA.
 #[test]
 fn an_unknown_ca_is_named_and_ssl_cert_file_trusts_one() {
     let dir = temp_dir("serve-tls-client");
@@ -427,6 +427,28 @@ fn an_unknown_ca_is_named_and_ssl_cert_file_trusts_one() {
         .expect(0)
         .json();
     assert!(v["access_token"].is_string(), "{v}");
+    // --cacert trusts it for this command alone; a file that is no certificate is exit 2.
+    let v = oauth2_token(
+        &server.url,
+        &id,
+        &secret,
+        &["--cacert", ca.to_str().unwrap()],
+        &[],
+    )
+    .expect(0)
+    .json();
+    assert!(v["access_token"].is_string(), "{v}");
+    let not_pem = write(&dir, "not.pem", "not a certificate");
+    let v = oauth2_token(&server.url, &id, &secret, &["--cacert", &not_pem], &[])
+        .expect(2)
+        .json();
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a PEM certificate"),
+        "{v}"
+    );
 }
 
 #[test]

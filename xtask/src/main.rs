@@ -113,6 +113,20 @@ fn ci(root: &Path) -> Result<(), String> {
         "cargo test",
         cargo().args(["test", "--workspace", "--locked"]),
     )?;
+    // Cargo unifies features across a build: both backends at once must build (aws-lc-rs
+    // is then used), as the auth-jwt docs promise.
+    run(
+        root,
+        "cargo check -p auth-jwt (both backends)",
+        cargo().args([
+            "check",
+            "--package",
+            "auth-jwt",
+            "--features",
+            "rust-crypto",
+            "--locked",
+        ]),
+    )?;
     // The workspace builds auth-jwt with aws-lc-rs; its pure-Rust backend is tested alone.
     run(
         root,

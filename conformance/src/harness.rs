@@ -185,3 +185,35 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .expect("tokio runtime")
         .block_on(f)
 }
+
+/// `s` with its first character replaced by a different one (`x`, or `y` where it already
+/// was `x`): a value certain to differ from `s`, for the negative twin of a case. Never
+/// replace with a fixed character, which equals a random first character one time in 64.
+///
+/// # Panics
+///
+/// If `s` is empty: there is nothing to change.
+pub fn altered(s: &str) -> String {
+    let mut chars = s.chars();
+    let first = chars.next().expect("altered: an empty string");
+    let other = if first == 'x' { 'y' } else { 'x' };
+    std::iter::once(other).chain(chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::altered;
+
+    #[test]
+    fn altered_always_differs() {
+        for s in ["x", "y", "xyz", "abc", "é", "xx"] {
+            let a = altered(s);
+            assert_ne!(a, s);
+            assert_eq!(a.chars().count(), s.chars().count());
+            assert_eq!(
+                a.chars().skip(1).collect::<String>(),
+                s.chars().skip(1).collect::<String>()
+            );
+        }
+    }
+}

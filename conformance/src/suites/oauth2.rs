@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{Suite, block_on, ensure, ensure_eq};
+use crate::harness::{Suite, altered, block_on, ensure, ensure_eq};
 
 mod assertion;
 mod flows;

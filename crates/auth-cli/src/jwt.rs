@@ -170,12 +170,12 @@ pub(crate) struct Policy<'a> {
 }
 
 async fn load_keys(source: &str, algs: &[Algorithm]) -> Result<KeySet, Error> {
-    let (bytes, name) = if source.starts_with("https://") || source.starts_with("http://") {
-        (fetch(source).await?, source.to_owned())
+    if source.starts_with("https://") || source.starts_with("http://") {
+        // Fetched from a URL: public by definition, so a secret in it is refused.
+        KeyFile::parse(fetch(source).await?, source)?.published_keys(source)
     } else {
-        (read_file(Path::new(source))?, source.to_owned())
-    };
-    KeyFile::parse(bytes, &name)?.verification_keys(algs)
+        KeyFile::parse(read_file(Path::new(source))?, source)?.verification_keys(algs)
+    }
 }
 
 /// GETs `url` through auth-http (HTTPS except to loopback, timeouts, a size cap).

@@ -91,6 +91,50 @@ impl KeyFile {
         }
     }
 
+    /// The verification keys of a document fetched from `url`: a JWKS or one JWK, public
+    /// keys only. Whoever can read the URL can read a symmetric (`oct`) key in it and forge
+    /// HMAC tokens with it, so one is refused, with an error that says so, as is any private
+    /// member; PEM is not a published key format.
+    pub(crate) fn published_keys(&self, url: &str) -> Result<KeySet, Error> {
+        let refuse = |what: &str| {
+            Error::config(format!(
+                "{url}: {what}: a key set fetched from a URL is public, so anyone who can \
+                 read it could sign tokens with it; give an HMAC secret as a local file"
+            ))
+        };
+        match self {
+            Self::Jwks(json) => {
+                let doc: Value = serde_json::from_str(json).map_err(Error::config)?;
+                let keys = doc.get("keys").and_then(Value::as_array);
+                if keys.is_some_and(|keys| keys.iter().any(|k| k.get("kty") == Some(&"oct".into())))
+                {
+                    return Err(refuse("the JWKS holds a symmetric (oct) key"));
+                }
+                let set = KeySet::from_public_jwks(json).map_err(Error::config)?;
+                if set.is_empty() {
+                    return Err(Error::config(format!(
+                        "{url}: the JWKS holds no usable key (skipped: {})",
+                        set.skipped().join("; ")
+                    )));
+                }
+                Ok(set)
+            }
+            Self::Jwk(map) if map.get("kty").and_then(Value::as_str) == Some("oct") => {
+                Err(refuse("the JWK is a symmetric (oct) key"))
+            }
+            Self::Jwk(map) if PRIVATE_MEMBERS.iter().any(|m| map.contains_key(*m)) => {
+                Err(refuse("the JWK holds private members"))
+            }
+            Self::Jwk(map) => {
+                let json = Value::Object(map.clone()).to_string();
+                Ok(KeySet::new([Key::from_jwk(&json).map_err(Error::config)?]))
+            }
+            Self::Pem(_) => Err(Error::config(format!(
+                "{url}: PEM from a URL is not read; publish keys as a JWKS"
+            ))),
+        }
+    }
+
     /// The signing key in this file, for `alg` (PEM) or for the JWK's own `alg`.
     pub(crate) fn signing_key(&self, algs: &[Algorithm]) -> Result<SigningKey, Error> {
         match self {

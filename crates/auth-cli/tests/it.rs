@@ -14,6 +14,8 @@ mod login;
 mod python;
 #[path = "it/readme.rs"]
 mod readme;
+#[path = "it/remote_keys.rs"]
+mod remote_keys;
 #[path = "it/serve.rs"]
 mod serve;
 #[path = "it/server.rs"]

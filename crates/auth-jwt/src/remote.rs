@@ -263,10 +263,13 @@ impl Shared {
         self.book.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether a fetch may start now: none within the cooldown, and `kid` not in the
-    /// negative cache.
+    /// Whether to fetch now: join the fetch in progress; else start one unless within the
+    /// cooldown of the last start or with `kid` in the negative cache.
     fn may_fetch_for(&self, kid: Option<&str>, now: UnixTime) -> bool {
         let book = self.book();
+        if book.running {
+            return true;
+        }
         let cooled = book
             .last_attempt
             .is_none_or(|at| now >= at.saturating_add(self.config.cooldown));
@@ -310,6 +313,9 @@ impl Shared {
                 Some(book.generation)
             } else {
                 book.running = true;
+                // The cooldown starts with the fetch, whatever becomes of its caller: a
+                // caller that goes away half-way must not let the next one fetch at once.
+                book.last_attempt = Some(self.clock.now());
                 None
             }
         };
@@ -325,7 +331,6 @@ impl Shared {
         let now = self.clock.now();
         {
             let mut book = self.book();
-            book.last_attempt = Some(now);
             match outcome {
                 Ok(Fetched { keys, ttl, etag }) => {
                     if let Some(keys) = keys {
@@ -536,6 +541,43 @@ mod tests {
         // Both dropped: the next caller fetches again instead of waiting forever.
         let mut third = pin!(r.refresh());
         assert!(third.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(r.health().fetches, 2);
+    }
+
+    #[test]
+    fn abandoned_verifications_still_start_the_cooldown() {
+        let client = |_req: auth_core::HttpRequest| {
+            std::future::pending::<Result<auth_core::HttpResponse, auth_core::HttpError>>()
+        };
+        let clock = auth_core::ManualClock::new(UnixTime::from_secs(1000));
+        let config = RemoteConfig::default();
+        let cooldown = config.cooldown;
+        let r = RemoteJwks::with_options(
+            "https://idp.example/jwks",
+            client,
+            clock.clone(),
+            config,
+            Transport::default(),
+        )
+        .unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut abandon = |r: &RemoteJwks| {
+            let mut verification = std::pin::pin!(r.snapshot_for(Some("k1"), Algorithm::ES256));
+            // Each caller starts a fetch (or, within the cooldown, is answered at once
+            // without one), then goes away.
+            let _ = verification.as_mut().poll(&mut cx);
+        };
+        for _ in 0..100 {
+            abandon(&r);
+        }
+        assert_eq!(
+            r.health().fetches,
+            1,
+            "dropped callers skipped the cooldown"
+        );
+        // The positive twin: once the cooldown has passed, the next caller fetches.
+        clock.advance(cooldown);
+        abandon(&r);
         assert_eq!(r.health().fetches, 2);
     }
 

@@ -205,16 +205,12 @@ impl Introspector {
         {
             return Ok(TokenVerdict::Valid(principal.clone()));
         }
-        let flight: Flight = match inner.inflight.lock() {
-            Ok(mut map) => Arc::clone(map.entry(token.into()).or_default()),
-            Err(_) => Flight::default(),
+        let boarding = Boarding::join(&inner.inflight, token);
+        let outcome = match boarding.flight.as_deref() {
+            Some(flight) => flight.get_or_init(|| self.introspect(token)).await.clone(),
+            None => self.introspect(token).await,
         };
-        let outcome = flight.get_or_init(|| self.introspect(token)).await.clone();
-        if let Ok(mut map) = inner.inflight.lock()
-            && map.get(token).is_some_and(|f| Arc::ptr_eq(f, &flight))
-        {
-            map.remove(token);
-        }
+        drop(boarding);
         match outcome {
             Outcome::Active(principal, until) => {
                 self.remember(token, &principal, until);
@@ -346,6 +342,49 @@ impl Introspector {
     }
 }
 
+/// One caller's place in a shared request for one token. The last caller to leave, whether
+/// it got the answer or was dropped half-way, removes the entry, so that callers who go
+/// away leave nothing behind; a caller still waiting keeps it for the others.
+struct Boarding<'a> {
+    map: &'a Mutex<HashMap<Box<str>, Flight>>,
+    token: &'a str,
+    /// `Some` until dropped.
+    flight: Option<Flight>,
+}
+
+impl<'a> Boarding<'a> {
+    fn join(map: &'a Mutex<HashMap<Box<str>, Flight>>, token: &'a str) -> Self {
+        let flight = match map.lock() {
+            Ok(mut map) => Arc::clone(map.entry(token.into()).or_default()),
+            Err(_) => Flight::default(),
+        };
+        Self {
+            map,
+            token,
+            flight: Some(flight),
+        }
+    }
+}
+
+impl Drop for Boarding<'_> {
+    fn drop(&mut self) {
+        let Some(flight) = self.flight.take() else {
+            return;
+        };
+        let Ok(mut map) = self.map.lock() else {
+            return;
+        };
+        // Under the lock: new callers clone the flight only under it, so a count of two
+        // (the map's and ours) means nobody else waits. Ours is dropped under the lock too,
+        // so two callers leaving together cannot both see the other still there.
+        let ours = map.get(self.token).is_some_and(|f| Arc::ptr_eq(f, &flight));
+        if ours && (flight.initialized() || Arc::strong_count(&flight) == 2) {
+            map.remove(self.token);
+        }
+        drop(flight);
+    }
+}
+
 impl VerifyToken for Introspector {
     fn verify(
         &self,
@@ -354,5 +393,65 @@ impl VerifyToken for Introspector {
         let this = self.clone();
         let token = token.to_owned();
         async move { this.check(&token).await }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    use auth_core::{HttpError, HttpRequest, HttpResponse, Secret};
+
+    use super::*;
+
+    /// An introspector whose endpoint never answers.
+    fn stalled() -> Introspector {
+        let http = |_req: HttpRequest| std::future::pending::<Result<HttpResponse, HttpError>>();
+        let client = OAuthClient::builder("rs")
+            .token_endpoint("https://as.example/token")
+            .client_secret_basic(Secret::new("s"))
+            .http_client(Arc::new(http))
+            .build()
+            .unwrap();
+        Introspector::builder(client, "https://as.example/introspect")
+            .audience("api")
+            .issuer("https://as.example")
+            .build()
+            .unwrap()
+    }
+
+    fn in_flight(i: &Introspector) -> usize {
+        i.inner.inflight.lock().unwrap().len()
+    }
+
+    #[test]
+    fn callers_that_go_away_leave_nothing_in_flight() {
+        let introspector = stalled();
+        let mut cx = Context::from_waker(Waker::noop());
+        for n in 0..10_000 {
+            let token = format!("token-{}", n % 5_000);
+            let mut call = pin!(introspector.verify(&token));
+            assert!(call.as_mut().poll(&mut cx).is_pending());
+            // The positive twin: while the caller waits, its request is in flight.
+            assert_eq!(in_flight(&introspector), 1);
+        }
+        assert_eq!(in_flight(&introspector), 0);
+    }
+
+    #[test]
+    fn a_shared_request_stays_while_one_caller_still_waits() {
+        let introspector = stalled();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut second = Box::pin(introspector.verify("t"));
+        {
+            let mut first = pin!(introspector.verify("t"));
+            assert!(first.as_mut().poll(&mut cx).is_pending());
+            assert!(second.as_mut().poll(&mut cx).is_pending());
+        }
+        // The first caller went away; the second still shares the request.
+        assert_eq!(in_flight(&introspector), 1);
+        drop(second);
+        assert_eq!(in_flight(&introspector), 0);
     }
 }

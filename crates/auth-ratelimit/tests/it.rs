@@ -36,9 +36,11 @@ fn waiting_the_advertised_whole_seconds_is_enough() {
         .clock(clock.clone())
         .build()
         .unwrap();
+    let mut refused = 0;
     for _ in 0..50 {
         let d = limiter.check(&"k");
         if !d.is_allowed() {
+            refused += 1;
             let response = limiter.enforce(&d).unwrap_err().to_response();
             let secs: u64 = response.headers()["retry-after"]
                 .to_str()
@@ -49,6 +51,9 @@ fn waiting_the_advertised_whole_seconds_is_enough() {
             assert!(limiter.check(&"k").is_allowed());
         }
     }
+    // The burst of 3 admitted, then each check refused (the retry after the advertised wait
+    // takes the slot it frees): the refusals are what this test is about.
+    assert_eq!(refused, 47);
 }
 
 #[test]

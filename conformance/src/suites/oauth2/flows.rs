@@ -134,7 +134,7 @@ pub(super) fn cases(s: &mut Suite) {
                 kept_verifier.expose_str().map_err(|e| e.to_string())?.to_owned());
             // The callback's request rebuilds it.
             let rebuild = || PendingAuthorization::from_parts(Secret::new(kept_state.clone()), &Secret::new(kept_verifier.clone()));
-            let wrong_state = format!("{REDIRECT}?code=c&state=x{}&iss=https%3A%2F%2Fhonest.as.example", &state[1..]);
+            let wrong_state = format!("{REDIRECT}?code=c&state={}&iss=https%3A%2F%2Fhonest.as.example", altered(&state));
             ensure(rebuild().map_err(|e| e.to_string())?.finish(&client, &wrong_state).await.is_err(), || "wrong state accepted".into())?;
             let callback = format!("{REDIRECT}?code=SplxlOBeZQQYbYS6WxSbIA&state={state}&iss=https%3A%2F%2Fhonest.as.example");
             rebuild().map_err(|e| e.to_string())?.finish(&client, &callback).await.map_err(|e| e.to_string())?;

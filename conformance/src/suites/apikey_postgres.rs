@@ -63,6 +63,15 @@ async fn fleet(schema: &str) -> Result<(ApiKeys<PgStore>, ApiKeys<PgStore>, Manu
     };
     let a = keys(store(schema, &clock, true).await?)?;
     let b = keys(store(schema, &clock, false).await?)?;
+    // `connect` waits for its listener only up to a timeout: wait for the event itself, so
+    // that a late listener can neither miss a notification nor clear a cache a case filled.
+    for k in [&a, &b] {
+        let mut sync = k.store().sync_state();
+        tokio::time::timeout(Duration::from_secs(20), sync.wait_for(|s| s.listening))
+            .await
+            .map_err(|_| "a listener never connected".to_owned())?
+            .map_err(err)?;
+    }
     Ok((a, b, clock))
 }
 

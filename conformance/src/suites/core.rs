@@ -218,7 +218,7 @@ pub fn suite() -> Suite {
     );
 
     s.case(
-        "oversized credential: 400, bounded work",
+        "oversized credential (1 MiB): 400 invalid_request",
         "RFC 6750 §3.1",
         || {
             let guard = Guard::new(bearer());

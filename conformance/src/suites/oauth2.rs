@@ -375,10 +375,23 @@ fn client_cases(s: &mut Suite) {
         "plain http refused except to loopback",
         "RFC 6749 §3.1, §10.9",
         || {
-            let b = OAuthClient::builder("c")
-                .client_secret_basic(Secret::new("s"))
-                .http_client(http()?);
-            let e = b
+            let h = http()?;
+            let b = || {
+                OAuthClient::builder("c")
+                    .client_secret_basic(Secret::new("s"))
+                    .http_client(h.clone())
+            };
+            // The positive twins: loopback over plain http, and https anywhere.
+            for ok in [
+                "http://127.0.0.1:9/token",
+                "http://[::1]:9/token",
+                "https://as.example/token",
+            ] {
+                b().token_endpoint(ok)
+                    .build()
+                    .map_err(|e| format!("{ok}: {e}"))?;
+            }
+            let e = b()
                 .token_endpoint("http://as.example/token")
                 .build()
                 .err()

@@ -231,6 +231,7 @@ fn time_backwards((t_ms, b, moves): (u64, u32, Vec<(i64, bool)>)) -> Result<(), 
     let clock = ManualClock::new(at_ms(start));
     let l = limiter::<u8>(t_ms, b, &clock);
     let (mut now, mut lo, mut hi, mut admitted) = (start, start, start, 0u64);
+    let mut first = true;
     for (delta, sweep) in moves {
         now = now.saturating_add_signed(delta);
         lo = lo.min(now);
@@ -239,7 +240,14 @@ fn time_backwards((t_ms, b, moves): (u64, u32, Vec<(i64, bool)>)) -> Result<(), 
         if sweep {
             l.evict_replenished();
         }
-        admitted += u64::from(l.check(&0).is_allowed());
+        let allowed = l.check(&0).is_allowed();
+        // The positive twin of the bound: a fresh key's first request is admitted, so a
+        // limiter that refused everything could not pass.
+        if first && !allowed {
+            return Err(fail("a fresh key's first request was refused".into()));
+        }
+        first = false;
+        admitted += u64::from(allowed);
         let bound = u64::from(b) + (hi - lo) / t_ms;
         if admitted > bound {
             return Err(fail(format!(

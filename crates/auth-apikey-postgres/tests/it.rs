@@ -72,6 +72,11 @@ async fn fleet(url: &str, test: &str) -> (ApiKeys<PgStore>, ApiKeys<PgStore>, Ma
     let clock = ManualClock::new(UnixTime::from_secs(T0));
     let a = instance(url, &schema, &clock).await;
     let b = instance(url, &schema, &clock).await;
+    // `connect` waits for the listener only up to its timeout: wait for the event itself, so
+    // that a late listener can neither miss a notification nor clear a cache a test filled.
+    for keys in [&a, &b] {
+        until(keys, |s| s.listening).await;
+    }
     (a, b, clock)
 }
 
@@ -284,23 +289,36 @@ impl PrivatePg {
             .unwrap();
         let dir = std::env::temp_dir().join(format!("auth-rs-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let pg = Self { bin, dir, port };
+        let mut pg = Self { bin, dir, port: 0 };
         let dir = pg.dir.to_str().unwrap().to_owned();
         pg.run(
             "initdb",
             &["-D", &dir, "-U", "postgres", "--auth=trust", "--no-sync"],
         );
-        pg.start();
-        pg
+        // A port picked free just before the start; if another process took it meanwhile,
+        // the server cannot bind and stops (pg_ctl -w says so), and another port is tried.
+        for _ in 0..5 {
+            pg.port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            if pg.try_start().is_ok() {
+                return pg;
+            }
+        }
+        panic!("the private PostgreSQL did not start on any of five ports");
     }
 
     /// Runs a server program, as the postgres user when we are root (it refuses root).
     fn run(&self, program: &str, args: &[&str]) {
+        if let Err(e) = self.try_run(program, args) {
+            panic!("{e}");
+        }
+    }
+
+    /// [`Self::run`], its failure as an error.
+    fn try_run(&self, program: &str, args: &[&str]) -> Result<(), String> {
         let program = self.bin.join(program);
         let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
         let mut cmd = if root {
@@ -311,20 +329,30 @@ impl PrivatePg {
             Command::new(&program)
         };
         let out = cmd.args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{program:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{program:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
     }
 
+    /// Starts the server again on its port (after [`Self::stop`]).
     fn start(&self) {
+        if let Err(e) = self.try_start() {
+            panic!("{e}");
+        }
+    }
+
+    fn try_start(&self) -> Result<(), String> {
         let (dir, log) = (self.dir.to_str().unwrap(), self.dir.join("log"));
         let opts = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories=''",
             self.port
         );
-        self.run(
+        self.try_run(
             "pg_ctl",
             &[
                 "-D",
@@ -337,7 +365,7 @@ impl PrivatePg {
                 &opts,
                 "start",
             ],
-        );
+        )
     }
 
     fn stop(&self) {

@@ -273,6 +273,14 @@ fn settings_are_checked() {
             );
         }
         assert!(keys.store().is_empty());
+        // The positive twins: the nearest good settings are accepted.
+        for good in [
+            NewKey::new("a", "one use").with_max_uses(1),
+            NewKey::new("a", "a second from now").expires_at(UnixTime::from_secs(T0 + 1)),
+        ] {
+            keys.create(good).await.unwrap();
+        }
+        assert_eq!(keys.store().len(), 2);
     });
 }
 

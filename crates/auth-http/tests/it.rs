@@ -76,6 +76,63 @@ async fn oversized_bodies_are_refused() {
     let client = Client::new(Config::default().with_max_body_bytes(1024)).unwrap();
     let err = client.send(get(&server.uri())).await.unwrap_err();
     assert_eq!(err.kind(), HttpErrorKind::BodyTooLarge);
+    // The positive twin: a body of exactly the cap is read whole.
+    let at_cap = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 1024]))
+        .mount(&at_cap)
+        .await;
+    let ok = client.send(get(&at_cap.uri())).await.unwrap();
+    assert_eq!(ok.body().len(), 1024);
+}
+
+/// A one-request server that answers with `body` in chunks of 256 bytes and no
+/// `Content-Length`, so that only the cap checked while reading can stop it; its URL.
+async fn chunked_server(body: usize) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the client hung up before its request ended");
+            head.extend_from_slice(&buf[..n]);
+        }
+        let mut out = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        let mut left = body;
+        while left > 0 {
+            let n = left.min(256);
+            out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+            out.extend(std::iter::repeat_n(b'x', n));
+            out.extend_from_slice(b"\r\n");
+            left -= n;
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        // The client may stop reading at the cap and close: not an error here.
+        let _ = conn.write_all(&out).await;
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_streamed_body_is_capped_while_reading() {
+    let client = Client::new(Config::default().with_max_body_bytes(1024)).unwrap();
+    let err = client
+        .send(get(&chunked_server(4096).await))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), HttpErrorKind::BodyTooLarge);
+    let err = client
+        .send(get(&chunked_server(1025).await))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), HttpErrorKind::BodyTooLarge);
+    // The positive twin: the same server streaming exactly the cap is read whole.
+    let ok = client.send(get(&chunked_server(1024).await)).await.unwrap();
+    assert_eq!(ok.body(), &vec![b'x'; 1024]);
 }
 
 #[tokio::test]
@@ -93,9 +150,11 @@ async fn slow_servers_time_out() {
 
 #[tokio::test]
 async fn connection_refused_is_a_connect_error() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    // A socket bound but not listening: connections to it are refused, and it keeps the
+    // port for the whole test, so no other server can take it meanwhile.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
     let client = Client::new(Config::default()).unwrap();
     let err = client
         .send(get(&format!("http://{addr}/")))

@@ -65,11 +65,16 @@ async fn burst_refusal_headers_and_key_expiry() {
     );
     let response = limiter.enforce(&refused).unwrap_err().to_response();
     assert_eq!(response.status(), 429);
-    assert_eq!(response.headers()["retry-after"], "3600");
+    // Whole seconds rounded up, from the decision itself: Redis's clock moves while the
+    // requests above run, so a fixed "3600" would depend on how fast they were.
+    let ceil = |d: Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    assert_eq!(response.headers()["retry-after"], ceil(retry).to_string());
+    assert!((3590..=3600).contains(&ceil(retry)));
     assert_eq!(
         response.headers()["ratelimit"],
-        r#""1-per-3600s";r=0;t=10800"#
+        format!(r#""1-per-3600s";r=0;t={}"#, ceil(refused.reset()))
     );
+    assert!((10_790..=10_800).contains(&ceil(refused.reset())));
 
     // Other keys are untouched.
     assert!(limiter.check("bob", 1).await.unwrap().is_allowed());
@@ -141,30 +146,47 @@ struct OwnRedis {
 }
 
 impl OwnRedis {
-    fn start_on(port: u16) -> Self {
+    /// A redis-server on `port`, or `None` when the port turned out to be someone else's
+    /// (ours exits at once with "address in use"). A server answering on the port is taken
+    /// for ours only if its `process_id` is our child's: a port picked free earlier may have
+    /// been taken meanwhile, and the test must not talk to an interloper.
+    fn try_start_on(port: u16) -> Option<Self> {
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no", "--dir", "/tmp"])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed (.ci/services)");
-        let server = Self { child, port };
-        // Wait for it to accept connections (a server starting, not time passing).
+        let mut server = Self { child, port };
+        // Wait for it to answer (a server starting, not time passing).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            if server.child.try_wait().unwrap().is_some() {
+                return None;
+            }
+            if let Some(pid) = process_id(port) {
+                return (pid == server.child.id()).then_some(server);
+            }
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(10));
         }
-        server
+    }
+
+    fn start_on(port: u16) -> Self {
+        Self::try_start_on(port).unwrap_or_else(|| panic!("port {port} was taken meanwhile"))
     }
 
     fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
+        loop {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            if let Some(server) = Self::try_start_on(port) {
+                return server;
+            }
+        }
     }
 
     fn url(&self) -> String {
@@ -182,6 +204,29 @@ impl OwnRedis {
     fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The `process_id` of the Redis server answering on `port`, if one answers.
+fn process_id(port: u16) -> Option<u32> {
+    use std::io::{Read as _, Write as _};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    conn.write_all(b"INFO server\r\n").ok()?;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = conn.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        text.extend_from_slice(&buf[..n]);
+        let info = String::from_utf8_lossy(&text);
+        if let Some(rest) = info.split("process_id:").nth(1)
+            && let Some((pid, _)) = rest.split_once("\r\n")
+        {
+            return pid.trim().parse().ok();
+        }
     }
 }
 

@@ -190,6 +190,12 @@ async fn grpc_mapping() {
         assert!(a.body.is_empty());
         assert!(!a.inner_called);
     }
+    // The positive twin: the same gRPC layer lets a valid credential through to the service.
+    let a = call(GateLayer::grpc(guard()), req(Some("Bearer reader"))).await;
+    assert!(a.inner_called);
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, "reader");
+    assert!(a.headers.get("grpc-status").is_none());
     let a = call(
         GateLayer::grpc(RequireScope::new(
             ScopeRequirement::parse("admin").unwrap(),
@@ -204,6 +210,23 @@ async fn grpc_mapping() {
     )
     .await;
     assert_eq!(header(&a, "grpc-status"), "7");
+    assert!(!a.inner_called);
+    let admin = |scopes: &str| {
+        let mut r = req(None);
+        r.extensions_mut().insert(
+            Principal::new("x", CredentialKind::Jwt)
+                .with_scopes(Scopes::from_space_separated(scopes)),
+        );
+        r
+    };
+    let scope_layer = || {
+        GateLayer::grpc(RequireScope::new(
+            ScopeRequirement::parse("admin").unwrap(),
+            [Challenge::bearer()],
+        ))
+    };
+    assert!(call(scope_layer(), admin("admin")).await.inner_called);
+    assert!(!call(scope_layer(), admin("read")).await.inner_called);
 
     let layer = GateLayer::grpc(Quota(AtomicUsize::new(5)));
     let a = call(layer, req(None)).await;

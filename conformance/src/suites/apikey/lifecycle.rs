@@ -40,7 +40,11 @@ pub(super) fn storage_cases(s: &mut Suite) {
             let status = block_on(keys.check(&key)).map_err(|e| e.to_string())?;
             let record = block_on(keys.get(&issued.id())).map_err(|e| e.to_string())?;
             // A mistyped key loaded by a client: the error names the variable only.
-            let typo = format!("{}x", &key[..key.len() - 1]);
+            let typo = format!(
+                "{}{}",
+                &key[..key.len() - 1],
+                if key.ends_with('x') { 'y' } else { 'x' }
+            );
             let client_error = client_credential_from_lookup(
                 "ACME_KEY",
                 |_| Some(OsString::from(&typo)),

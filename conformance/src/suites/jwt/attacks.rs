@@ -88,6 +88,15 @@ pub(super) fn add(s: &mut Suite) {
             let jwk = rs.public_jwk().ok_or("no jwk")?;
             let payload = good_claims().to_string();
             let header = json!({"alg": "HS256", "kid": rs.kid()}).to_string();
+            // The positive twin: both verifiers accept the key's own RS256 token.
+            let real = rs.sign(&good_claims()).map_err(|e| e.to_string())?;
+            for algs in [
+                &[Algorithm::RS256, Algorithm::HS256][..],
+                &[Algorithm::RS256],
+            ] {
+                verify(&strict(set_of(rs), algs), &real)
+                    .map_err(|e| format!("{algs:?}: the RS256 token is refused: {e}"))?;
+            }
             // The attacker HMACs with every public form of the key they can find.
             for secret in [
                 jwk.to_string().into_bytes(),
@@ -141,6 +150,7 @@ pub(super) fn add(s: &mut Suite) {
             let es = &keys().es;
             let v = strict(set_of(es), &[Algorithm::ES256]);
             let token = es.sign(&good_claims()).map_err(|e| e.to_string())?;
+            verify(&v, &token).map_err(|e| format!("the real signature is refused: {e}"))?;
             let (input, _) = token.rsplit_once('.').ok_or("no dot")?;
             let n = [
                 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -177,6 +187,16 @@ pub(super) fn add(s: &mut Suite) {
                 HS,
             );
             let payload = good_claims().to_string();
+            // Signed with key a's own secret, so only the kid lookup can refuse them.
+            let a = SigningKey::hmac(&Secret::new(vec![1; 32]), Algorithm::HS256)
+                .map_err(|e| e.to_string())?;
+            // The positive twin: kid "a" finds key a and verifies.
+            let good = sign_raw(
+                &a,
+                &json!({"alg": "HS256", "kid": "a"}).to_string(),
+                &payload,
+            );
+            verify(&v, &good).map_err(|e| format!("kid \"a\" refused: {e}"))?;
             let long = "k".repeat(4000);
             for kid in [
                 "../../../../dev/null",
@@ -189,11 +209,14 @@ pub(super) fn add(s: &mut Suite) {
                 long.as_str(),
             ] {
                 let header = json!({"alg": "HS256", "kid": kid}).to_string();
-                let token = sign_raw(&keys().hs, &header, &payload);
+                let token = sign_raw(&a, &header, &payload);
                 let err = match verify(&v, &token) {
                     Ok(_) => return Err(format!("kid {kid:?} accepted")),
                     Err(e) => e,
                 };
+                if err.kind() != ErrorKind::UnknownKey {
+                    return Err(format!("kid {kid:?}: {:?}, want UnknownKey", err.kind()));
+                }
                 let msg = err.to_string();
                 ensure(
                     !msg.contains('\n') && !msg.contains('\u{0}') && msg.len() < 200,
@@ -210,6 +233,9 @@ pub(super) fn add(s: &mut Suite) {
             let v = strict(set_of(&keys().es), &[Algorithm::ES256]);
             let url = format!("{}/jwks.json", server.uri());
             let payload = good_claims().to_string();
+            // The positive twin: a kid-less token by the configured key verifies.
+            let honest = sign_raw(&keys().es, r#"{"alg":"ES256"}"#, &payload);
+            verify(&v, &honest).map_err(|e| format!("the configured key's token is refused: {e}"))?;
             for header in [
                 json!({"alg": "ES256", "jku": url}),
                 json!({"alg": "ES256", "x5u": url}),
@@ -606,6 +632,8 @@ pub(super) fn add(s: &mut Suite) {
             // An Ed25519 key never verifies an ES256 header, even with a matching kid.
             let ed = &keys().ed;
             let v = strict(set_of(ed), &[Algorithm::ES256, Algorithm::EdDSA]);
+            let real = ed.sign(&good_claims()).map_err(|e| e.to_string())?;
+            verify(&v, &real).map_err(|e| format!("the Ed25519 key's own token: {e}"))?;
             let header = json!({"alg": "ES256", "kid": ed.kid()}).to_string();
             let t = sign_raw(&keys().es, &header, &good_claims().to_string());
             expect_kind(

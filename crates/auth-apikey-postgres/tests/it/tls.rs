@@ -31,6 +31,12 @@ async fn sslmode_require_verifies_keys_over_tls_on_every_connection() {
         .connect()
         .await
         .unwrap();
+    // The listener's connection is among those checked below: wait until it is up.
+    let mut sync = store.sync_state();
+    tokio::time::timeout(Duration::from_secs(20), sync.wait_for(|s| s.listening))
+        .await
+        .expect("the listener never connected")
+        .unwrap();
     let keys = ApiKeys::new(KeyFormat::new("sk_tls").unwrap(), store);
     let issued = keys.create(NewKey::new("acme", "tls")).await.unwrap();
     assert!(keys.check(issued.expose_key()).await.unwrap().is_valid());

@@ -1,8 +1,9 @@
 //! [`Cache`]: each instance's verification cache, keyed by key id, holding the whole record
 //! (digest included) and when it was read.
 //!
-//! An entry is served for at most `max_stale` after it was read from the database, on the
-//! store's clock; then the next lookup reads the row again. Notifications remove entries
+//! An entry is served for at most `max_stale` after it was read from the database, measured
+//! on the store clock's monotonic reading (a correction of the wall clock neither stretches
+//! nor shrinks it); then the next lookup reads the row again. Notifications remove entries
 //! sooner. A read that races a notification must not put the old row back: every removal
 //! bumps an epoch, and a row read before the bump is not cached.
 
@@ -12,13 +13,13 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use auth_apikey::{KeyId, KeyRecord};
-use auth_core::UnixTime;
 use foldhash::fast::FixedState;
 
 #[derive(Debug)]
 struct Entry {
     record: Arc<KeyRecord>,
-    read_at: UnixTime,
+    /// The clock's monotonic reading when the row was read.
+    read_at: Duration,
 }
 
 /// The cache. Locks are held for a hash-map operation, never across I/O.
@@ -45,12 +46,13 @@ impl Cache {
         self.max_stale
     }
 
-    /// The record for `id` if it was read less than `max_stale` before `now`.
-    pub(crate) fn fresh(&self, id: &KeyId, now: UnixTime) -> Option<Arc<KeyRecord>> {
+    /// The record for `id` if it was read less than `max_stale` before `now` (monotonic
+    /// readings of one clock).
+    pub(crate) fn fresh(&self, id: &KeyId, now: Duration) -> Option<Arc<KeyRecord>> {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         let entry = entries.get(id)?;
-        // A clock that went back counts as no time passed.
-        let age = now.duration_since(entry.read_at).unwrap_or_default();
+        // Monotonic readings never go back; were one to, the entry would be re-read.
+        let age = now.checked_sub(entry.read_at)?;
         (age < self.max_stale).then(|| Arc::clone(&entry.record))
     }
 
@@ -60,7 +62,7 @@ impl Cache {
     }
 
     /// Caches `record`, read at `read_at`, unless something was invalidated since `epoch`.
-    pub(crate) fn put(&self, record: Arc<KeyRecord>, read_at: UnixTime, epoch: u64) {
+    pub(crate) fn put(&self, record: Arc<KeyRecord>, read_at: Duration, epoch: u64) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         // Checked under the write lock: an invalidation bumps the epoch under it too.
         if self.epoch.load(Ordering::Acquire) == epoch {
@@ -105,7 +107,7 @@ impl Cache {
 mod tests {
     use super::*;
     use auth_apikey::KeyHasher;
-    use auth_core::Scopes;
+    use auth_core::{Scopes, UnixTime};
 
     fn record(id: &str) -> Arc<KeyRecord> {
         Arc::new(KeyRecord {
@@ -128,14 +130,14 @@ mod tests {
     fn entries_go_stale_after_the_bound() {
         let cache = Cache::new(Duration::from_secs(5));
         let id: KeyId = "AAAAAAA1".parse().unwrap();
-        let t0 = UnixTime::from_secs(100);
+        let t0 = Duration::from_secs(100);
         cache.put(record("AAAAAAA1"), t0, cache.epoch());
         assert!(cache.fresh(&id, t0).is_some());
-        assert!(cache.fresh(&id, UnixTime::from_secs(104)).is_some());
-        assert!(cache.fresh(&id, UnixTime::from_secs(105)).is_none());
+        assert!(cache.fresh(&id, Duration::from_secs(104)).is_some());
+        assert!(cache.fresh(&id, Duration::from_secs(105)).is_none());
         assert!(
-            cache.fresh(&id, UnixTime::from_secs(50)).is_some(),
-            "clock went back"
+            cache.fresh(&id, Duration::from_secs(50)).is_none(),
+            "a reading from before the read is never trusted"
         );
     }
 
@@ -145,13 +147,13 @@ mod tests {
         let id: KeyId = "AAAAAAA1".parse().unwrap();
         let before = cache.epoch();
         cache.invalidate(&id);
-        cache.put(record("AAAAAAA1"), UnixTime::EPOCH, before);
-        assert!(cache.fresh(&id, UnixTime::EPOCH).is_none());
-        cache.put(record("AAAAAAA1"), UnixTime::EPOCH, cache.epoch());
+        cache.put(record("AAAAAAA1"), Duration::ZERO, before);
+        assert!(cache.fresh(&id, Duration::ZERO).is_none());
+        cache.put(record("AAAAAAA1"), Duration::ZERO, cache.epoch());
         assert_eq!(cache.len(), 1);
         cache.set_remaining_uses(&id, Some(0));
         assert_eq!(
-            cache.fresh(&id, UnixTime::EPOCH).unwrap().remaining_uses,
+            cache.fresh(&id, Duration::ZERO).unwrap().remaining_uses,
             Some(0)
         );
         cache.clear();

@@ -91,7 +91,9 @@ impl Sql {
                  WHERE id = $1 AND remaining_uses > 0 RETURNING remaining_uses"
             ),
             uses_left: format!("SELECT remaining_uses FROM {t} WHERE id = $1"),
-            lock_for_rotation: format!("SELECT replaced_by FROM {t} WHERE id = $1 FOR UPDATE"),
+            lock_for_rotation: format!(
+                "SELECT replaced_by, revoked_ns, expires_ns FROM {t} WHERE id = $1 FOR UPDATE"
+            ),
             shorten: format!(
                 "UPDATE {t} SET expires_ns = least(coalesce(expires_ns, $2), $2), \
                  replaced_by = $3 WHERE id = $1"

@@ -333,7 +333,7 @@ impl KeyStore for PgStore {
 
     /// From the cache when the entry is younger than `max_stale`: no round trip.
     async fn get(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
-        let now = self.clock.now();
+        let now = self.clock.monotonic();
         if let Some(record) = self.cache.fresh(id, now) {
             return Ok(Some(record));
         }
@@ -392,6 +392,7 @@ impl KeyStore for PgStore {
     ) -> Result<(), Error> {
         const WHAT: &str = "rotating a key";
         let until = row::to_nanos(old_expires)?;
+        let now = row::to_nanos(successor.created)?;
         let params = Params::new(&successor)?;
         let sql = &self.db.sql;
         self.write(WHAT, old, async |tx| {
@@ -407,6 +408,12 @@ impl KeyStore for PgStore {
                     id: *old,
                     successor: next.parse()?,
                 });
+            }
+            // Read under the row lock: no revocation can slip in before the update.
+            let revoked: Option<i64> = row.try_get(1).map_err(fail)?;
+            let expires: Option<i64> = row.try_get(2).map_err(fail)?;
+            if revoked.is_some() || expires.is_some_and(|at| at <= now) {
+                return Err(Error::Inactive(*old));
             }
             tx.execute(
                 &sql.shorten,

@@ -27,7 +27,7 @@ use auth_core::{ManualClock, UnixTime};
 #[path = "../../auth-apikey/tests/contract/mod.rs"]
 mod contract;
 
-use contract::{T0, store_contract};
+use contract::{T0, concurrent_transitions, store_contract};
 
 const BOUND: Duration = Duration::from_secs(10);
 
@@ -111,6 +111,9 @@ fn is_unavailable(e: Error) -> bool {
 async fn postgres_store_contract() {
     let (a, _, _) = fleet(&url(), "contract").await;
     store_contract(a.store()).await;
+    // Two instances' transitions of one key at once: the row lock orders them.
+    let (b, _, _) = fleet(&url(), "race").await;
+    concurrent_transitions(b.store(), 10).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,6 +227,36 @@ async fn a_change_whose_notification_is_lost_is_seen_within_the_bound() {
         refusal(&b, issued.expose_key()).await,
         Some(Refusal::Revoked),
         "at the bound"
+    );
+}
+
+/// The bound is measured on the clock's monotonic reading: a wall clock set back an hour
+/// (an NTP correction) does not keep a revoked key cached an hour longer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_clock_stepping_back_does_not_stretch_the_bound() {
+    let url = url();
+    let (a, b, clock) = fleet(&url, "stepback").await;
+    let issued = a.create(NewKey::new("acme", "ci")).await.unwrap();
+    assert!(status(&b, issued.expose_key()).await.unwrap().is_valid());
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let sql = "UPDATE it_stepback.api_keys SET revoked_ns = 1 WHERE id = $1";
+    let changed = client.execute(sql, &[&issued.id().as_str()]).await;
+    assert_eq!(changed.unwrap(), 1);
+
+    clock.set(UnixTime::from_secs(T0 - 3600));
+    clock.advance(BOUND - Duration::from_nanos(1));
+    assert!(
+        status(&b, issued.expose_key()).await.unwrap().is_valid(),
+        "cached, in bound"
+    );
+    clock.advance(Duration::from_nanos(1));
+    assert_eq!(
+        refusal(&b, issued.expose_key()).await,
+        Some(Refusal::Revoked),
+        "at the bound, whatever the wall clock says"
     );
 }
 

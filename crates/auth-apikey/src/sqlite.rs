@@ -238,23 +238,29 @@ impl SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| Error::store(WHAT, e))?;
-        let replaced_by: Option<Option<String>> = tx
+        // The state is read inside the (immediate) transaction: no other writer can change
+        // it between this check and the update below.
+        type State = (Option<String>, Option<i64>, Option<i64>);
+        let state: Option<State> = tx
             .query_row(
-                "SELECT replaced_by FROM api_keys WHERE id = ?1",
+                "SELECT replaced_by, revoked_ns, expires_ns FROM api_keys WHERE id = ?1",
                 [old.as_str()],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()
             .map_err(|e| Error::store(WHAT, e))?;
-        match replaced_by {
-            None => return Err(Error::NotFound(*old)),
-            Some(Some(next)) => {
-                return Err(Error::AlreadyRotated {
-                    id: *old,
-                    successor: next.parse()?,
-                });
-            }
-            Some(None) => {}
+        let Some((replaced_by, revoked, expires)) = state else {
+            return Err(Error::NotFound(*old));
+        };
+        if let Some(next) = replaced_by {
+            return Err(Error::AlreadyRotated {
+                id: *old,
+                successor: next.parse()?,
+            });
+        }
+        let now = to_nanos(successor.created)?;
+        if revoked.is_some() || expires.is_some_and(|at| at <= now) {
+            return Err(Error::Inactive(*old));
         }
         let until = to_nanos(old_expires)?;
         tx.execute(

@@ -74,14 +74,18 @@ pub trait KeyStore: Send + Sync {
     /// [`Error::NotFound`], or [`Error::Store`] when the store fails.
     fn consume_use(&self, id: &KeyId) -> impl Future<Output = Result<bool, Error>> + Send;
 
-    /// In one atomic step: inserts `successor`, records it as the replacement of `old`, and
-    /// brings `old`'s expiry forward to `old_expires` (an earlier expiry is kept).
+    /// In one atomic step: checks that `old` is still active (not rotated, not revoked, not
+    /// expired at the successor's `created` time), inserts `successor`, records it as the
+    /// replacement of `old`, and brings `old`'s expiry forward to `old_expires` (an earlier
+    /// expiry is kept). The check is part of the step, so a revocation racing a rotation
+    /// either comes first (and the rotation fails) or after (and revokes the old key only).
     ///
     /// # Errors
     ///
     /// [`Error::NotFound`] when `old` does not exist, [`Error::AlreadyRotated`] when it was
-    /// rotated before, [`Error::Duplicate`] when the successor's id is taken, [`Error::Store`]
-    /// when the store fails. On any error nothing changes.
+    /// rotated before, [`Error::Inactive`] when it is revoked or expired, [`Error::Duplicate`]
+    /// when the successor's id is taken, [`Error::Store`] when the store fails. On any error
+    /// nothing changes.
     fn rotate(
         &self,
         old: &KeyId,
@@ -260,6 +264,9 @@ impl KeyStore for MemoryStore {
                 id: *old,
                 successor: next,
             });
+        }
+        if current.revoked.is_some() || current.expires.is_some_and(|at| at <= successor.created) {
+            return Err(Error::Inactive(*old));
         }
         if keys.contains_key(&successor.id) {
             return Err(Error::Duplicate(successor.id));

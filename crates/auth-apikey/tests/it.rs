@@ -13,7 +13,7 @@ use auth_core::{CredentialKind, ManualClock, Scopes, Secret, TokenVerdict, UnixT
 
 mod contract;
 
-use contract::{T0, id, record, store_contract};
+use contract::{T0, concurrent_transitions, id, record, store_contract};
 
 fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -34,6 +34,7 @@ fn keys_on<S: KeyStore>(store: S) -> (ApiKeys<S>, ManualClock) {
 #[test]
 fn memory_store_contract() {
     block_on(store_contract(&MemoryStore::new()));
+    block_on(concurrent_transitions(&MemoryStore::new(), 20));
 }
 
 #[test]
@@ -278,7 +279,7 @@ fn settings_are_checked() {
             NewKey::new("a", "one use").with_max_uses(1),
             NewKey::new("a", "a second from now").expires_at(UnixTime::from_secs(T0 + 1)),
         ] {
-            keys.create(good).await.unwrap();
+            let _issued = keys.create(good).await.unwrap();
         }
         assert_eq!(keys.store().len(), 2);
     });
@@ -378,6 +379,55 @@ mod sqlite {
         let dir = TempDir::new("contract");
         let store = SqliteStore::open(dir.0.join("keys.db")).unwrap();
         block_on(store_contract(&store));
+    }
+
+    /// Rotations and a revocation of one key from several threads at once, each with its
+    /// own connection to the writer: the state check and the update are one transaction.
+    #[test]
+    fn sqlite_transitions_race_safely() {
+        let dir = TempDir::new("race");
+        let store = SqliteStore::open(dir.0.join("keys.db")).unwrap();
+        block_on(concurrent_transitions(&store, 5));
+        for round in 0..20u32 {
+            let old = format!("R{round:07}");
+            block_on(store.insert(record(&old, "race", 100))).unwrap();
+            let outcomes: Vec<_> = std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..4u32)
+                    .map(|i| {
+                        let store = &store;
+                        let old = id(&old);
+                        scope.spawn(move || {
+                            let next = record(&format!("S{round:06}{i}"), "race", 200);
+                            if i == 3 {
+                                let at = UnixTime::from_secs(150);
+                                block_on(store.revoke(&old, at)).map(|()| "revoked")
+                            } else {
+                                let until = UnixTime::from_secs(300);
+                                block_on(store.rotate(&old, until, next)).map(|()| "rotated")
+                            }
+                        })
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).collect()
+            });
+            let after = block_on(store.get(&id(&old))).unwrap().unwrap();
+            let rotated = outcomes
+                .iter()
+                .filter(|o| matches!(o, Ok("rotated")))
+                .count();
+            assert!(rotated <= 1, "{outcomes:?}");
+            assert_eq!(after.replaced_by.is_some(), rotated == 1, "{outcomes:?}");
+            assert!(after.revoked.is_some());
+            for o in &outcomes {
+                assert!(
+                    matches!(
+                        o,
+                        Ok(_) | Err(Error::AlreadyRotated { .. } | Error::Inactive(_))
+                    ),
+                    "{o:?}"
+                );
+            }
+        }
     }
 
     #[test]

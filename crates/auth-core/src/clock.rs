@@ -6,8 +6,9 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// An instant as a duration since the Unix epoch, with nanosecond resolution.
 ///
@@ -86,6 +87,17 @@ impl fmt::Debug for UnixTime {
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant.
     fn now(&self) -> UnixTime;
+
+    /// Time elapsed since an origin of the clock's choosing, on a clock that never steps
+    /// back: for ages and bounds ("read less than `max_stale` ago"), which a correction of
+    /// the wall clock must neither stretch nor shrink. Compare only readings of one clock.
+    ///
+    /// The default reads the operating system's monotonic clock ([`Instant`]) since the
+    /// first call in the process.
+    fn monotonic(&self) -> Duration {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed()
+    }
 }
 
 /// The operating system's wall clock.
@@ -147,6 +159,10 @@ fn coarse_now() -> UnixTime {
 
 /// A clock that only moves when told to. Clones share the same time.
 ///
+/// [`ManualClock::advance`] is time passing: it moves both the wall clock and the
+/// [`monotonic`](Clock::monotonic) reading. [`ManualClock::set`] is a correction of the wall
+/// clock: the monotonic reading does not move.
+///
 /// ```
 /// use std::time::Duration;
 /// use auth_core::{Clock, ManualClock, UnixTime};
@@ -159,6 +175,8 @@ fn coarse_now() -> UnixTime {
 #[derive(Debug, Clone, Default)]
 pub struct ManualClock {
     nanos: Arc<AtomicU64>,
+    /// Nanoseconds advanced in all: the monotonic reading.
+    elapsed: Arc<AtomicU64>,
 }
 
 impl ManualClock {
@@ -166,22 +184,23 @@ impl ManualClock {
     pub fn new(start: UnixTime) -> Self {
         Self {
             nanos: Arc::new(AtomicU64::new(start.as_nanos())),
+            elapsed: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Moves the clock forward by `by` (saturating).
+    /// Lets `by` pass (saturating): the wall clock and the monotonic reading move forward.
     pub fn advance(&self, by: Duration) {
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        // fetch_update never fails with a closure that always returns Some.
-        let _ = self
-            .nanos
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+        for counter in [&self.nanos, &self.elapsed] {
+            // fetch_update never fails with a closure that always returns Some.
+            let _ = counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                 Some(n.saturating_add(by))
             });
+        }
     }
 
-    /// Sets the clock to `to`, forwards or backwards (backwards is how tests model a wall
-    /// clock that was corrected).
+    /// Sets the wall clock to `to`, forwards or backwards, as a correction of the wall clock
+    /// does: no time passes, so the [`monotonic`](Clock::monotonic) reading stays.
     pub fn set(&self, to: UnixTime) {
         self.nanos.store(to.as_nanos(), Ordering::SeqCst);
     }
@@ -191,17 +210,29 @@ impl Clock for ManualClock {
     fn now(&self) -> UnixTime {
         UnixTime::from_duration(Duration::from_nanos(self.nanos.load(Ordering::SeqCst)))
     }
+
+    fn monotonic(&self) -> Duration {
+        Duration::from_nanos(self.elapsed.load(Ordering::SeqCst))
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> UnixTime {
         (**self).now()
     }
+
+    fn monotonic(&self) -> Duration {
+        (**self).monotonic()
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for &C {
     fn now(&self) -> UnixTime {
         (**self).now()
+    }
+
+    fn monotonic(&self) -> Duration {
+        (**self).monotonic()
     }
 }
 
@@ -217,8 +248,11 @@ mod tests {
             c.now(),
             UnixTime::from_duration(Duration::from_millis(101_500))
         );
+        assert_eq!(c.monotonic(), Duration::from_millis(1500));
         c.set(UnixTime::from_secs(50));
         assert_eq!(c.now().as_secs(), 50);
+        // A correction of the wall clock is not time passing.
+        assert_eq!(c.monotonic(), Duration::from_millis(1500));
         c.advance(Duration::MAX);
         assert_eq!(c.now().as_nanos(), u64::MAX);
     }

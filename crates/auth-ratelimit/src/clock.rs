@@ -50,6 +50,11 @@ impl Clock for FastClock {
         let elapsed: Duration = self.counter.now().saturating_duration_since(self.anchor);
         self.anchor_unix.saturating_add(elapsed)
     }
+
+    #[inline]
+    fn monotonic(&self) -> Duration {
+        self.counter.now().saturating_duration_since(self.anchor)
+    }
 }
 
 impl fmt::Debug for FastClock {

@@ -144,4 +144,73 @@ pub(crate) async fn store_contract<S: KeyStore>(s: &S) {
             .await,
         Err(Error::NotFound(_))
     ));
+
+    // The state check is part of the rotation's one step: a key revoked after a caller read
+    // it active (a revocation racing the rotation) gets no successor.
+    s.insert(record("AAAAAAB1", "eve", 20)).await.unwrap();
+    s.insert(record("AAAAAAB2", "eve", 20)).await.unwrap();
+    let (b1, b2) = (id("AAAAAAB1"), id("AAAAAAB2"));
+    s.revoke(&b1, UnixTime::from_secs(30)).await.unwrap();
+    let revoked = s.rotate(&b1, until, record("AAAAAAB3", "eve", 40)).await;
+    assert!(matches!(revoked, Err(Error::Inactive(_))), "{revoked:?}");
+    assert!(s.get(&id("AAAAAAB3")).await.unwrap().is_none());
+    assert_eq!(
+        s.get(&id("AAAAAAB1")).await.unwrap().unwrap().replaced_by,
+        None
+    );
+    // Expired at the rotation's time (AAAAAAB2 expires at 3620): no successor either.
+    let late = s.rotate(&b2, until, record("AAAAAAB4", "eve", 3620)).await;
+    assert!(matches!(late, Err(Error::Inactive(_))), "{late:?}");
+    assert!(s.get(&id("AAAAAAB4")).await.unwrap().is_none());
+    // The positive twin: a second before its expiry, the same key rotates.
+    s.rotate(&b2, until, record("AAAAAAB5", "eve", 3619))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get(&id("AAAAAAB2")).await.unwrap().unwrap().replaced_by,
+        Some(id("AAAAAAB5"))
+    );
+}
+
+/// Two transitions of one key at once (truly concurrent on a store whose futures wait on
+/// I/O; one after the other on one that answers at once), `rounds` times: of several concurrent rotations
+/// exactly one succeeds (the others see it rotated), and a revocation racing a rotation
+/// never leaves a successor to a key that was revoked before the rotation took effect.
+pub(crate) async fn concurrent_transitions<S: KeyStore>(s: &S, rounds: u32) {
+    for round in 0..rounds {
+        let old = format!("C{round:07}");
+        s.insert(record(&old, "race", 100)).await.unwrap();
+        let old = id(&old);
+        let rotate = |i: u32| {
+            let successor = record(&format!("D{round:06}{i}"), "race", 200);
+            s.rotate(&old, UnixTime::from_secs(300), successor)
+        };
+        let (a, b, c, d) = tokio::join!(rotate(0), rotate(1), rotate(2), rotate(3));
+        let outcomes = [a, b, c, d];
+        let won = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(won, 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Ok(()) | Err(Error::AlreadyRotated { .. }))),
+            "{outcomes:?}"
+        );
+
+        let other = format!("E{round:07}");
+        s.insert(record(&other, "race", 100)).await.unwrap();
+        let successor = record(&format!("F{round:07}"), "race", 200);
+        let other = id(&other);
+        let (rotated, revoked) = tokio::join!(
+            s.rotate(&other, UnixTime::from_secs(300), successor),
+            s.revoke(&other, UnixTime::from_secs(150)),
+        );
+        revoked.unwrap();
+        let after = s.get(&other).await.unwrap().unwrap();
+        assert!(after.revoked.is_some());
+        match rotated {
+            Ok(()) => assert!(after.replaced_by.is_some()),
+            Err(Error::Inactive(_)) => assert_eq!(after.replaced_by, None),
+            Err(e) => panic!("round {round}: {e:?}"),
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! `auth oauth2 login`: the authorization code flow with PKCE for a command-line tool
-//! (RFC 8252): a one-shot redirect listener on `127.0.0.1`, the URL printed for the user to
-//! open, the callback checked (state, RFC 9207 `iss`) and the code exchanged by auth-oauth2.
+//! (RFC 8252): a redirect listener on `127.0.0.1`, the URL printed for the user to open, the
+//! callback checked (state, RFC 9207 `iss`) and the code exchanged by auth-oauth2. Callbacks
+//! without this sign-in's state are answered and ignored until the right one or the timeout.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_oauth2::OAuthClient;
@@ -63,9 +64,23 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
         .into_parts();
     stderr_line(&format!("open this URL in a browser to sign in:\n{url}"));
 
-    let callback = tokio::time::timeout(request.timeout, wait_for_callback(listener))
-        .await
-        .map_err(|_| Error::config("no browser came back before the timeout"))??;
+    // Callbacks that do not carry this sign-in's state (a stale tab, another program, a
+    // forged link) are answered, logged and ignored: the right one may still come.
+    let deadline = tokio::time::Instant::now() + request.timeout;
+    let mut callbacks = serve_callbacks(listener);
+    let callback = loop {
+        let next = tokio::time::timeout_at(deadline, callbacks.recv())
+            .await
+            .map_err(|_| Error::config("no browser came back before the timeout"))?
+            .ok_or_else(|| Error::config("the callback listener stopped"))?;
+        if carries_state(&next.target, pending.state()) {
+            break next;
+        }
+        stderr_line("auth: ignored a callback without this sign-in's state; still waiting");
+        next.refuse_stray().await;
+    };
+    // Later callbacks are told at once that this sign-in is answered.
+    drop(callbacks);
     let result = pending
         .finish(&client, &callback.target)
         .await
@@ -139,68 +154,104 @@ impl Callback {
 /// How long the answer page may take to reach the browser before the command exits anyway.
 const PAGE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Serves the loopback listener until a request for the callback path arrives and returns
-/// it, unanswered until [`Callback::answer`]. Other paths (a browser's `/favicon.ico`) get 404.
-async fn wait_for_callback(listener: tokio::net::TcpListener) -> Result<Callback, Error> {
-    let (found, mut receive) = mpsc::channel::<Callback>(1);
-    let found = Arc::new(Mutex::new(Some(found)));
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => accepted.map_err(Error::config)?,
-            Some(callback) = receive.recv() => return Ok(callback),
-        };
-        let found = Arc::clone(&found);
-        let closed = Arc::new(Notify::new());
-        let written = Arc::clone(&closed);
-        let service = service_fn(move |request: hyper::Request<Incoming>| {
-            let found = Arc::clone(&found);
-            let written = Arc::clone(&written);
-            async move {
-                let uri = request.uri();
-                let sender = (uri.path() == CALLBACK_PATH)
-                    .then(|| found.lock().unwrap_or_else(PoisonError::into_inner).take())
-                    .flatten();
-                let (status, text) = match sender {
-                    Some(sender) => {
-                        let target = uri.path_and_query().map_or(CALLBACK_PATH, |p| p.as_str());
-                        let (verdict, answer) = oneshot::channel();
-                        let callback = Callback {
-                            target: target.to_owned(),
-                            verdict,
-                            written,
-                        };
-                        match sender.try_send(callback) {
-                            Ok(()) => answer.await.unwrap_or((
-                                http::StatusCode::INTERNAL_SERVER_ERROR,
-                                "sign-in failed: the terminal says why".to_owned(),
-                            )),
-                            Err(_) => (http::StatusCode::CONFLICT, "already answered".to_owned()),
-                        }
-                    }
-                    None if uri.path() == CALLBACK_PATH => {
+/// Whether the callback's query has `state` equal to `expected` (compared in constant time).
+fn carries_state(target: &str, expected: &str) -> bool {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let mut states = form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state");
+    match (states.next(), states.next()) {
+        (Some((_, got)), None) => {
+            aws_lc_rs::constant_time::verify_slices_are_equal(got.as_bytes(), expected.as_bytes())
+                .is_ok()
+        }
+        // None, or a repeated state: not this sign-in's answer.
+        _ => false,
+    }
+}
+
+impl Callback {
+    /// Answers a callback that is not this sign-in's.
+    async fn refuse_stray(self) {
+        let text = "this is not the sign-in the terminal is waiting for: ignored".to_owned();
+        if self
+            .verdict
+            .send((http::StatusCode::BAD_REQUEST, text))
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(PAGE_WRITE_TIMEOUT, self.written.notified()).await;
+        }
+    }
+}
+
+/// Serves the loopback listener in a task of its own, handing each request for the callback
+/// path to the returned receiver, unanswered until [`Callback::answer`]; the task stops when
+/// the receiver is dropped. Other paths (a browser's `/favicon.ico`) get 404.
+fn serve_callbacks(listener: tokio::net::TcpListener) -> mpsc::Receiver<Callback> {
+    let (found, receive) = mpsc::channel::<Callback>(8);
+    tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+                () = found.closed() => return,
+            };
+            serve_one(stream, found.clone());
+        }
+    });
+    receive
+}
+
+/// Serves one connection of the callback listener.
+fn serve_one(stream: tokio::net::TcpStream, found: mpsc::Sender<Callback>) {
+    let closed = Arc::new(Notify::new());
+    let written = Arc::clone(&closed);
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let found = found.clone();
+        let written = Arc::clone(&written);
+        async move {
+            let uri = request.uri();
+            let (status, text) = if uri.path() == CALLBACK_PATH {
+                let target = uri.path_and_query().map_or(CALLBACK_PATH, |p| p.as_str());
+                let (verdict, answer) = oneshot::channel();
+                let callback = Callback {
+                    target: target.to_owned(),
+                    verdict,
+                    written,
+                };
+                match found.try_send(callback) {
+                    Ok(()) => answer
+                        .await
+                        .unwrap_or((http::StatusCode::CONFLICT, "already answered".to_owned())),
+                    Err(mpsc::error::TrySendError::Full(_)) => (
+                        http::StatusCode::SERVICE_UNAVAILABLE,
+                        "busy: try again".to_owned(),
+                    ),
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
                         (http::StatusCode::CONFLICT, "already answered".to_owned())
                     }
-                    None => (http::StatusCode::NOT_FOUND, "not found".to_owned()),
-                };
-                let mut response = hyper::Response::new(Full::new(Bytes::from(text)));
-                *response.status_mut() = status;
-                response.headers_mut().insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("text/plain; charset=utf-8"),
-                );
-                // One page per connection: its close tells `answer` the page is out.
-                response.headers_mut().insert(
-                    http::header::CONNECTION,
-                    http::HeaderValue::from_static("close"),
-                );
-                Ok::<_, Infallible>(response)
-            }
-        });
-        tokio::spawn(async move {
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            closed.notify_one();
-        });
-    }
+                }
+            } else {
+                (http::StatusCode::NOT_FOUND, "not found".to_owned())
+            };
+            let mut response = hyper::Response::new(Full::new(Bytes::from(text)));
+            *response.status_mut() = status;
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            // One page per connection: its close tells `answer` the page is out.
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            Ok::<_, Infallible>(response)
+        }
+    });
+    tokio::spawn(async move {
+        let _ = http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+        closed.notify_one();
+    });
 }

@@ -88,8 +88,8 @@ impl TokenStore for MemoryStore {
     }
 }
 
-/// Tokens in a JSON file, replaced atomically (written to a temporary file in the same
-/// directory with mode 0600, flushed, then renamed over the old one).
+/// Tokens in a JSON file, replaced atomically: written to a new file of a random name in the
+/// same directory (created exclusively, mode 0600), flushed, then renamed over the old one.
 ///
 /// # Security
 ///
@@ -149,27 +149,25 @@ impl FileStore {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let body = encode(tokens)?;
-        let result = (|| {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&tmp)?;
-            file.write_all(body.as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        })();
-        result.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            self.io_error("cannot write", e)
-        })
+        // A fresh random name opened with O_EXCL (mode 0600 on Unix), so nobody can have
+        // placed a file or a symlink there first; removed again if anything below fails.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".tokens.")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| self.io_error("cannot write", e))?;
+        tmp.write_all(body.as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| self.io_error("cannot write", e))?;
+        tmp.persist(&self.path)
+            .map_err(|e| self.io_error("cannot write", e.error))?;
+        // The rename itself survives a crash once the directory is flushed too.
+        #[cfg(unix)]
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     }
 }
 
@@ -271,6 +269,28 @@ mod tests {
         let endless = FileStore::new("/dev/zero");
         let e = block_on(endless.load()).unwrap_err();
         assert!(e.to_string().contains("not a token file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Another local user who can write to the directory plants a symlink at every name a
+    /// predictable scheme would use (`.tokens.json.<pid>.tmp`): the save must not follow it.
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_is_never_written_through() {
+        let dir = std::env::temp_dir().join(format!("auth-oauth2-plant-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let planted = dir.join(format!(".tokens.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let store = FileStore::new(dir.join("tokens.json"));
+        block_on(store.save(&TokenSet::new(Secret::new("AT"), None))).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        // The positive twin: the tokens did land, in the store's own file.
+        let back = block_on(store.load()).unwrap().unwrap();
+        assert!(back.access_token().ct_eq(b"AT"));
+        assert!(std::fs::symlink_metadata(&planted).unwrap().is_symlink());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

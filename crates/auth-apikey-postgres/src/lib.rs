@@ -51,6 +51,7 @@ mod conn;
 mod listener;
 mod row;
 mod schema;
+mod settings;
 mod store;
 mod tls;
 

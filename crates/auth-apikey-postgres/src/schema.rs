@@ -28,6 +28,11 @@ const MIGRATIONS: &[&str] = &[
         replaced_by     text
     );
     CREATE INDEX api_keys_owner ON {s}.api_keys (owner, created_ns, id);",
+    // 2: facts every instance must agree on (the pepper's fingerprint).
+    "CREATE TABLE {s}.settings (
+        name  text PRIMARY KEY,
+        value text NOT NULL
+    );",
 ];
 
 /// The newest schema version this crate knows.
@@ -56,6 +61,8 @@ pub(crate) struct Sql {
     pub(crate) uses_left: String,
     pub(crate) lock_for_rotation: String,
     pub(crate) shorten: String,
+    pub(crate) claim_setting: String,
+    pub(crate) read_setting: String,
     schema: String,
 }
 
@@ -98,6 +105,11 @@ impl Sql {
                 "UPDATE {t} SET expires_ns = least(coalesce(expires_ns, $2), $2), \
                  replaced_by = $3 WHERE id = $1"
             ),
+            claim_setting: format!(
+                "INSERT INTO {schema}.settings (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO NOTHING"
+            ),
+            read_setting: format!("SELECT value FROM {schema}.settings WHERE name = $1"),
             schema: schema.to_owned(),
         })
     }

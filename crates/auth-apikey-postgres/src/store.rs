@@ -112,6 +112,11 @@ impl PgStore {
 
     /// Runs `f`, giving up after the timeout: a database that stopped answering (a network
     /// that drops packets) is a 503 in bounded time, not a hung request.
+    /// The database connections.
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
     async fn bounded<T>(
         &self,
         what: &'static str,

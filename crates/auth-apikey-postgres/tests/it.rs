@@ -116,6 +116,22 @@ async fn postgres_store_contract() {
     concurrent_transitions(b.store(), 10).await;
 }
 
+/// Two instances claiming a setting at once: one value wins, and both read it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setting_is_claimed_once_for_the_fleet() {
+    let (a, b, _) = fleet(&url(), "settings").await;
+    let (x, y) = tokio::join!(
+        a.store().claim_setting("pepper", "from-a"),
+        b.store().claim_setting("pepper", "from-b")
+    );
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert_eq!(x, y);
+    assert!(x == "from-a" || x == "from-b", "{x}");
+    // Later claims read the first value; other names are their own.
+    assert_eq!(a.store().claim_setting("pepper", "late").await.unwrap(), x);
+    assert_eq!(b.store().claim_setting("other", "v").await.unwrap(), "v");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_are_versioned_and_idempotent() {
     let url = url();
@@ -152,7 +168,7 @@ async fn migrations_are_versioned_and_idempotent() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
     let bad = PgStore::builder(&url)
         .unwrap()
         .schema("x; DROP TABLE y")

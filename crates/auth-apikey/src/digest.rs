@@ -101,6 +101,23 @@ impl KeyHasher {
         matches!(self.0, Kind::Hmac(_))
     }
 
+    /// A fingerprint of this hasher, safe to store and show: `sha256`, or `hmac-sha256:`
+    /// and 16 hex digits of the HMAC of a fixed label under the pepper. Instances of a fleet
+    /// record it beside their keys to notice one started with a different pepper, under
+    /// which none of the fleet's keys would verify. It reveals nothing of the pepper.
+    pub fn fingerprint(&self) -> String {
+        match &self.0 {
+            Kind::Sha256 => "sha256".to_owned(),
+            Kind::Hmac(mac) => {
+                let mut mac = (**mac).clone();
+                mac.update(b"auth-apikey pepper fingerprint v1");
+                let tag = mac.finalize().into_bytes();
+                let hex: String = tag[..8].iter().map(|b| format!("{b:02x}")).collect();
+                format!("hmac-sha256:{hex}")
+            }
+        }
+    }
+
     /// The digest of `key` (the whole key text, prefix included).
     pub fn digest(&self, key: &[u8]) -> KeyDigest {
         let mut out = [0u8; DIGEST_LEN];
@@ -131,6 +148,19 @@ mod tests {
 
     fn hex(d: &KeyDigest) -> String {
         d.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn fingerprints_tell_peppers_apart_and_hide_them() {
+        let a = KeyHasher::hmac_sha256(&Secret::new(vec![1u8; 32])).unwrap();
+        let a2 = KeyHasher::hmac_sha256(&Secret::new(vec![1u8; 32])).unwrap();
+        let b = KeyHasher::hmac_sha256(&Secret::new(vec![2u8; 32])).unwrap();
+        assert_eq!(a.fingerprint(), a2.fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert!(a.fingerprint().starts_with("hmac-sha256:"));
+        assert_eq!(a.fingerprint().len(), "hmac-sha256:".len() + 16);
+        assert!(!a.fingerprint().contains("0101"));
+        assert_eq!(KeyHasher::sha256().fingerprint(), "sha256");
     }
 
     #[test]

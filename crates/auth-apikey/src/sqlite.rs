@@ -53,7 +53,25 @@ CREATE TABLE IF NOT EXISTS api_keys (
     replaced_by     TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS api_keys_owner ON api_keys (owner, created_ns);
+CREATE TABLE IF NOT EXISTS settings (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) STRICT;
 ";
+
+/// Creates `path` with mode 0600 if it does not exist (SQLite would create it with the
+/// process's umask, usually 0644: readable by everyone).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
 
 /// The columns in the order [`read_row`] and [`insert_row`] use them (a macro, so that the
 /// statements are string literals: no formatting on the lookup path).
@@ -77,7 +95,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`, with four read connections.
+    /// Opens (creating if needed) the database at `path`, with four read connections. A
+    /// new database file is made readable and writable by its owner only (mode 0600 on
+    /// Unix; SQLite gives its `-wal` and `-shm` files the same mode).
     ///
     /// # Errors
     ///
@@ -93,6 +113,7 @@ impl SqliteStore {
     /// As [`SqliteStore::open`].
     pub fn open_with_readers(path: impl AsRef<Path>, readers: usize) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
+        create_private(&path).map_err(|e| Error::store("creating database", e))?;
         let writer = Connection::open(&path).map_err(|e| Error::store("opening database", e))?;
         configure(&writer)?;
         writer
@@ -119,6 +140,28 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Records `value` under `name` unless a value is recorded already, and returns the
+    /// recorded value: `value` on the first call, the first caller's value after. For facts
+    /// every user of the database must agree on, such as the pepper's
+    /// [fingerprint](crate::KeyHasher::fingerprint).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the database fails.
+    pub fn claim_setting(&self, name: &str, value: &str) -> Result<String, Error> {
+        const WHAT: &str = "recording a setting";
+        let conn = self.writer();
+        conn.execute(
+            "INSERT INTO settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            params![name, value],
+        )
+        .map_err(|e| Error::store(WHAT, e))?;
+        conn.query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .map_err(|e| Error::store(WHAT, e))
     }
 
     fn writer(&self) -> MutexGuard<'_, Connection> {

@@ -100,6 +100,28 @@ impl<S: KeyStore> ApiKeys<S> {
         &'a self,
         key: &'a str,
     ) -> impl Future<Output = Result<KeyStatus, Error>> + Send + 'a {
+        self.status(key, Use::Take)
+    }
+
+    /// Checks a presented key as [`ApiKeys::check`] does, without taking a use: for
+    /// looking at a key (token introspection, an admin's "is this key good?") rather than
+    /// accepting a request with it. A key with no uses left is [`Refusal::Exhausted`].
+    ///
+    /// # Errors
+    ///
+    /// As [`ApiKeys::check`].
+    pub fn inspect<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> impl Future<Output = Result<KeyStatus, Error>> + Send + 'a {
+        self.status(key, Use::Keep)
+    }
+
+    fn status<'a>(
+        &'a self,
+        key: &'a str,
+        uses: Use,
+    ) -> impl Future<Output = Result<KeyStatus, Error>> + Send + 'a {
         // The offline checks run before the future is built, so that a forged key costs
         // what they cost. The future is kept small (nothing large lives across an await):
         // it is moved into every caller's future.
@@ -131,12 +153,24 @@ impl<S: KeyStore> ApiKeys<S> {
             {
                 return Ok(KeyStatus::Refused(Refusal::Expired));
             }
-            if record.remaining_uses.is_some() && !self.store().consume_use(&id).await? {
+            let exhausted = match (record.remaining_uses, uses) {
+                (None, _) => false,
+                (Some(left), Use::Keep) => left == 0,
+                (Some(_), Use::Take) => !self.store().consume_use(&id).await?,
+            };
+            if exhausted {
                 return Ok(KeyStatus::Refused(Refusal::Exhausted));
             }
             Ok(KeyStatus::Valid(record))
         }
     }
+}
+
+/// Whether a check takes one of a limited key's uses.
+#[derive(Debug, Clone, Copy)]
+enum Use {
+    Take,
+    Keep,
 }
 
 /// The principal for a valid key: the owner as subject, the key's scopes,

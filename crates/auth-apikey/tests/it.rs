@@ -80,8 +80,17 @@ fn statuses() {
             Some(Refusal::UnknownKey)
         );
 
+        // Looking at the key takes no use: after any number of looks, the second use is
+        // still there.
+        for _ in 0..3 {
+            assert!(keys.inspect(&key).await.unwrap().is_valid());
+        }
         // Two uses were granted and one is gone.
         assert_eq!(status(key.clone()).await, None);
+        assert_eq!(
+            keys.inspect(&key).await.unwrap().refusal(),
+            Some(Refusal::Exhausted)
+        );
         assert_eq!(status(key.clone()).await, Some(Refusal::Exhausted));
         clock.advance(Duration::from_secs(1));
         assert_eq!(status(key).await, Some(Refusal::Exhausted));
@@ -447,6 +456,32 @@ mod sqlite {
             assert!(keys.get(&id).await.unwrap().unwrap().revoked.is_some());
             assert_eq!(keys.list("alice").await.unwrap().len(), 2);
         });
+    }
+
+    /// A new database (and its WAL) is the owner's alone; settings are claimed once.
+    #[test]
+    fn a_new_database_is_private_and_settings_are_claimed_once() {
+        let dir = TempDir::new("private");
+        let path = dir.0.join("keys.db");
+        let store = SqliteStore::open(&path).unwrap();
+        block_on(store.insert(record("AAAAAAA1", "bob", 1))).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            for file in ["keys.db", "keys.db-wal"] {
+                let mode = std::fs::metadata(dir.0.join(file))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o600, "{file}");
+            }
+        }
+        assert_eq!(store.claim_setting("fp", "a").unwrap(), "a");
+        assert_eq!(store.claim_setting("fp", "b").unwrap(), "a");
+        assert_eq!(store.claim_setting("other", "b").unwrap(), "b");
+        drop(store);
+        let again = SqliteStore::open(&path).unwrap();
+        assert_eq!(again.claim_setting("fp", "c").unwrap(), "a");
     }
 
     #[test]

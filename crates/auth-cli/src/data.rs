@@ -33,10 +33,9 @@ pub(crate) struct DataDir {
 }
 
 impl DataDir {
-    /// Opens (creating) `path`. Remembers whether the key store did not exist yet.
+    /// Opens (creating, mode 0700) `path`. Remembers whether the key store did not exist.
     pub(crate) fn open(path: &Path) -> Result<Self, Error> {
-        std::fs::create_dir_all(path)
-            .map_err(|e| Error::config(format!("cannot create {}: {e}", path.display())))?;
+        create_private_dir(path)?;
         let fresh = !path.join("keys.db").exists();
         Ok(Self {
             path: path.to_owned(),
@@ -48,7 +47,6 @@ impl DataDir {
     /// made, with its pepper. A missing directory or pepper is refused rather than created
     /// with a fresh pepper, under which the new key could never verify on the real server
     /// (a mistyped `--data` beside a shared `--database-env`), unless `init` asks for it.
-    /// A pepper others can read is reported on standard error.
     pub(crate) fn open_existing(path: &Path, init: bool) -> Result<Self, Error> {
         if !init && !path.join("pepper").is_file() {
             let what = if path.is_dir() {
@@ -64,15 +62,7 @@ impl DataDir {
                 path.display()
             )));
         }
-        let dir = Self::open(path)?;
-        if let Some(mode) = dir.pepper_mode_open_to_others() {
-            crate::output::stderr_line(&format!(
-                "auth: warning: {} is readable by others (mode {mode:o}): `chmod 600` it; the \
-                 pepper keys the digests of every API key",
-                dir.path.join("pepper").display()
-            ));
-        }
-        Ok(dir)
+        Self::open(path)
     }
 
     /// The pepper file's permission bits when group or others may read or write it.
@@ -99,15 +89,31 @@ impl DataDir {
     }
 
     /// The API keys in `keys.db` (or the PostgreSQL database `db` names), digested with the
-    /// directory's pepper.
+    /// pepper (`--pepper-env`, or the directory's), whose fingerprint must be the one the
+    /// store recorded.
     pub(crate) async fn api_keys(&self, db: &DatabaseArgs) -> Result<ApiKeys<Backend>, Error> {
-        let pepper = self.pepper()?;
+        let pepper = match &db.pepper_env {
+            Some(var) => {
+                let pepper = Secret::from_env(var).map_err(Error::config)?;
+                if pepper.len() < 32 {
+                    return Err(Error::config(format!(
+                        "{var}: the pepper must be at least 32 bytes"
+                    )));
+                }
+                pepper
+            }
+            None => self.pepper()?,
+        };
         let keys_db = self.path.join("keys.db");
         let store = Backend::open(db, || SqliteStore::open(keys_db).map_err(Error::config)).await?;
-        ApiKeys::builder(KeyFormat::new(KEY_PREFIX).map_err(Error::config)?)
+        let keys = ApiKeys::builder(KeyFormat::new(KEY_PREFIX).map_err(Error::config)?)
             .pepper(pepper)
             .build(store)
-            .map_err(Error::config)
+            .map_err(Error::config)?;
+        keys.store()
+            .check_pepper(&keys.hasher().fingerprint())
+            .await?;
+        Ok(keys)
     }
 
     /// The key ring's generator: first the last run's current and next keys, then fresh
@@ -118,8 +124,7 @@ impl DataDir {
     ) -> Result<impl Fn() -> Result<SigningKey, auth_jwt::Error> + Send + Sync + 'static, Error>
     {
         let dir = self.path.join("signing-keys");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::config(format!("cannot create {}: {e}", dir.display())))?;
+        create_private_dir(&dir)?;
         let mut files = pem_files(&dir).map_err(Error::config)?;
         let resume = files.split_off(files.len().saturating_sub(2));
         let queue = Mutex::new(VecDeque::from(resume));
@@ -144,6 +149,13 @@ impl DataDir {
 
     fn pepper(&self) -> Result<Secret, Error> {
         let path = self.path.join("pepper");
+        if let Some(mode) = self.pepper_mode_open_to_others() {
+            return Err(Error::config(format!(
+                "{} is readable or writable by others (mode {mode:o}): `chmod 600` it; the \
+                 pepper keys the digests of every API key",
+                path.display()
+            )));
+        }
         match read_pepper(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             read => return read.map_err(|e| pepper_error(&path, &e)),
@@ -162,6 +174,18 @@ impl DataDir {
             ))),
         }
     }
+}
+
+/// Creates `path` and any missing parents with mode 0700 (an existing directory is left as
+/// it is: it may be shared on purpose).
+fn create_private_dir(path: &Path) -> Result<(), Error> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(path)
+        .map_err(|e| Error::config(format!("cannot create {}: {e}", path.display())))
 }
 
 /// The longest pepper file read: far more than the 32 bytes written, far less than memory.

@@ -28,6 +28,11 @@ pub(crate) struct DatabaseArgs {
     /// default, becomes `require` there).
     #[arg(long, value_name = "FILE", requires = "database_env")]
     pub(crate) database_ca: Option<std::path::PathBuf>,
+    /// Read the digest pepper from this environment variable (or the file `VAR_FILE` names,
+    /// as secret managers mount them) instead of `--data DIR/pepper`: at least 32 bytes,
+    /// the same on every instance of a fleet.
+    #[arg(long, value_name = "VAR")]
+    pub(crate) pepper_env: Option<String>,
 }
 
 /// The key store in use.
@@ -68,6 +73,27 @@ impl Backend {
     /// Whether the store holds no key of `owner` yet (a first start, for the admin key).
     pub(crate) async fn has_no_keys_of(&self, owner: &str) -> Result<bool, Error> {
         Ok(self.list_by_owner(owner).await?.is_empty())
+    }
+
+    /// Records the pepper's `fingerprint` beside the keys on first use; afterwards refuses a
+    /// different one: under another pepper none of the stored keys would verify, and every
+    /// client would get a bare 401.
+    pub(crate) async fn check_pepper(&self, fingerprint: &str) -> Result<(), crate::output::Error> {
+        const NAME: &str = "pepper_fingerprint";
+        let recorded = match self {
+            Self::Sqlite(s) => s.claim_setting(NAME, fingerprint),
+            Self::Postgres(s) => s.claim_setting(NAME, fingerprint).await,
+        }
+        .map_err(crate::output::Error::config)?;
+        if recorded == fingerprint {
+            return Ok(());
+        }
+        Err(crate::output::Error::config(format!(
+            "the pepper differs from the one this key store's keys were digested with \
+             (fingerprint {fingerprint} here, {recorded} recorded): no stored key would \
+             verify. Give every instance the same pepper: copy DIR/pepper from an instance \
+             that works, or set --pepper-env VAR to the fleet's pepper"
+        )))
     }
 }
 

@@ -8,34 +8,27 @@
 //! | `GET /api/whoami` | any principal (API key or issued JWT, as Bearer) |
 //! | `GET /api/admin` | a principal with the admin scope |
 //!
-//! Every `/api/` response carries `RateLimit-Policy` and `RateLimit` for the caller: the
-//! principal's subject once authenticated, the peer address before.
+//! Every `/api/` and OAuth response carries `RateLimit-Policy` and `RateLimit` for the budget
+//! it spent: the caller's own once authenticated, its address's failure budget otherwise
+//! (see [`super::budgets`]).
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use auth_apikey::ApiKeys;
+use auth_apikey::{ApiKeys, KeyRecord};
 
 use crate::store::Backend;
 use auth_core::{
     Challenge, Either, Guard, Principal, Rejection, ScopeRequirement, TokenAuthenticator,
 };
-use auth_jwt::{KeyRing, Verifier};
-use auth_ratelimit::{RateLimiter, Store};
-use auth_ratelimit_redis::RedisLimiter;
-
-/// Where rate-limit state lives: this process, or Redis shared by a fleet.
-#[derive(Debug)]
-pub(crate) enum Limits {
-    /// In memory, this process only.
-    Local(RateLimiter<String>),
-    /// In Redis, shared by every instance pointed at it.
-    Redis(RedisLimiter),
-}
+use auth_jwt::KeyRing;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use serde_json::{Value, json};
 
+use super::budgets::{Budgets, Class, is_failure};
+use super::client::Form;
 use super::config::Config;
+use super::issued::IssuedTokens;
 use super::log::Log;
 
 /// The realm of every challenge.
@@ -43,7 +36,7 @@ pub(crate) const REALM: &str = "auth-serve";
 
 /// API keys first (they recognise their prefix), then the server's own JWTs.
 pub(crate) type Authenticator =
-    Either<TokenAuthenticator<ApiKeys<Backend>>, TokenAuthenticator<Verifier>>;
+    Either<TokenAuthenticator<ApiKeys<Backend>>, TokenAuthenticator<IssuedTokens>>;
 
 /// Everything a request needs.
 #[derive(Debug)]
@@ -53,10 +46,10 @@ pub(crate) struct App {
     pub(crate) audience: String,
     pub(crate) keys: ApiKeys<Backend>,
     pub(crate) ring: KeyRing,
-    pub(crate) verifier: Verifier,
+    pub(crate) tokens: IssuedTokens,
     pub(crate) guard: Guard<Authenticator>,
     pub(crate) admin: ScopeRequirement,
-    pub(crate) limiter: Limits,
+    pub(crate) budgets: Budgets,
     pub(crate) clock: std::sync::Arc<dyn auth_core::Clock>,
     pub(crate) log: Log,
 }
@@ -84,7 +77,7 @@ impl Reply {
         }
     }
 
-    fn from_response(response: http::Response<String>) -> Self {
+    pub(crate) fn from_response(response: http::Response<String>) -> Self {
         let (parts, body) = response.into_parts();
         Self {
             status: parts.status,
@@ -137,12 +130,14 @@ impl App {
         let started = Instant::now();
         // The path only: a query string may carry a credential.
         let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
+        let client = self.budgets.client_addr(&parts.headers, peer);
         let (reply, principal) = self.route(parts, body, peer).await;
         let mut fields = vec![
             ("method", method),
             ("path", path),
             ("status", json!(reply.status.as_u16())),
             ("peer", json!(peer.ip().to_string())),
+            ("client", json!(client.to_string())),
             (
                 "micros",
                 json!(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
@@ -181,19 +176,7 @@ impl App {
                 Reply::json(StatusCode::OK, &self.metadata())
             }
             "/oauth/token" | "/oauth/introspect" if parts.method == Method::POST => {
-                // Client secrets are guessable only as fast as the peer's budget allows.
-                match self.limit(&format!("peer:{}", peer.ip())).await {
-                    Ok(limits) => {
-                        let mut reply = if path == "/oauth/token" {
-                            self.token(&parts.headers, body).await
-                        } else {
-                            self.introspect(&parts.headers, body).await
-                        };
-                        reply.headers.extend(limits);
-                        reply
-                    }
-                    Err(limited) => *limited,
-                }
+                self.oauth(path == "/oauth/token", &parts, body, peer).await
             }
             "/healthz" | "/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" => {
                 Reply::method_not_allowed("GET, HEAD")
@@ -205,22 +188,53 @@ impl App {
         (reply, None)
     }
 
-    /// Takes one request from `key`'s budget: the headers to add, or the 429 to answer (503
-    /// when the shared store cannot decide).
-    async fn limit(&self, key: &str) -> Result<HeaderMap, Box<Reply>> {
-        let enforced = match &self.limiter {
-            Limits::Local(local) => local.enforce(&local.check(key)),
-            Limits::Redis(redis) => match redis.check(key, 1).await {
-                Ok(decision) => redis.enforce(&decision),
-                Err(e) => {
-                    let e = auth_core::Error::from(e);
-                    self.log
-                        .event("ratelimit_error", &[("error", json!(e.to_string()))]);
-                    return Err(Box::new(Reply::from_response(e.to_response())));
-                }
-            },
+    /// The token or introspection endpoint: authenticate the client, then spend its own
+    /// budget; a failed authentication spends the address's failure budget instead.
+    async fn oauth(&self, token: bool, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
+        let (class, name) = if token {
+            (Class::Token, "token")
+        } else {
+            (Class::Introspect, "introspect")
         };
-        enforced.map_err(|limited| Box::new(Reply::from_response(limited.to_response())))
+        let (form, client): (Form, std::sync::Arc<KeyRecord>) =
+            match self.authenticate_client(&parts.headers, body, name).await {
+                Ok(ok) => ok,
+                Err(refusal) => return self.refused(class, *refusal, parts, peer).await,
+            };
+        let limits = match self.budgets.granted(class, client.id.as_str()).await {
+            Ok(limits) => limits,
+            Err(limited) => return *limited,
+        };
+        let mut reply = if token {
+            self.token(form, &client)
+        } else {
+            self.introspect(form, &client).await
+        };
+        reply.headers.extend(limits);
+        reply
+    }
+
+    /// A refusal of `class`: a failed authentication spends the failure budget of the
+    /// client's address and, once that is spent, becomes a 429; the server's own failures
+    /// (503, 500) spend nothing.
+    async fn refused(
+        &self,
+        class: Class,
+        mut reply: Reply,
+        parts: &Parts,
+        peer: SocketAddr,
+    ) -> Reply {
+        if !is_failure(reply.status) {
+            return reply;
+        }
+        let addr = self.budgets.client_addr(&parts.headers, peer);
+        match self.budgets.failed(class, addr).await {
+            Ok(limits) => {
+                reply.headers.extend(limits);
+                reply
+            }
+            Err(limited) => *limited,
+        }
     }
 
     /// The protected API: authenticate, rate limit, then the route.
@@ -236,22 +250,14 @@ impl App {
                         .event("auth_refused", &[("reason", json!(r.reason()))]);
                 }
             }
-            let mut reply = Reply::from_response(denial.to_response());
-            // Unauthenticated callers are limited by address, and told so.
-            match self.limit(&format!("peer:{}", peer.ip())).await {
-                Ok(limits) => reply.headers.extend(limits),
-                Err(limited) => return (*limited, None),
-            }
-            return (reply, None);
+            let reply = Reply::from_response(denial.to_response());
+            return (self.refused(Class::Api, reply, &parts, peer).await, None);
         }
         let Some(principal) = parts.extensions.remove::<Principal>() else {
             let e = auth_core::Error::Misconfigured("no principal after authentication".into());
             return (Reply::from_response(e.to_response()), None);
         };
-        let limits = match self
-            .limit(&format!("principal:{}", principal.subject()))
-            .await
-        {
+        let limits = match self.budgets.granted(Class::Api, principal.subject()).await {
             Ok(limits) => limits,
             Err(limited) => return (*limited, Some(principal)),
         };

@@ -63,6 +63,22 @@ pub(crate) fn invalid_client() -> Reply {
     )
 }
 
+/// What the logs may say of a client id as sent: the id itself when it has a key id's shape
+/// (public: it names a key and is no part of its secret); anything else, which may be a
+/// key or a secret pasted into the wrong field, only as a fingerprint (the first 12 hex
+/// digits of its SHA-256), enough to tell the same mistake again in the logs.
+fn loggable_client_id(client_id: &str) -> String {
+    if client_id.parse::<auth_apikey::KeyId>().is_ok() {
+        return client_id.to_owned();
+    }
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, client_id.as_bytes());
+    let hex: String = digest.as_ref()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
 /// Client credentials from `Authorization: Basic`: each part form-urlencoded (§2.3.1).
 /// The error is the `error_description` of a 400 `invalid_request`.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, &'static str> {
@@ -134,7 +150,17 @@ impl App {
                     "client_refused",
                     &[
                         ("endpoint", json!(endpoint)),
-                        ("client_id", json!(client_id)),
+                        ("client", json!(loggable_client_id(&client_id))),
+                        (
+                            "key_id",
+                            json!(
+                                self.keys
+                                    .format()
+                                    .parse(&secret)
+                                    .ok()
+                                    .map(|id| id.as_str().to_owned())
+                            ),
+                        ),
                         ("reason", json!(reason)),
                     ],
                 );
@@ -169,6 +195,18 @@ mod tests {
         assert!(!f.repeated);
         assert!(parse_form(b"scope=a&scope=b").repeated);
         assert_eq!(parse_form(b"token=x.y.z").token.as_deref(), Some("x.y.z"));
+    }
+
+    #[test]
+    fn only_key_ids_are_logged_as_sent() {
+        assert_eq!(loggable_client_id("AAAAAAA1"), "AAAAAAA1");
+        let pasted = "ak_live_AAAAAAA1bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbcccccc";
+        let logged = loggable_client_id(pasted);
+        assert!(
+            logged.starts_with("sha256:") && logged.len() == 19,
+            "{logged}"
+        );
+        assert!(!pasted.contains(&logged[7..]));
     }
 
     #[test]

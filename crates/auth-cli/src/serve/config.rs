@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use auth_ratelimit::Quota;
+use auth_ratelimit::client_addr::{ForwardedHeader, TrustedProxies};
 use serde_json::{Map, Value};
 
 use crate::output::{Error, read_file};
@@ -18,20 +19,29 @@ pub(crate) struct Config {
     pub(crate) audience: Option<String>,
     /// Access token lifetime.
     pub(crate) token_ttl: Duration,
-    /// Per-principal quota on the API.
+    /// The quota of each authenticated caller, per endpoint class: a principal on the API,
+    /// a client at the token endpoint, a client at the introspection endpoint.
     pub(crate) quota: Quota,
+    /// The quota of failed authentications from one client address, per endpoint class.
+    pub(crate) failure_quota: Quota,
+    /// Who may say who the client is (`Forwarded` / `X-Forwarded-For`), and how IPv6
+    /// clients are grouped; by default the TCP peer is the client, IPv6 keyed by /64.
+    pub(crate) proxies: TrustedProxies,
     /// The scope `GET /api/admin` needs.
     pub(crate) admin_scope: String,
 }
 
 impl Config {
-    /// The embedded defaults: 5-minute tokens, 60 requests a minute, scope `admin`.
+    /// The embedded defaults: 5-minute tokens, 60 requests a minute for each caller and for
+    /// each address's failures, no trusted proxy, scope `admin`.
     pub(crate) fn defaults() -> Result<Self, Error> {
         Ok(Self {
             issuer: None,
             audience: None,
             token_ttl: Duration::from_secs(300),
             quota: quota(60, 60, None)?,
+            failure_quota: quota(60, 60, None)?,
+            proxies: TrustedProxies::none(),
             admin_scope: "admin".into(),
         })
     }
@@ -48,6 +58,7 @@ impl Config {
         let Value::Object(map) = value else {
             return Err(bad("must be a JSON object"));
         };
+        let mut proxies = Proxies::default();
         for (key, value) in &map {
             match key.as_str() {
                 "issuer" => config.issuer = Some(string(value).ok_or_else(|| bad("issuer"))?),
@@ -63,10 +74,53 @@ impl Config {
                         Duration::from_secs(secs.ok_or_else(|| bad("token_ttl_secs: 1 to 86400"))?);
                 }
                 "rate_limit" => config.quota = rate_limit(value).map_err(|e| bad(&e))?,
+                "failure_rate_limit" => {
+                    config.failure_quota = rate_limit(value).map_err(|e| bad(&e))?;
+                }
+                "trusted_proxies" => {
+                    let list = value
+                        .as_array()
+                        .ok_or_else(|| bad("trusted_proxies: a list"))?;
+                    let nets: Option<Vec<String>> = list.iter().map(string).collect();
+                    proxies.nets = nets.ok_or_else(|| bad("trusted_proxies: CIDR strings"))?;
+                }
+                "forwarded_header" => {
+                    proxies.header = match value.as_str() {
+                        Some("forwarded") => ForwardedHeader::Forwarded,
+                        Some("x-forwarded-for") => ForwardedHeader::XForwardedFor,
+                        _ => return Err(bad("forwarded_header: forwarded or x-forwarded-for")),
+                    };
+                }
+                "ipv6_prefix" => {
+                    let bits = value.as_u64().filter(|b| (1..=128).contains(b));
+                    let bits = bits.ok_or_else(|| bad("ipv6_prefix: 1 to 128"))?;
+                    proxies.ipv6_prefix = u8::try_from(bits).unwrap_or(128);
+                }
                 other => return Err(bad(&format!("unknown setting {other:?}"))),
             }
         }
+        config.proxies =
+            TrustedProxies::new(proxies.header, proxies.nets.iter().map(String::as_str))
+                .map_err(|e| bad(&format!("trusted_proxies: {e}")))?
+                .with_ipv6_prefix(proxies.ipv6_prefix);
         Ok(config)
+    }
+}
+
+/// The trusted-proxy settings as read, before they are checked.
+struct Proxies {
+    nets: Vec<String>,
+    header: ForwardedHeader,
+    ipv6_prefix: u8,
+}
+
+impl Default for Proxies {
+    fn default() -> Self {
+        Self {
+            nets: Vec::new(),
+            header: ForwardedHeader::XForwardedFor,
+            ipv6_prefix: auth_ratelimit::client_addr::DEFAULT_IPV6_PREFIX,
+        }
     }
 }
 
@@ -114,8 +168,11 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Result<Config, Error> {
+        // A name per call: the tests run in parallel threads of one process.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path =
-            std::env::temp_dir().join(format!("auth-cli-config-{}.json", std::process::id()));
+            std::env::temp_dir().join(format!("auth-cli-config-{}-{n}.json", std::process::id()));
         std::fs::write(&path, text).unwrap();
         let c = Config::load(Some(&path));
         std::fs::remove_file(&path).unwrap();
@@ -134,5 +191,33 @@ mod tests {
         assert!(load(r#"{"admin_scope": "two words"}"#).is_err());
         assert!(load("[]").is_err());
         assert_eq!(Config::load(None).unwrap().admin_scope, "admin");
+    }
+
+    #[test]
+    fn reads_the_proxy_walk_and_the_failure_budget() {
+        let c = load(
+            r#"{"trusted_proxies": ["10.0.0.0/8", "::1"], "ipv6_prefix": 56,
+                "failure_rate_limit": {"requests": 5, "period_secs": 60}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.failure_quota.count(), 5);
+        let mut h = http::HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
+        let via_proxy = c.proxies.client_addr(&h, "10.0.0.1".parse().unwrap());
+        assert_eq!(
+            via_proxy,
+            "203.0.113.9".parse::<std::net::IpAddr>().unwrap()
+        );
+        // An untrusted peer is the client, whatever it writes.
+        let direct = c.proxies.client_addr(&h, "198.51.100.7".parse().unwrap());
+        assert_eq!(direct, "198.51.100.7".parse::<std::net::IpAddr>().unwrap());
+        let v6 = c
+            .proxies
+            .client_addr(&h, "2001:db8:1:2ff::1".parse().unwrap());
+        assert_eq!(v6, "2001:db8:1:200::".parse::<std::net::IpAddr>().unwrap());
+        assert!(load(r#"{"trusted_proxies": ["10.0.0.0/33"]}"#).is_err());
+        assert!(load(r#"{"trusted_proxies": "10.0.0.0/8"}"#).is_err());
+        assert!(load(r#"{"forwarded_header": "x-real-ip"}"#).is_err());
+        assert!(load(r#"{"ipv6_prefix": 0}"#).is_err());
     }
 }

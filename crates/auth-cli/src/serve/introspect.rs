@@ -3,20 +3,16 @@
 //! one of the server's JWTs or an API key. Anything not valid is `{"active": false}`, with no
 //! reason (§2.2: the reason stays in the server's logs).
 
-use auth_apikey::KeyStatus;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use auth_apikey::{KeyRecord, KeyStatus};
+use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::app::{App, Reply};
-use super::client::oauth_error;
+use super::client::{Form, oauth_error};
 
 impl App {
-    /// Answers an introspection request.
-    pub(crate) async fn introspect(&self, headers: &HeaderMap, body: &[u8]) -> Reply {
-        let (form, client) = match self.authenticate_client(headers, body, "introspect").await {
-            Ok(ok) => ok,
-            Err(reply) => return *reply,
-        };
+    /// Answers the introspection request `form` of the authenticated `client`.
+    pub(crate) async fn introspect(&self, form: Form, client: &KeyRecord) -> Reply {
         let Some(token) = form.token.as_deref() else {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -64,7 +60,8 @@ impl App {
     async fn token_members(&self, token: &str) -> Result<Value, String> {
         let inactive = json!({"active": false});
         if self.keys.format().recognizes(token) {
-            return match self.keys.check(token).await {
+            // Looking at a key is not using it: a limited-use key keeps its uses.
+            return match self.keys.inspect(token).await {
                 Ok(KeyStatus::Valid(record)) => Ok(json!({
                     "active": true,
                     "token_type": "Bearer",
@@ -79,25 +76,24 @@ impl App {
                 Err(e) => Err(e.to_string()),
             };
         }
-        match self.verifier.verify::<Value>(token).await {
-            Ok(verified) => {
-                let claims = &verified.claims;
-                Ok(json!({
-                    "active": true,
-                    "token_type": "Bearer",
-                    "kind": "jwt",
-                    "sub": claims["sub"],
-                    "client_id": claims["client_id"],
-                    "scope": claims["scope"],
-                    "iss": claims["iss"],
-                    "aud": claims["aud"],
-                    "iat": claims["iat"],
-                    "exp": claims["exp"],
-                    "jti": claims["jti"],
-                }))
-            }
-            Err(e) if e.is_rejection() => Ok(inactive),
-            Err(e) => Err(e.to_string()),
-        }
+        // The token's signature and claims, and the state of the key it was issued to.
+        let claims = match self.tokens.check(token).await {
+            Ok(Ok(claims)) => claims,
+            Ok(Err(_)) => return Ok(inactive),
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(json!({
+            "active": true,
+            "token_type": "Bearer",
+            "kind": "jwt",
+            "sub": claims["sub"],
+            "client_id": claims["client_id"],
+            "scope": claims["scope"],
+            "iss": claims["iss"],
+            "aud": claims["aud"],
+            "iat": claims["iat"],
+            "exp": claims["exp"],
+            "jti": claims["jti"],
+        }))
     }
 }

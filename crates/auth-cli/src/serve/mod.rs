@@ -7,9 +7,11 @@
 //! let open requests finish (at most 10 s).
 
 mod app;
+mod budgets;
 mod client;
 mod config;
 mod introspect;
+mod issued;
 mod log;
 mod tls;
 mod token;
@@ -36,8 +38,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 
-use self::app::{App, Limits, REALM, Reply};
+use self::app::{App, REALM, Reply};
+use self::budgets::{Budgets, Limits};
 use self::config::Config;
+use self::issued::IssuedTokens;
 use self::log::Log;
 use crate::data::DataDir;
 use crate::output::{Error, Output, stdout_line};
@@ -161,23 +165,18 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         .build()
         .map_err(Error::config)?;
     let challenge = Challenge::bearer().with_realm(REALM);
+    let tokens = IssuedTokens {
+        verifier,
+        keys: keys.clone(),
+    };
     let authenticator =
         keys.authenticator(REALM)
-            .or(TokenAuthenticator::bearer(REALM, verifier.clone()).with_challenge(challenge));
-    let limiter = match &args.redis {
-        None => Limits::Local(
-            RateLimiter::builder(config.quota.clone())
-                .build()
-                .map_err(Error::config)?,
-        ),
-        Some(url) => {
-            let mut builder =
-                RedisLimiter::builder(url.clone(), config.quota.clone()).prefix("auth-serve:");
-            if let Some(ca) = &args.redis_ca {
-                builder = builder.ca_certificate_pem(crate::output::read_file(ca)?);
-            }
-            Limits::Redis(builder.build().map_err(Error::config)?)
-        }
+            .or(TokenAuthenticator::bearer(REALM, tokens.clone()).with_challenge(challenge));
+    let budgets = Budgets {
+        granted: limits(&args, &config.quota, "auth-serve:")?,
+        failures: limits(&args, &config.failure_quota, "auth-serve:fail:")?,
+        proxies: config.proxies.clone(),
+        log: Log,
     };
     let admin = ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?;
     let app = Arc::new(App {
@@ -186,10 +185,10 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         audience,
         keys,
         ring,
-        verifier,
+        tokens,
         guard: Guard::new(authenticator),
         admin,
-        limiter,
+        budgets,
         clock,
         log: Log,
     });
@@ -209,6 +208,24 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         ],
     );
     accept_loop(listener, tls, app).await
+}
+
+/// One set of budgets of `quota`: in this process, or in Redis under `prefix`.
+fn limits(args: &ServeArgs, quota: &auth_ratelimit::Quota, prefix: &str) -> Result<Limits, Error> {
+    Ok(match &args.redis {
+        None => Limits::Local(
+            RateLimiter::builder(quota.clone())
+                .build()
+                .map_err(Error::config)?,
+        ),
+        Some(url) => {
+            let mut builder = RedisLimiter::builder(url.clone(), quota.clone()).prefix(prefix);
+            if let Some(ca) = &args.redis_ca {
+                builder = builder.ca_certificate_pem(crate::output::read_file(ca)?);
+            }
+            Limits::Redis(builder.build().map_err(Error::config)?)
+        }
+    })
 }
 
 async fn accept_loop(

@@ -1,21 +1,18 @@
 //! `POST /oauth/token`: the client credentials grant (RFC 6749 §4.4), answered with a
 //! short-lived RFC 9068 JWT access token signed by the server's key ring.
 
+use auth_apikey::KeyRecord;
 use auth_core::Scopes;
 use base64::Engine as _;
-use http::{HeaderMap, StatusCode, header};
+use http::{StatusCode, header};
 use serde_json::json;
 
 use super::app::{App, Reply};
-use super::client::oauth_error;
+use super::client::{Form, oauth_error};
 
 impl App {
-    /// Answers a token request.
-    pub(crate) async fn token(&self, headers: &HeaderMap, body: &[u8]) -> Reply {
-        let (form, client) = match self.authenticate_client(headers, body, "token").await {
-            Ok(ok) => ok,
-            Err(reply) => return *reply,
-        };
+    /// Answers the token request `form` of the authenticated `client`.
+    pub(crate) fn token(&self, form: Form, client: &KeyRecord) -> Reply {
         match form.grant_type.as_deref() {
             Some("client_credentials") => {}
             Some(_) => {

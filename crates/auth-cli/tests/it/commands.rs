@@ -421,18 +421,19 @@ fn apikey_create_needs_the_servers_data_directory() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(&pepper).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        // Then the directory is used as it is; a pepper others can read is warned about.
-        let r = create(missing, &[]).expect(0);
-        assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&pepper), 0o600);
+        // The directory and the key database are the owner's alone too.
+        assert_eq!(mode(std::path::Path::new(missing)), 0o700);
+        assert_eq!(mode(&std::path::Path::new(missing).join("keys.db")), 0o600);
+        // Then the directory is used as it is; a pepper others can read is refused.
+        create(missing, &[]).expect(0);
         std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let r = create(missing, &[]).expect(0);
-        assert!(
-            r.stderr.contains("warning") && r.stderr.contains("chmod 600"),
-            "{}",
-            r.stderr
-        );
+        let r = create(missing, &[]).expect(2);
+        assert!(r.stderr.contains("chmod 600"), "{}", r.stderr);
+        assert!(r.stdout.is_empty());
+        std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o600)).unwrap();
+        create(missing, &[]).expect(0);
     }
     // A pepper that is not one (too large) is refused, not read whole.
     std::fs::write(&pepper, vec![b'p'; 64 * 1024]).unwrap();

@@ -1,0 +1,84 @@
+//! The server's own access tokens, accepted only while the API key they were issued to is
+//! active: revoking or expiring a key (`auth apikey revoke`, `rotate`) ends the tokens minted
+//! from it, at once on SQLite and on the instance whose cache the change reached, and within
+//! the store's `max_stale` on every instance of a PostgreSQL fleet. The key is found by the
+//! token's `client_id` (its key id); the lookup is the one a request with the key itself
+//! makes.
+
+use std::borrow::Cow;
+
+use auth_apikey::{ApiKeys, KeyId, KeyStore as _};
+use auth_core::{CredentialKind, Principal, Scopes, TokenVerdict, VerifyToken};
+use auth_jwt::Verifier;
+use serde_json::Value;
+
+use crate::store::Backend;
+
+/// Verifies the gateway's tokens: signature and claims, then the issuing key's state.
+#[derive(Debug, Clone)]
+pub(crate) struct IssuedTokens {
+    pub(crate) verifier: Verifier,
+    pub(crate) keys: ApiKeys<Backend>,
+}
+
+/// Why a token that verified is refused anyway.
+const KEY_INACTIVE: &str = "the API key this token was issued to is revoked or expired";
+
+impl IssuedTokens {
+    /// The verdict on `token`: its claims if valid and its key active; why not otherwise.
+    pub(crate) async fn check(
+        &self,
+        token: &str,
+    ) -> Result<Result<Value, Cow<'static, str>>, auth_core::Error> {
+        let claims = match self.verifier.verify::<Value>(token).await {
+            Ok(verified) => verified.claims,
+            // A verdict on the token (401), or no verdict at all (503, 500).
+            Err(e) => {
+                return match e.into_verdict()? {
+                    TokenVerdict::Invalid(why) => Ok(Err(why)),
+                    TokenVerdict::Valid(_) => Ok(Err("refused".into())),
+                };
+            }
+        };
+        let id = claims["client_id"]
+            .as_str()
+            .and_then(|c| c.parse::<KeyId>().ok());
+        let Some(id) = id else {
+            return Ok(Err("client_id is not a key id".into()));
+        };
+        let record = self
+            .keys
+            .store()
+            .get(&id)
+            .await
+            .map_err(auth_core::Error::from)?;
+        let now = self.keys.clock().now();
+        let active =
+            record.is_some_and(|r| r.revoked.is_none() && r.expires.is_none_or(|at| now < at));
+        Ok(if active {
+            Ok(claims)
+        } else {
+            Err(KEY_INACTIVE.into())
+        })
+    }
+}
+
+impl VerifyToken for IssuedTokens {
+    fn recognizes(&self, token: &str) -> bool {
+        self.verifier.recognizes(token)
+    }
+
+    async fn verify(&self, token: &str) -> Result<TokenVerdict, auth_core::Error> {
+        Ok(match self.check(token).await? {
+            Ok(claims) => match claims["sub"].as_str() {
+                Some(sub) => {
+                    TokenVerdict::Valid(Principal::new(sub, CredentialKind::Jwt).with_scopes(
+                        Scopes::from_space_separated(claims["scope"].as_str().unwrap_or("")),
+                    ))
+                }
+                None => TokenVerdict::Invalid("no sub".into()),
+            },
+            Err(why) => TokenVerdict::Invalid(why),
+        })
+    }
+}

@@ -51,9 +51,9 @@ enum Command {
     /// JSON Web Keys: generate, public, thumbprint.
     #[command(subcommand)]
     Jwk(JwkCommand),
-    /// API keys: generate, check, create.
+    /// API keys: generate, check, create, revoke, rotate.
     #[command(subcommand)]
-    Apikey(ApikeyCommand),
+    Apikey(apikey::ApikeyCommand),
     /// A PKCE code verifier and its S256 challenge (RFC 7636).
     Pkce,
     /// OAuth 2.0 client: login (authorization code + PKCE), client credentials, introspection.
@@ -156,48 +156,6 @@ enum JwkCommand {
         /// RS256 tried in turn); for a public PEM, it must be the key's.
         #[arg(long, value_parser = parse_alg)]
         alg: Option<Algorithm>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum ApikeyCommand {
-    /// A new checksummed API key (shown once) and the record a store keeps.
-    Generate {
-        /// The key prefix naming its kind and environment, for example `sk_live`.
-        #[arg(long, value_name = "PFX")]
-        prefix: String,
-    },
-    /// Check a key's format and checksum offline: `-` reads it from standard input.
-    Check {
-        /// `-` to read the key from standard input (a key on the command line is refused:
-        /// `ps` would show it).
-        #[arg(value_name = "-", conflicts_with = "key_env")]
-        key: Option<String>,
-        /// Read the key from this environment variable (or the file named by `VAR_FILE`).
-        #[arg(long, value_name = "VAR")]
-        key_env: Option<String>,
-    },
-    /// Add a key to `auth serve`'s store and print it once.
-    Create {
-        /// The server's data directory (made by `auth serve --data DIR`; it must exist, with
-        /// its pepper, unless --init).
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
-        /// Create --data (and a new pepper) if it does not exist yet.
-        #[arg(long)]
-        init: bool,
-        /// Who the key speaks for (the principal's subject).
-        #[arg(long, value_name = "NAME")]
-        subject: String,
-        /// A name for people (default: the subject).
-        #[arg(long)]
-        name: Option<String>,
-        /// A scope to grant (repeat for several).
-        #[arg(long = "scope", value_name = "S")]
-        scopes: Vec<String>,
-        /// Where the keys live (default: SQLite in --data).
-        #[command(flatten)]
-        database: store::DatabaseArgs,
     },
 }
 
@@ -371,40 +329,7 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
         Command::Jwk(JwkCommand::Generate { alg, kid }) => jwk::generate(alg, kid.as_deref(), out),
         Command::Jwk(JwkCommand::Public { file, alg }) => jwk::public(&file, alg, out),
         Command::Jwk(JwkCommand::Thumbprint { file, alg }) => jwk::thumbprint(&file, alg, out),
-        Command::Apikey(ApikeyCommand::Generate { prefix }) => apikey::generate(&prefix, out),
-        Command::Apikey(ApikeyCommand::Check { key, key_env }) => {
-            let input = match (key.as_deref(), key_env.as_deref()) {
-                (Some("-"), None) => apikey::KeyInput::Stdin,
-                (None, Some(var)) => apikey::KeyInput::Env(var),
-                (Some(_), _) => {
-                    return Err(Error::config(
-                        "refusing a key on the command line (`ps` shows it): pipe it to \
-                         `auth apikey check -` or use --key-env VAR",
-                    ));
-                }
-                (None, None) => return Err(Error::config("give `-` or --key-env VAR")),
-            };
-            apikey::check(input, out)
-        }
-        Command::Apikey(ApikeyCommand::Create {
-            data,
-            subject,
-            name,
-            scopes,
-            database,
-            init,
-        }) => {
-            apikey::create(
-                &data,
-                &subject,
-                name.as_deref(),
-                &scopes,
-                &database,
-                init,
-                out,
-            )
-            .await
-        }
+        Command::Apikey(command) => apikey::run(command, out).await,
         Command::Pkce => oauth2::pkce(out),
         Command::Oauth2(Oauth2Command::Token {
             issuer,

@@ -4,6 +4,8 @@
 
 #[path = "it/commands.rs"]
 mod commands;
+#[path = "it/http.rs"]
+mod http;
 #[path = "it/input.rs"]
 mod input;
 #[path = "it/jwk.rs"]
@@ -18,6 +20,10 @@ mod readme;
 mod remote_keys;
 #[path = "it/serve.rs"]
 mod serve;
+#[path = "it/serve_fleet.rs"]
+mod serve_fleet;
+#[path = "it/serve_tls.rs"]
+mod serve_tls;
 #[path = "it/server.rs"]
 mod server;
 #[path = "it/sign.rs"]

@@ -1,17 +1,13 @@
-//! `auth apikey generate | check | create`.
+//! `auth apikey generate | check`: the key format, offline.
 //!
 //! A key is a secret: `check` reads it from standard input or an environment variable,
-//! never from the command line; `generate` and `create` print it exactly once, alone on
-//! standard output (`KEY=$(auth apikey create ...)`), their notes for people on standard
-//! error.
+//! never from the command line; `generate` prints it exactly once, alone on standard output,
+//! its notes for people on standard error.
 
-use auth_apikey::{BODY_LEN, KeyFormat, KeyHasher, NewKey, Refusal};
-use auth_core::Scopes;
-use serde_json::{Value, json};
+use auth_apikey::{BODY_LEN, KeyFormat, KeyHasher, Refusal};
+use serde_json::json;
 
-use crate::data::DataDir;
 use crate::output::{Error, Output, read_stdin, secret_from_env};
-use crate::time;
 
 /// `auth apikey generate --prefix PFX`: a key and the record a store would keep (its id
 /// and SHA-256 digest; a server with a pepper keeps an HMAC instead).
@@ -97,56 +93,6 @@ fn rejected(refusal: Refusal) -> Error {
         .into(),
         message: refusal.to_string(),
     }
-}
-
-/// `auth apikey create --data DIR`: a key in `auth serve`'s store, printed once. `DIR` must
-/// be the server's (with its pepper) unless `init` asks to create it.
-pub(crate) async fn create(
-    data: &std::path::Path,
-    subject: &str,
-    name: Option<&str>,
-    scopes: &[String],
-    database: &crate::store::DatabaseArgs,
-    init: bool,
-    out: Output,
-) -> Result<(), Error> {
-    for scope in scopes {
-        if !auth_core::principal::is_scope_token(scope) {
-            return Err(Error::config(format!(
-                "{scope:?} is not a scope (RFC 6749 §3.3)"
-            )));
-        }
-    }
-    let dir = DataDir::open_existing(data, init)?;
-    let keys = dir.api_keys(database).await?;
-    let settings =
-        NewKey::new(subject, name.unwrap_or(subject)).with_scopes(Scopes::from_iter(scopes));
-    let issued = keys.create(settings).await.map_err(Error::config)?;
-    let value = issued_json(&issued);
-    out.result(&value, || issued.expose_key().to_owned());
-    out.notice(&format!(
-        "shown once: store it now. id {} (the OAuth client id), subject {subject}, scopes [{}]",
-        issued.id().as_str(),
-        scopes.join(" ")
-    ));
-    Ok(())
-}
-
-/// The JSON of a freshly issued key: the key itself (once), its id and record.
-pub(crate) fn issued_json(issued: &auth_apikey::IssuedKey) -> Value {
-    let r = issued.record();
-    json!({
-        "key": issued.expose_key(),
-        "id": r.id.as_str(),
-        "record": {
-            "id": r.id.as_str(),
-            "prefix": r.prefix,
-            "subject": r.owner,
-            "name": r.name,
-            "scopes": r.scopes.iter().collect::<Vec<_>>(),
-            "created": time::date(r.created.as_secs()),
-        },
-    })
 }
 
 #[cfg(test)]

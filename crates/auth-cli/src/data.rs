@@ -47,8 +47,13 @@ impl DataDir {
     /// made, with its pepper. A missing directory or pepper is refused rather than created
     /// with a fresh pepper, under which the new key could never verify on the real server
     /// (a mistyped `--data` beside a shared `--database-env`), unless `init` asks for it.
-    pub(crate) fn open_existing(path: &Path, init: bool) -> Result<Self, Error> {
-        if !init && !path.join("pepper").is_file() {
+    pub(crate) fn open_existing(path: &Path, init: bool, db: &DatabaseArgs) -> Result<Self, Error> {
+        // With --pepper-env the pepper is not in the directory.
+        let looks_made = match db.pepper_env {
+            Some(_) => path.is_dir(),
+            None => path.join("pepper").is_file(),
+        };
+        if !init && !looks_made {
             let what = if path.is_dir() {
                 "has no pepper file"
             } else {

@@ -45,7 +45,7 @@ pub(crate) async fn create(
             )));
         }
     }
-    let keys = DataDir::open_existing(data, init)?
+    let keys = DataDir::open_existing(data, init, database)?
         .api_keys(database)
         .await?;
     let subject = settings.subject;
@@ -72,7 +72,7 @@ async fn open(id: &str, store: &StoreArgs) -> Result<(ApiKeys<Backend>, KeyId), 
              never the key"
         ))
     })?;
-    let keys = DataDir::open_existing(&store.data, false)?
+    let keys = DataDir::open_existing(&store.data, false, &store.database)?
         .api_keys(&store.database)
         .await?;
     Ok((keys, id))

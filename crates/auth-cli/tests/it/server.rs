@@ -112,6 +112,16 @@ fn rand_suffix() -> u128 {
 
 /// `auth apikey create --json` on `data`: (key, id).
 pub(crate) fn create_key(data: &Path, subject: &str, scopes: &[&str]) -> (String, String) {
+    create_key_with(data, subject, scopes, &[])
+}
+
+/// [`create_key`] with `extra` arguments (`--max-uses`, `--database-env`, ...).
+pub(crate) fn create_key_with(
+    data: &Path,
+    subject: &str,
+    scopes: &[&str],
+    extra: &[&str],
+) -> (String, String) {
     let mut args = vec![
         "--json",
         "apikey",
@@ -123,6 +133,7 @@ pub(crate) fn create_key(data: &Path, subject: &str, scopes: &[&str]) -> (String
     for s in scopes {
         args.extend(["--scope", s]);
     }
+    args.extend(extra);
     let v = crate::support::run(&args).expect(0).json();
     (
         v["key"].as_str().unwrap().to_owned(),

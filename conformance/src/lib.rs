@@ -10,10 +10,12 @@
 
 pub mod harness;
 pub mod report;
+pub mod services;
 pub mod suites;
 
 pub use harness::{Case, CaseResult, Outcome, Suite, check, ensure, ensure_eq};
 pub use report::Report;
+pub use services::Service;
 
 /// Every suite, in report order.
 pub fn all_suites() -> Vec<Suite> {
@@ -22,6 +24,7 @@ pub fn all_suites() -> Vec<Suite> {
         suites::jwt::suite(),
         suites::oauth2::suite(),
         suites::ratelimit::suite(),
+        suites::tower::suite(),
         suites::apikey::suite(),
         suites::apikey_postgres::suite(),
     ]

@@ -14,6 +14,8 @@ pub struct Report {
     pub passed: usize,
     /// Cases that failed.
     pub failed: usize,
+    /// Cases that could not run here.
+    pub skipped: usize,
     /// Every result, in run order.
     pub results: Vec<CaseResult>,
 }
@@ -22,14 +24,17 @@ impl Report {
     /// A report of `results`.
     pub fn new(results: Vec<CaseResult>) -> Self {
         let passed = results.iter().filter(|r| r.passed()).count();
+        let failed = results.iter().filter(|r| r.failed()).count();
         Self {
             passed,
-            failed: results.len() - passed,
+            failed,
+            skipped: results.len() - passed - failed,
             results,
         }
     }
 
-    /// Whether every case passed.
+    /// Whether no case failed (skipped cases do not fail a run; in CI,
+    /// `AUTH_RS_REQUIRE_SERVICES=1` turns them into failures).
     pub fn all_passed(&self) -> bool {
         self.failed == 0
     }
@@ -74,6 +79,7 @@ impl Report {
             let (word, detail) = match &r.outcome {
                 Outcome::Pass => ("pass", None),
                 Outcome::Fail(why) => ("FAIL", Some(why)),
+                Outcome::Skip(why) => ("skip", Some(why)),
             };
             let _ = writeln!(
                 out,
@@ -88,8 +94,8 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\nconformance: {} passed, {} failed",
-            self.passed, self.failed
+            "\nconformance: {} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
         );
         out
     }
@@ -97,13 +103,20 @@ impl Report {
     /// The same table in Markdown.
     pub fn to_markdown(&self) -> String {
         let mut out = String::from("# auth-rs conformance report\n\n");
-        let _ = writeln!(out, "{} passed, {} failed.\n", self.passed, self.failed);
+        let _ = writeln!(
+            out,
+            "{} passed, {} failed, {} skipped.\n",
+            self.passed, self.failed, self.skipped
+        );
         out.push_str("| suite | case | section | result |\n|---|---|---|---|\n");
         for r in &self.results {
             let result = match &r.outcome {
                 Outcome::Pass => "pass".to_owned(),
                 Outcome::Fail(why) => {
                     format!("**FAIL**: {}", why.replace('|', "\\|").replace('\n', " "))
+                }
+                Outcome::Skip(why) => {
+                    format!("skipped: {}", why.replace('|', "\\|").replace('\n', " "))
                 }
             };
             let _ = writeln!(

@@ -17,6 +17,7 @@ use auth_core::{ManualClock, Scopes, UnixTime};
 use proptest::prelude::*;
 
 use crate::harness::{CheckResult, Suite, block_on, check, ensure, ensure_eq};
+use crate::services::Service;
 
 const T0: u64 = 1_700_000_000;
 const BOUND: Duration = Duration::from_secs(10);
@@ -246,7 +247,7 @@ fn a_lost_notification_is_bounded_by_max_stale() -> CheckResult {
 
 /// The suite.
 pub fn suite() -> Suite {
-    let mut s = Suite::new("auth-apikey-postgres");
+    let mut s = Suite::needing("auth-apikey-postgres", &[Service::Postgres]);
     s.case(
         "random operation sequences agree with the memory store",
         "auth-apikey store contract",

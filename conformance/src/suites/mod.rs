@@ -6,3 +6,4 @@ pub mod core;
 pub mod jwt;
 pub mod oauth2;
 pub mod ratelimit;
+pub mod tower;

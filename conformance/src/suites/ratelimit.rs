@@ -16,6 +16,7 @@ use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 
 use crate::harness::{CheckResult, Suite, block_on, check, ensure, ensure_eq};
+use crate::services::Service;
 
 const GCRA: &str = include_str!("../../vectors/gcra_derived_vectors.json");
 const FIELDS: &str = include_str!("../../vectors/http_ratelimit_retryafter_vectors.json");
@@ -700,7 +701,8 @@ pub fn suite() -> Suite {
         "design",
         threads_admit_exactly_the_burst,
     );
-    s.case(
+    s.case_needing(
+        &[Service::Redis],
         "three instances sharing one Redis admit exactly the global quota",
         "design (distributed GCRA)",
         redis_fleet_admits_the_global_quota,

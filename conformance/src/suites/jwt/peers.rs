@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 
 use super::{AUD, ISS, b64, verify};
 use crate::harness::{Suite, ensure, ensure_eq};
+use crate::services::{Service, peers_dir};
+
+const PYTHON: &[Service] = &[Service::Python];
+const NODE: &[Service] = &[Service::Node];
 
 const ALGS: [Algorithm; 5] = [
     Algorithm::HS256,
@@ -23,13 +27,6 @@ const ALGS: [Algorithm; 5] = [
 
 /// The test secret for HS256 in both directions (a peer gets it as an `oct` JWK).
 const SECRET: &[u8] = b"auth-rs interop secret, 32+ bytes long";
-
-fn peers_dir() -> PathBuf {
-    std::env::var_os("AUTH_RS_PEERS_DIR").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/auth-rs/peers"),
-        PathBuf::from,
-    )
-}
 
 fn script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -173,22 +170,26 @@ fn we_sign(peer: &'static str) -> Result<(), String> {
 }
 
 pub(super) fn add(s: &mut Suite) {
-    s.case(
+    s.case_needing(
+        PYTHON,
         "PyJWT signs, auth-jwt verifies (HS256 RS256 PS256 ES256 EdDSA)",
         "interop: PyJWT",
         || they_sign("pyjwt"),
     );
-    s.case(
+    s.case_needing(
+        PYTHON,
         "auth-jwt signs, PyJWT verifies (HS256 RS256 PS256 ES256 EdDSA)",
         "interop: PyJWT",
         || we_sign("pyjwt"),
     );
-    s.case(
+    s.case_needing(
+        NODE,
         "jose signs, auth-jwt verifies (HS256 RS256 PS256 ES256 EdDSA)",
         "interop: jose (npm)",
         || they_sign("jose"),
     );
-    s.case(
+    s.case_needing(
+        NODE,
         "auth-jwt signs, jose verifies (HS256 RS256 PS256 ES256 EdDSA)",
         "interop: jose (npm)",
         || we_sign("jose"),

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
@@ -21,6 +20,7 @@ use http::header::{COOKIE, LOCATION, SET_COOKIE};
 
 use super::http;
 use crate::harness::{Suite, block_on, ensure, ensure_eq};
+use crate::services::Service;
 
 const CLIENT: (&str, &str) = ("auth-rs", "auth-rs-client-secret-0123456789abcdef");
 const RS: (&str, &str) = ("resource-server", "resource-server-secret-0123456789abcdef");
@@ -45,14 +45,7 @@ impl Drop for Provider {
 }
 
 fn start() -> Result<Provider, String> {
-    let peers = std::env::var_os("AUTH_RS_PEERS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/auth-rs/peers"))
-        });
-    let modules = peers
-        .ok_or("no AUTH_RS_PEERS_DIR or HOME")?
-        .join("node/node_modules");
+    let modules = crate::services::peers_dir().join("node/node_modules");
     if !modules.join("oidc-provider").is_dir() {
         return Err(format!(
             "oidc-provider not installed in {} (run .ci/services)",
@@ -164,13 +157,15 @@ impl Browser {
 
 /// The real-peer cases.
 pub(super) fn cases(s: &mut Suite) {
-    s.case(
+    s.case_needing(
+        &[Service::Node],
         "oidc-provider: private_key_jwt client; its JWT access token verified against the JWKS",
         "RFC 7523 §2.2, OIDC Core §9, RFC 9068 §4, RFC 7517",
         || block_on(pkjwt_case()),
     );
 
-    s.case(
+    s.case_needing(
+        &[Service::Node],
         "oidc-provider: discovery, client credentials, introspection, revocation",
         "RFC 8414, 6749 §4.4, 7662, 7009",
         || {
@@ -216,7 +211,8 @@ pub(super) fn cases(s: &mut Suite) {
         },
     );
 
-    s.case(
+    s.case_needing(
+        &[Service::Node],
         "oidc-provider: code + PKCE with iss, login and consent over HTTP, refresh rotation",
         "RFC 6749 §4.1, 7636, 9207, 6749 §6",
         || {

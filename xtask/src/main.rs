@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask ci`: exactly what CI runs: fmt check, clippy (`-D warnings`), docs
 //!   (`-D warnings`), the whole test suite, and benches compiled.
+//! - `cargo xtask ci --repeat N`: every test and conformance case N times; names each whose
+//!   outcome changed (`repeat.rs`).
 //! - `cargo xtask conformance`: builds and runs the conformance harness; prints the table and
 //!   writes `target/conformance/report.{json,md}`; exits non-zero on any failure.
 //! - `cargo xtask bench [--quick] [--record] [FILTER]`: runs the criterion suite, prints each
@@ -10,6 +12,7 @@
 //!   Python and Node interop peers); `ci` and `conformance` run it first.
 
 mod bench;
+mod repeat;
 #[cfg(test)]
 mod tidy;
 
@@ -20,7 +23,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
-        Some("ci") => ci(&root),
+        Some("ci") => match args.get(1..).unwrap_or_default() {
+            [] => ci(&root),
+            [flag, n] if flag == "--repeat" => match n.parse::<usize>() {
+                Ok(n) if n > 0 => repeat::repeat(&root, n),
+                _ => Err(format!("--repeat wants a number of runs, not {n:?}")),
+            },
+            other => Err(format!("ci: unexpected {other:?} (ci [--repeat N])")),
+        },
         Some("conformance") => services(&root).and_then(|()| conformance(&root, &args[1..])),
         Some("services") => services(&root),
         Some("bench") => bench::bench(&root, &args[1..]),
@@ -29,6 +39,7 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
                  ci           fmt, clippy, docs, tests, benches compiled: what CI runs\n  \
+                 ci --repeat N  run every test and conformance case N times, name the unsteady\n  \
                  conformance  run the conformance harness and write target/conformance/\n  \
                  services     install and start Redis and the interop peers (loopback only)\n  \
                  bench        run the benches [--quick] [--record] [FILTER]: table, JSON, Markdown, SVG"
@@ -73,7 +84,7 @@ pub(crate) fn run(root: &Path, what: &str, cmd: &mut Command) -> Result<(), Stri
     }
 }
 
-fn services(root: &Path) -> Result<(), String> {
+pub(crate) fn services(root: &Path) -> Result<(), String> {
     run(
         root,
         "services (.ci/services)",

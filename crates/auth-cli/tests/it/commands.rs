@@ -58,6 +58,8 @@ fn help_for_every_command() {
         &["apikey", "generate"],
         &["apikey", "check"],
         &["apikey", "create"],
+        &["apikey", "revoke"],
+        &["apikey", "rotate"],
         &["pkce"],
         &["oauth2"],
         &["oauth2", "token"],

@@ -211,69 +211,50 @@ async fn a_key_created_on_one_instance_verifies_on_another_and_its_revocation_is
     assert!(status(&b, new.expose_key()).await.unwrap().is_valid());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_whose_notification_is_lost_is_seen_within_the_bound() {
+/// A key that `b` verified and cached, then revoked behind the stores' back (no notification
+/// at all, as if it had been lost), in the fleet's schema `it_<test>`.
+async fn revoked_unseen(test: &str) -> (ApiKeys<PgStore>, ManualClock, String) {
     let url = url();
-    let (a, b, clock) = fleet(&url, "lost").await;
+    let (a, b, clock) = fleet(&url, test).await;
     let issued = a.create(NewKey::new("acme", "ci")).await.unwrap();
     assert!(status(&b, issued.expose_key()).await.unwrap().is_valid());
-
-    // Revoked behind the store's back: no notification at all.
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(conn);
-    let sql = "UPDATE it_lost.api_keys SET revoked_ns = $2 WHERE id = $1";
+    let sql = format!("UPDATE it_{test}.api_keys SET revoked_ns = $2 WHERE id = $1");
     let at = i64::try_from(UnixTime::from_secs(T0).as_nanos()).unwrap();
-    assert_eq!(
-        client
-            .execute(sql, &[&issued.id().as_str(), &at])
-            .await
-            .unwrap(),
-        1
-    );
+    let changed = client.execute(&sql, &[&issued.id().as_str(), &at]).await;
+    assert_eq!(changed.unwrap(), 1);
+    (b, clock, issued.expose_key().to_owned())
+}
 
+/// After `revoked_unseen`: still served from the cache a nanosecond inside the bound,
+/// refused at it.
+async fn refused_at_the_bound(b: &ApiKeys<PgStore>, clock: &ManualClock, key: &str) {
     clock.advance(BOUND - Duration::from_nanos(1));
-    assert!(
-        status(&b, issued.expose_key()).await.unwrap().is_valid(),
-        "cached, in bound"
-    );
+    assert!(status(b, key).await.unwrap().is_valid(), "cached, in bound");
     clock.advance(Duration::from_nanos(1));
     assert_eq!(
-        refusal(&b, issued.expose_key()).await,
+        refusal(b, key).await,
         Some(Refusal::Revoked),
         "at the bound"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_notification_is_lost_is_seen_within_the_bound() {
+    let (b, clock, key) = revoked_unseen("lost").await;
+    refused_at_the_bound(&b, &clock, &key).await;
 }
 
 /// The bound is measured on the clock's monotonic reading: a wall clock set back an hour
 /// (an NTP correction) does not keep a revoked key cached an hour longer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wall_clock_stepping_back_does_not_stretch_the_bound() {
-    let url = url();
-    let (a, b, clock) = fleet(&url, "stepback").await;
-    let issued = a.create(NewKey::new("acme", "ci")).await.unwrap();
-    assert!(status(&b, issued.expose_key()).await.unwrap().is_valid());
-    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let sql = "UPDATE it_stepback.api_keys SET revoked_ns = 1 WHERE id = $1";
-    let changed = client.execute(sql, &[&issued.id().as_str()]).await;
-    assert_eq!(changed.unwrap(), 1);
-
+    let (b, clock, key) = revoked_unseen("stepback").await;
     clock.set(UnixTime::from_secs(T0 - 3600));
-    clock.advance(BOUND - Duration::from_nanos(1));
-    assert!(
-        status(&b, issued.expose_key()).await.unwrap().is_valid(),
-        "cached, in bound"
-    );
-    clock.advance(Duration::from_nanos(1));
-    assert_eq!(
-        refusal(&b, issued.expose_key()).await,
-        Some(Refusal::Revoked),
-        "at the bound, whatever the wall clock says"
-    );
+    refused_at_the_bound(&b, &clock, &key).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,18 @@ use serde_json::{Map, Value};
 
 use crate::output::Error;
 
+/// A parsed key set with at least one key, or an error naming `what` and what was skipped.
+fn usable(set: Result<KeySet, auth_jwt::Error>, what: &str) -> Result<KeySet, Error> {
+    let set = set.map_err(Error::config)?;
+    if set.is_empty() {
+        return Err(Error::config(format!(
+            "{what} holds no usable key (skipped: {})",
+            set.skipped().join("; ")
+        )));
+    }
+    Ok(set)
+}
+
 /// Members that make a JWK private (RFC 7518 §6).
 pub(crate) const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
@@ -52,16 +64,7 @@ impl KeyFile {
     /// public part; PEM needs the algorithm list to know its family.
     pub(crate) fn verification_keys(&self, algs: &[Algorithm]) -> Result<KeySet, Error> {
         match self {
-            Self::Jwks(json) => {
-                let set = KeySet::from_jwks(json).map_err(Error::config)?;
-                if set.is_empty() {
-                    return Err(Error::config(format!(
-                        "the JWKS holds no usable key (skipped: {})",
-                        set.skipped().join("; ")
-                    )));
-                }
-                Ok(set)
-            }
+            Self::Jwks(json) => usable(KeySet::from_jwks(json), "the JWKS"),
             Self::Jwk(map) if map.get("kty").and_then(Value::as_str) == Some("oct") => {
                 let key = signing_key_from_jwk(map, algs)?
                     .verification_key()
@@ -110,14 +113,7 @@ impl KeyFile {
                 {
                     return Err(refuse("the JWKS holds a symmetric (oct) key"));
                 }
-                let set = KeySet::from_public_jwks(json).map_err(Error::config)?;
-                if set.is_empty() {
-                    return Err(Error::config(format!(
-                        "{url}: the JWKS holds no usable key (skipped: {})",
-                        set.skipped().join("; ")
-                    )));
-                }
-                Ok(set)
+                usable(KeySet::from_public_jwks(json), &format!("{url}: the JWKS"))
             }
             Self::Jwk(map) if map.get("kty").and_then(Value::as_str) == Some("oct") => {
                 Err(refuse("the JWK is a symmetric (oct) key"))

@@ -1,4 +1,4 @@
-//! `auth apikey`: the key format offline ([`format`]: generate, check), and keys in
+//! `auth apikey`: the key format offline ([`mod@format`]: generate, check), and keys in
 //! `auth serve`'s store ([`lifecycle`]: create, revoke, rotate).
 
 mod format;

@@ -83,3 +83,16 @@ pub(crate) fn oauth2_token(
     env.push(("CLIENT_SECRET", secret));
     crate::support::run_with(&args, None, &env)
 }
+
+/// The access token [`client_credentials`] gets.
+pub(crate) async fn access_token(
+    http: &reqwest::Client,
+    server: &Server,
+    id: &str,
+    key: &str,
+) -> String {
+    token_json(http, server, id, key).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

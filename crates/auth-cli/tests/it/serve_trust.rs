@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::http::{client, client_credentials, token_json};
+use crate::http::{access_token, client, client_credentials, token_json};
 use crate::server::{Server, create_key, create_key_with};
 use crate::support::{run, temp_dir, write};
 
@@ -121,14 +121,8 @@ async fn revoking_or_rotating_a_key_ends_its_tokens() {
     let http = client();
     let (bob, bob_id) = create_key(&data, "bob", &[]);
     let (carol, carol_id) = create_key(&data, "carol", &[]);
-    let bob_token = token_json(&http, &server, &bob_id, &bob).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let carol_token = token_json(&http, &server, &carol_id, &carol).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob_token = access_token(&http, &server, &bob_id, &bob).await;
+    let carol_token = access_token(&http, &server, &carol_id, &carol).await;
     assert_eq!(whoami(&http, &server, &bob_token, None).await, 200);
     assert_eq!(
         introspect(&http, &server, &admin_id, &admin, &bob_token).await["active"],
@@ -231,10 +225,7 @@ async fn no_log_line_holds_a_credential() {
         &key[..key.len() - 1],
         if last == 'x' { 'y' } else { 'x' }
     );
-    let token = token_json(&http, &server, &id, &key).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = access_token(&http, &server, &id, &key).await;
     let tampered = format!("{}A", &token[..token.len() - 1]);
     // Good and bad credentials on every route that takes one.
     for bearer in [&key, &typo, &other, &token, &tampered] {
@@ -400,10 +391,7 @@ async fn a_postgres_fleet_agrees_on_its_pepper_and_on_revocations() {
 
     let (admin, admin_id) = (a.admin_key.clone().unwrap(), a.admin_id.clone().unwrap());
     let http = client();
-    let token = token_json(&http, &a, &admin_id, &admin).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = access_token(&http, &a, &admin_id, &admin).await;
     assert_eq!(whoami(&http, &b, &token, None).await, 200);
     let mut revoke = vec!["--json", "apikey", "revoke", &admin_id, "--data"];
     let a_dir = dir.join("a");

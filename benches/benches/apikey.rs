@@ -125,8 +125,8 @@ fn verification(c: &mut Criterion) {
         .body(())
         .unwrap_or_else(|e| panic!("{e}"))
         .into_parts();
-    g.bench_function("Guard::check, X-API-Key -> Principal, SHA-256", |b| {
-        b.iter(|| black_box(ready_is_ok(guard.check(black_box(&parts)))));
+    g.bench_function("Guard::decide, X-API-Key -> Principal, SHA-256", |b| {
+        b.iter(|| black_box(ready_is_ok(guard.decide(black_box(&parts)))));
     });
     g.finish();
 }

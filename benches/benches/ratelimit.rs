@@ -17,7 +17,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use auth_core::Clock as _;
-use auth_ratelimit::{FastClock, Quota, RateLimiter, Store as _};
+use auth_ratelimit::{FastClock, Quota, RateLimiter};
 use auth_ratelimit_redis::RedisLimiter;
 use criterion::{Criterion, criterion_group, criterion_main};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};

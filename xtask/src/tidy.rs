@@ -13,7 +13,7 @@ use serde_json::Value;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-core", &["http", "thiserror", "subtle", "zeroize", "form_urlencoded", "rustix"]),
     ("auth-http", &["auth-core", "http", "reqwest"]),
-    ("auth-tower", &["auth-core", "auth-ratelimit", "http", "http-body-util", "tower-layer", "tower-service", "tracing"]),
+    ("auth-tower", &["auth-core", "http", "http-body-util", "tower-layer", "tower-service", "tracing"]),
     ("auth-jwt", &["auth-core", "jsonwebtoken", "aws-lc-rs", "base64", "serde", "serde_json", "thiserror", "arc-swap", "http"]),
     ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "rusqlite", "foldhash"]),
     ("auth-ratelimit", &["auth-core", "http", "thiserror", "foldhash", "quanta"]),

@@ -139,7 +139,7 @@ type KeyGuard = Guard<TokenAuthenticator<ApiKeys<MemoryStore>>>;
 
 #[allow(clippy::result_large_err)] // test helper: the response is the point
 fn respond(guard: &KeyGuard, parts: &Parts) -> Result<Option<Principal>, Response<String>> {
-    block_on(guard.check(parts)).map_err(|d| d.to_response())
+    block_on(guard.decide(parts)).map_err(|d| d.to_response())
 }
 
 /// The answer `guard` gives a request with `headers` to `uri`.

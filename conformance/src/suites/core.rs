@@ -64,7 +64,7 @@ fn respond<A: Authenticate>(
     guard: &Guard<A>,
     parts: &Parts,
 ) -> Result<Option<Principal>, Response<String>> {
-    block_on(guard.check(parts)).map_err(|d| d.to_response())
+    block_on(guard.decide(parts)).map_err(|d| d.to_response())
 }
 
 fn www_authenticate(r: &Response<String>) -> Vec<String> {
@@ -237,7 +237,7 @@ pub fn suite() -> Suite {
         || {
             let guard = Guard::new(bearer());
             let req = head(&[("authorization", b"Bearer wrong-token")], "/");
-            let denial = block_on(guard.check(&req)).err().ok_or("let through")?;
+            let denial = block_on(guard.decide(&req)).err().ok_or("let through")?;
             ensure(denial.to_string().contains("unknown token"), || {
                 format!("server-side reason lost: {denial}")
             })?;
@@ -589,7 +589,7 @@ pub fn suite() -> Suite {
                     let _ = ex.extract(&parts);
                     let mut stripped = parts.clone();
                     ex.strip(&mut stripped);
-                    let decided = block_on(guard.check(&parts));
+                    let decided = block_on(guard.decide(&parts));
                     if let Err(d) = decided {
                         let status = d.to_response().status();
                         prop_assert!(
@@ -663,7 +663,7 @@ pub fn suite() -> Suite {
                     &[("authorization", format!("Bearer {secret_text}").as_bytes())],
                     "/",
                 );
-                if let Err(d) = block_on(guard.check(&req)) {
+                if let Err(d) = block_on(guard.decide(&req)) {
                     let r = d.to_response();
                     outputs.push(format!("{d} {d:?} {:?} {}", r.headers(), r.body()));
                 }
@@ -675,7 +675,7 @@ pub fn suite() -> Suite {
                     )],
                     "/",
                 );
-                if let Err(d) = block_on(guard.check(&req)) {
+                if let Err(d) = block_on(guard.decide(&req)) {
                     outputs.push(format!("{d} {d:?} {:?}", d.to_response()));
                 }
                 let err = CredentialError::TooLong { limit: 1 };

@@ -326,7 +326,6 @@ fn threads_admit_exactly_the_burst() -> CheckResult {
 /// Three instances sharing one Redis (`AUTH_RS_REDIS_URL`), 90 concurrent requests: exactly
 /// the global burst is admitted.
 fn redis_fleet_admits_the_global_quota() -> CheckResult {
-    use auth_ratelimit::Store as _;
     let url =
         std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let nanos = auth_core::Clock::now(&auth_core::SystemClock).as_nanos();

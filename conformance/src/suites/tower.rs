@@ -9,18 +9,20 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use auth_core::{BoxLimiter, SubjectKey};
 use auth_core::{
     Challenge, CredentialKind, Error, Guard, ManualClock, Principal, ScopeRequirement, Scopes,
     TokenAuthenticator, TokenVerdict, UnixTime,
 };
 use auth_ratelimit::{Quota, RateLimiter};
-use auth_tower::{Gate, GateLayer, RequireScope, per_principal};
+use auth_tower::{Gate, GateLayer, RateLimit, RequireScope};
 use http::{Request, Response};
 use http_body_util::Either;
 use tower_layer::Layer as _;
 use tower_service::Service;
 
 use crate::harness::{CheckResult, Suite, block_on, ensure, ensure_eq};
+use crate::services::Service as Needs;
 
 fn verify(token: &str) -> Result<TokenVerdict, Error> {
     match token {
@@ -83,8 +85,12 @@ impl Answer {
 }
 
 fn call<G: Gate + 'static>(layer: &GateLayer<G>, request: Request<()>) -> Answer {
+    block_on(call_async(layer, request))
+}
+
+async fn call_async<G: Gate + 'static>(layer: &GateLayer<G>, request: Request<()>) -> Answer {
     let mut service = layer.layer(Echo);
-    let response = block_on(service.call(request)).unwrap_or_else(|e| match e {});
+    let response = service.call(request).await.unwrap_or_else(|e| match e {});
     let (parts, body) = response.into_parts();
     let (body, reached) = match body {
         Either::Left(refusal) => (refusal, false),
@@ -120,7 +126,7 @@ fn limited_layer(burst: u32) -> Result<GateLayer<impl Gate>, String> {
         .clock(ManualClock::new(UnixTime::from_secs(1_700_000_000)))
         .build()
         .map_err(|e| e.to_string())?;
-    Ok(GateLayer::new(per_principal(limiter)))
+    Ok(GateLayer::new(RateLimit::per_principal(limiter)))
 }
 
 /// With a principal already in the request, as an authentication layer before it leaves it.
@@ -129,6 +135,49 @@ fn as_principal(subject: &str) -> Request<()> {
     r.extensions_mut()
         .insert(Principal::new(subject, CredentialKind::Jwt));
     r
+}
+
+/// Two layers, as two instances would hold, each over its own `RedisLimiter` on one Redis
+/// and prefix: between them they admit the burst once, and the 429 carries the fields.
+fn redis_behind_the_layer() -> CheckResult {
+    let url =
+        std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let nanos = auth_core::Clock::now(&auth_core::SystemClock).as_nanos();
+    let prefix = format!("conformance:tower:{}:{nanos}:", std::process::id());
+    let quota = Quota::per_hour(1)
+        .and_then(|q| q.with_burst(3))
+        .map_err(|e| e.to_string())?;
+    let instance = || -> Result<GateLayer<RateLimit<BoxLimiter, SubjectKey>>, String> {
+        let limiter = auth_ratelimit_redis::RedisLimiter::builder(url.clone(), quota.clone())
+            .prefix(prefix.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(GateLayer::new(RateLimit::per_principal(BoxLimiter::new(
+            limiter,
+        ))))
+    };
+    block_on(async {
+        let (a, b) = (instance()?, instance()?);
+        let mut seen = Vec::new();
+        for i in 0..5 {
+            let layer = if i % 2 == 0 { &a } else { &b };
+            let answer = call_async(layer, as_principal("fleet")).await;
+            ensure(answer.reached == (answer.status() == 200), || {
+                "a refused request reached the service".into()
+            })?;
+            if answer.status() == 429 {
+                ensure(!answer.header("retry-after").is_empty(), || {
+                    "429 without Retry-After".into()
+                })?;
+            }
+            seen.push(answer.status());
+        }
+        ensure_eq(
+            "statuses across the two instances",
+            seen,
+            vec![200, 200, 200, 429, 429],
+        )
+    })
 }
 
 /// The suite.
@@ -259,7 +308,7 @@ pub fn suite() -> Suite {
                     "a body or a call".into()
                 })?;
             }
-            let limited = GateLayer::grpc(per_principal(
+            let limited = GateLayer::grpc(RateLimit::per_principal(
                 RateLimiter::builder(Quota::per_minute(1).map_err(|e| e.to_string())?)
                     .clock(ManualClock::new(UnixTime::from_secs(1_700_000_000)))
                     .build()
@@ -286,6 +335,12 @@ pub fn suite() -> Suite {
             ensure_eq("grpc-status", a.header("grpc-status"), "")?;
             ensure_eq("body", a.response.body().as_str(), "reader")
         },
+    );
+    s.case_needing(
+        &[Needs::Redis],
+        "a fleet's limiter (Redis) behind the layer: two instances admit the quota once",
+        "design (one Limiter seam for every server)",
+        redis_behind_the_layer,
     );
     s.case(
         "a scope layer alone, with no principal before it: 401, not a pass",

@@ -8,14 +8,10 @@ use auth_apikey::Error;
 use crate::store::PgStore;
 
 impl PgStore {
-    /// Records `value` under `name` unless a value is recorded already, and returns the
-    /// recorded value: `value` for the first caller of the whole fleet, the first caller's
-    /// value for every later one (instances starting together race safely: one insert wins).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Store`] when the database cannot be reached.
-    pub async fn claim_setting(&self, name: &str, value: &str) -> Result<String, Error> {
+    /// [`KeyStore::claim_setting`](auth_apikey::KeyStore::claim_setting): `value` for the
+    /// first caller of the whole fleet, the first caller's value for every later one
+    /// (instances starting together race safely: one insert wins).
+    pub(crate) async fn claim(&self, name: &str, value: &str) -> Result<String, Error> {
         const WHAT: &str = "recording a setting";
         let fail = |e| Error::store(WHAT, e);
         let writer = self.db().writer().await?;

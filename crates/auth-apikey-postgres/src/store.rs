@@ -438,6 +438,10 @@ impl KeyStore for PgStore {
         })
         .await
     }
+
+    async fn claim_setting(&self, name: &str, value: &str) -> Result<String, Error> {
+        self.claim(name, value).await
+    }
 }
 
 fn found(changed: u64, id: &KeyId) -> Result<(), Error> {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_apikey::{ApiKeys, Error, KeyFormat, KeyStatus};
-use auth_apikey::{NewKey, Refusal};
+use auth_apikey::{KeyStore as _, NewKey, Refusal};
 use auth_apikey_postgres::{PgStore, SyncState};
 use auth_core::{ManualClock, UnixTime};
 

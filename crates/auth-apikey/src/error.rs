@@ -69,6 +69,17 @@ pub enum Error {
         /// Its successor.
         successor: KeyId,
     },
+    /// The pepper is not the one the store's keys were digested with: under it no stored
+    /// key would verify.
+    #[error(
+        "the pepper differs from the one this key store's keys were digested with (fingerprint {ours} here, {recorded} recorded): no stored key would verify"
+    )]
+    PepperMismatch {
+        /// This instance's pepper's fingerprint.
+        ours: String,
+        /// The one the store recorded.
+        recorded: String,
+    },
     /// The store failed (I/O, corruption, a poisoned lock).
     #[error("key store failed: {what}")]
     Store {

@@ -85,6 +85,27 @@ impl<S: KeyStore> ApiKeys<S> {
     pub fn authenticator(&self, realm: &str) -> TokenAuthenticator<Self> {
         TokenAuthenticator::bearer(realm, self.clone()).with_extractor(default_extractor())
     }
+
+    /// Records this instance's pepper [fingerprint](KeyHasher::fingerprint) in the store on
+    /// first use, and afterwards checks that it is the one recorded: run it at start-up, so
+    /// that an instance given another pepper (under which none of the stored keys would
+    /// verify, and every client would get a bare 401) refuses to start instead.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PepperMismatch`]; [`Error::Store`] when the store fails or keeps no settings.
+    pub async fn check_pepper(&self) -> Result<(), Error> {
+        let ours = self.hasher().fingerprint();
+        let recorded = self
+            .store()
+            .claim_setting("pepper_fingerprint", &ours)
+            .await?;
+        if recorded == ours {
+            Ok(())
+        } else {
+            Err(Error::PepperMismatch { ours, recorded })
+        }
+    }
 }
 
 impl ApiKeys<()> {

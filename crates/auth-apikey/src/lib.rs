@@ -43,7 +43,7 @@
 //!
 //! // Revocation takes effect on the next request.
 //! keys.revoke(&issued.id()).await.unwrap();
-//! let denial = guard.check(&parts).await.unwrap_err();
+//! let denial = guard.decide(&parts).await.unwrap_err();
 //! assert_eq!(denial.to_response().status(), 401);
 //! # });
 //! ```
@@ -52,6 +52,7 @@ pub mod checksum;
 mod client;
 pub mod columns;
 mod digest;
+mod dyn_store;
 mod error;
 mod format;
 mod keys;
@@ -64,6 +65,7 @@ mod verify;
 
 pub use client::{Placement, client_credential_from_env, client_credential_from_lookup};
 pub use digest::{DIGEST_LEN, KeyDigest, KeyHasher};
+pub use dyn_store::{BoxKeyStore, DynKeyStore};
 pub use error::Error;
 pub use format::{BODY_LEN, ID_LEN, KEY_PATTERN, KeyFormat, KeyId, MAX_PREFIX_LEN, SECRET_LEN};
 pub use keys::{ApiKeys, ApiKeysBuilder, X_API_KEY, default_extractor};

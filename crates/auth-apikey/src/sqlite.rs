@@ -149,15 +149,8 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Records `value` under `name` unless a value is recorded already, and returns the
-    /// recorded value: `value` on the first call, the first caller's value after. For facts
-    /// every user of the database must agree on, such as the pepper's
-    /// [fingerprint](crate::KeyHasher::fingerprint).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Store`] when the database fails.
-    pub fn claim_setting(&self, name: &str, value: &str) -> Result<String, Error> {
+    /// [`KeyStore::claim_setting`], in the `settings` table.
+    fn claim_setting_sync(&self, name: &str, value: &str) -> Result<String, Error> {
         const WHAT: &str = "recording a setting";
         let conn = self.writer();
         conn.execute(
@@ -457,5 +450,9 @@ impl KeyStore for SqliteStore {
         successor: KeyRecord,
     ) -> Result<(), Error> {
         self.rotate_sync(old, old_expires, &successor)
+    }
+
+    async fn claim_setting(&self, name: &str, value: &str) -> Result<String, Error> {
+        self.claim_setting_sync(name, value)
     }
 }

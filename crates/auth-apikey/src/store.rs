@@ -92,6 +92,25 @@ pub trait KeyStore: Send + Sync {
         old_expires: UnixTime,
         successor: KeyRecord,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Records `value` under `name` unless a value is recorded already, and returns the
+    /// recorded value: facts every user of the store must agree on, such as the pepper's
+    /// [fingerprint](crate::KeyHasher::fingerprint) ([`ApiKeys::check_pepper`](crate::ApiKeys::check_pepper)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Store`] when the store fails or keeps no settings (the default).
+    fn claim_setting(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<String, Error>> + Send {
+        let _ = (name, value);
+        std::future::ready(Err(Error::Store {
+            what: "this key store keeps no settings".into(),
+            source: None,
+        }))
+    }
 }
 
 /// A shared store: for example one database behind an `sk_live` and an `sk_test`
@@ -139,6 +158,14 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
     ) -> impl Future<Output = Result<(), Error>> + Send {
         (**self).rotate(old, old_expires, successor)
     }
+
+    fn claim_setting(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<String, Error>> + Send {
+        (**self).claim_setting(name, value)
+    }
 }
 
 /// Keys in memory, behind a read-write lock that no one holds across I/O. For tests, demos,
@@ -150,6 +177,7 @@ impl<S: KeyStore + ?Sized> KeyStore for Arc<S> {
 #[derive(Default)]
 pub struct MemoryStore {
     keys: RwLock<HashMap<KeyId, Arc<KeyRecord>, RandomState>>,
+    settings: RwLock<HashMap<String, String>>,
 }
 
 impl MemoryStore {
@@ -277,6 +305,17 @@ impl KeyStore for MemoryStore {
         keys.insert(*old, Arc::new(record));
         keys.insert(successor.id, Arc::new(successor));
         Ok(())
+    }
+
+    async fn claim_setting(&self, name: &str, value: &str) -> Result<String, Error> {
+        let mut settings = self
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(settings
+            .entry(name.to_owned())
+            .or_insert_with(|| value.to_owned())
+            .clone())
     }
 }
 

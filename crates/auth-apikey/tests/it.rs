@@ -267,6 +267,29 @@ fn the_pepper_is_part_of_the_digest() {
     });
 }
 
+/// Instances sharing a store must share the pepper: the first records its fingerprint, one
+/// with another pepper is refused at start-up instead of refusing every key.
+#[test]
+fn an_instance_with_another_pepper_is_told_at_once() {
+    block_on(async {
+        let store = Arc::new(MemoryStore::new());
+        let with = |pepper: u8| {
+            ApiKeys::builder(KeyFormat::new("sk_test").unwrap())
+                .pepper(Secret::new(vec![pepper; 32]))
+                .build(Arc::clone(&store))
+                .unwrap()
+        };
+        with(1).check_pepper().await.unwrap();
+        with(1).check_pepper().await.unwrap();
+        let refused = with(2).check_pepper().await.unwrap_err();
+        assert!(
+            matches!(refused, Error::PepperMismatch { .. }),
+            "{refused:?}"
+        );
+        assert!(!refused.to_string().contains("0202"), "{refused}");
+    });
+}
+
 #[test]
 fn settings_are_checked() {
     block_on(async {
@@ -476,12 +499,15 @@ mod sqlite {
                 assert_eq!(mode & 0o777, 0o600, "{file}");
             }
         }
-        assert_eq!(store.claim_setting("fp", "a").unwrap(), "a");
-        assert_eq!(store.claim_setting("fp", "b").unwrap(), "a");
-        assert_eq!(store.claim_setting("other", "b").unwrap(), "b");
+        let claim = |s: &SqliteStore, name: &str, value: &str| {
+            block_on(s.claim_setting(name, value)).unwrap()
+        };
+        assert_eq!(claim(&store, "fp", "a"), "a");
+        assert_eq!(claim(&store, "fp", "b"), "a");
+        assert_eq!(claim(&store, "other", "b"), "b");
         drop(store);
         let again = SqliteStore::open(&path).unwrap();
-        assert_eq!(again.claim_setting("fp", "c").unwrap(), "a");
+        assert_eq!(claim(&again, "fp", "c"), "a");
     }
 
     #[test]

@@ -12,12 +12,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use auth_apikey::{ApiKeys, KeyFormat, SqliteStore};
+use auth_apikey::{ApiKeys, BoxKeyStore, KeyFormat, SqliteStore};
 use auth_core::Secret;
 use auth_jwt::{Algorithm, SigningKey};
 
 use crate::output::{Error, MAX_FILE_BYTES, read_capped};
-use crate::store::{Backend, DatabaseArgs};
+use crate::store::{self, DatabaseArgs};
 
 /// How many signing key files are kept: the next, the current and the last retired key.
 const KEPT_SIGNING_KEYS: usize = 3;
@@ -29,17 +29,14 @@ pub(crate) const KEY_PREFIX: &str = "ak_live";
 #[derive(Debug)]
 pub(crate) struct DataDir {
     path: PathBuf,
-    fresh: bool,
 }
 
 impl DataDir {
-    /// Opens (creating, mode 0700) `path`. Remembers whether the key store did not exist.
+    /// Opens (creating, mode 0700) `path`.
     pub(crate) fn open(path: &Path) -> Result<Self, Error> {
         create_private_dir(path)?;
-        let fresh = !path.join("keys.db").exists();
         Ok(Self {
             path: path.to_owned(),
-            fresh,
         })
     }
 
@@ -88,15 +85,10 @@ impl DataDir {
         }
     }
 
-    /// Whether this is the first start: no key store existed.
-    pub(crate) fn is_fresh(&self) -> bool {
-        self.fresh
-    }
-
     /// The API keys in `keys.db` (or the PostgreSQL database `db` names), digested with the
     /// pepper (`--pepper-env`, or the directory's), whose fingerprint must be the one the
     /// store recorded.
-    pub(crate) async fn api_keys(&self, db: &DatabaseArgs) -> Result<ApiKeys<Backend>, Error> {
+    pub(crate) async fn api_keys(&self, db: &DatabaseArgs) -> Result<ApiKeys<BoxKeyStore>, Error> {
         let pepper = match &db.pepper_env {
             Some(var) => {
                 let pepper = Secret::from_env(var).map_err(Error::config)?;
@@ -110,14 +102,12 @@ impl DataDir {
             None => self.pepper()?,
         };
         let keys_db = self.path.join("keys.db");
-        let store = Backend::open(db, || SqliteStore::open(keys_db).map_err(Error::config)).await?;
+        let store = store::open(db, || SqliteStore::open(keys_db).map_err(Error::config)).await?;
         let keys = ApiKeys::builder(KeyFormat::new(KEY_PREFIX).map_err(Error::config)?)
             .pepper(pepper)
             .build(store)
             .map_err(Error::config)?;
-        keys.store()
-            .check_pepper(&keys.hasher().fingerprint())
-            .await?;
+        store::check_pepper(&keys).await?;
         Ok(keys)
     }
 

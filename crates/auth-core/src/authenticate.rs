@@ -9,18 +9,15 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use http::request::Parts;
 
+use crate::BoxFuture;
 use crate::challenge::Challenge;
 use crate::credentials::TokenExtractor;
 use crate::principal::{Principal, ScopeRequirement};
 use crate::rejection::{Denial, Error, Rejection, RejectionKind};
-
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What an authenticator concluded about a request.
 #[derive(Debug)]
@@ -109,11 +106,15 @@ impl<A: Authenticate, B: Authenticate> Authenticate for Either<A, B> {
     }
 }
 
-trait DynAuthenticate: Send + Sync {
+/// [`Authenticate`] in object-safe form, implemented for every authenticator: what
+/// [`BoxAuthenticator`] holds. Call [`Authenticate`] instead.
+pub trait DynAuthenticate: Send + Sync {
+    /// [`Authenticate::authenticate`], boxed.
     fn authenticate_boxed<'a>(
         &'a self,
         request: &'a Parts,
     ) -> BoxFuture<'a, Result<Decision, Error>>;
+    /// [`Authenticate::challenges`].
     fn challenges_dyn(&self) -> Vec<Challenge>;
 }
 
@@ -298,7 +299,7 @@ impl<V: VerifyToken> Authenticate for TokenAuthenticator<V> {
 ///
 /// let (parts, ()) = http::Request::get("/").header("authorization", "Bearer good")
 ///     .body(()).unwrap().into_parts();
-/// let denial = guard.check(&parts).await.unwrap_err();
+/// let denial = guard.decide(&parts).await.unwrap_err();
 /// let response = denial.to_response();
 /// assert_eq!(response.status(), 403);
 /// assert_eq!(
@@ -352,7 +353,7 @@ impl<A: Authenticate> Guard<A> {
     /// # Errors
     ///
     /// [`Denial`], whose [`Denial::to_response`] is the answer to send.
-    pub async fn check(&self, request: &Parts) -> Result<Option<Principal>, Denial> {
+    pub async fn decide(&self, request: &Parts) -> Result<Option<Principal>, Denial> {
         match self.authenticator.authenticate(request).await? {
             Decision::Deny(rejection) => Err(rejection.into()),
             Decision::Abstain if self.anonymous && self.scope.is_none() => Ok(None),
@@ -379,13 +380,13 @@ impl<A: Authenticate> Guard<A> {
         }
     }
 
-    /// As [`Guard::check`], and on success puts the principal into `request.extensions`.
+    /// As [`Guard::decide`], and on success puts the principal into `request.extensions`.
     ///
     /// # Errors
     ///
-    /// As [`Guard::check`].
+    /// As [`Guard::decide`].
     pub async fn authorize(&self, request: &mut Parts) -> Result<(), Denial> {
-        if let Some(principal) = self.check(request).await? {
+        if let Some(principal) = self.decide(request).await? {
             request.extensions.insert(principal);
         }
         Ok(())

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use http::Uri;
 
-use crate::authenticate::BoxFuture;
+use crate::BoxFuture;
 use crate::rejection::BoxError;
 
 /// An outbound request.

@@ -41,7 +41,7 @@
 //!
 //! // No credential: 401 with a bare challenge.
 //! let (parts, ()) = http::Request::get("/reports").body(()).unwrap().into_parts();
-//! let response = guard.check(&parts).await.unwrap_err().to_response();
+//! let response = guard.decide(&parts).await.unwrap_err().to_response();
 //! assert_eq!(response.status(), 401);
 //! assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="reports""#);
 //!
@@ -58,16 +58,23 @@ pub mod authenticate;
 pub mod challenge;
 pub mod clock;
 pub mod credentials;
+pub mod gate;
 pub mod http_client;
+pub mod limit;
 pub mod outgoing;
 pub mod principal;
 pub mod rejection;
 pub mod secret;
 
 pub use authenticate::{
-    Authenticate, AuthenticateExt, BoxAuthenticator, BoxFuture, Decision, Either, Guard,
+    Authenticate, AuthenticateExt, BoxAuthenticator, Decision, DynAuthenticate, Either, Guard,
     TokenAuthenticator, TokenVerdict, VerifyToken,
 };
+pub use gate::{BoxGate, DynGate, Gate, GateExt, OnRefusal, RequireScope, Then};
+pub use limit::{BoxLimiter, DynLimiter, Limiter, PeerAddr, RateLimit, SubjectKey};
+
+/// A boxed, sendable future: the object-safe form of the async traits' futures.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub use challenge::{Challenge, ErrorCode};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, UnixTime};
 pub use credentials::{CredentialError, Location, TokenExtractor};

@@ -50,7 +50,7 @@
 //!     .header("authorization", format!("Bearer {token}"))
 //!     .body(()).unwrap().into_parts();
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let principal = guard.check(&parts).await.unwrap().unwrap();
+//! let principal = guard.decide(&parts).await.unwrap().unwrap();
 //! assert_eq!(principal.subject(), "alice");
 //! # });
 //! ```

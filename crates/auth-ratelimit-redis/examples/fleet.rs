@@ -4,7 +4,7 @@
 //! Run: `cargo run -p auth-ratelimit-redis --example fleet` (Redis on 127.0.0.1:6379, or set
 //! `AUTH_RS_REDIS_URL`).
 
-use auth_ratelimit::{Quota, Store};
+use auth_ratelimit::Quota;
 use auth_ratelimit_redis::RedisLimiter;
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,5 +1,6 @@
-//! Distributed rate limiting on Redis for auth-rs: the [`Store`](auth_ratelimit::Store) of
-//! `auth-ratelimit` for a fleet.
+//! Distributed rate limiting on Redis for auth-rs: auth-core's
+//! [`Limiter`](auth_core::Limiter) for a fleet, so the same gates (`auth_core::RateLimit`, the
+//! tower layer, `auth serve`) take it as they take auth-ratelimit's in-memory limiter.
 //!
 //! - One atomic server-side script per decision, one round trip, one key (Redis Cluster
 //!   compatible), GCRA on Redis's own clock (`TIME`), so instances need no clock agreement.
@@ -18,7 +19,7 @@
 //! # Example
 //!
 //! ```no_run
-//! use auth_ratelimit::{Quota, Store};
+//! use auth_ratelimit::Quota;
 //! use auth_ratelimit_redis::{FailurePolicy, RedisLimiter};
 //!
 //! # async fn run() -> Result<(), auth_ratelimit::Error> {

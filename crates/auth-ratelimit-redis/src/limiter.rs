@@ -3,12 +3,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
-use auth_core::Rejection;
+use auth_core::{Denial, Limiter, Rejection};
 use auth_ratelimit::headers::Headers;
-use auth_ratelimit::{Decision, Error, Outcome, PolicyState, Quota, RateLimiter, Store};
+use auth_ratelimit::{Decision, Error, Outcome, PolicyState, Quota, RateLimiter};
 use http::HeaderMap;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -76,7 +75,20 @@ impl RedisLimiter {
         self.policy
     }
 
-    async fn decide(&self, key: &str, cost: u32) -> Result<Decision, Error> {
+    /// The quotas applied to every key, in order.
+    pub fn quotas(&self) -> &[Quota] {
+        &self.quotas
+    }
+
+    /// Decides on one request of `cost` units for `key`, on Redis's clock (the raw
+    /// decision; [`Limiter::admit`] answers with headers or the 429).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when Redis could not answer within the timeout and the policy
+    /// is to fail closed (maps to 503 through `auth_core::Error`),
+    /// [`Error::CostExceedsBurst`] when no wait could admit `cost`.
+    pub async fn check(&self, key: &str, cost: u32) -> Result<Decision, Error> {
         let burst = self.quotas.iter().map(Quota::burst).min().unwrap_or(0);
         if cost > burst {
             return Err(Error::CostExceedsBurst { cost, burst });
@@ -130,18 +142,28 @@ impl RedisLimiter {
     }
 }
 
-impl Store for RedisLimiter {
-    fn check(&self, key: &str, cost: u32) -> impl Future<Output = Result<Decision, Error>> + Send {
-        self.decide(key, cost)
-    }
-
-    fn quotas(&self) -> &[Quota] {
-        &self.quotas
-    }
-
+impl RedisLimiter {
+    /// The response headers for `decision`, or the 429 when it is over the limit and
+    /// enforced, as `RateLimiter::enforce`.
+    ///
+    /// # Errors
+    ///
+    /// The 429 rejection.
     #[allow(clippy::result_large_err)] // auth-core's Rejection, by value as everywhere
-    fn enforce(&self, decision: &Decision) -> Result<HeaderMap, Rejection> {
+    pub fn enforce(&self, decision: &Decision) -> Result<HeaderMap, Rejection> {
         self.headers.enforce(&self.quotas, decision)
+    }
+}
+
+/// The fleet's limiter behind auth-core's seam: a gate (`auth_core::RateLimit`), the tower
+/// layer and `auth serve` take it as they take the in-memory one.
+impl Limiter for RedisLimiter {
+    async fn admit(&self, key: &str, cost: u32) -> Result<HeaderMap, Denial> {
+        let decision = self
+            .check(key, cost)
+            .await
+            .map_err(|e| Denial::Failed(e.into()))?;
+        self.enforce(&decision).map_err(Denial::from)
     }
 }
 

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_ratelimit::{Error, Outcome, Quota, Store};
+use auth_ratelimit::{Error, Outcome, Quota};
 use auth_ratelimit_redis::{FailurePolicy, RedisLimiter};
 
 #[path = "../../../.ci/tls_files.rs"]

@@ -1,6 +1,5 @@
-//! Rate limiting for APIs: a keyed GCRA limiter in memory, the IETF `RateLimit` headers, client
-//! addresses taken only from trusted proxies, and a store trait for sharing state across a
-//! fleet.
+//! Rate limiting for APIs: a keyed GCRA limiter in memory, the IETF `RateLimit` headers, and
+//! client addresses taken only from trusted proxies.
 //!
 //! - [`Quota`]: a count per period and a burst, in units nobody can misread
 //!   (`Quota::per_second(10)` is ten per second); nonsense is refused at construction.
@@ -15,8 +14,9 @@
 //!   [`Rejection`](auth_core::Rejection) via [`RateLimiter::enforce`].
 //! - [`client_addr`]: client addresses from `Forwarded` / `X-Forwarded-For`, trusted only
 //!   through configured proxies (the rightmost untrusted hop, never the first entry).
-//! - [`Store`]: the same decisions behind an async call, for state shared across a fleet
-//!   (`auth-ratelimit-redis`); the in-memory limiter implements it too.
+//! - auth-core's [`Limiter`](auth_core::Limiter), the seam behind every rate-limit gate
+//!   (`auth_core::RateLimit`): implemented by `RateLimiter<String>` here and by
+//!   `auth-ratelimit-redis` for state shared across a fleet.
 //! - [`client`]: the client side, reading `Retry-After` first, then `RateLimit`.
 //!
 //! # Memory
@@ -72,18 +72,17 @@ mod error;
 mod gcra;
 pub mod headers;
 mod http_date;
+mod limit;
 mod limiter;
 mod quota;
 mod sf;
 mod shards;
-mod store;
 
 pub use clock::FastClock;
 pub use decision::{Decision, MAX_QUOTAS, Outcome, PolicyState};
 pub use error::Error;
 pub use limiter::{Builder, DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, check_quotas};
 pub use quota::Quota;
-pub use store::Store;
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

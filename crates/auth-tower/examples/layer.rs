@@ -12,7 +12,7 @@ use auth_core::{
     TokenAuthenticator, TokenVerdict,
 };
 use auth_ratelimit::{Quota, RateLimiter};
-use auth_tower::{GateLayer, RequireScope, per_principal};
+use auth_tower::{GateLayer, RateLimit, RequireScope};
 use http_body_util::BodyExt;
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(GateLayer::new(Guard::new(TokenAuthenticator::bearer(
             "shop", verify,
         ))))
-        .layer(GateLayer::new(per_principal(
+        .layer(GateLayer::new(RateLimit::per_principal(
             RateLimiter::builder(Quota::per_minute(3)?).build()?,
         )))
         .layer(GateLayer::new(RequireScope::new(

@@ -11,8 +11,8 @@ use http_body_util::Either;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::gate::Gate;
 use crate::grpc::grpc_response;
+use auth_core::Gate;
 
 /// How refusals are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

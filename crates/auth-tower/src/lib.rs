@@ -1,12 +1,14 @@
 //! A tower layer for auth-rs: put authentication, scope requirements and rate limits in front
 //! of any tower service (axum, tonic, hyper via `hyper-util`'s tower adapter).
 //!
-//! A [`Gate`] is one check a request head must pass. [`auth_core::Guard`] is the
-//! authentication gate (it puts the [`auth_core::Principal`] into the request's extensions),
-//! [`RequireScope`] a per-route scope check, [`RateLimit`] (feature `ratelimit`, on by
-//! default) auth-ratelimit's keyed limiter with its headers on every response; [`GateLayer`] runs a gate in front of a service
-//! and answers refusals itself, as HTTP (400/401/403/429/503/500 with `WWW-Authenticate`) or
-//! as gRPC ([`GateLayer::grpc`]: `grpc-status` 16, 7, 8, 14, 13 with HTTP 200).
+//! The checks are auth-core's [`Gate`]s, the same ones any other server runs:
+//! [`auth_core::Guard`] (authentication; it puts the [`auth_core::Principal`] into the
+//! request's extensions), [`RequireScope`] (a per-route scope), [`RateLimit`] (any
+//! [`auth_core::Limiter`]: auth-ratelimit's in memory, or auth-ratelimit-redis's for a fleet),
+//! and their combinations. [`GateLayer`] is the adapter: it runs a gate in front of a
+//! service, adds the gate's headers to the service's responses, and answers refusals itself,
+//! as HTTP (400/401/403/429/503/500 with `WWW-Authenticate`) or as gRPC ([`GateLayer::grpc`]:
+//! `grpc-status` 16, 7, 8, 14, 13 with HTTP 200).
 //!
 //! # Example
 //!
@@ -46,14 +48,9 @@
 //! # });
 //! ```
 
-mod gate;
 mod grpc;
 mod layer;
-#[cfg(feature = "ratelimit")]
-mod ratelimit;
 
-pub use gate::{Gate, RequireScope};
+pub use auth_core::{BoxGate, Gate, GateExt, RateLimit, RequireScope};
 pub use grpc::{grpc_response, grpc_status};
 pub use layer::{GateLayer, GateResponse, GateService, Protocol};
-#[cfg(feature = "ratelimit")]
-pub use ratelimit::{RateLimit, SubjectKey, per_principal};

@@ -238,7 +238,7 @@ async fn grpc_mapping() {
 async fn per_principal_rate_limit_with_headers() {
     use auth_core::{ManualClock, UnixTime};
     use auth_ratelimit::{Quota, RateLimiter};
-    use auth_tower::per_principal;
+    use auth_tower::RateLimit;
 
     let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
     let limiter = RateLimiter::builder(Quota::per_minute(2).unwrap())
@@ -247,7 +247,7 @@ async fn per_principal_rate_limit_with_headers() {
         .unwrap();
     let service = ServiceBuilder::new()
         .layer(GateLayer::new(guard()))
-        .layer(GateLayer::new(per_principal(limiter)))
+        .layer(GateLayer::new(RateLimit::per_principal(limiter)))
         .service_fn(|_req: Request<()>| async {
             Ok::<_, Infallible>(Response::new(String::new()))
         });

@@ -6,7 +6,7 @@
 
 use auth_core::{Challenge, Principal};
 use auth_ratelimit::{Quota, RateLimiter};
-use auth_tower::{GateLayer, RequireScope, per_principal};
+use auth_tower::{GateLayer, RateLimit, RequireScope};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use examples::{DemoKeys, REALM, bind, guard, whoami, write_scope};
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/whoami", get(who))
         .route("/orders", post(create_order).route_layer(needs_write))
-        .layer(GateLayer::new(per_principal(limiter)))
+        .layer(GateLayer::new(RateLimit::per_principal(limiter)))
         .layer(GateLayer::new(guard(DemoKeys::from_env()?)));
     axum::serve(bind().await?, app).await?;
     Ok(())

@@ -56,7 +56,7 @@ pub(super) fn storage_cases(s: &mut Suite) {
             // A refused request: the rejection the server logs.
             let guard = Guard::new(keys.authenticator("api"));
             block_on(keys.revoke(&issued.id())).map_err(|e| e.to_string())?;
-            let denial = block_on(guard.check(&head(&[("x-api-key", &key)], "/")))
+            let denial = block_on(guard.decide(&head(&[("x-api-key", &key)], "/")))
                 .err()
                 .ok_or("a revoked key was accepted")?;
             let shown = [

@@ -176,7 +176,7 @@ async fn one_algorithm(alg: Algorithm) -> Result<(), String> {
         "authorization",
         http::HeaderValue::from_static("Bearer opaque-AT"),
     );
-    ensure(guard.check(&parts).await.is_err(), || {
+    ensure(guard.decide(&parts).await.is_err(), || {
         "inactive token accepted".into()
     })?;
     let got = requests(&server).await;

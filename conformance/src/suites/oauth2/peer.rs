@@ -190,7 +190,7 @@ pub(super) fn cases(s: &mut Suite) {
                 ))
                 .require_scope(ScopeRequirement::parse("api:read").map_err(|e| e.to_string())?);
                 let principal = guard
-                    .check(&bearer(token.secret()))
+                    .decide(&bearer(token.secret()))
                     .await
                     .map_err(|d| d.to_string())?
                     .ok_or("anonymous")?;
@@ -202,7 +202,7 @@ pub(super) fn cases(s: &mut Suite) {
                 // A fresh introspector (no cache) sees the revocation.
                 let guard = Guard::new(TokenAuthenticator::bearer("api", introspector(&p, rs)?));
                 let d = guard
-                    .check(&bearer(token.secret()))
+                    .decide(&bearer(token.secret()))
                     .await
                     .err()
                     .ok_or("revoked token accepted")?;
@@ -247,7 +247,7 @@ pub(super) fn cases(s: &mut Suite) {
                 let rs = client_for_rs(&p, &http).await?;
                 let guard = Guard::new(TokenAuthenticator::bearer("api", introspector(&p, rs)?));
                 let who = guard
-                    .check(&bearer(tokens.access_token()))
+                    .decide(&bearer(tokens.access_token()))
                     .await
                     .map_err(|d| d.to_string())?
                     .ok_or("anonymous")?;

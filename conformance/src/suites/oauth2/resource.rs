@@ -57,7 +57,7 @@ pub(super) fn cases(s: &mut Suite) {
                 ))
                 .require_scope(ScopeRequirement::parse("dolphin").map_err(|e| e.to_string())?);
                 let principal = guard
-                    .check(&bearer_head("2YotnFZFEjr1zCsicMWpAA"))
+                    .decide(&bearer_head("2YotnFZFEjr1zCsicMWpAA"))
                     .await
                     .map_err(|d| d.to_string())?
                     .ok_or("anonymous")?;
@@ -85,7 +85,7 @@ pub(super) fn cases(s: &mut Suite) {
                 ))
                 .require_scope(ScopeRequirement::parse("admin").map_err(|e| e.to_string())?);
                 let d = guard
-                    .check(&bearer_head("2YotnFZFEjr1zCsicMWpAA"))
+                    .decide(&bearer_head("2YotnFZFEjr1zCsicMWpAA"))
                     .await
                     .err()
                     .ok_or("admin granted")?;
@@ -115,7 +115,7 @@ pub(super) fn cases(s: &mut Suite) {
                 Mock::given(method("POST")).and(path("/introspect"))
                     .respond_with(introspection(&clock, 200, body)).mount(&server).await;
                 let auth = TokenAuthenticator::bearer("api", introspector(&server, &clock).await?);
-                let d = Guard::new(auth).check(&bearer_head("tok")).await.err().ok_or_else(|| format!("{why}: accepted"))?;
+                let d = Guard::new(auth).decide(&bearer_head("tok")).await.err().ok_or_else(|| format!("{why}: accepted"))?;
                 ensure_eq(why, d.status().as_u16(), 401)?;
             }
             let server = MockServer::start().await;
@@ -123,7 +123,7 @@ pub(super) fn cases(s: &mut Suite) {
             Mock::given(method("POST")).and(path("/introspect"))
                 .respond_with(introspection(&clock, 200, with("aud", json!(["x", "https://protected.example.net/resource"])))).mount(&server).await;
             let auth = TokenAuthenticator::bearer("api", introspector(&server, &clock).await?);
-            Guard::new(auth).check(&bearer_head("tok")).await.map_err(|d| format!("aud array: {d}"))?;
+            Guard::new(auth).decide(&bearer_head("tok")).await.map_err(|d| format!("aud array: {d}"))?;
             Ok(())
         })
     });
@@ -148,7 +148,7 @@ pub(super) fn cases(s: &mut Suite) {
                     ));
                     for _ in 0..2 {
                         let d = guard
-                            .check(&bearer_head("tok"))
+                            .decide(&bearer_head("tok"))
                             .await
                             .err()
                             .ok_or("accepted")?;
@@ -168,7 +168,7 @@ pub(super) fn cases(s: &mut Suite) {
                     .build()
                     .map_err(|e| e.to_string())?;
                 let d = Guard::new(TokenAuthenticator::bearer("api", i))
-                    .check(&bearer_head("tok"))
+                    .decide(&bearer_head("tok"))
                     .await
                     .err()
                     .ok_or("accepted")?;
@@ -192,17 +192,17 @@ pub(super) fn cases(s: &mut Suite) {
             let guard = Arc::new(Guard::new(TokenAuthenticator::bearer("api", introspector(&server, &clock).await?)));
             let tasks: Vec<_> = (0..20).map(|_| {
                 let guard = Arc::clone(&guard);
-                tokio::spawn(async move { guard.check(&bearer_head("tok")).await.is_ok() })
+                tokio::spawn(async move { guard.decide(&bearer_head("tok")).await.is_ok() })
             }).collect();
             for t in tasks {
                 ensure(t.await.map_err(|e| e.to_string())?, || "refused".into())?;
             }
             ensure_eq("one request for twenty", requests(&server).await.len(), 1)?;
             clock.advance(Duration::from_secs(19));
-            guard.check(&bearer_head("tok")).await.map_err(|d| d.to_string())?;
+            guard.decide(&bearer_head("tok")).await.map_err(|d| d.to_string())?;
             ensure_eq("cached until exp", requests(&server).await.len(), 1)?;
             clock.advance(Duration::from_secs(1));
-            let d = guard.check(&bearer_head("tok")).await.err().ok_or("expired token accepted")?;
+            let d = guard.decide(&bearer_head("tok")).await.err().ok_or("expired token accepted")?;
             ensure_eq("expired", d.status().as_u16(), 401)?;
             ensure_eq("asked again after exp", requests(&server).await.len(), 2)
         })

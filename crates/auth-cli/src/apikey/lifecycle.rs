@@ -6,14 +6,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use auth_apikey::{ApiKeys, KeyId, NewKey};
+use auth_apikey::{ApiKeys, BoxKeyStore, KeyId, NewKey};
 use auth_core::Scopes;
 use serde_json::{Value, json};
 
 use super::StoreArgs;
 use crate::data::DataDir;
 use crate::output::{Error, Output};
-use crate::store::{Backend, DatabaseArgs};
+use crate::store::DatabaseArgs;
 use crate::time;
 
 /// What `create` makes.
@@ -65,7 +65,7 @@ pub(crate) async fn create(
 }
 
 /// The keys of the store `store` names, and `id` parsed.
-async fn open(id: &str, store: &StoreArgs) -> Result<(ApiKeys<Backend>, KeyId), Error> {
+async fn open(id: &str, store: &StoreArgs) -> Result<(ApiKeys<BoxKeyStore>, KeyId), Error> {
     let id: KeyId = id.parse().map_err(|_| {
         Error::config(format!(
             "{id:?} is not a key id (8 letters and digits, as `create` prints): give the id, \

@@ -15,12 +15,9 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use auth_apikey::{ApiKeys, KeyRecord};
+use auth_apikey::{ApiKeys, BoxKeyStore, KeyRecord};
 
-use crate::store::Backend;
-use auth_core::{
-    Challenge, Either, Guard, Principal, Rejection, ScopeRequirement, TokenAuthenticator,
-};
+use auth_core::{BoxGate, Denial, Gate as _, PeerAddr, Principal, RequireScope};
 use auth_jwt::KeyRing;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use serde_json::{Value, json};
@@ -34,21 +31,20 @@ use super::log::Log;
 /// The realm of every challenge.
 pub(crate) const REALM: &str = "auth-serve";
 
-/// API keys first (they recognise their prefix), then the server's own JWTs.
-pub(crate) type Authenticator =
-    Either<TokenAuthenticator<ApiKeys<Backend>>, TokenAuthenticator<IssuedTokens>>;
-
 /// Everything a request needs.
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) config: Config,
     pub(crate) issuer: String,
     pub(crate) audience: String,
-    pub(crate) keys: ApiKeys<Backend>,
+    pub(crate) keys: ApiKeys<BoxKeyStore>,
     pub(crate) ring: KeyRing,
     pub(crate) tokens: IssuedTokens,
-    pub(crate) guard: Guard<Authenticator>,
-    pub(crate) admin: ScopeRequirement,
+    /// The API's gate: authentication (its failures spending the address's failure budget),
+    /// then the principal's own budget.
+    pub(crate) api_gate: BoxGate,
+    /// `/api/admin`'s scope.
+    pub(crate) admin: RequireScope,
     pub(crate) budgets: Budgets,
     pub(crate) clock: std::sync::Arc<dyn auth_core::Clock>,
     pub(crate) log: Log,
@@ -203,7 +199,7 @@ impl App {
             };
         let limits = match self.budgets.granted(class, client.id.as_str()).await {
             Ok(limits) => limits,
-            Err(limited) => return *limited,
+            Err(limited) => return Reply::from_response(limited.to_response()),
         };
         let mut reply = if token {
             self.token(form, &client)
@@ -233,56 +229,62 @@ impl App {
                 reply.headers.extend(limits);
                 reply
             }
-            Err(limited) => *limited,
+            Err(limited) => Reply::from_response(limited.to_response()),
         }
     }
 
-    /// The protected API: authenticate, rate limit, then the route.
+    /// The protected API: the gate (authenticate, rate limit), then the route.
     async fn api(&self, mut parts: Parts, peer: SocketAddr) -> (Reply, Option<Principal>) {
-        if let Err(denial) = self.guard.authorize(&mut parts).await {
-            match &denial {
-                auth_core::Denial::Failed(e) => {
-                    self.log
-                        .event("auth_error", &[("error", json!(e.to_string()))]);
-                }
-                auth_core::Denial::Rejected(r) => {
-                    self.log
-                        .event("auth_refused", &[("reason", json!(r.reason()))]);
-                }
-            }
-            let reply = Reply::from_response(denial.to_response());
-            return (self.refused(Class::Api, reply, &parts, peer).await, None);
-        }
-        let Some(principal) = parts.extensions.remove::<Principal>() else {
-            let e = auth_core::Error::Misconfigured("no principal after authentication".into());
-            return (Reply::from_response(e.to_response()), None);
-        };
-        let limits = match self.budgets.granted(Class::Api, principal.subject()).await {
+        parts.extensions.insert(PeerAddr(peer));
+        let limits = match self.api_gate.check(&mut parts).await {
             Ok(limits) => limits,
-            Err(limited) => return (*limited, Some(principal)),
+            Err(denial) => {
+                self.log_denial(&denial);
+                return (Reply::from_response(denial.to_response()), None);
+            }
         };
         let get = parts.method == Method::GET || parts.method == Method::HEAD;
         let mut reply = match parts.uri.path() {
-            "/api/whoami" if get => Reply::json(StatusCode::OK, &whoami(&principal)),
-            "/api/admin" if get => {
-                if self.admin.is_satisfied_by(principal.scopes()) {
-                    Reply::json(
-                        StatusCode::OK,
-                        &json!({"ok": true, "subject": principal.subject(), "scope": self.config.admin_scope}),
-                    )
-                } else {
-                    let challenge = [Challenge::bearer().with_realm(REALM)];
-                    let rejection =
-                        Rejection::insufficient_scope(challenge, &self.admin.challenge_scope());
-                    Reply::from_response(rejection.to_response())
-                }
-            }
+            "/api/whoami" if get => match parts.extensions.get::<Principal>() {
+                Some(principal) => Reply::json(StatusCode::OK, &whoami(principal)),
+                None => Reply::from_response(missing_principal().to_response()),
+            },
+            "/api/admin" if get => match self.admin.check(&mut parts).await {
+                Ok(_) => Reply::json(
+                    StatusCode::OK,
+                    &json!({
+                        "ok": true,
+                        "subject": parts.extensions.get::<Principal>().map(Principal::subject),
+                        "scope": self.config.admin_scope,
+                    }),
+                ),
+                Err(denial) => Reply::from_response(denial.to_response()),
+            },
             "/api/whoami" | "/api/admin" => Reply::method_not_allowed("GET, HEAD"),
             _ => Reply::not_found(),
         };
         reply.headers.extend(limits);
-        (reply, Some(principal))
+        (reply, parts.extensions.remove::<Principal>())
     }
+
+    /// Logs why the API refused a request (the reason, never the credential).
+    fn log_denial(&self, denial: &Denial) {
+        match denial {
+            Denial::Failed(e) => {
+                self.log
+                    .event("auth_error", &[("error", json!(e.to_string()))]);
+            }
+            Denial::Rejected(r) => {
+                self.log
+                    .event("auth_refused", &[("reason", json!(r.reason()))]);
+            }
+        }
+    }
+}
+
+/// A gate let a request through without the principal it should have put there.
+fn missing_principal() -> auth_core::Error {
+    auth_core::Error::Misconfigured("no principal after authentication".into())
 }
 
 /// `GET /api/whoami`.

@@ -13,26 +13,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use auth_core::{BoxLimiter, Denial, Limiter as _, PeerAddr, Principal, RateLimit};
 use auth_ratelimit::client_addr::TrustedProxies;
-use auth_ratelimit::{RateLimiter, Store as _};
-use auth_ratelimit_redis::RedisLimiter;
+use http::request::Parts;
 use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use super::app::Reply;
 use super::log::Log;
 
-/// Where rate-limit state lives: this process, or Redis shared by a fleet.
-#[derive(Debug)]
-pub(crate) enum Limits {
-    /// In memory, this process only.
-    Local(RateLimiter<String>),
-    /// In Redis, shared by every instance pointed at it.
-    Redis(RedisLimiter),
-}
-
 /// The endpoint classes, each with budgets of its own.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
     /// `/api/*`.
     Api,
@@ -52,13 +42,14 @@ impl Class {
     }
 }
 
-/// The budgets of authenticated callers and of failures, and the proxy walk.
+/// The budgets of authenticated callers and of failures, and the proxy walk. A budget is
+/// any [`Limiter`](auth_core::Limiter): this process's, or Redis shared by a fleet.
 #[derive(Debug)]
 pub(crate) struct Budgets {
     /// Authenticated callers: `<class>:<subject or client id>`.
-    pub(crate) granted: Limits,
+    pub(crate) granted: BoxLimiter,
     /// Failed authentications: `<class>:<client address>`.
-    pub(crate) failures: Limits,
+    pub(crate) failures: BoxLimiter,
     /// Who may say who the client is.
     pub(crate) proxies: TrustedProxies,
     pub(crate) log: Log,
@@ -73,24 +64,51 @@ impl Budgets {
 
     /// One request from the authenticated `who` in `class`: the RateLimit headers to add, or
     /// the 429 (503 when a shared store cannot decide) to answer instead.
-    pub(crate) async fn granted(&self, class: Class, who: &str) -> Result<HeaderMap, Box<Reply>> {
-        take(
-            &self.granted,
-            &format!("{}:{who}", class.as_str()),
-            self.log,
-        )
-        .await
+    pub(crate) async fn granted(&self, class: Class, who: &str) -> Result<HeaderMap, Denial> {
+        let key = format!("{}:{who}", class.as_str());
+        self.logged(self.granted.admit(&key, 1).await)
     }
 
     /// One failed authentication from `addr` in `class`: the headers to add to the refusal,
     /// or the 429 to answer instead once the address's failure budget is spent.
-    pub(crate) async fn failed(&self, class: Class, addr: IpAddr) -> Result<HeaderMap, Box<Reply>> {
-        take(
-            &self.failures,
-            &format!("{}:{addr}", class.as_str()),
-            self.log,
-        )
-        .await
+    pub(crate) async fn failed(&self, class: Class, addr: IpAddr) -> Result<HeaderMap, Denial> {
+        let key = format!("{}:{addr}", class.as_str());
+        self.logged(self.failures.admit(&key, 1).await)
+    }
+
+    /// The gate of `class`'s failure budget: keyed by the client address behind the trusted
+    /// proxies (the connection's [`PeerAddr`] must be in the extensions).
+    pub(crate) fn failure_gate(
+        &self,
+        class: Class,
+    ) -> RateLimit<BoxLimiter, impl Fn(&Parts) -> Option<String> + Send + Sync + use<>> {
+        let proxies = self.proxies.clone();
+        RateLimit::new(self.failures.clone(), move |parts: &Parts| {
+            let peer = parts.extensions.get::<PeerAddr>()?;
+            let addr = proxies.client_addr(&parts.headers, peer.0.ip());
+            Some(format!("{}:{addr}", class.as_str()))
+        })
+    }
+
+    /// The gate of `class`'s budgets of authenticated principals, keyed by subject.
+    pub(crate) fn principal_gate(
+        &self,
+        class: Class,
+    ) -> RateLimit<BoxLimiter, impl Fn(&Parts) -> Option<String> + Send + Sync + use<>> {
+        RateLimit::new(self.granted.clone(), move |parts: &Parts| {
+            let principal = parts.extensions.get::<Principal>()?;
+            Some(format!("{}:{}", class.as_str(), principal.subject()))
+        })
+    }
+
+    /// Logs a store that could not decide.
+    #[allow(clippy::result_large_err)] // auth-core's Denial, by value as every gate returns it
+    fn logged(&self, admitted: Result<HeaderMap, Denial>) -> Result<HeaderMap, Denial> {
+        if let Err(Denial::Failed(e)) = &admitted {
+            self.log
+                .event("ratelimit_error", &[("error", json!(e.to_string()))]);
+        }
+        admitted
     }
 }
 
@@ -100,19 +118,4 @@ pub(crate) fn is_failure(status: StatusCode) -> bool {
         status,
         StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
     )
-}
-
-async fn take(limits: &Limits, key: &str, log: Log) -> Result<HeaderMap, Box<Reply>> {
-    let enforced = match limits {
-        Limits::Local(local) => local.enforce(&local.check(key)),
-        Limits::Redis(redis) => match redis.check(key, 1).await {
-            Ok(decision) => redis.enforce(&decision),
-            Err(e) => {
-                let e = auth_core::Error::from(e);
-                log.event("ratelimit_error", &[("error", json!(e.to_string()))]);
-                return Err(Box::new(Reply::from_response(e.to_response())));
-            }
-        },
-    };
-    enforced.map_err(|limited| Box::new(Reply::from_response(limited.to_response())))
 }

@@ -7,18 +7,16 @@
 
 use std::borrow::Cow;
 
-use auth_apikey::{ApiKeys, KeyId, KeyStore as _};
+use auth_apikey::{ApiKeys, BoxKeyStore, KeyId, KeyStore as _};
 use auth_core::{CredentialKind, Principal, Scopes, TokenVerdict, VerifyToken};
 use auth_jwt::Verifier;
 use serde_json::Value;
-
-use crate::store::Backend;
 
 /// Verifies the gateway's tokens: signature and claims, then the issuing key's state.
 #[derive(Debug, Clone)]
 pub(crate) struct IssuedTokens {
     pub(crate) verifier: Verifier,
-    pub(crate) keys: ApiKeys<Backend>,
+    pub(crate) keys: ApiKeys<BoxKeyStore>,
 }
 
 /// Why a token that verified is refused anyway.

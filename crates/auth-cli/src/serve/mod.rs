@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use auth_apikey::NewKey;
 use auth_core::{
-    AuthenticateExt as _, Challenge, Clock, CoarseClock, Guard, ScopeRequirement, Scopes,
-    TokenAuthenticator,
+    AuthenticateExt as _, BoxLimiter, Challenge, Clock, CoarseClock, GateExt as _, Guard,
+    RequireScope, ScopeRequirement, Scopes, TokenAuthenticator,
 };
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
@@ -39,13 +39,13 @@ use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 
 use self::app::{App, REALM, Reply};
-use self::budgets::{Budgets, Limits};
+use self::budgets::{Budgets, Class};
 use self::config::Config;
 use self::issued::IssuedTokens;
 use self::log::Log;
 use crate::data::DataDir;
 use crate::output::{Error, Output, stdout_line};
-use crate::store::{Backend, DatabaseArgs};
+use crate::store::{self, DatabaseArgs};
 
 /// The largest request body read (token requests are a few hundred bytes).
 const MAX_BODY: usize = 16 * 1024;
@@ -110,16 +110,8 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     let bound = listener.local_addr().map_err(Error::config)?;
     let data = DataDir::open(&args.data)?;
     let keys = data.api_keys(&args.database).await?;
-    // A first start: no key store yet (SQLite), or no admin key in the shared database.
-    let first_start = match keys.store() {
-        Backend::Sqlite(_) => data.is_fresh(),
-        Backend::Postgres(_) => keys
-            .store()
-            .has_no_keys_of("admin")
-            .await
-            .map_err(Error::config)?,
-    };
-    if first_start {
+    // A first start: no admin key in the store yet (a new SQLite file, or a new database).
+    if store::has_no_keys_of(&keys, "admin").await? {
         let admin = NewKey::new("admin", "first-start admin key")
             .with_scopes(Scopes::from_space_separated(&config.admin_scope));
         let issued = keys.create(admin).await.map_err(Error::config)?;
@@ -173,12 +165,19 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         keys.authenticator(REALM)
             .or(TokenAuthenticator::bearer(REALM, tokens.clone()).with_challenge(challenge));
     let budgets = Budgets {
-        granted: limits(&args, &config.quota, "auth-serve:")?,
-        failures: limits(&args, &config.failure_quota, "auth-serve:fail:")?,
+        granted: limiter(&args, &config.quota, "auth-serve:")?,
+        failures: limiter(&args, &config.failure_quota, "auth-serve:fail:")?,
         proxies: config.proxies.clone(),
         log: Log,
     };
-    let admin = ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?;
+    let api_gate = Guard::new(authenticator)
+        .on_refusal(budgets.failure_gate(Class::Api))
+        .then(budgets.principal_gate(Class::Api))
+        .boxed();
+    let admin = RequireScope::new(
+        ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?,
+        [Challenge::bearer().with_realm(REALM)],
+    );
     let app = Arc::new(App {
         config,
         issuer: issuer.clone(),
@@ -186,7 +185,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         keys,
         ring,
         tokens,
-        guard: Guard::new(authenticator),
+        api_gate,
         admin,
         budgets,
         clock,
@@ -210,12 +209,16 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     accept_loop(listener, tls, app).await
 }
 
-/// One set of budgets of `quota`: in this process, or in Redis under `prefix`.
-fn limits(args: &ServeArgs, quota: &auth_ratelimit::Quota, prefix: &str) -> Result<Limits, Error> {
+/// A limiter of `quota`: in this process, or in Redis under `prefix` for a fleet.
+fn limiter(
+    args: &ServeArgs,
+    quota: &auth_ratelimit::Quota,
+    prefix: &str,
+) -> Result<BoxLimiter, Error> {
     Ok(match &args.redis {
-        None => Limits::Local(
+        None => BoxLimiter::new(
             RateLimiter::builder(quota.clone())
-                .build()
+                .build::<String>()
                 .map_err(Error::config)?,
         ),
         Some(url) => {
@@ -223,7 +226,7 @@ fn limits(args: &ServeArgs, quota: &auth_ratelimit::Quota, prefix: &str) -> Resu
             if let Some(ca) = &args.redis_ca {
                 builder = builder.ca_certificate_pem(crate::output::read_file(ca)?);
             }
-            Limits::Redis(builder.build().map_err(Error::config)?)
+            BoxLimiter::new(builder.build().map_err(Error::config)?)
         }
     })
 }

@@ -1,0 +1,226 @@
+//! The server-side seam: a [`Gate`] is one check a request head must pass before the
+//! application sees it (authentication, a scope, a rate limit). It answers the headers to add
+//! to the eventual response (the `RateLimit` fields), or the [`Denial`] to answer with; it
+//! may add to the request's extensions (the [`Principal`]).
+//!
+//! Gates compose: [`GateExt::then`] runs two in order, [`GateExt::on_refusal`] spends a
+//! second gate (a failure budget) only when the first refuses the caller. Every adapter runs
+//! one gate: auth-tower's layer, `auth serve`, a hand-written hyper service, a serverless
+//! handler.
+//!
+//! ```
+//! use auth_core::{Gate, GateExt, Guard, RequireScope, ScopeRequirement, TokenAuthenticator};
+//! use auth_core::{Challenge, CredentialKind, Principal, TokenVerdict};
+//!
+//! let verify = |token: &str| -> Result<TokenVerdict, auth_core::Error> {
+//!     Ok(match token {
+//!         "good" => TokenVerdict::Valid(Principal::new("alice", CredentialKind::ApiKey)),
+//!         _ => TokenVerdict::Invalid("unknown".into()),
+//!     })
+//! };
+//! let gate = Guard::new(TokenAuthenticator::bearer("api", verify))
+//!     .then(RequireScope::new(ScopeRequirement::parse("write")?, [Challenge::bearer()]));
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let (mut parts, ()) = http::Request::get("/").header("authorization", "Bearer good")
+//!     .body(())?.into_parts();
+//! let refused = gate.check(&mut parts).await.unwrap_err();
+//! assert_eq!(refused.to_response().status(), 403);
+//! # Ok::<_, Box<dyn std::error::Error>>(()) })?;
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{HeaderMap, StatusCode};
+
+use crate::BoxFuture;
+use crate::authenticate::{Authenticate, Guard};
+use crate::challenge::Challenge;
+use crate::principal::{Principal, ScopeRequirement};
+use crate::rejection::{Denial, Rejection};
+
+/// Decides whether a request may pass: the headers for its response, or the refusal.
+pub trait Gate: Send + Sync {
+    /// Checks `request`, adding to its extensions what later gates and the application need.
+    ///
+    /// # Errors
+    ///
+    /// The [`Denial`] to answer with: a [`Rejection`] (400, 401, 403, 429), or an
+    /// [`Error`](crate::Error) when no decision could be reached (503, 500).
+    fn check(&self, request: &mut Parts) -> impl Future<Output = Result<HeaderMap, Denial>> + Send;
+}
+
+/// [`Gate`] in object-safe form, implemented for every gate: what [`BoxGate`] holds.
+pub trait DynGate: Send + Sync {
+    /// [`Gate::check`], boxed.
+    fn check_boxed<'a>(
+        &'a self,
+        request: &'a mut Parts,
+    ) -> BoxFuture<'a, Result<HeaderMap, Denial>>;
+}
+
+impl<G: Gate> DynGate for G {
+    fn check_boxed<'a>(
+        &'a self,
+        request: &'a mut Parts,
+    ) -> BoxFuture<'a, Result<HeaderMap, Denial>> {
+        Box::pin(self.check(request))
+    }
+}
+
+/// A type-erased, cheaply cloneable gate: for gates chosen at run time (from a
+/// configuration), and to name a stack's type.
+#[derive(Clone)]
+pub struct BoxGate(Arc<dyn DynGate>);
+
+impl BoxGate {
+    /// Erases `gate`'s type.
+    pub fn new(gate: impl Gate + 'static) -> Self {
+        Self(Arc::new(gate))
+    }
+}
+
+impl fmt::Debug for BoxGate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("BoxGate").finish_non_exhaustive()
+    }
+}
+
+impl Gate for BoxGate {
+    async fn check(&self, request: &mut Parts) -> Result<HeaderMap, Denial> {
+        self.0.check_boxed(request).await
+    }
+}
+
+impl<G: Gate + ?Sized> Gate for Arc<G> {
+    fn check(&self, request: &mut Parts) -> impl Future<Output = Result<HeaderMap, Denial>> + Send {
+        (**self).check(request)
+    }
+}
+
+/// Combinators on [`Gate`].
+pub trait GateExt: Gate + Sized {
+    /// `self`, then `next` if `self` let the request through; the headers of both.
+    fn then<B: Gate>(self, next: B) -> Then<Self, B> {
+        Then { first: self, next }
+    }
+
+    /// `self`; when it refuses the caller (400, 401, 403), `budget` is checked too: a
+    /// refusal of `budget` (429) answers instead, and its headers go onto `self`'s refusal.
+    /// Failed authentications then spend a budget of their own (per client address, say),
+    /// which requests that pass never touch. The server's own failures (503, 500) spend
+    /// nothing.
+    fn on_refusal<B: Gate>(self, budget: B) -> OnRefusal<Self, B> {
+        OnRefusal { gate: self, budget }
+    }
+
+    /// Erases the type.
+    fn boxed(self) -> BoxGate
+    where
+        Self: 'static,
+    {
+        BoxGate::new(self)
+    }
+}
+
+impl<G: Gate> GateExt for G {}
+
+/// Two gates in order. See [`GateExt::then`].
+#[derive(Debug, Clone)]
+pub struct Then<A, B> {
+    first: A,
+    next: B,
+}
+
+impl<A: Gate, B: Gate> Gate for Then<A, B> {
+    async fn check(&self, request: &mut Parts) -> Result<HeaderMap, Denial> {
+        let mut headers = self.first.check(request).await?;
+        let more = self.next.check(request).await?;
+        for (name, value) in &more {
+            headers.append(name, value.clone());
+        }
+        Ok(headers)
+    }
+}
+
+/// A gate whose refusals of the caller spend a budget. See [`GateExt::on_refusal`].
+#[derive(Debug, Clone)]
+pub struct OnRefusal<G, B> {
+    gate: G,
+    budget: B,
+}
+
+impl<G: Gate, B: Gate> Gate for OnRefusal<G, B> {
+    async fn check(&self, request: &mut Parts) -> Result<HeaderMap, Denial> {
+        let refusal = match self.gate.check(request).await {
+            Ok(headers) => return Ok(headers),
+            Err(Denial::Rejected(r)) if is_the_callers(r.status()) => r,
+            Err(other) => return Err(other),
+        };
+        let headers = self.budget.check(request).await?;
+        Err(headers
+            .iter()
+            .fold(refusal, |r, (name, value)| {
+                r.with_header(name.clone(), value.clone())
+            })
+            .into())
+    }
+}
+
+fn is_the_callers(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    )
+}
+
+/// Authentication: runs the guard's authenticator, enforces its scope requirement, and puts
+/// the principal into the request's extensions.
+impl<A: Authenticate> Gate for Guard<A> {
+    async fn check(&self, request: &mut Parts) -> Result<HeaderMap, Denial> {
+        self.authorize(request).await?;
+        Ok(HeaderMap::new())
+    }
+}
+
+/// A per-route scope requirement, checked against the [`Principal`] an earlier gate put into
+/// the extensions: none is 401, one without the scopes is 403 `insufficient_scope`.
+#[derive(Debug, Clone)]
+pub struct RequireScope {
+    requirement: ScopeRequirement,
+    challenges: Vec<Challenge>,
+}
+
+impl RequireScope {
+    /// Requires `requirement`; `challenges` are the realm's challenge templates (for example
+    /// `Challenge::bearer().with_realm("api")`), sent with the 401 or 403.
+    pub fn new(
+        requirement: ScopeRequirement,
+        challenges: impl IntoIterator<Item = Challenge>,
+    ) -> Self {
+        Self {
+            requirement,
+            challenges: challenges.into_iter().collect(),
+        }
+    }
+}
+
+impl Gate for RequireScope {
+    fn check(&self, request: &mut Parts) -> impl Future<Output = Result<HeaderMap, Denial>> + Send {
+        let decided = match request.extensions.get::<Principal>() {
+            None => Err(Rejection::missing(self.challenges.clone()).into()),
+            Some(p) if !self.requirement.is_satisfied_by(p.scopes()) => {
+                Err(Rejection::insufficient_scope(
+                    self.challenges.clone(),
+                    &self.requirement.challenge_scope(),
+                )
+                .into())
+            }
+            Some(_) => Ok(HeaderMap::new()),
+        };
+        std::future::ready(decided)
+    }
+}

@@ -5,8 +5,8 @@
 //! loopback and talks to it with a real client.
 
 use auth_core::{
-    CredentialKind, Guard, Principal, ScopeRequirement, Scopes, Secret, SecretError,
-    TokenAuthenticator, TokenVerdict,
+    BoxGate, CredentialKind, GateExt as _, Guard, Principal, RateLimit, ScopeRequirement, Scopes,
+    Secret, SecretError, TokenAuthenticator, TokenVerdict,
 };
 
 /// The realm every example answers in.
@@ -65,6 +65,30 @@ pub fn guard(keys: DemoKeys) -> Guard<TokenAuthenticator<DemoKeys>> {
     Guard::new(TokenAuthenticator::bearer(REALM, keys).with_extractor(extractor))
 }
 
+/// The gate the framework-free examples run (hyper, actix-web, serverless): [`guard`], then
+/// 100 requests a minute per caller in bursts of 20. The same `auth_core::Gate` auth-tower's
+/// layer runs for axum and tonic; its headers (the `RateLimit` fields) go on the response.
+///
+/// # Errors
+///
+/// When the quota is refused (it is not: the numbers are valid).
+pub fn gate(keys: DemoKeys) -> Result<BoxGate, Box<dyn std::error::Error>> {
+    let quota = auth_ratelimit::Quota::per_minute(100)?.with_burst(20)?;
+    let limiter = auth_ratelimit::RateLimiter::builder(quota).build::<String>()?;
+    Ok(guard(keys).then(RateLimit::per_principal(limiter)).boxed())
+}
+
+/// `response` with the gate's `headers` added.
+pub fn with_headers(
+    mut response: http::Response<String>,
+    headers: http::HeaderMap,
+) -> http::Response<String> {
+    for (name, value) in &headers {
+        response.headers_mut().append(name, value.clone());
+    }
+    response
+}
+
 /// What the write routes need.
 pub fn write_scope() -> ScopeRequirement {
     ScopeRequirement::parse("orders:write").unwrap_or_else(|_| unreachable!("valid literal"))
@@ -112,30 +136,32 @@ pub mod serverless {
 
     use std::sync::OnceLock;
 
-    use auth_core::{Guard, Principal, TokenAuthenticator};
+    use auth_core::{BoxGate, Gate as _, Principal};
 
     use super::DemoKeys;
 
-    fn guard() -> Option<&'static Guard<TokenAuthenticator<DemoKeys>>> {
-        static GUARD: OnceLock<Option<Guard<TokenAuthenticator<DemoKeys>>>> = OnceLock::new();
-        GUARD
-            .get_or_init(|| DemoKeys::from_env().ok().map(super::guard))
+    /// Made once per process (a cold start), kept for every invocation after.
+    fn gate() -> Option<&'static BoxGate> {
+        static GATE: OnceLock<Option<BoxGate>> = OnceLock::new();
+        GATE.get_or_init(|| DemoKeys::from_env().ok().and_then(|k| super::gate(k).ok()))
             .as_ref()
     }
 
     /// Handles one request: `GET /whoami` for any authenticated caller.
     pub async fn handle(request: http::Request<String>) -> http::Response<String> {
-        let Some(guard) = guard() else {
+        let Some(gate) = gate() else {
             return auth_core::Error::Misconfigured("DEMO_API_KEY is not set".into()).to_response();
         };
         let (mut parts, _body) = request.into_parts();
-        if let Err(denial) = guard.authorize(&mut parts).await {
-            return denial.to_response();
-        }
-        match parts.extensions.get::<Principal>() {
+        let headers = match gate.check(&mut parts).await {
+            Ok(headers) => headers,
+            Err(denial) => return denial.to_response(),
+        };
+        let response = match parts.extensions.get::<Principal>() {
             Some(p) => super::whoami(p),
             None => auth_core::Error::Misconfigured("no principal".into()).to_response(),
-        }
+        };
+        super::with_headers(response, headers)
     }
 }
 

@@ -95,6 +95,8 @@ async fn check_http_example(bin: &str) {
         Some(&b"application/json"[..]),
         "{bin}: the JSON answer is labelled JSON"
     );
+    // Every example runs a gate with a per-caller limit: its fields are on the answer.
+    assert!(resp.headers().contains_key("ratelimit"), "{bin}: {:?}", resp.headers());
 
     let (status, challenge, _) = get(&url, &[("authorization", "Bearer wrong")]).await;
     assert_eq!(
@@ -185,6 +187,7 @@ fn serverless_handler() {
     let ok = run(&[&format!("Bearer {READER}")]);
     assert!(ok.starts_with("200\n"), "{ok}");
     assert!(ok.contains(r#""subject":"reader""#), "{ok}");
+    assert!(ok.contains("ratelimit: "), "{ok}");
     let denied = run(&[]);
     assert!(denied.starts_with("401\n"), "{denied}");
     assert!(

@@ -6,10 +6,8 @@
 use std::sync::Arc;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use auth_core::{Guard, Principal, TokenAuthenticator};
-use examples::{DemoKeys, announce, guard, whoami};
-
-type DemoGuard = Guard<TokenAuthenticator<DemoKeys>>;
+use auth_core::{BoxGate, Gate as _, Principal};
+use examples::{DemoKeys, announce, gate, whoami, with_headers};
 
 /// actix-web's head as an `http` 1.x head: method, URI and headers are copied as bytes
 /// (actix-web 4 is built on `http` 0.2, a different type with the same meaning).
@@ -39,11 +37,11 @@ fn into_actix(response: http::Response<String>) -> HttpResponse {
     out.body(response.into_body())
 }
 
-async fn who(req: HttpRequest, guard: web::Data<Arc<DemoGuard>>) -> HttpResponse {
+async fn who(req: HttpRequest, gate: web::Data<Arc<BoxGate>>) -> HttpResponse {
     let mut head = head_of(&req);
-    match guard.authorize(&mut head).await {
-        Ok(()) => match head.extensions.get::<Principal>() {
-            Some(p) => into_actix(whoami(p)),
+    match gate.check(&mut head).await {
+        Ok(headers) => match head.extensions.get::<Principal>() {
+            Some(p) => into_actix(with_headers(whoami(p), headers)),
             None => HttpResponse::InternalServerError().finish(),
         },
         Err(denial) => into_actix(denial.to_response()),
@@ -52,14 +50,14 @@ async fn who(req: HttpRequest, guard: web::Data<Arc<DemoGuard>>) -> HttpResponse
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let guard = Arc::new(guard(DemoKeys::from_env()?));
+    let gate = Arc::new(gate(DemoKeys::from_env()?)?);
     let listener = std::net::TcpListener::bind(
         std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:0".to_owned()),
     )?;
     announce(listener.local_addr()?);
     HttpServer::new(move || {
         App::new()
-            .app_data(web::Data::new(Arc::clone(&guard)))
+            .app_data(web::Data::new(Arc::clone(&gate)))
             .route("/whoami", web::get().to(who))
     })
     .workers(1)

@@ -1,4 +1,4 @@
-//! hyper 1.x with no framework: the crates called directly on `Request<Incoming>`.
+//! hyper 1.x with no framework: the gate called directly on `Request<Incoming>`'s head.
 //!
 //! `DEMO_API_KEY=... cargo run -p examples --bin hyper_server`, then
 //! `curl -H "Authorization: Bearer $DEMO_API_KEY" http://127.0.0.1:PORT/whoami`.
@@ -6,8 +6,8 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use auth_core::Principal;
-use examples::{DemoKeys, bind, guard, whoami};
+use auth_core::{Gate as _, Principal};
+use examples::{DemoKeys, bind, gate, whoami, with_headers};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -16,21 +16,24 @@ use hyper_util::rt::TokioIo;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let guard = Arc::new(guard(DemoKeys::from_env()?));
+    let gate = Arc::new(gate(DemoKeys::from_env()?)?);
     let listener = bind().await?;
     loop {
         let (stream, _) = listener.accept().await?;
-        let guard = Arc::clone(&guard);
+        let gate = Arc::clone(&gate);
         tokio::spawn(async move {
             let service = service_fn(move |request: Request<Incoming>| {
-                let guard = Arc::clone(&guard);
+                let gate = Arc::clone(&gate);
                 async move {
                     let (mut parts, _body) = request.into_parts();
-                    let response = match guard.authorize(&mut parts).await {
-                        Ok(()) => match parts.extensions.get::<Principal>() {
-                            Some(p) if parts.uri.path() == "/whoami" => whoami(p),
-                            _ => not_found(),
-                        },
+                    let response = match gate.check(&mut parts).await {
+                        Ok(headers) => with_headers(
+                            match parts.extensions.get::<Principal>() {
+                                Some(p) if parts.uri.path() == "/whoami" => whoami(p),
+                                _ => not_found(),
+                            },
+                            headers,
+                        ),
                         Err(denial) => denial.to_response(),
                     };
                     Ok::<_, Infallible>(response)

@@ -96,7 +96,11 @@ async fn check_http_example(bin: &str) {
         "{bin}: the JSON answer is labelled JSON"
     );
     // Every example runs a gate with a per-caller limit: its fields are on the answer.
-    assert!(resp.headers().contains_key("ratelimit"), "{bin}: {:?}", resp.headers());
+    assert!(
+        resp.headers().contains_key("ratelimit"),
+        "{bin}: {:?}",
+        resp.headers()
+    );
 
     let (status, challenge, _) = get(&url, &[("authorization", "Bearer wrong")]).await;
     assert_eq!(

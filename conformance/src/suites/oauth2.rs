@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{Clock, HttpClient, ManualClock, Secret, UnixTime};
+use auth_core::{BoxHttpClient, Clock, ManualClock, Secret, UnixTime};
 use auth_core::{Guard, ScopeRequirement, TokenAuthenticator};
 use auth_oauth2::{
-    DevicePoll, Error, ErrorCode, FileStore, Introspector, MemoryStore, Metadata, OAuthClient,
-    OAuthClientBuilder, PendingAuthorization, Pkce, Quirk, TokenKind, TokenSet, TokenSource,
-    TokenStore, WellKnown,
+    DevicePoll, Error, ErrorCode, FileTokenStore, Introspector, MemoryTokenStore, Metadata,
+    OAuthClient, OAuthClientBuilder, PendingAuthorization, Pkce, Quirk, TokenKind, TokenSet,
+    TokenSource, TokenStore, WellKnown,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
@@ -32,9 +32,9 @@ fn vectors() -> Result<Value, String> {
     serde_json::from_str(VECTORS).map_err(|e| e.to_string())
 }
 
-fn http() -> Result<Arc<dyn HttpClient>, String> {
+fn http() -> Result<BoxHttpClient, String> {
     let client = auth_http::Client::new(auth_http::Config::default()).map_err(|e| e.to_string())?;
-    Ok(Arc::new(client))
+    Ok(BoxHttpClient::new(client))
 }
 
 fn builder(

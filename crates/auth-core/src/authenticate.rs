@@ -205,6 +205,52 @@ where
     }
 }
 
+/// [`VerifyToken`] in object-safe form, implemented for every verifier: what
+/// [`BoxVerifyToken`] holds. Call [`VerifyToken`] instead.
+pub trait DynVerifyToken: Send + Sync {
+    /// [`VerifyToken::recognizes`].
+    fn recognizes_dyn(&self, token: &str) -> bool;
+    /// [`VerifyToken::verify`], boxed.
+    fn verify_boxed<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<TokenVerdict, Error>>;
+}
+
+impl<V: VerifyToken> DynVerifyToken for V {
+    fn recognizes_dyn(&self, token: &str) -> bool {
+        self.recognizes(token)
+    }
+
+    fn verify_boxed<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<TokenVerdict, Error>> {
+        Box::pin(self.verify(token))
+    }
+}
+
+/// A type-erased, cheaply cloneable token verifier.
+#[derive(Clone)]
+pub struct BoxVerifyToken(Arc<dyn DynVerifyToken>);
+
+impl BoxVerifyToken {
+    /// Erases `verifier`'s type.
+    pub fn new(verifier: impl VerifyToken + 'static) -> Self {
+        Self(Arc::new(verifier))
+    }
+}
+
+impl std::fmt::Debug for BoxVerifyToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("BoxVerifyToken").finish_non_exhaustive()
+    }
+}
+
+impl VerifyToken for BoxVerifyToken {
+    fn recognizes(&self, token: &str) -> bool {
+        self.0.recognizes_dyn(token)
+    }
+
+    async fn verify(&self, token: &str) -> Result<TokenVerdict, Error> {
+        self.0.verify_boxed(token).await
+    }
+}
+
 /// Reads a token with a [`TokenExtractor`], checks it with a [`VerifyToken`], and answers
 /// with RFC 6750's codes: malformed requests `invalid_request` (400), refused tokens
 /// `invalid_token` (401), no token a bare challenge (401).

@@ -224,3 +224,111 @@ impl Gate for RequireScope {
         std::future::ready(decided)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use http::HeaderValue;
+
+    use super::*;
+    use crate::authenticate::{TokenAuthenticator, TokenVerdict};
+    use crate::principal::CredentialKind;
+    use crate::rejection::Error;
+
+    fn run<G: Gate>(gate: &G, authorization: Option<&str>) -> Result<HeaderMap, Denial> {
+        let mut request = http::Request::get("/");
+        if let Some(a) = authorization {
+            request = request.header("authorization", a);
+        }
+        let (mut parts, ()) = request.body(()).unwrap_or_default().into_parts();
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map(|rt| rt.block_on(gate.check(&mut parts)))
+            .unwrap_or_else(|e| Err(Error::Misconfigured(e.to_string().into()).into()))
+    }
+
+    fn guard() -> Guard<TokenAuthenticator<fn(&str) -> Result<TokenVerdict, Error>>> {
+        fn verify(token: &str) -> Result<TokenVerdict, Error> {
+            match token {
+                "good" => Ok(TokenVerdict::Valid(Principal::new(
+                    "a",
+                    CredentialKind::ApiKey,
+                ))),
+                "down" => Err(Error::unavailable("keys", "down")),
+                _ => Ok(TokenVerdict::Invalid("bad".into())),
+            }
+        }
+        Guard::new(TokenAuthenticator::bearer("api", verify as fn(&str) -> _))
+    }
+
+    /// A budget: admits `limit` requests with a header, then refuses with 429; counts calls.
+    struct Budget {
+        limit: usize,
+        calls: AtomicUsize,
+    }
+
+    impl Gate for Budget {
+        async fn check(&self, _: &mut Parts) -> Result<HeaderMap, Denial> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) >= self.limit {
+                return Err(Rejection::rate_limited(Duration::from_secs(7)).into());
+            }
+            let mut h = HeaderMap::new();
+            h.insert("ratelimit", HeaderValue::from_static("\"f\";r=0;t=1"));
+            Ok(h)
+        }
+    }
+
+    fn budget(limit: usize) -> Budget {
+        Budget {
+            limit,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    #[test]
+    fn then_runs_both_and_merges_their_headers_or_stops_at_a_refusal() {
+        let gate = guard().then(budget(1));
+        assert!(
+            run(&gate, Some("Bearer good"))
+                .unwrap()
+                .contains_key("ratelimit")
+        );
+        assert_eq!(run(&gate, Some("Bearer good")).unwrap_err().status(), 429);
+        let bad = guard().then(budget(5));
+        assert_eq!(run(&bad, Some("Bearer nope")).unwrap_err().status(), 401);
+        assert_eq!(
+            bad.next.calls.load(Ordering::SeqCst),
+            0,
+            "a refused request spent"
+        );
+    }
+
+    #[test]
+    fn on_refusal_spends_only_on_the_callers_failures() {
+        let gate = guard().on_refusal(budget(1));
+        // A pass spends nothing.
+        assert!(run(&gate, Some("Bearer good")).is_ok());
+        assert_eq!(gate.budget.calls.load(Ordering::SeqCst), 0);
+        // A caller's failure spends, and carries the budget's headers.
+        let first = run(&gate, Some("Bearer nope")).unwrap_err();
+        assert_eq!(first.status(), 401);
+        assert!(first.to_response().headers().contains_key("ratelimit"));
+        // Once spent, failures are 429; a valid credential still passes.
+        assert_eq!(run(&gate, Some("Bearer nope")).unwrap_err().status(), 429);
+        assert!(run(&gate, Some("Bearer good")).is_ok());
+        // The server's own failure spends nothing.
+        let calls = gate.budget.calls.load(Ordering::SeqCst);
+        assert_eq!(run(&gate, Some("Bearer down")).unwrap_err().status(), 503);
+        assert_eq!(gate.budget.calls.load(Ordering::SeqCst), calls);
+    }
+
+    #[test]
+    fn a_boxed_gate_is_the_gate() {
+        let gate = guard().then(budget(1)).boxed();
+        assert!(run(&gate, Some("Bearer good")).is_ok());
+        assert_eq!(run(&gate, Some("Bearer good")).unwrap_err().status(), 429);
+        assert_eq!(run(&Arc::new(guard()), None).unwrap_err().status(), 401);
+    }
+}

@@ -45,7 +45,10 @@ pub trait HttpClient: Send + Sync {
     ///
     /// [`HttpError`] for transport failures. An HTTP error status is a response, not an
     /// `Err`.
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpError>>;
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, HttpError>> + Send;
 }
 
 impl<F, Fut> HttpClient for F
@@ -53,14 +56,57 @@ where
     F: Fn(HttpRequest) -> Fut + Send + Sync,
     Fut: Future<Output = Result<HttpResponse, HttpError>> + Send + 'static,
 {
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpError>> {
-        Box::pin(self(request))
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, HttpError>> + Send {
+        self(request)
     }
 }
 
 impl<C: HttpClient + ?Sized> HttpClient for Arc<C> {
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpError>> {
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, HttpError>> + Send {
         (**self).send(request)
+    }
+}
+
+/// [`HttpClient`] in object-safe form, implemented for every client: what [`BoxHttpClient`]
+/// holds. Call [`HttpClient`] instead.
+pub trait DynHttpClient: Send + Sync {
+    /// [`HttpClient::send`], boxed.
+    fn send_boxed(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpError>>;
+}
+
+impl<C: HttpClient> DynHttpClient for C {
+    fn send_boxed(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpError>> {
+        Box::pin(self.send(request))
+    }
+}
+
+/// A type-erased, cheaply cloneable HTTP client: what the crates keep once built (an outbound
+/// call dwarfs the one allocation of its boxed future).
+#[derive(Clone)]
+pub struct BoxHttpClient(Arc<dyn DynHttpClient>);
+
+impl BoxHttpClient {
+    /// Erases `client`'s type.
+    pub fn new(client: impl HttpClient + 'static) -> Self {
+        Self(Arc::new(client))
+    }
+}
+
+impl fmt::Debug for BoxHttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("BoxHttpClient").finish_non_exhaustive()
+    }
+}
+
+impl HttpClient for BoxHttpClient {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.0.send_boxed(request).await
     }
 }
 

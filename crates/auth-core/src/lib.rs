@@ -67,8 +67,8 @@ pub mod rejection;
 pub mod secret;
 
 pub use authenticate::{
-    Authenticate, AuthenticateExt, BoxAuthenticator, Decision, DynAuthenticate, Either, Guard,
-    TokenAuthenticator, TokenVerdict, VerifyToken,
+    Authenticate, AuthenticateExt, BoxAuthenticator, BoxVerifyToken, Decision, DynAuthenticate,
+    DynVerifyToken, Either, Guard, TokenAuthenticator, TokenVerdict, VerifyToken,
 };
 pub use gate::{BoxGate, DynGate, Gate, GateExt, OnRefusal, RequireScope, Then};
 pub use limit::{BoxLimiter, DynLimiter, Limiter, PeerAddr, RateLimit, SubjectKey};
@@ -78,7 +78,10 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a
 pub use challenge::{Challenge, ErrorCode};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, UnixTime};
 pub use credentials::{CredentialError, Location, TokenExtractor};
-pub use http_client::{HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, Transport};
+pub use http_client::{
+    BoxHttpClient, DynHttpClient, HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse,
+    Transport,
+};
 pub use outgoing::StaticCredential;
 pub use principal::{CredentialKind, Principal, ScopeRequirement, Scopes};
 pub use rejection::{BoxError, Denial, Error, Rejection, RejectionKind};

@@ -36,7 +36,7 @@ use std::time::Duration;
 use auth_core::http_client::{
     HttpError, HttpErrorKind, HttpRequest, HttpResponse, redacted_origin,
 };
-use auth_core::{BoxFuture, HttpClient, Transport};
+use auth_core::{HttpClient, Transport};
 
 /// Settings for [`Client`].
 #[derive(Debug, Clone)]
@@ -232,8 +232,11 @@ fn classify(e: reqwest::Error, origin: &str, timeout: Duration) -> HttpError {
 }
 
 impl HttpClient for Client {
-    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse, HttpError>> {
-        Box::pin(self.execute(request))
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> impl Future<Output = Result<HttpResponse, HttpError>> + Send {
+        self.execute(request)
     }
 }
 

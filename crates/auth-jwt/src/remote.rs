@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use auth_core::http_client::redacted_origin;
-use auth_core::{Clock, CoarseClock, HttpClient, Transport, UnixTime};
+use auth_core::{BoxHttpClient, Clock, CoarseClock, HttpClient, Transport, UnixTime};
 use http::header::{ACCEPT, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use http::{StatusCode, Uri};
 
@@ -96,7 +96,7 @@ struct Book {
 
 struct Shared {
     uri: Uri,
-    client: Arc<dyn HttpClient>,
+    client: BoxHttpClient,
     clock: Arc<dyn Clock>,
     config: RemoteConfig,
     keys: ArcSwap<KeySet>,
@@ -171,7 +171,7 @@ impl RemoteJwks {
         Ok(Self {
             shared: Arc::new(Shared {
                 uri,
-                client: Arc::new(client),
+                client: BoxHttpClient::new(client),
                 clock: Arc::new(clock),
                 config,
                 keys: ArcSwap::from_pointee(KeySet::default()),

@@ -6,12 +6,12 @@
 //! knows, the algorithms and its own audience:
 //!
 //! ```no_run
-//! # async fn demo(http: std::sync::Arc<dyn auth_core::HttpClient>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo(http: auth_core::BoxHttpClient) -> Result<(), Box<dyn std::error::Error>> {
 //! use auth_core::{SystemClock, TokenAuthenticator, Transport};
 //! use auth_jwt::Algorithm;
 //! use auth_oauth2::{Metadata, WellKnown};
 //!
-//! let metadata = Metadata::discover(&*http, "https://as.example", WellKnown::OpenId, Transport::default()).await?;
+//! let metadata = Metadata::discover(&http, "https://as.example", WellKnown::OpenId, Transport::default()).await?;
 //! let verifier = metadata
 //!     .access_token_verifier(http, SystemClock, Transport::default())?
 //!     .algorithms([Algorithm::RS256, Algorithm::ES256])

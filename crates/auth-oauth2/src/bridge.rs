@@ -1,4 +1,4 @@
-//! The bridge from auth-core's [`HttpClient`] seam to the `oauth2` crate's
+//! The bridge from auth-core's [`HttpClient`](auth_core::HttpClient) seam to the `oauth2` crate's
 //! `AsyncHttpClient`, and the mapping of its errors into ours.
 //!
 //! Both speak `http::Request<Vec<u8>>` / `http::Response<Vec<u8>>`, so the bridge only adds
@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use auth_core::http_client::redacted_origin;
 use auth_core::{
-    BoxFuture, Clock, HttpClient, HttpError, HttpRequest, HttpResponse, Transport, UnixTime,
+    BoxFuture, Clock, DynHttpClient, HttpError, HttpRequest, HttpResponse, Transport, UnixTime,
 };
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AsyncHttpClient, RequestTokenError, StandardErrorResponse};
@@ -28,9 +28,9 @@ pub(crate) struct Seen {
     pub(crate) sent_at: UnixTime,
 }
 
-/// One use of the [`HttpClient`] for `oauth2`: create one per call.
+/// One use of the [`HttpClient`](auth_core::HttpClient) for `oauth2`: create one per call.
 pub(crate) struct Bridge<'a> {
-    http: &'a dyn HttpClient,
+    http: &'a dyn DynHttpClient,
     transport: Transport,
     clock: &'a dyn Clock,
     seen: Mutex<Seen>,
@@ -38,7 +38,7 @@ pub(crate) struct Bridge<'a> {
 
 impl<'a> Bridge<'a> {
     pub(crate) fn new(
-        http: &'a dyn HttpClient,
+        http: &'a dyn DynHttpClient,
         transport: Transport,
         clock: &'a dyn Clock,
     ) -> Self {
@@ -70,7 +70,7 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
                 value.set_sensitive(true);
             }
             let sent_at = self.clock.now();
-            let response = self.http.send(request).await?;
+            let response = self.http.send_boxed(request).await?;
             let date = response
                 .headers()
                 .get(http::header::DATE)
@@ -137,7 +137,7 @@ mod tests {
     /// Sends `request` through a bridge over `http` (default transport, clock at 5 s); the
     /// outcome and what the bridge recorded.
     fn send(
-        http: &dyn HttpClient,
+        http: &dyn DynHttpClient,
         request: HttpRequest,
     ) -> (Result<HttpResponse, HttpError>, Seen) {
         let clock = ManualClock::new(UnixTime::from_secs(5));

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use auth_core::{Clock, CoarseClock, HttpClient, Scopes, Secret, Transport, UnixTime};
+use auth_core::{
+    BoxHttpClient, Clock, CoarseClock, HttpClient, Scopes, Secret, Transport, UnixTime,
+};
 use auth_jwt::SigningKey;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
@@ -67,7 +69,7 @@ pub struct OAuthClientBuilder {
     scopes: Option<String>,
     issuer: Option<String>,
     iss_parameter: bool,
-    http: Option<Arc<dyn HttpClient>>,
+    http: Option<BoxHttpClient>,
     clock: Arc<dyn Clock>,
     transport: Transport,
     quirks: Quirks,
@@ -189,8 +191,8 @@ impl OAuthClientBuilder {
 
     /// The HTTP client for every call. Required: `auth_http::Client` in production, a closure
     /// or a loopback server in tests.
-    pub fn http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
-        self.http = Some(http);
+    pub fn http_client(mut self, http: impl HttpClient + 'static) -> Self {
+        self.http = Some(BoxHttpClient::new(http));
         self
     }
 
@@ -398,7 +400,7 @@ pub(crate) fn check_endpoint(
 
 pub(crate) struct Shared {
     pub(crate) inner: Inner,
-    pub(crate) http: Arc<dyn HttpClient>,
+    pub(crate) http: BoxHttpClient,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) transport: Transport,
     pub(crate) quirks: Quirks,
@@ -570,7 +572,7 @@ impl OAuthClient {
 
     pub(crate) fn bridge(&self) -> Bridge<'_> {
         Bridge::new(
-            &*self.shared.http,
+            &self.shared.http,
             self.shared.transport,
             &*self.shared.clock,
         )
@@ -620,8 +622,10 @@ mod tests {
     use super::*;
     use auth_core::{HttpError, HttpRequest, HttpResponse};
 
-    fn http() -> Arc<dyn HttpClient> {
-        Arc::new(|_r: HttpRequest| async { Ok::<_, HttpError>(HttpResponse::new(Vec::new())) })
+    fn http() -> BoxHttpClient {
+        BoxHttpClient::new(|_r: HttpRequest| async {
+            Ok::<_, HttpError>(HttpResponse::new(Vec::new()))
+        })
     }
 
     #[track_caller]

@@ -4,7 +4,7 @@
 //! authentication follows the same rules as the token endpoint (RFC 6749 §2.3.1).
 
 use auth_core::http_client::redacted_origin;
-use auth_core::{HttpRequest, HttpResponse, Secret};
+use auth_core::{HttpClient as _, HttpRequest, HttpResponse, Secret};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};

@@ -34,7 +34,7 @@ pub use metadata::{Metadata, WellKnown};
 pub use response::{Quirk, TokenSet};
 pub use revoke::TokenKind;
 pub use source::{AccessToken, TokenSource, TokenSourceBuilder};
-pub use store::{FileStore, MemoryStore, TokenStore};
+pub use store::{BoxTokenStore, DynTokenStore, FileTokenStore, MemoryTokenStore, TokenStore};
 
 /// The quickstart in the crate's README.md, compiled as a doctest so it stays true.
 #[cfg(doctest)]

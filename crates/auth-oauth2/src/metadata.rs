@@ -67,7 +67,7 @@ impl Metadata {
     /// [`Error::Status`] when the document cannot be fetched, [`Error::InvalidResponse`] when
     /// it is not valid metadata or names another issuer.
     pub async fn discover(
-        http: &dyn HttpClient,
+        http: &impl HttpClient,
         issuer: &str,
         kind: WellKnown,
         transport: Transport,

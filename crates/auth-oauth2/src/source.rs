@@ -25,7 +25,7 @@ pub use crate::current::AccessToken;
 use crate::current::{Cached, Current};
 use crate::error::{Error, ErrorCode};
 use crate::response::TokenSet;
-use crate::store::{MemoryStore, TokenStore};
+use crate::store::{BoxTokenStore, MemoryTokenStore, TokenStore};
 
 /// Which grant obtains new tokens when there is no usable refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ enum Grant {
 pub struct TokenSourceBuilder {
     client: OAuthClient,
     grant: Grant,
-    store: Arc<dyn TokenStore>,
+    store: BoxTokenStore,
     margin: Duration,
     jitter: Duration,
     assumed_lifetime: Duration,
@@ -58,9 +58,9 @@ impl fmt::Debug for TokenSourceBuilder {
 }
 
 impl TokenSourceBuilder {
-    /// Where tokens are kept. Default: a fresh [`MemoryStore`].
-    pub fn store(mut self, store: Arc<dyn TokenStore>) -> Self {
-        self.store = store;
+    /// Where tokens are kept. Default: a fresh [`MemoryTokenStore`].
+    pub fn store(mut self, store: impl TokenStore + 'static) -> Self {
+        self.store = BoxTokenStore::new(store);
         self
     }
 
@@ -192,7 +192,7 @@ impl TokenSource {
         TokenSourceBuilder {
             client,
             grant,
-            store: Arc::new(MemoryStore::new()),
+            store: BoxTokenStore::new(MemoryTokenStore::new()),
             margin: Duration::from_secs(60),
             jitter: Duration::from_secs(15),
             assumed_lifetime: Duration::from_secs(300),

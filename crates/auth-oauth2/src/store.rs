@@ -1,14 +1,15 @@
 //! Where a [`TokenSource`](crate::TokenSource) keeps its tokens: the [`TokenStore`] trait,
-//! [`MemoryStore`] (the default) and [`FileStore`] (atomic replace, mode 0600).
+//! [`MemoryTokenStore`] (the default) and [`FileTokenStore`] (atomic replace, mode 0600).
 //!
 //! Refresh-token rotation depends on the store: a new refresh token replaces the old one in
 //! one step, so that a crash or a second process never sees half of an update, and the old
 //! one, dead on the server, is never read back and sent again.
 
 use std::fmt;
+use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use auth_core::{BoxFuture, Scopes, Secret, UnixTime};
 use serde_json::{Map, Value};
@@ -17,31 +18,88 @@ use crate::error::Error;
 use crate::response::TokenSet;
 
 /// Persists a token set. Implement it for a database or a secret manager; the two here cover
-/// one process ([`MemoryStore`]) and several processes on one machine ([`FileStore`]).
+/// one process ([`MemoryTokenStore`]) and several processes on one machine ([`FileTokenStore`]).
 pub trait TokenStore: Send + Sync {
     /// The stored tokens, or `None` if there are none yet.
     ///
     /// # Errors
     ///
     /// [`Error::Store`] when the store cannot be read.
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>>;
+    fn load(&self) -> impl Future<Output = Result<Option<TokenSet>, Error>> + Send;
 
     /// Replaces the stored tokens with `tokens`, atomically.
     ///
     /// # Errors
     ///
     /// [`Error::Store`] when the store cannot be written.
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>>;
+    fn save(&self, tokens: &TokenSet) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
+    fn load(&self) -> impl Future<Output = Result<Option<TokenSet>, Error>> + Send {
+        (**self).load()
+    }
+
+    fn save(&self, tokens: &TokenSet) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).save(tokens)
+    }
+}
+
+/// [`TokenStore`] in object-safe form, implemented for every store: what [`BoxTokenStore`]
+/// holds. Call [`TokenStore`] instead.
+pub trait DynTokenStore: Send + Sync {
+    /// [`TokenStore::load`], boxed.
+    fn load_boxed(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>>;
+    /// [`TokenStore::save`], boxed.
+    fn save_boxed<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+impl<S: TokenStore> DynTokenStore for S {
+    fn load_boxed(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>> {
+        Box::pin(self.load())
+    }
+
+    fn save_boxed<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.save(tokens))
+    }
+}
+
+/// A type-erased, cheaply cloneable token store: what a [`TokenSource`](crate::TokenSource)
+/// keeps.
+#[derive(Clone)]
+pub struct BoxTokenStore(Arc<dyn DynTokenStore>);
+
+impl BoxTokenStore {
+    /// Erases `store`'s type.
+    pub fn new(store: impl TokenStore + 'static) -> Self {
+        Self(Arc::new(store))
+    }
+}
+
+impl fmt::Debug for BoxTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("BoxTokenStore").finish_non_exhaustive()
+    }
+}
+
+impl TokenStore for BoxTokenStore {
+    async fn load(&self) -> Result<Option<TokenSet>, Error> {
+        self.0.load_boxed().await
+    }
+
+    async fn save(&self, tokens: &TokenSet) -> Result<(), Error> {
+        self.0.save_boxed(tokens).await
+    }
 }
 
 /// Tokens in memory: the default, and a way for two sources in one process to share them
 /// (wrap it in an `Arc`).
 #[derive(Default)]
-pub struct MemoryStore {
+pub struct MemoryTokenStore {
     tokens: Mutex<Option<TokenSet>>,
 }
 
-impl MemoryStore {
+impl MemoryTokenStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
@@ -55,9 +113,9 @@ impl MemoryStore {
     }
 }
 
-impl fmt::Debug for MemoryStore {
+impl fmt::Debug for MemoryTokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore").finish_non_exhaustive()
+        f.debug_struct("MemoryTokenStore").finish_non_exhaustive()
     }
 }
 
@@ -68,23 +126,23 @@ fn poisoned() -> Error {
     }
 }
 
-impl TokenStore for MemoryStore {
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>> {
+impl TokenStore for MemoryTokenStore {
+    fn load(&self) -> impl Future<Output = Result<Option<TokenSet>, Error>> + Send {
         let got = self
             .tokens
             .lock()
             .map(|t| t.clone())
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(got))
+        std::future::ready(got)
     }
 
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
+    fn save(&self, tokens: &TokenSet) -> impl Future<Output = Result<(), Error>> + Send {
         let done = self
             .tokens
             .lock()
             .map(|mut t| *t = Some(tokens.clone()))
             .map_err(|_| poisoned());
-        Box::pin(std::future::ready(done))
+        std::future::ready(done)
     }
 }
 
@@ -97,11 +155,11 @@ impl TokenStore for MemoryStore {
 /// The file is created with mode 0600 on Unix. The I/O is synchronous and small; it happens
 /// only on refresh.
 #[derive(Debug, Clone)]
-pub struct FileStore {
+pub struct FileTokenStore {
     path: PathBuf,
 }
 
-impl FileStore {
+impl FileTokenStore {
     /// A store at `path`. Nothing is read or written until the source needs it.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into() }
@@ -171,13 +229,13 @@ impl FileStore {
     }
 }
 
-impl TokenStore for FileStore {
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, Error>> {
-        Box::pin(std::future::ready(self.read()))
+impl TokenStore for FileTokenStore {
+    fn load(&self) -> impl Future<Output = Result<Option<TokenSet>, Error>> + Send {
+        std::future::ready(self.read())
     }
 
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(std::future::ready(self.write(tokens)))
+    fn save(&self, tokens: &TokenSet) -> impl Future<Output = Result<(), Error>> + Send {
+        std::future::ready(self.write(tokens))
     }
 }
 
@@ -241,7 +299,7 @@ mod tests {
     fn file_store_round_trips_atomically_with_0600() {
         let dir = std::env::temp_dir().join(format!("auth-oauth2-store-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let store = FileStore::new(dir.join("tokens.json"));
+        let store = FileTokenStore::new(dir.join("tokens.json"));
         assert!(block_on(store.load()).unwrap().is_none());
         let t = TokenSet::new(Secret::new("AT1"), Some(UnixTime::from_secs(99)))
             .with_refresh_token(Some(Secret::new("RT1")))
@@ -266,7 +324,7 @@ mod tests {
         std::fs::write(store.path(), "garbage").unwrap();
         assert!(block_on(store.load()).is_err());
         // A file without end is refused after a bounded read.
-        let endless = FileStore::new("/dev/zero");
+        let endless = FileTokenStore::new("/dev/zero");
         let e = block_on(endless.load()).unwrap_err();
         assert!(e.to_string().contains("not a token file"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -284,7 +342,7 @@ mod tests {
         std::fs::write(&victim, "precious").unwrap();
         let planted = dir.join(format!(".tokens.json.{}.tmp", std::process::id()));
         std::os::unix::fs::symlink(&victim, &planted).unwrap();
-        let store = FileStore::new(dir.join("tokens.json"));
+        let store = FileTokenStore::new(dir.join("tokens.json"));
         block_on(store.save(&TokenSet::new(Secret::new("AT"), None))).unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         // The positive twin: the tokens did land, in the store's own file.
@@ -296,7 +354,7 @@ mod tests {
 
     #[test]
     fn memory_store_replaces() {
-        let s = MemoryStore::new();
+        let s = MemoryTokenStore::new();
         block_on(s.save(&TokenSet::new(Secret::new("A"), None))).unwrap();
         block_on(s.save(&TokenSet::new(Secret::new("B"), None))).unwrap();
         assert!(

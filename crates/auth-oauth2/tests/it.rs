@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_core::{HttpError, HttpRequest, HttpResponse, ManualClock, Secret, UnixTime};
-use auth_oauth2::{Error, MemoryStore, OAuthClient, TokenSet, TokenSource, TokenStore};
+use auth_oauth2::{Error, MemoryTokenStore, OAuthClient, TokenSet, TokenSource, TokenStore};
 
 const START: UnixTime = UnixTime::from_secs(1_700_000_000);
 
@@ -153,7 +153,7 @@ fn a_failed_refresh_ahead_of_expiry_keeps_the_valid_token() {
 #[test]
 fn tokens_in_a_shared_store_are_adopted_without_a_request() {
     let (calls, client, _clock) = server(|_, _| String::new());
-    let store = Arc::new(MemoryStore::with_tokens(
+    let store = Arc::new(MemoryTokenStore::with_tokens(
         TokenSet::new(
             Secret::new("FROM-STORE"),
             Some(START.saturating_add(Duration::from_secs(900))),
@@ -189,23 +189,23 @@ fn the_hot_path_future_is_small() {
 
 /// A store that accepts the first save and refuses the rest.
 struct Flaky {
-    inner: MemoryStore,
+    inner: MemoryTokenStore,
     saves: AtomicUsize,
 }
 
 impl TokenStore for Flaky {
-    fn load(&self) -> auth_core::BoxFuture<'_, Result<Option<TokenSet>, Error>> {
-        self.inner.load()
+    async fn load(&self) -> Result<Option<TokenSet>, Error> {
+        self.inner.load().await
     }
 
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> auth_core::BoxFuture<'a, Result<(), Error>> {
+    async fn save(&self, tokens: &TokenSet) -> Result<(), Error> {
         if self.saves.fetch_add(1, Ordering::SeqCst) == 0 {
-            return self.inner.save(tokens);
+            return self.inner.save(tokens).await;
         }
-        Box::pin(std::future::ready(Err(Error::Store {
+        Err(Error::Store {
             what: "disk full".into(),
             source: None,
-        })))
+        })
     }
 }
 
@@ -221,7 +221,7 @@ fn after_a_failed_save_the_newer_refresh_token_in_memory_is_used() {
         )
     });
     let store = Arc::new(Flaky {
-        inner: MemoryStore::with_tokens(
+        inner: MemoryTokenStore::with_tokens(
             TokenSet::new(Secret::new("AT1"), Some(START))
                 .with_refresh_token(Some(Secret::new("RT1"))),
         ),

@@ -391,14 +391,14 @@ pub(super) fn cases(s: &mut Suite) {
                     .mount(&server)
                     .await;
                 let http = http()?;
-                let e = Metadata::discover(&*http, &issuer, WellKnown::OAuth, Default::default())
+                let e = Metadata::discover(&http, &issuer, WellKnown::OAuth, Default::default())
                     .await
                     .err()
                     .ok_or("trailing slash accepted")?;
                 ensure(matches!(e, Error::InvalidResponse { .. }), || {
                     format!("{e:?}")
                 })?;
-                let m = Metadata::discover(&*http, &issuer, WellKnown::OpenId, Default::default())
+                let m = Metadata::discover(&http, &issuer, WellKnown::OpenId, Default::default())
                     .await
                     .map_err(|e| e.to_string())?;
                 ensure(

@@ -6,11 +6,10 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
 use auth_core::{
-    Guard, HttpClient, HttpRequest, ScopeRequirement, Secret, SystemClock, TokenAuthenticator,
-    Transport,
+    BoxHttpClient, Guard, HttpClient, HttpRequest, ScopeRequirement, Secret, SystemClock,
+    TokenAuthenticator, Transport,
 };
 use auth_jwt::{Algorithm, SigningKey};
 use auth_oauth2::{
@@ -81,10 +80,10 @@ fn start() -> Result<Provider, String> {
 
 async fn client(
     p: &Provider,
-    http: &Arc<dyn HttpClient>,
+    http: &BoxHttpClient,
     id: (&str, &str),
 ) -> Result<OAuthClient, String> {
-    let m = Metadata::discover(&**http, &p.issuer, WellKnown::OpenId, Transport::default())
+    let m = Metadata::discover(http, &p.issuer, WellKnown::OpenId, Transport::default())
         .await
         .map_err(|e| e.to_string())?;
     OAuthClient::builder(id.0)
@@ -92,7 +91,7 @@ async fn client(
         .client_secret_basic(Secret::new(id.1))
         .redirect_uri("http://127.0.0.1:9/cb")
         .scopes("openid api:read")
-        .http_client(Arc::clone(http))
+        .http_client(http.clone())
         .build()
         .map_err(|e| e.to_string())
 }
@@ -116,7 +115,7 @@ fn bearer(token: &Secret) -> http::request::Parts {
 
 /// A user agent with a cookie jar (latest value per name), not following redirects.
 struct Browser {
-    http: Arc<dyn HttpClient>,
+    http: BoxHttpClient,
     origin: String,
     jar: BTreeMap<String, String>,
 }
@@ -173,7 +172,7 @@ pub(super) fn cases(s: &mut Suite) {
                 let p = start()?;
                 let http = http()?;
                 // The RFC 8414 location and the OpenID one both name the same issuer.
-                Metadata::discover(&*http, &p.issuer, WellKnown::OAuth, Transport::default())
+                Metadata::discover(&http, &p.issuer, WellKnown::OAuth, Transport::default())
                     .await
                     .map_err(|e| e.to_string())?;
                 let client = client(&p, &http, CLIENT).await?;
@@ -225,7 +224,7 @@ pub(super) fn cases(s: &mut Suite) {
                     .map_err(|e| e.to_string())?
                     .into_parts();
                 let mut browser = Browser {
-                    http: Arc::clone(&http),
+                    http: http.clone(),
                     origin: p.issuer.clone(),
                     jar: BTreeMap::new(),
                 };
@@ -275,7 +274,7 @@ pub(super) fn cases(s: &mut Suite) {
 async fn pkjwt_case() -> Result<(), String> {
     let p = start()?;
     let http = http()?;
-    let m = Metadata::discover(&*http, &p.issuer, WellKnown::OpenId, Transport::default())
+    let m = Metadata::discover(&http, &p.issuer, WellKnown::OpenId, Transport::default())
         .await
         .map_err(|e| e.to_string())?;
     ensure(
@@ -288,7 +287,7 @@ async fn pkjwt_case() -> Result<(), String> {
         .metadata(&m)
         .private_key_jwt(p.client_key.clone())
         .scopes("api:read")
-        .http_client(Arc::clone(&http))
+        .http_client(http.clone())
         .build()
         .map_err(|e| e.to_string())?;
     let tokens = client
@@ -301,7 +300,7 @@ async fn pkjwt_case() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     // RFC 9068: a JWT signed with the provider's key, checked against its JWKS.
     let verifier = |audience: &str| {
-        m.access_token_verifier(Arc::clone(&http), SystemClock, Transport::default())
+        m.access_token_verifier(http.clone(), SystemClock, Transport::default())
             .map_err(|e| e.to_string())?
             .algorithms([
                 Algorithm::RS256,
@@ -339,7 +338,7 @@ async fn pkjwt_case() -> Result<(), String> {
     let impostor = OAuthClient::builder(PKJWT_CLIENT)
         .metadata(&m)
         .private_key_jwt(SigningKey::generate(Algorithm::ES256).map_err(|e| e.to_string())?)
-        .http_client(Arc::clone(&http))
+        .http_client(http.clone())
         .build()
         .map_err(|e| e.to_string())?;
     let e = impostor
@@ -360,10 +359,10 @@ async fn pkjwt_case() -> Result<(), String> {
     })
 }
 
-async fn client_for_rs(p: &Provider, http: &Arc<dyn HttpClient>) -> Result<OAuthClient, String> {
+async fn client_for_rs(p: &Provider, http: &BoxHttpClient) -> Result<OAuthClient, String> {
     OAuthClient::builder(RS.0)
         .client_secret_basic(Secret::new(RS.1))
-        .http_client(Arc::clone(http))
+        .http_client(http.clone())
         .build()
         .map_err(|e| format!("{e} ({})", p.issuer))
 }

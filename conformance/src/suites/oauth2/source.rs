@@ -164,7 +164,7 @@ pub(super) fn cases(s: &mut Suite) {
                 }
                 let clock = ManualClock::new(START);
                 let client = basic_client(&server, &clock)?;
-                let store = Arc::new(MemoryStore::with_tokens(tokens("AT1", "RT1", START)));
+                let store = Arc::new(MemoryTokenStore::with_tokens(tokens("AT1", "RT1", START)));
                 let source = TokenSource::refreshing(client).store(store.clone()).build();
                 for n in 2..=4 {
                     let t = source.get().await.map_err(|e| e.to_string())?;
@@ -222,7 +222,7 @@ pub(super) fn cases(s: &mut Suite) {
                     .join(format!("auth-rs-conformance-oauth2-{}", std::process::id()));
                 std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
                 let file = dir.join("tokens.json");
-                let shared = FileStore::new(&file);
+                let shared = FileTokenStore::new(&file);
                 shared
                     .save(&tokens("AT1", "RT1", START))
                     .await
@@ -237,11 +237,11 @@ pub(super) fn cases(s: &mut Suite) {
                 // B read the store before A rotated: its first read is stale.
                 let lagging = Arc::new(Lagging {
                     stale: tokens("AT1", "RT1", START),
-                    fresh: FileStore::new(&file),
+                    fresh: FileTokenStore::new(&file),
                     reads: Default::default(),
                 });
                 let a = TokenSource::refreshing(client()?)
-                    .store(Arc::new(FileStore::new(&file)))
+                    .store(Arc::new(FileTokenStore::new(&file)))
                     .build();
                 let b = TokenSource::refreshing(client()?).store(lagging).build();
                 let ta = a.get().await.map_err(|e| e.to_string())?;
@@ -361,19 +361,19 @@ pub(super) fn cases(s: &mut Suite) {
 /// token between our read and our refresh.
 struct Lagging {
     stale: TokenSet,
-    fresh: FileStore,
+    fresh: FileTokenStore,
     reads: std::sync::atomic::AtomicUsize,
 }
 
 impl TokenStore for Lagging {
-    fn load(&self) -> auth_core::BoxFuture<'_, Result<Option<TokenSet>, Error>> {
+    async fn load(&self) -> Result<Option<TokenSet>, Error> {
         if self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-            return Box::pin(std::future::ready(Ok(Some(self.stale.clone()))));
+            return Ok(Some(self.stale.clone()));
         }
-        self.fresh.load()
+        self.fresh.load().await
     }
 
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> auth_core::BoxFuture<'a, Result<(), Error>> {
-        self.fresh.save(tokens)
+    async fn save(&self, tokens: &TokenSet) -> Result<(), Error> {
+        self.fresh.save(tokens).await
     }
 }

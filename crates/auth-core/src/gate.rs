@@ -250,7 +250,9 @@ mod tests {
             .unwrap_or_else(|e| Err(Error::Misconfigured(e.to_string().into()).into()))
     }
 
-    fn guard() -> Guard<TokenAuthenticator<fn(&str) -> Result<TokenVerdict, Error>>> {
+    type Verify = fn(&str) -> Result<TokenVerdict, Error>;
+
+    fn guard() -> Guard<TokenAuthenticator<Verify>> {
         fn verify(token: &str) -> Result<TokenVerdict, Error> {
             match token {
                 "good" => Ok(TokenVerdict::Valid(Principal::new(
@@ -261,7 +263,7 @@ mod tests {
                 _ => Ok(TokenVerdict::Invalid("bad".into())),
             }
         }
-        Guard::new(TokenAuthenticator::bearer("api", verify as fn(&str) -> _))
+        Guard::new(TokenAuthenticator::bearer("api", verify as Verify))
     }
 
     /// A budget: admits `limit` requests with a header, then refuses with 429; counts calls.

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use auth_core::{
     Clock, CoarseClock, HttpError, HttpRequest, HttpResponse, Secret, SystemClock, UnixTime,
 };
-use auth_oauth2::{OAuthClient, TokenSource};
+use auth_oauth2::{ClientAuth, OAuthClient, TokenSource};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[inline(always)] // polled in place, as `.await` would; see the module documentation
@@ -44,7 +44,7 @@ fn source() -> Option<TokenSource> {
     };
     let client = OAuthClient::builder("bench")
         .token_endpoint("https://as.example/token")
-        .client_secret_basic(Secret::new("s"))
+        .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
         .http_client(Arc::new(http))
         .build()
         .ok()?;

@@ -152,6 +152,18 @@ fn ci(root: &Path) -> Result<(), String> {
             "--locked",
         ]),
     )?;
+    // An OAuth client without `jwt` builds neither auth-jwt nor a crypto library.
+    run(
+        root,
+        "cargo test -p auth-oauth2 (no default features)",
+        cargo().args([
+            "test",
+            "--package",
+            "auth-oauth2",
+            "--no-default-features",
+            "--locked",
+        ]),
+    )?;
     run(
         root,
         "cargo bench --no-run",

@@ -106,6 +106,39 @@ fn auth_crates_stay_within_their_dependency_lists() {
     }
 }
 
+/// An OAuth client that needs no JWT pulls in neither auth-jwt nor a crypto library: the
+/// `jwt` feature of auth-oauth2 is off without its default features.
+#[test]
+fn an_oauth_client_without_jwt_builds_no_crypto() {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "auth-oauth2",
+            "--no-default-features",
+            "-e",
+            "normal",
+        ])
+        .args(["--prefix", "none", "--offline"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.lines().any(|l| l.starts_with("oauth2 ")), "{tree}");
+    for banned in ["auth-jwt ", "aws-lc-rs ", "aws-lc-sys ", "ring ", "p256 "] {
+        assert!(
+            !tree.lines().any(|l| l.starts_with(banned)),
+            "auth-oauth2 without default features depends on {banned}"
+        );
+    }
+}
+
 /// tokio with no default features and only `sync` (runtime-agnostic primitives, no executor,
 /// no I/O) is not a runtime; a crate may still use it only if its list names it.
 fn runtime_free_tokio(dep: &Value) -> bool {

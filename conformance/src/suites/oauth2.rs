@@ -8,9 +8,9 @@ use std::time::Duration;
 use auth_core::{BoxHttpClient, Clock, ManualClock, Secret, UnixTime};
 use auth_core::{Guard, ScopeRequirement, TokenAuthenticator};
 use auth_oauth2::{
-    DevicePoll, Error, ErrorCode, FileTokenStore, Introspector, MemoryTokenStore, Metadata,
-    OAuthClient, OAuthClientBuilder, PendingAuthorization, Pkce, Quirk, TokenKind, TokenSet,
-    TokenSource, TokenStore, WellKnown,
+    ClientAuth, DevicePoll, Error, ErrorCode, FileTokenStore, Introspector, MemoryTokenStore,
+    Metadata, OAuthClient, OAuthClientBuilder, PendingAuthorization, Pkce, PrivateKeyJwt, Quirk,
+    TokenKind, TokenSet, TokenSource, TokenStore, WellKnown,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method, path};
@@ -65,7 +65,7 @@ async fn token_server(response: ResponseTemplate, expect: Option<u64>) -> MockSe
 /// A `client_secret_basic` client "c" / "s" of `server`'s token endpoint.
 fn basic_client(server: &MockServer, clock: &ManualClock) -> Result<OAuthClient, String> {
     builder(server, "c", clock)?
-        .client_secret_basic(Secret::new("s"))
+        .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
         .build()
         .map_err(|e| e.to_string())
 }
@@ -137,7 +137,7 @@ fn client_cases(s: &mut Suite) {
                     let server = token_server(ok_token("AT", None, 3600), None).await;
                     let clock = ManualClock::new(START);
                     let client = builder(&server, id, &clock)?
-                        .client_secret_basic(Secret::new(secret))
+                        .client_auth(ClientAuth::SecretBasic(Secret::new(secret)))
                         .build()
                         .map_err(|e| e.to_string())?;
                     client
@@ -166,7 +166,9 @@ fn client_cases(s: &mut Suite) {
                 let server = token_server(ok_token("AT", None, 3600), Some(1)).await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "s6BhdRkqt3", &clock)?
-                    .client_secret_basic(Secret::new("7Fjfp0ZBr1KtDRbnfVdmIw"))
+                    .client_auth(ClientAuth::SecretBasic(Secret::new(
+                        "7Fjfp0ZBr1KtDRbnfVdmIw",
+                    )))
                     .scopes("read write")
                     .build()
                     .map_err(|e| e.to_string())?;
@@ -208,7 +210,7 @@ fn client_cases(s: &mut Suite) {
                 let server = token_server(ok_token("AT", None, 3600), None).await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "my client:1", &clock)?
-                    .client_secret_post(Secret::new("p@ss:w/rd+%é"))
+                    .client_auth(ClientAuth::SecretPost(Secret::new("p@ss:w/rd+%é")))
                     .build()
                     .map_err(|e| e.to_string())?;
                 client
@@ -297,8 +299,8 @@ fn client_cases(s: &mut Suite) {
                             token_server(ResponseTemplate::new(200).set_body_json(&body), None)
                                 .await;
                         let clock = ManualClock::new(START);
-                        let mut b =
-                            builder(&server, "c", &clock)?.client_secret_basic(Secret::new("s"));
+                        let mut b = builder(&server, "c", &clock)?
+                            .client_auth(ClientAuth::SecretBasic(Secret::new("s")));
                         if quirks {
                             b = b
                                 .accept_quirk(Quirk::ExpiresInAsString)
@@ -363,7 +365,7 @@ fn client_cases(s: &mut Suite) {
             ensure(matches!(e, Error::InvalidResponse { .. }), || format!("html: {e:?}"))?;
             let client = OAuthClient::builder("c")
                 .token_endpoint("http://127.0.0.1:1/token")
-                .client_secret_basic(Secret::new("s"))
+                .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
                 .http_client(http()?)
                 .build().map_err(|e| e.to_string())?;
             let e = client.client_credentials().await.err().ok_or("no server, yet a token")?;
@@ -378,7 +380,7 @@ fn client_cases(s: &mut Suite) {
             let h = http()?;
             let b = || {
                 OAuthClient::builder("c")
-                    .client_secret_basic(Secret::new("s"))
+                    .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
                     .http_client(h.clone())
             };
             // The positive twins: loopback over plain http, and https anywhere.

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_oauth2::OAuthClient;
+use auth_oauth2::{ClientAuth, OAuthClient};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -51,8 +51,8 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
         .redirect_uri(redirect_uri)
         .http_client(Arc::new(http));
     builder = match request.secret_env {
-        Some(var) => builder.client_secret_basic(secret_from_env(var)?),
-        None => builder.public_client(),
+        Some(var) => builder.client_auth(ClientAuth::SecretBasic(secret_from_env(var)?)),
+        None => builder.client_auth(ClientAuth::Public),
     };
     if !request.scopes.is_empty() {
         builder = builder.scopes(request.scopes.join(" "));

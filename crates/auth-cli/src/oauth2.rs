@@ -1,6 +1,6 @@
 //! `auth pkce` and the OAuth 2.0 client commands.
 
-use auth_oauth2::{Metadata, WellKnown};
+use auth_oauth2::{ClientAuth, Metadata, WellKnown};
 use serde_json::json;
 
 use crate::output::{Error, Output};
@@ -68,9 +68,9 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
         .metadata(&metadata)
         .http_client(Arc::new(http));
     builder = if request.post {
-        builder.client_secret_post(secret)
+        builder.client_auth(ClientAuth::SecretPost(secret))
     } else {
-        builder.client_secret_basic(secret)
+        builder.client_auth(ClientAuth::SecretBasic(secret))
     };
     if !request.scopes.is_empty() {
         builder = builder.scopes(request.scopes.join(" "));

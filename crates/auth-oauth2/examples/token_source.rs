@@ -9,7 +9,7 @@ use std::sync::Arc;
 use auth_core::{
     Guard, HttpError, HttpRequest, HttpResponse, Principal, Secret, TokenAuthenticator,
 };
-use auth_oauth2::{Introspector, OAuthClient, TokenSource};
+use auth_oauth2::{ClientAuth, Introspector, OAuthClient, TokenSource};
 
 fn authorization_server(request: HttpRequest) -> Result<HttpResponse, HttpError> {
     let body = match request.uri().path() {
@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The calling service.
         let client = OAuthClient::builder("reporting-service")
             .token_endpoint("https://as.example/token")
-            .client_secret_basic(Secret::new("demo-secret")) // Secret::from_env("CLIENT_SECRET")?
+            .client_auth(ClientAuth::SecretBasic(Secret::new("demo-secret"))) // Secret::from_env("CLIENT_SECRET")?
             .scopes("reports:read")
             .http_client(http.clone())
             .build()?;
@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         // The API: introspection behind the usual authenticator.
         let api_client = OAuthClient::builder("reports-api")
-            .client_secret_basic(Secret::new("api-secret"))
+            .client_auth(ClientAuth::SecretBasic(Secret::new("api-secret")))
             .http_client(http)
             .build()?;
         let introspector = Introspector::builder(api_client, "https://as.example/introspect")

@@ -4,13 +4,11 @@
 //! `client_assertion` with every grant, revocation and introspection request.
 //!
 //! Each request gets a fresh assertion: `iss` = `sub` = the client id, `aud` = the token
-//! endpoint (or what [`OAuthClientBuilder::client_assertion_audience`] names), a random
+//! endpoint (or what [`PrivateKeyJwt::audience`](crate::PrivateKeyJwt::audience) names), a random
 //! 128-bit `jti` (servers refuse a replayed one), `iat` and `exp` from the client's clock
 //! moved by the server's clock offset learned from `Date` headers, so that a client whose
 //! clock runs behind or ahead does not send assertions the server sees as not yet valid or
 //! already expired.
-//!
-//! [`OAuthClientBuilder::client_assertion_audience`]: crate::OAuthClientBuilder::client_assertion_audience
 
 use std::time::Duration;
 
@@ -21,16 +19,13 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-/// The `client_assertion_type` of a JWT bearer client assertion (RFC 7523 §2.2).
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub use crate::client_auth::JWT_BEARER;
 
 /// The default lifetime of an assertion: long enough for one request, short enough that a
 /// leaked one is useless soon after.
 pub const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(60);
 
-/// The longest lifetime [`OAuthClientBuilder::client_assertion_lifetime`] accepts.
-///
-/// [`OAuthClientBuilder::client_assertion_lifetime`]: crate::OAuthClientBuilder::client_assertion_lifetime
+/// The longest lifetime [`PrivateKeyJwt::lifetime`](crate::PrivateKeyJwt::lifetime) accepts.
 pub const MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
 
 /// How a client signs its assertions: the key, the audience and the lifetime. (`SigningKey`'s

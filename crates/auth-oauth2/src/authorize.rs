@@ -10,8 +10,8 @@ use auth_core::Secret;
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use subtle::ConstantTimeEq;
 
-use crate::assertion::JWT_BEARER;
 use crate::client::OAuthClient;
+use crate::client_auth::{CLIENT_ASSERTION, CLIENT_ASSERTION_TYPE, JWT_BEARER};
 use crate::error::{Error, ErrorCode, ServerError};
 use crate::response::TokenSet;
 
@@ -242,15 +242,15 @@ impl PendingAuthorization {
             .map(|v| PkceCodeVerifier::new(v.to_owned()))
             .map_err(|_| refuse("pkce verifier is not utf-8"))?;
         let bridge = client.bridge();
-        let mut request = shared
-            .inner
+        let inner = client.oauth2_client()?;
+        let mut request = inner
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|_| crate::client::no_token_endpoint())?
             .set_pkce_verifier(verifier);
         if let Some(assertion) = client.client_assertion()? {
             request = request
-                .add_extra_param(crate::client::CLIENT_ASSERTION_TYPE, JWT_BEARER)
-                .add_extra_param(crate::client::CLIENT_ASSERTION, assertion);
+                .add_extra_param(CLIENT_ASSERTION_TYPE, JWT_BEARER)
+                .add_extra_param(CLIENT_ASSERTION, assertion);
         }
         let result = request.request_async(&bridge).await;
         client.finish(&bridge, result, None)

@@ -27,7 +27,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use auth_core::{Scopes, Secret, UnixTime};
+use auth_core::{Scopes, Secret, Transport, UnixTime};
 use http::HeaderValue;
 use http::header::AUTHORIZATION;
 use thread_local::ThreadLocal;
@@ -41,6 +41,8 @@ pub(crate) struct Cached {
     pub(crate) header: HeaderValue,
     pub(crate) refresh_at: UnixTime,
     pub(crate) expires_at: UnixTime,
+    /// Where the token may be sent: the client's policy.
+    pub(crate) transport: Transport,
     /// Set by [`Current::publish`]: unique per published `Cached`.
     generation: u64,
 }
@@ -50,14 +52,15 @@ impl Cached {
     pub(crate) fn new(
         tokens: TokenSet,
         header: HeaderValue,
-        refresh_at: UnixTime,
-        expires_at: UnixTime,
+        (refresh_at, expires_at): (UnixTime, UnixTime),
+        transport: Transport,
     ) -> Self {
         Self {
             tokens,
             header,
             refresh_at,
             expires_at,
+            transport,
             generation: 0,
         }
     }
@@ -108,11 +111,31 @@ impl AccessToken {
     }
 
     /// Sets `Authorization: Bearer <token>` on `request`, marked sensitive, replacing any
-    /// earlier value.
-    pub fn apply<B>(&self, request: &mut http::Request<B>) {
-        request
-            .headers_mut()
-            .insert(AUTHORIZATION, self.0.header.clone());
+    /// earlier value, once the request's URL passes the client's transport policy (`https`,
+    /// or `http` to loopback), as every other sender of a credential checks it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`](crate::Error::Transport) for a URL the policy refuses; the
+    /// request is then left without the token.
+    pub fn apply<B>(&self, request: &mut http::Request<B>) -> Result<(), crate::Error> {
+        self.0
+            .cached
+            .transport
+            .check(request.uri())
+            .map_err(|source| crate::Error::Transport {
+                endpoint: crate::bridge::endpoint_name("resource", request.uri()),
+                source,
+            })?;
+        self.apply_to_headers(request.headers_mut());
+        Ok(())
+    }
+
+    /// Sets `Authorization: Bearer <token>` in `headers`. There is no URL here to check: use
+    /// it only where the caller knows the request goes over HTTPS, and prefer
+    /// [`AccessToken::apply`].
+    pub fn apply_to_headers(&self, headers: &mut http::HeaderMap) {
+        headers.insert(AUTHORIZATION, self.0.header.clone());
     }
 }
 
@@ -189,7 +212,8 @@ impl Current {
             .filter(|c| c.generation == used.0.cached.generation)
         {
             let (tokens, header) = (c.tokens.clone(), c.header.clone());
-            let expired = Cached::new(tokens, header, UnixTime::EPOCH, UnixTime::EPOCH);
+            let never = (UnixTime::EPOCH, UnixTime::EPOCH);
+            let expired = Cached::new(tokens, header, never, c.transport);
             self.publish_locked(&mut cached, expired);
         }
     }
@@ -229,7 +253,7 @@ mod tests {
         let tokens = TokenSet::new(Secret::new(token), None);
         let header = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
         let at = UnixTime::from_secs(expires);
-        current.publish(Cached::new(tokens, header, at, at))
+        current.publish(Cached::new(tokens, header, (at, at), Transport::default()))
     }
 
     fn secret(t: &AccessToken) -> &[u8] {

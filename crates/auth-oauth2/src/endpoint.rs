@@ -11,8 +11,8 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Uri};
 use serde_json::Value;
 
-use crate::assertion::JWT_BEARER;
-use crate::client::{CLIENT_ASSERTION, CLIENT_ASSERTION_TYPE, ClientAuth, OAuthClient};
+use crate::client::OAuthClient;
+use crate::client_auth::{Authn, CLIENT_ASSERTION, CLIENT_ASSERTION_TYPE, JWT_BEARER};
 use crate::error::{Error, ErrorCode, ServerError};
 
 /// `Authorization: Basic` over the form-urlencoded id and secret (RFC 6749 §2.3.1), marked
@@ -56,20 +56,18 @@ fn build_form(
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
     match &shared.auth {
-        ClientAuth::Basic(secret) => {
+        Authn::Basic(secret) => {
             builder = builder.header(AUTHORIZATION, basic_auth(&shared.client_id, secret)?);
         }
-        ClientAuth::Post(secret) => {
+        Authn::Post(secret) => {
             form.append_pair("client_id", &shared.client_id);
             let secret = secret
                 .expose_str()
                 .map_err(|_| Error::config("client secret is not utf-8"))?;
             form.append_pair("client_secret", secret);
         }
-        ClientAuth::Public => {
-            form.append_pair("client_id", &shared.client_id);
-        }
-        ClientAuth::PrivateKeyJwt(_) => {
+        // A public client, or one that sends an assertion with its id.
+        _ => {
             form.append_pair("client_id", &shared.client_id);
             if let Some(assertion) = client.client_assertion()? {
                 form.append_pair(CLIENT_ASSERTION_TYPE, JWT_BEARER);

@@ -404,13 +404,14 @@ mod tests {
     use auth_core::{HttpError, HttpRequest, HttpResponse, Secret};
 
     use super::*;
+    use crate::ClientAuth;
 
     /// An introspector whose endpoint never answers.
     fn stalled() -> Introspector {
         let http = |_req: HttpRequest| std::future::pending::<Result<HttpResponse, HttpError>>();
         let client = OAuthClient::builder("rs")
             .token_endpoint("https://as.example/token")
-            .client_secret_basic(Secret::new("s"))
+            .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
             .http_client(Arc::new(http))
             .build()
             .unwrap();

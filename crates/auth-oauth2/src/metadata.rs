@@ -7,7 +7,8 @@ use auth_core::{HttpClient, Transport};
 use http::header::ACCEPT;
 use serde_json::{Map, Value};
 
-use crate::client::{OAuthClientBuilder, check_endpoint};
+use crate::OAuthClientBuilder;
+use crate::client::check_endpoint;
 use crate::endpoint::name;
 use crate::error::Error;
 

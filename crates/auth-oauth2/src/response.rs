@@ -120,7 +120,7 @@ impl fmt::Debug for TokenSet {
 
 /// A token response as sent, before any check. Implements `oauth2`'s `TokenResponse` only so
 /// that the `oauth2` crate can carry it; we read the raw fields.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct RawTokenResponse {
     #[serde(default = "empty_access_token")]
     access_token: AccessToken,

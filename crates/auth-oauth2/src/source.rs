@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use auth_core::{Challenge, UnixTime};
+use auth_core::{Challenge, Secret, UnixTime};
 use http::HeaderValue;
 use http::header::WWW_AUTHENTICATE;
 
@@ -114,14 +114,14 @@ impl TokenSourceBuilder {
 /// ```
 /// use std::sync::Arc;
 /// use auth_core::{HttpError, HttpRequest, HttpResponse, Secret};
-/// use auth_oauth2::{OAuthClient, TokenSource};
+/// use auth_oauth2::{ClientAuth, OAuthClient, TokenSource};
 ///
 /// let http = |_req: HttpRequest| async {
 ///     Ok::<_, HttpError>(HttpResponse::new(br#"{"access_token":"AT","token_type":"Bearer","expires_in":600}"#.to_vec()))
 /// };
 /// let client = OAuthClient::builder("my-service")
 ///     .token_endpoint("https://as.example/token")
-///     .client_secret_basic(Secret::new("s3cr3t"))
+///     .client_auth(ClientAuth::SecretBasic(Secret::new("s3cr3t")))
 ///     .http_client(Arc::new(http))
 ///     .build()?;
 /// let source = TokenSource::client_credentials(client).build();
@@ -246,7 +246,7 @@ impl TokenSource {
                 source,
             })?;
         let token = self.get().await?;
-        token.apply(request);
+        token.apply(request)?;
         Ok(token)
     }
 
@@ -459,7 +459,9 @@ impl Inner {
         let mut value = Vec::with_capacity(7 + tokens.access_token().len());
         value.extend_from_slice(b"Bearer ");
         value.extend_from_slice(tokens.access_token().expose_secret());
-        let mut header = HeaderValue::from_bytes(&value).map_err(|_| {
+        // Zeroized when dropped; the header value is the one copy that must stay.
+        let value = Secret::new(value);
+        let mut header = HeaderValue::from_bytes(value.expose_secret()).map_err(|_| {
             Error::invalid(
                 &self.settings.client.shared.token_name,
                 "access token cannot be sent in a header",
@@ -467,7 +469,8 @@ impl Inner {
         })?;
         header.set_sensitive(true);
         let refresh_at = expires_at.saturating_sub(ahead);
-        let cached = Cached::new(tokens, header, refresh_at, expires_at);
+        let transport = self.settings.client.shared.transport;
+        let cached = Cached::new(tokens, header, (refresh_at, expires_at), transport);
         Ok(self.current.publish(cached))
     }
 }

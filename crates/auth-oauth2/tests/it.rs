@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use auth_core::{HttpError, HttpRequest, HttpResponse, ManualClock, Secret, UnixTime};
-use auth_oauth2::{Error, MemoryTokenStore, OAuthClient, TokenSet, TokenSource, TokenStore};
+use auth_oauth2::{
+    ClientAuth, Error, MemoryTokenStore, OAuthClient, TokenSet, TokenSource, TokenStore,
+};
 
 const START: UnixTime = UnixTime::from_secs(1_700_000_000);
 
@@ -28,7 +30,7 @@ fn server(
     let clock = ManualClock::new(START);
     let client = OAuthClient::builder("c")
         .token_endpoint("https://as.example/token")
-        .client_secret_basic(Secret::new("s"))
+        .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
         .http_client(Arc::new(http))
         .clock(Arc::new(clock.clone()))
         .build()
@@ -165,6 +167,27 @@ fn tokens_in_a_shared_store_are_adopted_without_a_request() {
     assert!(t.secret().ct_eq(b"FROM-STORE"));
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     assert!(block_on(store.load()).unwrap().is_some());
+}
+
+/// A token from a source goes only where the client's transport policy lets credentials go,
+/// whichever way it is attached.
+#[test]
+fn an_access_token_is_applied_over_https_or_to_loopback_only() {
+    let (_, client, _) = server(numbered);
+    let source = TokenSource::client_credentials(client).build();
+    let token = block_on(source.get()).unwrap();
+    let mut plain = http::Request::get("http://api.example/x").body(()).unwrap();
+    assert!(matches!(
+        token.apply(&mut plain),
+        Err(Error::Transport { .. })
+    ));
+    assert!(plain.headers().get("authorization").is_none());
+    for url in ["https://api.example/x", "http://127.0.0.1:8080/x"] {
+        let mut ok = http::Request::get(url).body(()).unwrap();
+        token.apply(&mut ok).unwrap();
+        assert_eq!(ok.headers()["authorization"], "Bearer AT1");
+        assert!(ok.headers()["authorization"].is_sensitive());
+    }
 }
 
 #[test]

@@ -87,7 +87,7 @@ pub(super) fn cases(s: &mut Suite) {
                 let before = verifier(&key, &token_url, START.as_secs() + 5)?;
                 let after = verifier(&key, &token_url, START.as_secs() + 125)?;
                 let client = builder(&server, CLIENT_ID, &clock)?
-                    .private_key_jwt(key)
+                    .client_auth(ClientAuth::PrivateKeyJwt(PrivateKeyJwt::new(key)))
                     .build()
                     .map_err(|e| e.to_string())?;
                 for _ in 0..2 {
@@ -149,7 +149,7 @@ async fn one_algorithm(alg: Algorithm) -> Result<(), String> {
     let token_url = format!("{}/token", server.uri());
     let verifier = verifier(&key, &token_url, START.as_secs() + 5)?;
     let client = builder(&server, CLIENT_ID, &clock)?
-        .private_key_jwt(key)
+        .client_auth(ClientAuth::PrivateKeyJwt(PrivateKeyJwt::new(key)))
         .revocation_endpoint(format!("{}/revoke", server.uri()))
         .build()
         .map_err(|e| e.to_string())?;

@@ -25,7 +25,9 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 async fn code_client(server: &MockServer, iss_supported: bool) -> Result<OAuthClient, String> {
     let clock = ManualClock::new(START);
     builder(server, "s6BhdRkqt3", &clock)?
-        .client_secret_basic(Secret::new("7Fjfp0ZBr1KtDRbnfVdmIw"))
+        .client_auth(ClientAuth::SecretBasic(Secret::new(
+            "7Fjfp0ZBr1KtDRbnfVdmIw",
+        )))
         .authorization_endpoint("https://honest.as.example/authorize")
         .redirect_uri(REDIRECT)
         .scopes("openid profile")
@@ -227,7 +229,7 @@ pub(super) fn cases(s: &mut Suite) {
                     .await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "s6BhdRkqt3", &clock)?
-                    .client_secret_basic(Secret::new("gX1fBat3bV"))
+                    .client_auth(ClientAuth::SecretBasic(Secret::new("gX1fBat3bV")))
                     .revocation_endpoint(format!("{}/revoke", server.uri()))
                     .build()
                     .map_err(|e| e.to_string())?;
@@ -303,7 +305,7 @@ pub(super) fn cases(s: &mut Suite) {
                     .await;
                 let clock = ManualClock::new(START);
                 let client = builder(&server, "cli-tool", &clock)?
-                    .public_client()
+                    .client_auth(ClientAuth::Public)
                     .scopes("read")
                     .device_authorization_endpoint(format!("{}/device", server.uri()))
                     .build()
@@ -407,7 +409,7 @@ pub(super) fn cases(s: &mut Suite) {
                 )?;
                 let client = OAuthClient::builder("c")
                     .metadata(&m)
-                    .public_client()
+                    .client_auth(ClientAuth::Public)
                     .redirect_uri("http://127.0.0.1:9/cb")
                     .http_client(http)
                     .build()

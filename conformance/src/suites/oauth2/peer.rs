@@ -13,7 +13,8 @@ use auth_core::{
 };
 use auth_jwt::{Algorithm, SigningKey};
 use auth_oauth2::{
-    ErrorCode, Introspector, Metadata, OAuthClient, TokenKind, TokenSource, WellKnown,
+    ClientAuth, ErrorCode, Introspector, Metadata, OAuthClient, PrivateKeyJwt, TokenKind,
+    TokenSource, WellKnown,
 };
 use http::header::{COOKIE, LOCATION, SET_COOKIE};
 
@@ -88,7 +89,7 @@ async fn client(
         .map_err(|e| e.to_string())?;
     OAuthClient::builder(id.0)
         .metadata(&m)
-        .client_secret_basic(Secret::new(id.1))
+        .client_auth(ClientAuth::SecretBasic(Secret::new(id.1)))
         .redirect_uri("http://127.0.0.1:9/cb")
         .scopes("openid api:read")
         .http_client(http.clone())
@@ -285,7 +286,9 @@ async fn pkjwt_case() -> Result<(), String> {
     )?;
     let client = OAuthClient::builder(PKJWT_CLIENT)
         .metadata(&m)
-        .private_key_jwt(p.client_key.clone())
+        .client_auth(ClientAuth::PrivateKeyJwt(PrivateKeyJwt::new(
+            p.client_key.clone(),
+        )))
         .scopes("api:read")
         .http_client(http.clone())
         .build()
@@ -337,7 +340,9 @@ async fn pkjwt_case() -> Result<(), String> {
     // A client with another key is refused: the provider really checks the assertion.
     let impostor = OAuthClient::builder(PKJWT_CLIENT)
         .metadata(&m)
-        .private_key_jwt(SigningKey::generate(Algorithm::ES256).map_err(|e| e.to_string())?)
+        .client_auth(ClientAuth::PrivateKeyJwt(PrivateKeyJwt::new(
+            SigningKey::generate(Algorithm::ES256).map_err(|e| e.to_string())?,
+        )))
         .http_client(http.clone())
         .build()
         .map_err(|e| e.to_string())?;
@@ -361,7 +366,7 @@ async fn pkjwt_case() -> Result<(), String> {
 
 async fn client_for_rs(p: &Provider, http: &BoxHttpClient) -> Result<OAuthClient, String> {
     OAuthClient::builder(RS.0)
-        .client_secret_basic(Secret::new(RS.1))
+        .client_auth(ClientAuth::SecretBasic(Secret::new(RS.1)))
         .http_client(http.clone())
         .build()
         .map_err(|e| format!("{e} ({})", p.issuer))

@@ -19,7 +19,7 @@ fn closure_client(status: u16, body: Vec<u8>) -> Result<OAuthClient, String> {
         .redirect_uri("https://client.example/cb")
         .issuer("https://as.example")
         .iss_parameter_supported(true)
-        .client_secret_basic(Secret::new("s"))
+        .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
         .http_client(Arc::new(http))
         .build()
         .map_err(|e| e.to_string())

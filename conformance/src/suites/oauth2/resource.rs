@@ -4,7 +4,7 @@ use super::*;
 
 async fn introspector(server: &MockServer, clock: &ManualClock) -> Result<Introspector, String> {
     let client = builder(server, "s6BhdRkqt3", clock)?
-        .client_secret_basic(Secret::new("gX1fBat3bV"))
+        .client_auth(ClientAuth::SecretBasic(Secret::new("gX1fBat3bV")))
         .build()
         .map_err(|e| e.to_string())?;
     Introspector::builder(client, format!("{}/introspect", server.uri()))
@@ -157,7 +157,7 @@ pub(super) fn cases(s: &mut Suite) {
                 }
                 let clock = ManualClock::new(START);
                 let client = OAuthClient::builder("c")
-                    .client_secret_basic(Secret::new("s"))
+                    .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
                     .http_client(http()?)
                     .clock(Arc::new(clock))
                     .build()

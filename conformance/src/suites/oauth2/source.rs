@@ -36,7 +36,7 @@ pub(super) fn cases(s: &mut Suite) {
                 )
                 .await;
                 let client = builder(&server, "c", &clock)?
-                    .client_secret_basic(Secret::new("s"))
+                    .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
                     .accept_quirk(Quirk::ExpiresOn)
                     .build()
                     .map_err(|e| e.to_string())?;
@@ -230,7 +230,7 @@ pub(super) fn cases(s: &mut Suite) {
                 let clock = ManualClock::new(START);
                 let client = || -> Result<OAuthClient, String> {
                     builder(&server, "c", &clock)?
-                        .client_secret_basic(Secret::new("s"))
+                        .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
                         .build()
                         .map_err(|e| e.to_string())
                 };

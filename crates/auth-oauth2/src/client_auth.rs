@@ -1,0 +1,183 @@
+//! How a client authenticates to the authorization server (RFC 6749 §2.3): one
+//! [`ClientAuth`] value, given once to
+//! [`OAuthClientBuilder::client_auth`](crate::OAuthClientBuilder::client_auth), instead of
+//! exclusive setters of which the last would silently win.
+//!
+//! Secrets stay in [`Secret`] (zeroized on drop) for the client's whole life; the `oauth2`
+//! crate's `ClientSecret`, which does not zeroize, is made for each call and dropped with it.
+
+use std::fmt;
+#[cfg(feature = "jwt")]
+use std::sync::Arc;
+#[cfg(feature = "jwt")]
+use std::time::Duration;
+
+use auth_core::{Secret, UnixTime};
+use oauth2::{AuthType, ClientSecret};
+
+#[cfg(feature = "jwt")]
+use crate::assertion::{Assertion, DEFAULT_ASSERTION_LIFETIME};
+use crate::client::Inner;
+use crate::error::Error;
+
+/// The `client_assertion_type` of a JWT bearer client assertion (RFC 7523 §2.2).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The form parameter names of a client assertion (RFC 7521 §4.2).
+pub(crate) const CLIENT_ASSERTION_TYPE: &str = "client_assertion_type";
+pub(crate) const CLIENT_ASSERTION: &str = "client_assertion";
+
+/// How the client proves who it is to the authorization server.
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// `client_secret_basic`: `Authorization: Basic` over the form-urlencoded client id and
+    /// secret (RFC 6749 §2.3.1). What most servers expect of a confidential client.
+    SecretBasic(Secret),
+    /// `client_secret_post`: the client id and secret in the form body (§2.3.1).
+    SecretPost(Secret),
+    /// A public client (a command-line tool, a native app, §2.1): its `client_id` only.
+    Public,
+    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a short-lived assertion
+    /// signed by the client's private key with every request (feature `jwt`).
+    #[cfg(feature = "jwt")]
+    PrivateKeyJwt(PrivateKeyJwt),
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::SecretBasic(_) => "ClientAuth::SecretBasic([redacted])",
+            Self::SecretPost(_) => "ClientAuth::SecretPost([redacted])",
+            Self::Public => "ClientAuth::Public",
+            #[cfg(feature = "jwt")]
+            Self::PrivateKeyJwt(_) => "ClientAuth::PrivateKeyJwt(..)",
+        })
+    }
+}
+
+/// The settings of `private_key_jwt`: the key, and the assertions' audience and lifetime.
+///
+/// Each request gets a fresh assertion: `iss` = `sub` = the client id, `aud` = the token
+/// endpoint (the issuer when there is none) unless [`PrivateKeyJwt::audience`] says
+/// otherwise, a random `jti`, and `iat`/`exp` on the client's clock moved by the server's
+/// clock offset.
+#[cfg(feature = "jwt")]
+#[derive(Debug, Clone)]
+pub struct PrivateKeyJwt {
+    key: auth_jwt::SigningKey,
+    audience: Option<String>,
+    lifetime: Duration,
+}
+
+#[cfg(feature = "jwt")]
+impl PrivateKeyJwt {
+    /// Assertions signed with `key` (RS256, PS256, ES256, EdDSA, ...): register its public
+    /// JWK with the server.
+    pub fn new(key: auth_jwt::SigningKey) -> Self {
+        Self {
+            key,
+            audience: None,
+            lifetime: DEFAULT_ASSERTION_LIFETIME,
+        }
+    }
+
+    /// The assertions' `aud`. Default: the token endpoint URL (RFC 7523 §3); some
+    /// providers want their issuer identifier instead.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// How long each assertion is valid. Default: 60 s; at most
+    /// [`MAX_ASSERTION_LIFETIME`](crate::assertion::MAX_ASSERTION_LIFETIME).
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+}
+
+/// A checked [`ClientAuth`], as a built client keeps it.
+#[derive(Clone)]
+pub(crate) enum Authn {
+    Basic(Secret),
+    Post(Secret),
+    Public,
+    #[cfg(feature = "jwt")]
+    PrivateKeyJwt(Arc<Assertion>),
+}
+
+impl ClientAuth {
+    /// Checks the settings; `audience` is the default assertion audience (token endpoint,
+    /// else issuer).
+    #[cfg_attr(not(feature = "jwt"), allow(unused_variables))]
+    pub(crate) fn check(self, audience: Option<String>) -> Result<Authn, Error> {
+        let utf8 = |s: &Secret| {
+            s.expose_str()
+                .map(|_| ())
+                .map_err(|_| Error::config("client secret is not utf-8"))
+        };
+        Ok(match self {
+            Self::SecretBasic(s) => {
+                utf8(&s)?;
+                Authn::Basic(s)
+            }
+            Self::SecretPost(s) => {
+                utf8(&s)?;
+                Authn::Post(s)
+            }
+            Self::Public => Authn::Public,
+            #[cfg(feature = "jwt")]
+            Self::PrivateKeyJwt(p) => {
+                let audience = p.audience.or(audience).ok_or_else(|| {
+                    Error::config(
+                        "private_key_jwt needs a token endpoint, an issuer or an audience",
+                    )
+                })?;
+                Authn::PrivateKeyJwt(Arc::new(Assertion::new(p.key, audience, p.lifetime)?))
+            }
+        })
+    }
+}
+
+impl Authn {
+    /// Where the `oauth2` crate puts the client's credentials.
+    pub(crate) fn auth_type(&self) -> AuthType {
+        match self {
+            Self::Basic(_) => AuthType::BasicAuth,
+            _ => AuthType::RequestBody,
+        }
+    }
+
+    /// `inner` for one call: with the client secret when there is one, as a `ClientSecret`
+    /// that lives as long as the call.
+    pub(crate) fn for_call(&self, inner: &Inner) -> Result<Inner, Error> {
+        match self {
+            Self::Basic(s) | Self::Post(s) => {
+                let s = s
+                    .expose_str()
+                    .map_err(|_| Error::config("client secret is not utf-8"))?;
+                Ok(inner
+                    .clone()
+                    .set_client_secret(ClientSecret::new(s.to_owned())))
+            }
+            _ => Ok(inner.clone()),
+        }
+    }
+
+    /// A fresh assertion for `client_id` at the server's time `now`, when the client
+    /// authenticates with one.
+    pub(crate) fn assertion(
+        &self,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<Option<String>, Error> {
+        match self {
+            #[cfg(feature = "jwt")]
+            Self::PrivateKeyJwt(a) => a.sign(client_id, now).map(Some),
+            _ => {
+                let _ = (client_id, now);
+                Ok(None)
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_apikey::{Error, KeyId, KeyRecord, KeyStore};
-use auth_core::{Clock, CoarseClock, UnixTime};
+use auth_core::{Clock, CoarseClock, Transport, UnixTime};
 use tokio::sync::watch;
 use tokio_postgres::Client;
 
@@ -15,7 +15,7 @@ use crate::conn::Db;
 use crate::listener::{self, AbortOnDrop, SyncState};
 use crate::row::{self, Params};
 use crate::schema::{self, Sql};
-use crate::tls::{self, Plaintext};
+use crate::tls;
 
 /// The default bound on staleness: see [`PgStoreBuilder::max_stale`].
 pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(30);
@@ -42,7 +42,7 @@ pub struct PgStoreBuilder {
     connect_timeout: Duration,
     clock: Arc<dyn Clock>,
     ca_pem: Option<Vec<u8>>,
-    plaintext: Plaintext,
+    transport: Transport,
 }
 
 impl PgStore {
@@ -70,7 +70,7 @@ impl PgStore {
             connect_timeout: Duration::from_secs(5),
             clock: Arc::new(CoarseClock),
             ca_pem: None,
-            plaintext: Plaintext::LoopbackOnly,
+            transport: Transport::default(),
         })
     }
 
@@ -213,8 +213,8 @@ impl PgStoreBuilder {
 
     /// The clock that ages cache entries: use the clock of the [`ApiKeys`](auth_apikey::ApiKeys)
     /// over this store (default: [`CoarseClock`], the system clock at tick resolution).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 
@@ -234,8 +234,14 @@ impl PgStoreBuilder {
     ///
     /// The password (unless SCRAM), the key ids, digests and owners then cross the network
     /// unencrypted, and anyone on the path can read them or answer in the server's place.
-    pub fn danger_allow_plaintext(mut self) -> Self {
-        self.plaintext = Plaintext::Anywhere;
+    pub fn danger_allow_plaintext(self) -> Self {
+        self.transport(Transport::danger_allow_plaintext())
+    }
+
+    /// Where the connection may be plaintext: the policy every auth-rs client of a network
+    /// service takes (default: encrypted, or plaintext to loopback and Unix sockets only).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 
@@ -262,7 +268,7 @@ impl PgStoreBuilder {
         }
         let sql = Sql::new(&self.schema)?;
         let mut config = self.config;
-        let tls = tls::apply(&mut config, self.ca_pem.as_deref(), self.plaintext)?;
+        let tls = tls::apply(&mut config, self.ca_pem.as_deref(), self.transport)?;
         config.connect_timeout(self.connect_timeout);
         let mut listener_config = config.clone();
         config.application_name(format!("auth-apikey {}", sql.schema()));
@@ -317,7 +323,7 @@ impl fmt::Debug for PgStoreBuilder {
             .field("max_stale", &self.max_stale)
             .field("connect_timeout", &self.connect_timeout)
             .field("ca_certificate", &self.ca_pem.as_ref().map(|_| "<set>"))
-            .field("plaintext", &self.plaintext)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }

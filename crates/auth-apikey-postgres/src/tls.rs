@@ -19,22 +19,14 @@
 use std::sync::Arc;
 
 use auth_apikey::Error;
-use auth_core::http_client::is_loopback_host;
+use auth_core::Transport;
+use auth_core::transport::is_loopback_host;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::{ClientConfig, RootCertStore};
 use tokio_postgres::Config;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres_rustls::MakeRustlsConnect;
-
-/// Whether a store may speak plaintext to a host that is not loopback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Plaintext {
-    /// Only to loopback hosts and Unix sockets. The default.
-    LoopbackOnly,
-    /// To any host (the danger setting).
-    Anywhere,
-}
 
 /// Parses a connection string, accepting libpq's `sslmode=verify-ca` and
 /// `sslmode=verify-full`, which tokio-postgres does not know, as `require`: this crate's
@@ -55,9 +47,9 @@ pub(crate) fn parse(url: &str) -> Result<Config, Error> {
 pub(crate) fn apply(
     config: &mut Config,
     ca_pem: Option<&[u8]>,
-    plaintext: Plaintext,
+    transport: Transport,
 ) -> Result<MakeRustlsConnect, Error> {
-    let mode = effective_mode(config, plaintext)?;
+    let mode = effective_mode(config, transport)?;
     config.ssl_mode(mode);
     let roots = match (mode, ca_pem) {
         (SslMode::Disable, None) => RootCertStore::empty(),
@@ -79,14 +71,14 @@ pub(crate) fn apply(
     Ok(MakeRustlsConnect::new(config))
 }
 
-fn effective_mode(config: &Config, plaintext: Plaintext) -> Result<SslMode, Error> {
+fn effective_mode(config: &Config, transport: Transport) -> Result<SslMode, Error> {
     if only_unix_sockets(config) {
         // The server never speaks TLS on a Unix socket; libpq ignores sslmode there too.
         return Ok(SslMode::Disable);
     }
     let local = is_local(config);
     Ok(match config.get_ssl_mode() {
-        SslMode::Disable if local || plaintext == Plaintext::Anywhere => SslMode::Disable,
+        SslMode::Disable if local || transport.allows_plaintext_anywhere() => SslMode::Disable,
         SslMode::Disable => {
             return Err(Error::InvalidSettings(
                 "sslmode=disable to a host that is not loopback: the password and key digests \
@@ -95,7 +87,7 @@ fn effective_mode(config: &Config, plaintext: Plaintext) -> Result<SslMode, Erro
             ));
         }
         SslMode::Prefer if local => SslMode::Disable,
-        SslMode::Prefer if plaintext == Plaintext::Anywhere => SslMode::Prefer,
+        SslMode::Prefer if transport.allows_plaintext_anywhere() => SslMode::Prefer,
         // `prefer` to a remote host would let anyone on the path downgrade the connection.
         _ => SslMode::Require,
     })
@@ -155,63 +147,63 @@ fn platform_roots() -> Result<RootCertStore, Error> {
 mod tests {
     use super::*;
 
-    fn mode(url: &str, plaintext: Plaintext) -> Result<SslMode, Error> {
-        effective_mode(&parse(url)?, plaintext)
+    fn mode(url: &str, transport: Transport) -> Result<SslMode, Error> {
+        effective_mode(&parse(url)?, transport)
     }
 
     #[test]
     fn plaintext_only_to_loopback_unless_allowed() {
-        use Plaintext::{Anywhere, LoopbackOnly};
+        let (loopback_only, anywhere) = (Transport::default(), Transport::danger_allow_plaintext());
         use SslMode::{Disable, Prefer, Require};
         let cases = [
-            ("postgres://u@127.0.0.1/db", LoopbackOnly, Ok(Disable)),
+            ("postgres://u@127.0.0.1/db", loopback_only, Ok(Disable)),
             (
                 "postgres://u@localhost/db?sslmode=disable",
-                LoopbackOnly,
+                loopback_only,
                 Ok(Disable),
             ),
             (
                 "postgres://u@[::1]/db?sslmode=require",
-                LoopbackOnly,
+                loopback_only,
                 Ok(Require),
             ),
-            ("host=/run/postgresql user=u", LoopbackOnly, Ok(Disable)),
+            ("host=/run/postgresql user=u", loopback_only, Ok(Disable)),
             (
                 "host=/run/postgresql user=u sslmode=require",
-                LoopbackOnly,
+                loopback_only,
                 Ok(Disable),
             ),
-            ("postgres://u@db.internal/db", LoopbackOnly, Ok(Require)),
-            ("postgres://u@db.internal/db", Anywhere, Ok(Prefer)),
+            ("postgres://u@db.internal/db", loopback_only, Ok(Require)),
+            ("postgres://u@db.internal/db", anywhere, Ok(Prefer)),
             (
                 "postgres://u@db.internal/db?sslmode=disable",
-                LoopbackOnly,
+                loopback_only,
                 Err(()),
             ),
             (
                 "postgres://u@db.internal/db?sslmode=disable",
-                Anywhere,
+                anywhere,
                 Ok(Disable),
             ),
             (
                 "postgres://u@db.internal/db?sslmode=verify-full",
-                Anywhere,
+                anywhere,
                 Ok(Require),
             ),
             (
                 "postgres://u@db.internal/db?sslmode=verify-ca",
-                LoopbackOnly,
+                loopback_only,
                 Ok(Require),
             ),
             // The name is loopback but the connection goes elsewhere.
             (
                 "host=localhost hostaddr=10.0.0.5 user=u",
-                LoopbackOnly,
+                loopback_only,
                 Ok(Require),
             ),
             (
                 "host=localhost,db.internal user=u",
-                LoopbackOnly,
+                loopback_only,
                 Ok(Require),
             ),
         ];
@@ -222,7 +214,7 @@ mod tests {
     }
 
     fn refused(config: &mut Config, pem: &[u8]) -> String {
-        match apply(config, Some(pem), Plaintext::LoopbackOnly) {
+        match apply(config, Some(pem), Transport::default()) {
             Ok(_) => panic!("accepted"),
             Err(e) => e.to_string(),
         }

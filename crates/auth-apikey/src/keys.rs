@@ -183,8 +183,8 @@ impl ApiKeysBuilder {
     }
 
     /// Uses `clock` for creation times, expiry and rotation (a `ManualClock` in tests).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
         self
     }
 

@@ -65,6 +65,7 @@ pub mod outgoing;
 pub mod principal;
 pub mod rejection;
 pub mod secret;
+pub mod transport;
 
 pub use authenticate::{
     Authenticate, AuthenticateExt, BoxAuthenticator, BoxVerifyToken, Decision, DynAuthenticate,
@@ -80,12 +81,12 @@ pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, UnixTime};
 pub use credentials::{CredentialError, Location, TokenExtractor};
 pub use http_client::{
     BoxHttpClient, DynHttpClient, HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse,
-    Transport,
 };
 pub use outgoing::StaticCredential;
 pub use principal::{CredentialKind, Principal, ScopeRequirement, Scopes};
 pub use rejection::{BoxError, Denial, Error, Rejection, RejectionKind};
 pub use secret::{Secret, SecretError};
+pub use transport::Transport;
 
 /// The examples in the repository's README.md, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -9,8 +9,9 @@ use std::fmt;
 
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 
-use crate::http_client::{HttpError, Transport};
+use crate::http_client::HttpError;
 use crate::secret::{Secret, SecretError};
+use crate::transport::Transport;
 
 /// A fixed credential for outgoing requests: a bearer token, or an API key in a named header.
 ///
@@ -29,7 +30,7 @@ use crate::secret::{Secret, SecretError};
 /// assert!(plain.headers().get("authorization").is_none());
 /// assert_eq!(
 ///     format!("{credential:?}"),
-///     "StaticCredential { header: \"authorization\", value: [redacted], transport: HttpsOrLoopback }"
+///     "StaticCredential { header: \"authorization\", value: [redacted], transport: EncryptedOrLoopback }"
 /// );
 /// ```
 #[derive(Clone)]
@@ -83,7 +84,7 @@ impl StaticCredential {
     }
 
     /// Where requests may carry this credential: by default `https`, or `http` to a loopback
-    /// host ([`Transport::HttpsOrLoopback`]). [`Transport::danger_allow_plain_http`] is for
+    /// host ([`Transport::EncryptedOrLoopback`]). [`Transport::danger_allow_plaintext`] is for
     /// test networks only.
     pub fn with_transport(mut self, transport: Transport) -> Self {
         self.transport = transport;
@@ -183,7 +184,7 @@ mod tests {
             );
             assert!(!req.headers().contains_key("authorization"), "{url}");
         }
-        let test_network = c.with_transport(Transport::danger_allow_plain_http());
+        let test_network = c.with_transport(Transport::danger_allow_plaintext());
         let mut req = http::Request::get("http://api.example/x").body(()).unwrap();
         test_network.apply(&mut req).unwrap();
     }

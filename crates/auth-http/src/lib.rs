@@ -7,7 +7,7 @@
 //!
 //! What it enforces, whatever the caller asks:
 //!
-//! - HTTPS, except to loopback hosts, unless [`Transport::danger_allow_plain_http`] is set;
+//! - HTTPS, except to loopback hosts, unless [`Transport::danger_allow_plaintext`] is set;
 //! - a connect timeout and an overall timeout;
 //! - a cap on the response body, checked against `Content-Length` and while reading;
 //! - no redirects (a redirect is returned as the response it is).
@@ -33,9 +33,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::http_client::{
-    HttpError, HttpErrorKind, HttpRequest, HttpResponse, redacted_origin,
-};
+use auth_core::http_client::{HttpError, HttpErrorKind, HttpRequest, HttpResponse};
+use auth_core::transport::redacted_origin;
 use auth_core::{HttpClient, Transport};
 
 /// Settings for [`Client`].

@@ -176,7 +176,7 @@ async fn plain_http_to_remote_hosts_is_refused_before_connecting() {
     // The named override lets it through to the resolver (which then fails: no network).
     let client = Client::new(
         Config::default()
-            .with_transport(Transport::danger_allow_plain_http())
+            .with_transport(Transport::danger_allow_plaintext())
             .with_connect_timeout(Duration::from_millis(500))
             .with_timeout(Duration::from_secs(2)),
     )

@@ -23,7 +23,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use auth_core::http_client::redacted_origin;
+use auth_core::transport::redacted_origin;
 use auth_core::{BoxHttpClient, Clock, CoarseClock, HttpClient, Transport, UnixTime};
 use http::header::{ACCEPT, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use http::{StatusCode, Uri};

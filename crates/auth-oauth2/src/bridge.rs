@@ -8,7 +8,7 @@
 
 use std::sync::Mutex;
 
-use auth_core::http_client::redacted_origin;
+use auth_core::transport::redacted_origin;
 use auth_core::{
     BoxFuture, Clock, DynHttpClient, HttpError, HttpRequest, HttpResponse, Transport, UnixTime,
 };

@@ -339,7 +339,7 @@ mod tests {
             .build()
             .unwrap();
         ok().token_endpoint("http://as.example/token")
-            .transport(Transport::danger_allow_plain_http())
+            .transport(Transport::danger_allow_plaintext())
             .build()
             .unwrap();
     }

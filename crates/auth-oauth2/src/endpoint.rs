@@ -3,7 +3,7 @@
 //! introspection (we read `active` strictly ourselves) and discovery's GET. Client
 //! authentication follows the same rules as the token endpoint (RFC 6749 §2.3.1).
 
-use auth_core::http_client::redacted_origin;
+use auth_core::transport::redacted_origin;
 use auth_core::{HttpClient as _, HttpRequest, HttpResponse, Secret};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

@@ -8,27 +8,18 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use auth_core::http_client::is_loopback_host;
+use auth_core::Transport;
 use auth_ratelimit::Error;
 use redis::{ConnectionAddr, IntoConnectionInfo, TlsCertificates};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-
-/// Whether a limiter may speak plaintext to a host that is not loopback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Plaintext {
-    /// `redis://` only to `localhost`, `127.0.0.0/8`, `::1` or a Unix socket. The default.
-    LoopbackOnly,
-    /// `redis://` to any host (the danger setting).
-    Anywhere,
-}
 
 /// Opens a client for `url` under the policy, trusting `ca_pem` instead of the platform's
 /// roots when given.
 pub(crate) fn client(
     url: &str,
     ca_pem: Option<&[u8]>,
-    plaintext: Plaintext,
+    transport: Transport,
 ) -> Result<redis::Client, Error> {
     check_scheme(url)?;
     let info = url
@@ -43,9 +34,7 @@ pub(crate) fn client(
             ));
         }
         ConnectionAddr::TcpTls { .. } => install_crypto_provider(),
-        ConnectionAddr::Tcp(host, _)
-            if plaintext == Plaintext::LoopbackOnly && !is_loopback_host(host) =>
-        {
+        ConnectionAddr::Tcp(host, _) if !transport.allows_plaintext_to(host) => {
             return Err(invalid(
                 "plaintext redis:// to a host that is not loopback: use rediss:// (TLS), \
                  or allow it explicitly with `danger_allow_plaintext`"
@@ -213,38 +202,46 @@ mod tests {
             "redis://localhost",
             "redis://[::1]:6379",
         ] {
-            assert!(client(url, None, Plaintext::LoopbackOnly).is_ok(), "{url}");
+            assert!(client(url, None, Transport::default()).is_ok(), "{url}");
         }
         let remote = "redis://:hunter2@10.0.0.5:6379";
-        let err = message(client(remote, None, Plaintext::LoopbackOnly));
+        let err = message(client(remote, None, Transport::default()));
         assert!(
             err.contains("not loopback") && !err.contains("hunter2"),
             "{err}"
         );
-        assert!(client(remote, None, Plaintext::Anywhere).is_ok());
-        assert!(client("rediss://10.0.0.5:6380", None, Plaintext::LoopbackOnly).is_ok());
+        assert!(client(remote, None, Transport::danger_allow_plaintext()).is_ok());
+        assert!(client("rediss://10.0.0.5:6380", None, Transport::default()).is_ok());
     }
 
     #[test]
     fn refusals_say_why() {
-        let err = message(client("http://:hunter2@x", None, Plaintext::LoopbackOnly));
+        let err = message(client("http://:hunter2@x", None, Transport::default()));
         assert!(
             err.contains("scheme http://") && !err.contains("hunter2"),
             "{err}"
         );
-        let err = message(client("127.0.0.1:6379", None, Plaintext::LoopbackOnly));
+        let err = message(client("127.0.0.1:6379", None, Transport::default()));
         assert!(err.contains("does not parse: expected rediss://"), "{err}");
-        let err = message(client("redis://[::1", None, Plaintext::LoopbackOnly));
+        let err = message(client("redis://[::1", None, Transport::default()));
         assert!(err.contains("redis URL refused"), "{err}");
-        let insecure = message(client("rediss://h:1/#insecure", None, Plaintext::Anywhere));
+        let insecure = message(client(
+            "rediss://h:1/#insecure",
+            None,
+            Transport::danger_allow_plaintext(),
+        ));
         assert!(insecure.contains("#insecure"), "{insecure}");
         let ca = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        let plain = message(client("redis://127.0.0.1", Some(ca), Plaintext::Anywhere));
+        let plain = message(client(
+            "redis://127.0.0.1",
+            Some(ca),
+            Transport::danger_allow_plaintext(),
+        ));
         assert!(plain.contains("does not use TLS"), "{plain}");
         let empty = message(client(
             "rediss://h:1",
             Some(b"nothing"),
-            Plaintext::Anywhere,
+            Transport::danger_allow_plaintext(),
         ));
         assert!(empty.contains("no CERTIFICATE block"), "{empty}");
     }

@@ -5,13 +5,13 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use auth_core::{Denial, Limiter, Rejection};
+use auth_core::{Denial, Limiter, Rejection, Transport};
 use auth_ratelimit::headers::Headers;
 use auth_ratelimit::{Decision, Error, Outcome, PolicyState, Quota, RateLimiter};
 use http::HeaderMap;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::connect::{self, Plaintext, Redacted};
+use crate::connect::{self, Redacted};
 
 /// The GCRA script: reads Redis's clock, decides for every quota, writes only on admission, and
 /// sets the key to expire when it is fully replenished.
@@ -60,7 +60,7 @@ impl RedisLimiter {
         Builder {
             url: url.into(),
             ca_pem: None,
-            plaintext: Plaintext::LoopbackOnly,
+            transport: Transport::default(),
             quotas: vec![quota],
             prefix: "ratelimit:".to_owned(),
             timeout: Duration::from_millis(250),
@@ -184,7 +184,7 @@ impl fmt::Debug for RedisLimiter {
 pub struct Builder {
     url: String,
     ca_pem: Option<Vec<u8>>,
-    plaintext: Plaintext,
+    transport: Transport,
     quotas: Vec<Quota>,
     prefix: String,
     timeout: Duration,
@@ -198,7 +198,7 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("url", &Redacted(&self.url))
             .field("ca_certificate", &self.ca_pem.as_ref().map(|_| "<set>"))
-            .field("plaintext", &self.plaintext)
+            .field("transport", &self.transport)
             .field("quotas", &self.quotas)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
@@ -263,8 +263,14 @@ impl Builder {
     /// The password and every rate-limit key (API key ids, client addresses) then cross the
     /// network unencrypted, and anyone on the path can read or change the limiter's answers.
     /// Use `rediss://` instead wherever the server supports TLS.
-    pub fn danger_allow_plaintext(mut self) -> Self {
-        self.plaintext = Plaintext::Anywhere;
+    pub fn danger_allow_plaintext(self) -> Self {
+        self.transport(Transport::danger_allow_plaintext())
+    }
+
+    /// Where the connection may be plaintext: the policy every auth-rs client of a network
+    /// service takes (default: `rediss://`, or `redis://` to loopback and Unix sockets only).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 
@@ -285,7 +291,7 @@ impl Builder {
                 "timeout must be longer than zero".into(),
             ));
         }
-        let client = connect::client(&self.url, self.ca_pem.as_deref(), self.plaintext)?;
+        let client = connect::client(&self.url, self.ca_pem.as_deref(), self.transport)?;
         let server = connect::server_name(&client);
         let half = self.timeout / 2;
         let config = ConnectionManagerConfig::new()

@@ -398,7 +398,7 @@ fn client_cases(s: &mut Suite) {
                 .build()
                 .err()
                 .ok_or("plain http accepted")?;
-            ensure(matches!(e, Error::Config(_)), || format!("{e:?}"))
+            ensure(matches!(e, Error::Misconfigured(_)), || format!("{e:?}"))
         },
     );
 

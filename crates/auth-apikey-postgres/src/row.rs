@@ -13,7 +13,7 @@ pub(crate) struct Params(Columns);
 impl Params {
     /// # Errors
     ///
-    /// [`Error::InvalidSettings`] for a time beyond 2262 or a use count beyond `i64::MAX`.
+    /// [`Error::Misconfigured`] for a time beyond 2262 or a use count beyond `i64::MAX`.
     pub(crate) fn new(r: &KeyRecord) -> Result<Self, Error> {
         Columns::from_record(r).map(Self)
     }

@@ -77,7 +77,7 @@ impl Sql {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             && !schema.as_bytes()[0].is_ascii_digit();
         if !ok {
-            return Err(Error::InvalidSettings(
+            return Err(Error::Misconfigured(
                 "schema name: 1 to 48 lower-case ASCII letters, digits and '_', not starting with a digit",
             ));
         }

@@ -59,7 +59,7 @@ impl PgStore {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidSettings`] when `url` is not a PostgreSQL connection string (the
+    /// [`Error::Misconfigured`] when `url` is not a PostgreSQL connection string (the
     /// message does not repeat it: it may hold a password).
     pub fn builder(url: &str) -> Result<PgStoreBuilder, Error> {
         let config = tls::parse(url)?;
@@ -250,7 +250,7 @@ impl PgStoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidSettings`] for a bad schema name, a zero `max_stale`, plaintext to a
+    /// [`Error::Misconfigured`] for a bad schema name, a zero `max_stale`, plaintext to a
     /// host that is not loopback (see
     /// [`danger_allow_plaintext`](PgStoreBuilder::danger_allow_plaintext)), a CA
     /// certificate that is not PEM or comes with a plaintext connection, no trusted CA at
@@ -259,12 +259,12 @@ impl PgStoreBuilder {
     pub async fn connect(self) -> Result<PgStore, Error> {
         // The connections' and the listener's tasks are spawned on Tokio.
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::InvalidSettings(
+            return Err(Error::Misconfigured(
                 "PgStore::connect must run on a Tokio runtime",
             ));
         }
         if self.max_stale.is_zero() {
-            return Err(Error::InvalidSettings("max_stale must be more than zero"));
+            return Err(Error::Misconfigured("max_stale must be more than zero"));
         }
         let sql = Sql::new(&self.schema)?;
         let mut config = self.config;
@@ -478,9 +478,9 @@ mod tests {
     async fn settings_are_checked_before_connecting() {
         let builder = || PgStore::builder("postgres://u@127.0.0.1:1/db").unwrap();
         let zero = builder().max_stale(Duration::ZERO).connect().await;
-        assert!(matches!(zero, Err(Error::InvalidSettings(_))));
+        assert!(matches!(zero, Err(Error::Misconfigured(_))));
         let schema = builder().schema("Bad-Name").connect().await;
-        assert!(matches!(schema, Err(Error::InvalidSettings(_))));
+        assert!(matches!(schema, Err(Error::Misconfigured(_))));
         // Nothing listens on port 1: a store error (503), not a hang or a panic.
         let down = builder()
             .connect_timeout(Duration::from_secs(2))

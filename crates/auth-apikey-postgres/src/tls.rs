@@ -36,7 +36,7 @@ pub(crate) fn parse(url: &str) -> Result<Config, Error> {
         .replace("sslmode=verify-full", "sslmode=require")
         .replace("sslmode=verify-ca", "sslmode=require");
     url.parse::<Config>().map_err(|_| {
-        Error::InvalidSettings(
+        Error::Misconfigured(
             "database URL is not a PostgreSQL connection string (sslmode: disable, prefer, \
              require, verify-ca or verify-full)",
         )
@@ -54,7 +54,7 @@ pub(crate) fn apply(
     let roots = match (mode, ca_pem) {
         (SslMode::Disable, None) => RootCertStore::empty(),
         (SslMode::Disable, Some(_)) => {
-            return Err(Error::InvalidSettings(
+            return Err(Error::Misconfigured(
                 "a CA certificate was given but the connection is plaintext (a loopback host \
                  with sslmode disable or prefer): set sslmode=require",
             ));
@@ -65,7 +65,7 @@ pub(crate) fn apply(
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|_| Error::InvalidSettings("TLS: no safe protocol version in aws-lc-rs"))?
+        .map_err(|_| Error::Misconfigured("TLS: no safe protocol version in aws-lc-rs"))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
@@ -80,7 +80,7 @@ fn effective_mode(config: &Config, transport: Transport) -> Result<SslMode, Erro
     Ok(match config.get_ssl_mode() {
         SslMode::Disable if local || transport.allows_plaintext_anywhere() => SslMode::Disable,
         SslMode::Disable => {
-            return Err(Error::InvalidSettings(
+            return Err(Error::Misconfigured(
                 "sslmode=disable to a host that is not loopback: the password and key digests \
                  would cross the network in plaintext; use sslmode=require, or allow it \
                  explicitly with `danger_allow_plaintext`",
@@ -117,13 +117,13 @@ fn only_unix_sockets(config: &Config) -> bool {
 fn private_roots(pem: &[u8]) -> Result<RootCertStore, Error> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|_| Error::InvalidSettings("CA certificate is not valid PEM"))?;
+        let cert = cert.map_err(|_| Error::Misconfigured("CA certificate is not valid PEM"))?;
         roots.add(cert).map_err(|_| {
-            Error::InvalidSettings("CA certificate is not an X.509 certificate rustls can use")
+            Error::Misconfigured("CA certificate is not an X.509 certificate rustls can use")
         })?;
     }
     if roots.is_empty() {
-        return Err(Error::InvalidSettings(
+        return Err(Error::Misconfigured(
             "CA certificate PEM holds no CERTIFICATE block",
         ));
     }
@@ -135,7 +135,7 @@ fn platform_roots() -> Result<RootCertStore, Error> {
     // Unreadable entries are skipped: the store is usable if any root is.
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     if roots.is_empty() {
-        return Err(Error::InvalidSettings(
+        return Err(Error::Misconfigured(
             "TLS needs trusted CA certificates and the platform has none: give the database \
              server's CA with `ca_certificate_pem`",
         ));

@@ -174,7 +174,7 @@ async fn migrations_are_versioned_and_idempotent() {
         .schema("x; DROP TABLE y")
         .connect()
         .await;
-    assert!(matches!(bad, Err(Error::InvalidSettings(_))));
+    assert!(matches!(bad, Err(Error::Misconfigured(_))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -505,7 +505,7 @@ fn connect_outside_a_tokio_runtime_is_an_error() {
         panic!("the check comes before any I/O");
     };
     assert!(
-        matches!(&result, Err(Error::InvalidSettings(why)) if why.contains("Tokio runtime")),
+        matches!(&result, Err(Error::Misconfigured(why)) if why.contains("Tokio runtime")),
         "{:?}",
         result.err()
     );

@@ -52,7 +52,7 @@ impl Columns {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidSettings`] for a time beyond 2262 or a use count beyond `i64::MAX`.
+    /// [`Error::Misconfigured`] for a time beyond 2262 or a use count beyond `i64::MAX`.
     pub fn from_record(r: &KeyRecord) -> Result<Self, Error> {
         let quota = r.rate_quota;
         Ok(Self {
@@ -69,7 +69,7 @@ impl Columns {
                 .remaining_uses
                 .map(i64::try_from)
                 .transpose()
-                .map_err(|_| Error::InvalidSettings("remaining uses beyond 2^63"))?,
+                .map_err(|_| Error::Misconfigured("remaining uses beyond 2^63"))?,
             quota_requests: quota.map(|q| i64::from(q.requests().get())),
             quota_period: quota.map(|q| duration_nanos(q.period())).transpose()?,
             quota_burst: quota.map(|q| i64::from(q.burst().get())),
@@ -112,13 +112,13 @@ impl Columns {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidSettings`] past the year 2262.
+/// [`Error::Misconfigured`] past the year 2262.
 pub fn to_nanos(t: UnixTime) -> Result<i64, Error> {
     duration_nanos(t.as_duration())
 }
 
 fn duration_nanos(d: Duration) -> Result<i64, Error> {
-    i64::try_from(d.as_nanos()).map_err(|_| Error::InvalidSettings("time beyond the year 2262"))
+    i64::try_from(d.as_nanos()).map_err(|_| Error::Misconfigured("time beyond the year 2262"))
 }
 
 fn from_nanos(n: i64) -> Result<UnixTime, Error> {
@@ -163,7 +163,7 @@ mod tests {
         assert_eq!(from_nanos(to_nanos(t).unwrap()).unwrap(), t);
         assert!(from_nanos(-1).is_err());
         let far = UnixTime::from_duration(Duration::from_secs(u64::MAX / 2));
-        assert!(matches!(to_nanos(far), Err(Error::InvalidSettings(_))));
+        assert!(matches!(to_nanos(far), Err(Error::Misconfigured(_))));
     }
 
     #[test]

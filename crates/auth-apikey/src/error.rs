@@ -48,7 +48,7 @@ pub enum Error {
     },
     /// A new key's settings are invalid.
     #[error("invalid key settings: {0}")]
-    InvalidSettings(&'static str),
+    Misconfigured(&'static str),
     /// The operating system could not supply random bytes.
     #[error("cannot read the operating system's random number generator")]
     Random(#[source] BoxError),

@@ -119,14 +119,14 @@ impl<S: KeyStore> ApiKeys<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidSettings`] for an empty owner, zero uses or an expiry not in the
+    /// [`Error::Misconfigured`] for an empty owner, zero uses or an expiry not in the
     /// future; [`Error::Random`] when the OS has no randomness; [`Error::Store`].
     pub async fn create(&self, settings: NewKey) -> Result<IssuedKey, Error> {
         if settings.owner.is_empty() {
-            return Err(Error::InvalidSettings("owner must not be empty"));
+            return Err(Error::Misconfigured("owner must not be empty"));
         }
         if settings.max_uses == Some(0) {
-            return Err(Error::InvalidSettings("max uses must be at least 1"));
+            return Err(Error::Misconfigured("max uses must be at least 1"));
         }
         let now = self.clock().now();
         let expires = match settings.expires {
@@ -134,11 +134,11 @@ impl<S: KeyStore> ApiKeys<S> {
             Some(Expiry::At(at)) => Some(at),
             Some(Expiry::After(d)) => Some(
                 now.checked_add(d)
-                    .ok_or(Error::InvalidSettings("lifetime overflows the clock"))?,
+                    .ok_or(Error::Misconfigured("lifetime overflows the clock"))?,
             ),
         };
         if expires.is_some_and(|at| at <= now) {
-            return Err(Error::InvalidSettings("expiry must be in the future"));
+            return Err(Error::Misconfigured("expiry must be in the future"));
         }
         let prefix = self.format().prefix().to_owned();
         let build = |id, digest| KeyRecord {

@@ -80,10 +80,10 @@ impl RateQuota {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidSettings`] when `period` is zero.
+    /// [`Error::Misconfigured`] when `period` is zero.
     pub fn new(requests: NonZeroU32, period: Duration) -> Result<Self, Error> {
         if period.is_zero() {
-            return Err(Error::InvalidSettings("rate quota period must not be zero"));
+            return Err(Error::Misconfigured("rate quota period must not be zero"));
         }
         Ok(Self {
             requests,

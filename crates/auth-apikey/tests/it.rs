@@ -301,7 +301,7 @@ fn settings_are_checked() {
             NewKey::new("a", "now").expires_at(UnixTime::from_secs(T0)),
         ] {
             assert!(
-                matches!(keys.create(bad).await, Err(Error::InvalidSettings(_))),
+                matches!(keys.create(bad).await, Err(Error::Misconfigured(_))),
                 "settings accepted"
             );
         }

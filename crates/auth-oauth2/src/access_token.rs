@@ -38,7 +38,7 @@ impl Metadata {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the metadata has no `jwks_uri` or it fails `transport`.
+    /// [`Error::Misconfigured`] when the metadata has no `jwks_uri` or it fails `transport`.
     pub fn access_token_verifier(
         &self,
         http: impl HttpClient + 'static,
@@ -47,10 +47,10 @@ impl Metadata {
     ) -> Result<VerifierBuilder, Error> {
         let uri = self
             .jwks_uri()
-            .ok_or_else(|| Error::config("metadata has no jwks_uri"))?;
+            .ok_or_else(|| Error::misconfigured("metadata has no jwks_uri"))?;
         let jwks =
             RemoteJwks::with_options(uri, http, clock.clone(), RemoteConfig::default(), transport)
-                .map_err(|e| Error::config(format!("jwks_uri: {e}")))?;
+                .map_err(|e| Error::misconfigured(format!("jwks_uri: {e}")))?;
         Ok(Verifier::builder()
             .issuer(self.issuer())
             .key_source(KeySource::remote(jwks))

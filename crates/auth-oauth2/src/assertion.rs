@@ -55,17 +55,17 @@ impl Assertion {
         lifetime: Duration,
     ) -> Result<Self, Error> {
         if key.algorithm().family() == Family::Hmac {
-            return Err(Error::config(
+            return Err(Error::misconfigured(
                 "private_key_jwt needs an asymmetric key (HMAC would be client_secret_jwt)",
             ));
         }
         if lifetime.is_zero() || lifetime > MAX_ASSERTION_LIFETIME {
-            return Err(Error::config(
+            return Err(Error::misconfigured(
                 "client assertion lifetime must be between 1 s and 300 s",
             ));
         }
         if audience.is_empty() {
-            return Err(Error::config("client assertion audience is empty"));
+            return Err(Error::misconfigured("client assertion audience is empty"));
         }
         Ok(Self {
             key,

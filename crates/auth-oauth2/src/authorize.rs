@@ -35,7 +35,7 @@ impl Pkce {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the verifier is not 43 to 128 unreserved characters
+    /// [`Error::Misconfigured`] when the verifier is not 43 to 128 unreserved characters
     /// (RFC 7636 §4.1).
     pub fn from_verifier(verifier: &str) -> Result<Self, Error> {
         let ok_len = (43..=128).contains(&verifier.len());
@@ -43,7 +43,7 @@ impl Pkce {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
         if !ok_len || !ok_chars {
-            return Err(Error::config(
+            return Err(Error::misconfigured(
                 "a PKCE verifier is 43 to 128 unreserved characters",
             ));
         }
@@ -135,7 +135,7 @@ impl PendingAuthorization {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the state is not 22 to 512 URL-safe characters (at least 128
+    /// [`Error::Misconfigured`] when the state is not 22 to 512 URL-safe characters (at least 128
     /// bits in base64url), or the verifier is not 43 to 128 unreserved characters
     /// (RFC 7636 §4.1).
     pub fn from_parts(state: Secret, verifier: &Secret) -> Result<Self, Error> {
@@ -145,13 +145,13 @@ impl PendingAuthorization {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
         });
         if !state_ok {
-            return Err(Error::config(
+            return Err(Error::misconfigured(
                 "a state is 22 to 512 URL-safe characters (at least 128 bits)",
             ));
         }
-        let verifier = verifier
-            .expose_str()
-            .map_err(|_| Error::config("a PKCE verifier is 43 to 128 unreserved characters"))?;
+        let verifier = verifier.expose_str().map_err(|_| {
+            Error::misconfigured("a PKCE verifier is 43 to 128 unreserved characters")
+        })?;
         Ok(Self {
             state,
             pkce: Pkce::from_verifier(verifier)?,
@@ -177,7 +177,7 @@ impl PendingAuthorization {
         let redirect = shared
             .redirect_uri
             .as_deref()
-            .ok_or_else(|| Error::config("no redirect uri configured"))?;
+            .ok_or_else(|| Error::misconfigured("no redirect uri configured"))?;
         let (base, query) = callback.split_once('?').unwrap_or((callback, ""));
         let query = query.split('#').next().unwrap_or_default();
         let (redirect_base, _) = redirect.split_once('?').unwrap_or((redirect, ""));
@@ -267,23 +267,23 @@ impl OAuthClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when no authorization endpoint or redirect URI is configured.
+    /// [`Error::Misconfigured`] when no authorization endpoint or redirect URI is configured.
     pub fn authorization_request(&self) -> Result<AuthorizationRequest, Error> {
         let shared = &*self.shared;
         if shared.redirect_uri.is_none() {
-            return Err(Error::config("no redirect uri configured"));
+            return Err(Error::misconfigured("no redirect uri configured"));
         }
         let pkce = Pkce::random();
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
             pkce.verifier
                 .expose_str()
-                .map_err(|_| Error::config("pkce verifier is not utf-8"))?
+                .map_err(|_| Error::misconfigured("pkce verifier is not utf-8"))?
                 .to_owned(),
         ));
         let (url, state) = shared
             .inner
             .authorize_url(|| CsrfToken::new_random_len(32))
-            .map_err(|_| Error::config("no authorization endpoint configured"))?
+            .map_err(|_| Error::misconfigured("no authorization endpoint configured"))?
             .set_pkce_challenge(challenge)
             .add_scopes(shared.scopes.iter().cloned())
             .url();

@@ -132,7 +132,7 @@ impl OAuthClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the client id is empty, no client authentication was chosen,
+    /// [`Error::Misconfigured`] when the client id is empty, no client authentication was chosen,
     /// the secret is not UTF-8, a `private_key_jwt` key is HMAC or its assertion lifetime
     /// is out of range or it has no audience (no token endpoint, issuer or explicit one),
     /// the HTTP client is missing, an endpoint
@@ -140,22 +140,22 @@ impl OAuthClientBuilder {
     /// is not a valid scope token.
     pub fn build(self) -> Result<OAuthClient, Error> {
         if self.client_id.is_empty() {
-            return Err(Error::config("client id is empty"));
+            return Err(Error::misconfigured("client id is empty"));
         }
         let http = self
             .http
-            .ok_or_else(|| Error::config("no http client (call http_client)"))?;
+            .ok_or_else(|| Error::misconfigured("no http client (call http_client)"))?;
         let auth = self
             .auth
             .ok_or_else(|| {
-                Error::config("no client authentication chosen (client_auth: SecretBasic, SecretPost, PrivateKeyJwt or Public)")
+                Error::misconfigured("no client authentication chosen (client_auth: SecretBasic, SecretPost, PrivateKeyJwt or Public)")
             })?
             .check(self.token_endpoint.clone().or_else(|| self.issuer.clone()))?;
         let (token_name, token_uri, token_url) = match self.token_endpoint {
             Some(url) => {
                 let uri = check_endpoint("token endpoint", &url, self.transport)?;
-                let parsed =
-                    TokenUrl::new(url).map_err(|_| Error::config("token endpoint is not a url"))?;
+                let parsed = TokenUrl::new(url)
+                    .map_err(|_| Error::misconfigured("token endpoint is not a url"))?;
                 (
                     endpoint_name("token endpoint", &uri),
                     Some(uri),
@@ -177,7 +177,7 @@ impl OAuthClientBuilder {
                 )?),
                 Some(
                     oauth2::AuthUrl::new(url)
-                        .map_err(|_| Error::config("authorization endpoint is not a url"))?,
+                        .map_err(|_| Error::misconfigured("authorization endpoint is not a url"))?,
                 ),
             ),
             None => (None, None),
@@ -196,11 +196,13 @@ impl OAuthClientBuilder {
             check_endpoint("redirect uri", url, self.transport)?;
             inner = inner.set_redirect_uri(
                 oauth2::RedirectUrl::new(url.clone())
-                    .map_err(|_| Error::config("redirect uri is not a url"))?,
+                    .map_err(|_| Error::misconfigured("redirect uri is not a url"))?,
             );
         }
         if self.iss_parameter && self.issuer.is_none() {
-            return Err(Error::config("iss_parameter_supported needs the issuer"));
+            return Err(Error::misconfigured(
+                "iss_parameter_supported needs the issuer",
+            ));
         }
         let scopes = match self.scopes {
             Some(s) => {
@@ -213,7 +215,7 @@ impl OAuthClientBuilder {
                     .iter()
                     .any(|s| !auth_core::principal::is_scope_token(s))
                 {
-                    return Err(Error::config(
+                    return Err(Error::misconfigured(
                         "a scope has characters RFC 6749 3.3 does not allow",
                     ));
                 }

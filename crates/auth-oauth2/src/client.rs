@@ -46,7 +46,7 @@ pub(crate) fn shift(t: UnixTime, secs: i64) -> UnixTime {
 }
 
 pub(crate) fn no_token_endpoint() -> Error {
-    Error::config("no token endpoint configured")
+    Error::misconfigured("no token endpoint configured")
 }
 
 /// Parses and checks an endpoint URL against the transport policy.
@@ -57,13 +57,13 @@ pub(crate) fn check_endpoint(
 ) -> Result<http::Uri, Error> {
     let uri: http::Uri = url
         .parse()
-        .map_err(|_| Error::config(format!("{what} is not a valid url")))?;
+        .map_err(|_| Error::misconfigured(format!("{what} is not a valid url")))?;
     if url.contains('#') {
-        return Err(Error::config(format!("{what} has a fragment")));
+        return Err(Error::misconfigured(format!("{what} has a fragment")));
     }
     transport
         .check(&uri)
-        .map_err(|e| Error::config(format!("{what}: {e}")))?;
+        .map_err(|e| Error::misconfigured(format!("{what}: {e}")))?;
     Ok(uri)
 }
 
@@ -168,10 +168,10 @@ impl OAuthClient {
     ///
     /// [`Error::Server`] for the server's §5.2 refusals, [`Error::Transport`] when it cannot
     /// be reached, [`Error::InvalidResponse`] for a response that is not a valid Bearer token
-    /// response, [`Error::Config`] for a public client (it has no credentials to grant on).
+    /// response, [`Error::Misconfigured`] for a public client (it has no credentials to grant on).
     pub async fn client_credentials(&self) -> Result<TokenSet, Error> {
         if self.shared.public {
-            return Err(Error::config(
+            return Err(Error::misconfigured(
                 "a public client cannot use the client credentials grant",
             ));
         }
@@ -201,7 +201,7 @@ impl OAuthClient {
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<TokenSet, Error> {
         let rt = refresh_token
             .expose_str()
-            .map_err(|_| Error::config("refresh token is not utf-8"))?;
+            .map_err(|_| Error::misconfigured("refresh token is not utf-8"))?;
         let rt = RefreshToken::new(rt.to_owned());
         let bridge = self.bridge();
         let inner = self.oauth2_client()?;

@@ -114,7 +114,7 @@ impl ClientAuth {
         let utf8 = |s: &Secret| {
             s.expose_str()
                 .map(|_| ())
-                .map_err(|_| Error::config("client secret is not utf-8"))
+                .map_err(|_| Error::misconfigured("client secret is not utf-8"))
         };
         Ok(match self {
             Self::SecretBasic(s) => {
@@ -129,7 +129,7 @@ impl ClientAuth {
             #[cfg(feature = "jwt")]
             Self::PrivateKeyJwt(p) => {
                 let audience = p.audience.or(audience).ok_or_else(|| {
-                    Error::config(
+                    Error::misconfigured(
                         "private_key_jwt needs a token endpoint, an issuer or an audience",
                     )
                 })?;
@@ -155,7 +155,7 @@ impl Authn {
             Self::Basic(s) | Self::Post(s) => {
                 let s = s
                     .expose_str()
-                    .map_err(|_| Error::config("client secret is not utf-8"))?;
+                    .map_err(|_| Error::misconfigured("client secret is not utf-8"))?;
                 Ok(inner
                     .clone()
                     .set_client_secret(ClientSecret::new(s.to_owned())))

@@ -95,14 +95,14 @@ impl OAuthClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when no device authorization endpoint is configured, the
+    /// [`Error::Misconfigured`] when no device authorization endpoint is configured, the
     /// endpoint's errors, [`Error::InvalidResponse`] when a required member is missing.
     pub async fn device_authorization(&self) -> Result<DeviceAuthorization, Error> {
         let shared = &*self.shared;
         let uri = shared
             .device_uri
             .as_ref()
-            .ok_or_else(|| Error::config("no device authorization endpoint configured"))?;
+            .ok_or_else(|| Error::misconfigured("no device authorization endpoint configured"))?;
         let endpoint = name("device authorization endpoint", uri);
         let scope = shared
             .scopes
@@ -163,7 +163,7 @@ impl OAuthClient {
         let code = device
             .device_code
             .expose_str()
-            .map_err(|_| Error::config("device code is not utf-8"))?;
+            .map_err(|_| Error::misconfigured("device code is not utf-8"))?;
         let response = post_form(
             self,
             endpoint,

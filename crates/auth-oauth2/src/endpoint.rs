@@ -20,14 +20,14 @@ use crate::error::{Error, ErrorCode, ServerError};
 pub(crate) fn basic_auth(client_id: &str, secret: &Secret) -> Result<HeaderValue, Error> {
     let secret = secret
         .expose_str()
-        .map_err(|_| Error::config("client secret is not utf-8"))?;
+        .map_err(|_| Error::misconfigured("client secret is not utf-8"))?;
     let user: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
     let pass: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     let mut value = HeaderValue::try_from(format!(
         "Basic {}",
         STANDARD.encode(format!("{user}:{pass}"))
     ))
-    .map_err(|_| Error::config("client credentials cannot be sent in a header"))?;
+    .map_err(|_| Error::misconfigured("client credentials cannot be sent in a header"))?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -63,7 +63,7 @@ fn build_form(
             form.append_pair("client_id", &shared.client_id);
             let secret = secret
                 .expose_str()
-                .map_err(|_| Error::config("client secret is not utf-8"))?;
+                .map_err(|_| Error::misconfigured("client secret is not utf-8"))?;
             form.append_pair("client_secret", secret);
         }
         // A public client, or one that sends an assertion with its id.
@@ -77,7 +77,7 @@ fn build_form(
     }
     builder
         .body(form.finish().into_bytes())
-        .map_err(|_| Error::config(format!("{endpoint}: cannot build the request")))
+        .map_err(|_| Error::misconfigured(format!("{endpoint}: cannot build the request")))
 }
 
 /// Sends `request` through the client's transport policy and HTTP client.

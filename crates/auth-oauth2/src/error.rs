@@ -150,7 +150,7 @@ impl fmt::Display for ServerError {
 pub enum Error {
     /// The configuration is invalid (caught by `build()`).
     #[error("invalid configuration: {0}")]
-    Config(Cow<'static, str>),
+    Misconfigured(Cow<'static, str>),
     /// The request could not be sent or its response not read.
     #[error("{endpoint}: request failed")]
     Transport {
@@ -248,8 +248,8 @@ impl Error {
         }
     }
 
-    pub(crate) fn config(why: impl Into<Cow<'static, str>>) -> Self {
-        Self::Config(why.into())
+    pub(crate) fn misconfigured(why: impl Into<Cow<'static, str>>) -> Self {
+        Self::Misconfigured(why.into())
     }
 
     pub(crate) fn invalid(endpoint: &str, why: impl Into<Cow<'static, str>>) -> Self {

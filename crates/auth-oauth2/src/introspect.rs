@@ -103,7 +103,7 @@ impl IntrospectorBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the endpoint is not acceptable, or the audience or issuer is
+    /// [`Error::Misconfigured`] when the endpoint is not acceptable, or the audience or issuer is
     /// neither set nor waived.
     pub fn build(self) -> Result<Introspector, Error> {
         let uri = check_endpoint(
@@ -112,12 +112,12 @@ impl IntrospectorBuilder {
             self.client.shared.transport,
         )?;
         if self.audience.is_none() && !self.any_audience {
-            return Err(Error::config(
+            return Err(Error::misconfigured(
                 "no audience (set it, or danger_accept_any_audience)",
             ));
         }
         if self.issuer.is_none() && !self.any_issuer {
-            return Err(Error::config(
+            return Err(Error::misconfigured(
                 "no issuer (set it, or danger_accept_any_issuer)",
             ));
         }
@@ -242,7 +242,7 @@ impl Introspector {
         let params = [("token", token), ("token_type_hint", "access_token")];
         let response = match post_form(&inner.client, &inner.endpoint, &inner.uri, &params).await {
             Ok(r) => r,
-            Err(Error::Config(why)) => return Outcome::Misconfigured(why.into_owned()),
+            Err(Error::Misconfigured(why)) => return Outcome::Misconfigured(why.into_owned()),
             Err(e) => return Outcome::Unavailable(e.to_string()),
         };
         let now = inner.client.clock().now();

@@ -34,7 +34,7 @@ impl Metadata {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the issuer is not an `https` URL (loopback excepted) or has a
+    /// [`Error::Misconfigured`] when the issuer is not an `https` URL (loopback excepted) or has a
     /// query or fragment (RFC 8414 §2).
     pub fn well_known_url(
         issuer: &str,
@@ -42,7 +42,7 @@ impl Metadata {
         transport: Transport,
     ) -> Result<String, Error> {
         if issuer.contains('?') || issuer.contains('#') {
-            return Err(Error::config(
+            return Err(Error::misconfigured(
                 "an issuer has no query or fragment (RFC 8414 2)",
             ));
         }
@@ -64,7 +64,7 @@ impl Metadata {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for an unacceptable issuer URL, [`Error::Transport`] and
+    /// [`Error::Misconfigured`] for an unacceptable issuer URL, [`Error::Transport`] and
     /// [`Error::Status`] when the document cannot be fetched, [`Error::InvalidResponse`] when
     /// it is not valid metadata or names another issuer.
     pub async fn discover(
@@ -76,12 +76,12 @@ impl Metadata {
         let url = Self::well_known_url(issuer, kind, transport)?;
         let uri: http::Uri = url
             .parse()
-            .map_err(|_| Error::config("issuer is not a valid url"))?;
+            .map_err(|_| Error::misconfigured("issuer is not a valid url"))?;
         let endpoint = name("metadata", &uri);
         let request = http::Request::get(uri)
             .header(ACCEPT, "application/json")
             .body(Vec::new())
-            .map_err(|_| Error::config("cannot build the metadata request"))?;
+            .map_err(|_| Error::misconfigured("cannot build the metadata request"))?;
         let response = http
             .send(request)
             .await

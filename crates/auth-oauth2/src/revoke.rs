@@ -21,7 +21,7 @@ impl OAuthClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when no revocation endpoint is configured, [`Error::Server`] for
+    /// [`Error::Misconfigured`] when no revocation endpoint is configured, [`Error::Server`] for
     /// the server's refusals (`unsupported_token_type`, `invalid_client`),
     /// [`Error::Transport`] when it cannot be reached.
     pub async fn revoke(&self, token: &Secret, kind: TokenKind) -> Result<(), Error> {
@@ -29,11 +29,11 @@ impl OAuthClient {
             .shared
             .revocation_uri
             .as_ref()
-            .ok_or_else(|| Error::config("no revocation endpoint configured"))?;
+            .ok_or_else(|| Error::misconfigured("no revocation endpoint configured"))?;
         let endpoint = name("revocation endpoint", uri);
         let token = token
             .expose_str()
-            .map_err(|_| Error::config("token is not utf-8"))?;
+            .map_err(|_| Error::misconfigured("token is not utf-8"))?;
         let hint = match kind {
             TokenKind::Access => "access_token",
             TokenKind::Refresh => "refresh_token",

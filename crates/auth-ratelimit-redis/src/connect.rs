@@ -138,7 +138,7 @@ fn describe(e: &redis::RedisError) -> String {
 }
 
 fn invalid(message: String) -> Error {
-    Error::InvalidConfig(Cow::Owned(message))
+    Error::Misconfigured(Cow::Owned(message))
 }
 
 /// A Redis URL for Debug output: scheme and host, never the user info (which holds the

@@ -279,7 +279,7 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`], saying why, for a URL the `redis` crate refuses, plaintext
+    /// [`Error::Misconfigured`], saying why, for a URL the `redis` crate refuses, plaintext
     /// `redis://` to a host that is not loopback (see [`Builder::danger_allow_plaintext`]),
     /// `rediss://...#insecure`, a CA certificate that is not PEM or comes with a `redis://`
     /// URL, a zero timeout, or quotas a limiter cannot take; also when called outside a
@@ -287,7 +287,7 @@ impl Builder {
     pub fn build(self) -> Result<RedisLimiter, Error> {
         auth_ratelimit::check_quotas(&self.quotas)?;
         if self.timeout.is_zero() {
-            return Err(Error::InvalidConfig(
+            return Err(Error::Misconfigured(
                 "timeout must be longer than zero".into(),
             ));
         }
@@ -300,7 +300,7 @@ impl Builder {
             .set_number_of_retries(0);
         // The settings are checked first; the runtime is needed from here on.
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::InvalidConfig(
+            return Err(Error::Misconfigured(
                 "RedisLimiter::build must be called inside a Tokio runtime".into(),
             ));
         }

@@ -379,7 +379,7 @@ fn configuration_mistakes_are_refused_with_their_cause_and_no_password() {
     assert!(debug.contains("10.0.0.5:6380"), "{debug}");
 
     let refused = |builder: auth_ratelimit_redis::Builder| match builder.build() {
-        Err(Error::InvalidConfig(why)) => why.into_owned(),
+        Err(Error::Misconfigured(why)) => why.into_owned(),
         other => panic!("{other:?}"),
     };
     let plaintext = refused(RedisLimiter::builder(
@@ -403,7 +403,7 @@ fn configuration_mistakes_are_refused_with_their_cause_and_no_password() {
 fn built_outside_a_runtime_is_an_error() {
     let built = RedisLimiter::builder("redis://127.0.0.1:6379", hourly(1)).build();
     assert!(
-        matches!(&built, Err(Error::InvalidConfig(why)) if why.contains("Tokio runtime")),
+        matches!(&built, Err(Error::Misconfigured(why)) if why.contains("Tokio runtime")),
         "{built:?}"
     );
 }

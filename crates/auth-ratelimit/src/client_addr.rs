@@ -62,7 +62,7 @@ impl FromStr for IpNet {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = || Error::InvalidConfig(format!("not an address block: {s:?}").into());
+        let bad = || Error::Misconfigured(format!("not an address block: {s:?}").into());
         let (addr, prefix) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
             None => (s, None),
@@ -119,7 +119,7 @@ impl TrustedProxies {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] naming a block that does not parse.
+    /// [`Error::Misconfigured`] naming a block that does not parse.
     pub fn new<'a>(
         header: ForwardedHeader,
         nets: impl IntoIterator<Item = &'a str>,

@@ -16,7 +16,7 @@ pub enum Error {
     InvalidQuota(Cow<'static, str>),
     /// A limiter setting makes no sense (no quota, too many quotas, zero keys).
     #[error("invalid limiter configuration: {0}")]
-    InvalidConfig(Cow<'static, str>),
+    Misconfigured(Cow<'static, str>),
     /// A request costs more than a quota's burst, so no wait would ever admit it.
     #[error("a request of cost {cost} can never fit a burst of {burst}")]
     CostExceedsBurst {

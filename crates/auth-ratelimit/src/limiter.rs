@@ -330,12 +330,12 @@ impl<C: Clock, S: BuildHasher + Clone> Builder<C, S> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] with more than [`MAX_QUOTAS`] quotas, two quotas of the same
+    /// [`Error::Misconfigured`] with more than [`MAX_QUOTAS`] quotas, two quotas of the same
     /// name, or `max_keys` of zero.
     pub fn build<K: Hash + Eq + Clone>(self) -> Result<RateLimiter<K, C, S>, Error> {
         check_quotas(&self.quotas)?;
         if self.max_keys == 0 {
-            return Err(Error::InvalidConfig("max_keys must be at least 1".into()));
+            return Err(Error::Misconfigured("max_keys must be at least 1".into()));
         }
         let shards = self
             .shards
@@ -365,16 +365,16 @@ impl<C: Clock, S: BuildHasher + Clone> Builder<C, S> {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidConfig`] saying which rule is broken.
+/// [`Error::Misconfigured`] saying which rule is broken.
 pub fn check_quotas(quotas: &[Quota]) -> Result<(), Error> {
     if quotas.is_empty() || quotas.len() > MAX_QUOTAS {
-        return Err(Error::InvalidConfig(
+        return Err(Error::Misconfigured(
             format!("a limiter takes 1 to {MAX_QUOTAS} quotas").into(),
         ));
     }
     for (i, q) in quotas.iter().enumerate() {
         if quotas[..i].iter().any(|p| p.name() == q.name()) {
-            return Err(Error::InvalidConfig(
+            return Err(Error::Misconfigured(
                 format!("two quotas are named {:?}", q.name()).into(),
             ));
         }
@@ -469,15 +469,15 @@ mod tests {
         });
         assert!(matches!(
             too_many.build::<u8>(),
-            Err(Error::InvalidConfig(_))
+            Err(Error::Misconfigured(_))
         ));
         assert!(matches!(
             RateLimiter::builder(q()).quota(q()).build::<u8>(),
-            Err(Error::InvalidConfig(_))
+            Err(Error::Misconfigured(_))
         ));
         assert!(matches!(
             RateLimiter::builder(q()).max_keys(0).build::<u8>(),
-            Err(Error::InvalidConfig(_))
+            Err(Error::Misconfigured(_))
         ));
     }
 

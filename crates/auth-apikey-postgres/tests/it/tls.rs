@@ -81,7 +81,7 @@ async fn an_untrusted_server_certificate_is_refused_never_bypassed() {
         let text = chain(&err);
         if !with_ca && text.contains("the platform has none") {
             // A machine without a CA bundle: refused before connecting, and saying why.
-            assert!(matches!(err, Error::InvalidSettings(_)), "{text}");
+            assert!(matches!(err, Error::Misconfigured(_)), "{text}");
             continue;
         }
         assert!(matches!(err, Error::Store { .. }), "{text}");
@@ -97,7 +97,7 @@ async fn an_untrusted_server_certificate_is_refused_never_bypassed() {
 #[tokio::test]
 async fn plaintext_to_a_remote_host_is_refused_before_connecting() {
     // 192.0.2.0/24 is TEST-NET-1: nothing answers there, so only a refusal made before
-    // connecting returns at once, with InvalidSettings.
+    // connecting returns at once, with Misconfigured.
     let remote = "postgres://auth_rs:hunter2@192.0.2.1:5432/db?sslmode=disable";
     let err = PgStore::builder(remote)
         .unwrap()
@@ -105,7 +105,7 @@ async fn plaintext_to_a_remote_host_is_refused_before_connecting() {
         .connect()
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidSettings(_)), "{err:?}");
+    assert!(matches!(err, Error::Misconfigured(_)), "{err:?}");
     assert!(err.to_string().contains("danger_allow_plaintext"), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use auth_core::{ManualClock, UnixTime};
 use auth_ratelimit::client::{self, RetryAfter};
 use auth_ratelimit::client_addr::{ForwardedHeader, TrustedProxies};
-use auth_ratelimit::{Error, Outcome, Quota, RateLimiter};
+use auth_ratelimit::{Error, Outcome, Policy, Quota, RateLimiter};
 use http::HeaderMap;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -298,16 +298,16 @@ fn eviction_is_invisible(
 fn threads_admit_exactly_the_burst() -> CheckResult {
     for quotas in [1, 2] {
         let clock = ManualClock::new(at_ms(0));
-        let mut builder = RateLimiter::builder(
+        let mut policy = Policy::new(
             Quota::per_hour(10)
                 .and_then(|q| q.with_burst(777))
                 .map_err(|e| e.to_string())?,
-        )
-        .clock(clock);
+        );
         if quotas == 2 {
             let day = Quota::per_day(10).and_then(|q| q.with_burst(900));
-            builder = builder.quota(day.map_err(|e| e.to_string())?);
+            policy = policy.quota(day.map_err(|e| e.to_string())?);
         }
+        let builder = RateLimiter::builder(policy).clock(clock);
         let l = Arc::new(builder.build::<u64>().map_err(|e| e.to_string())?);
         let admitted: usize = std::thread::scope(|s| {
             let handles: Vec<_> = (0..4)
@@ -731,9 +731,8 @@ pub fn suite() -> Suite {
     s.case("dry run reports and never refuses", "design", || {
         let clock = ManualClock::new(at_ms(0));
         let q = Quota::per_minute(1).map_err(|e| e.to_string())?;
-        let l = RateLimiter::builder(q)
+        let l = RateLimiter::builder(Policy::new(q).dry_run(true))
             .clock(clock)
-            .dry_run(true)
             .build::<u8>()
             .map_err(|e| e.to_string())?;
         let outcomes: Vec<Outcome> = (0..3).map(|_| l.check(&0).outcome()).collect();

@@ -10,8 +10,8 @@
 //!   than the configured timeout for Redis.
 //! - Reconnects on its own (the `redis` crate's connection manager).
 //! - TLS with `rediss://` (rustls, the server's certificate and name verified against the
-//!   platform's roots or [a private CA](Builder::ca_certificate_pem)); plaintext `redis://`
-//!   only to loopback unless [explicitly allowed](Builder::danger_allow_plaintext).
+//!   platform's roots or [a private CA](RedisLimiterBuilder::ca_certificate_pem)); plaintext `redis://`
+//!   only to loopback unless [explicitly allowed](RedisLimiterBuilder::danger_allow_plaintext).
 //!
 //! The Tokio runtime comes from the `redis` crate's async support; the limiter's own code
 //! uses none of it, and the decision logic is the same GCRA as the in-memory limiter.
@@ -42,7 +42,7 @@ mod connect;
 mod limiter;
 
 pub use auth_ratelimit::Error;
-pub use limiter::{Builder, FailurePolicy, RedisLimiter};
+pub use limiter::{FailurePolicy, RedisLimiter, RedisLimiterBuilder};
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use auth_core::{Denial, Limiter, Rejection, Transport};
 use auth_ratelimit::headers::Headers;
-use auth_ratelimit::{Decision, Error, Outcome, PolicyState, Quota, RateLimiter};
+use auth_ratelimit::{Decision, Error, Outcome, Policy, PolicyState, Quota, RateLimiter};
 use http::HeaderMap;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -44,7 +44,7 @@ pub struct RedisLimiter {
     quotas: Box<[Quota]>,
     micros: Box<[(u64, u64)]>,
     prefix: String,
-    policy: FailurePolicy,
+    on_failure: FailurePolicy,
     local: Option<RateLimiter<String>>,
     headers: Headers,
     dry_run: bool,
@@ -52,27 +52,26 @@ pub struct RedisLimiter {
 }
 
 impl RedisLimiter {
-    /// Starts a limiter on the Redis at `url` with its first quota: `rediss://host:port`
+    /// Starts a limiter on the Redis at `url` enforcing `policy` (a
+    /// [`Policy`](auth_ratelimit::Policy), or a single quota): `rediss://host:port`
     /// (TLS, the server's certificate verified) or `redis://127.0.0.1:6379` (plaintext, to
-    /// a loopback host unless [`Builder::danger_allow_plaintext`]). A password goes in the
+    /// a loopback host unless [`RedisLimiterBuilder::danger_allow_plaintext`]). A password goes in the
     /// user info: `rediss://:password@host:6380`.
-    pub fn builder(url: impl Into<String>, quota: Quota) -> Builder {
-        Builder {
+    pub fn builder(url: impl Into<String>, policy: impl Into<Policy>) -> RedisLimiterBuilder {
+        RedisLimiterBuilder {
             url: url.into(),
             ca_pem: None,
             transport: Transport::default(),
-            quotas: vec![quota],
+            policy: policy.into(),
             prefix: "ratelimit:".to_owned(),
             timeout: Duration::from_millis(250),
-            policy: FailurePolicy::FailClosed,
-            dry_run: false,
-            legacy_headers: false,
+            on_failure: FailurePolicy::FailClosed,
         }
     }
 
     /// The failure policy.
     pub fn failure_policy(&self) -> FailurePolicy {
-        self.policy
+        self.on_failure
     }
 
     /// The quotas applied to every key, in order.
@@ -107,7 +106,7 @@ impl RedisLimiter {
             },
             Err(e) => Box::new(e),
         };
-        match (&self.policy, &self.local) {
+        match (&self.on_failure, &self.local) {
             (FailurePolicy::FailOpen, _) => Ok(Decision::new(Outcome::Allowed, &[])),
             (FailurePolicy::FallbackLocal, Some(local)) => local.check_cost(&key.to_owned(), cost),
             _ => Err(Error::Unavailable {
@@ -173,7 +172,7 @@ impl fmt::Debug for RedisLimiter {
             .field("server", &self.server)
             .field("prefix", &self.prefix)
             .field("quotas", &self.quotas)
-            .field("policy", &self.policy)
+            .field("on_failure", &self.on_failure)
             .field("dry_run", &self.dry_run)
             .finish_non_exhaustive()
     }
@@ -181,41 +180,31 @@ impl fmt::Debug for RedisLimiter {
 
 /// Configures a [`RedisLimiter`].
 #[must_use]
-pub struct Builder {
+pub struct RedisLimiterBuilder {
     url: String,
     ca_pem: Option<Vec<u8>>,
     transport: Transport,
-    quotas: Vec<Quota>,
+    policy: Policy,
     prefix: String,
     timeout: Duration,
-    policy: FailurePolicy,
-    dry_run: bool,
-    legacy_headers: bool,
+    on_failure: FailurePolicy,
 }
 
-impl fmt::Debug for Builder {
+impl fmt::Debug for RedisLimiterBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
+        f.debug_struct("RedisLimiterBuilder")
             .field("url", &Redacted(&self.url))
             .field("ca_certificate", &self.ca_pem.as_ref().map(|_| "<set>"))
             .field("transport", &self.transport)
-            .field("quotas", &self.quotas)
+            .field("policy", &self.policy)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
-            .field("policy", &self.policy)
-            .field("dry_run", &self.dry_run)
-            .field("legacy_headers", &self.legacy_headers)
+            .field("on_failure", &self.on_failure)
             .finish()
     }
 }
 
-impl Builder {
-    /// Adds a quota; every quota must admit a request.
-    pub fn quota(mut self, quota: Quota) -> Self {
-        self.quotas.push(quota);
-        self
-    }
-
+impl RedisLimiterBuilder {
     /// The prefix of every Redis key (default `ratelimit:`); instances that share a prefix
     /// share limits. Put `{...}` around a part of it to pin keys to one Cluster slot if needed.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -231,20 +220,8 @@ impl Builder {
     }
 
     /// What to do when Redis cannot answer (default [`FailurePolicy::FailClosed`]).
-    pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Dry-run mode: report refusals, never enforce them.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Also send the legacy `X-RateLimit-*` fields.
-    pub fn legacy_headers(mut self, legacy: bool) -> Self {
-        self.legacy_headers = legacy;
+    pub fn failure_policy(mut self, on_failure: FailurePolicy) -> Self {
+        self.on_failure = on_failure;
         self
     }
 
@@ -280,12 +257,12 @@ impl Builder {
     /// # Errors
     ///
     /// [`Error::Misconfigured`], saying why, for a URL the `redis` crate refuses, plaintext
-    /// `redis://` to a host that is not loopback (see [`Builder::danger_allow_plaintext`]),
+    /// `redis://` to a host that is not loopback (see [`RedisLimiterBuilder::danger_allow_plaintext`]),
     /// `rediss://...#insecure`, a CA certificate that is not PEM or comes with a `redis://`
     /// URL, a zero timeout, or quotas a limiter cannot take; also when called outside a
     /// Tokio runtime, which the `redis` crate needs to spawn the connection's task on.
     pub fn build(self) -> Result<RedisLimiter, Error> {
-        auth_ratelimit::check_quotas(&self.quotas)?;
+        self.policy.check()?;
         if self.timeout.is_zero() {
             return Err(Error::Misconfigured(
                 "timeout must be longer than zero".into(),
@@ -311,7 +288,8 @@ impl Builder {
             }
         })?;
         let micros = self
-            .quotas
+            .policy
+            .quotas()
             .iter()
             .map(|q| {
                 let interval =
@@ -319,26 +297,22 @@ impl Builder {
                 (interval, interval.saturating_mul(u64::from(q.burst())))
             })
             .collect();
-        let local = match self.policy {
+        let local = match self.on_failure {
             FailurePolicy::FallbackLocal => {
-                let mut b = RateLimiter::builder(self.quotas[0].clone());
-                for q in &self.quotas[1..] {
-                    b = b.quota(q.clone());
-                }
-                Some(b.dry_run(self.dry_run).build()?)
+                Some(RateLimiter::builder(self.policy.clone()).build()?)
             }
             _ => None,
         };
         Ok(RedisLimiter {
             conn,
             script: redis::Script::new(SCRIPT),
-            headers: Headers::new(&self.quotas, self.legacy_headers),
-            quotas: self.quotas.into_boxed_slice(),
+            headers: self.policy.headers(),
+            quotas: self.policy.quotas().into(),
             micros,
             prefix: self.prefix,
-            policy: self.policy,
+            on_failure: self.on_failure,
             local,
-            dry_run: self.dry_run,
+            dry_run: self.policy.is_dry_run(),
             server,
         })
     }

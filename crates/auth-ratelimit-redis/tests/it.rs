@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_ratelimit::{Error, Outcome, Quota};
+use auth_ratelimit::{Error, Outcome, Policy, Quota};
 use auth_ratelimit_redis::{FailurePolicy, RedisLimiter};
 
 #[path = "../../../.ci/tls_files.rs"]
@@ -94,8 +94,8 @@ async fn burst_refusal_headers_and_key_expiry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_charges_no_quota_and_cost_is_checked() {
     let prefix = prefix("multi");
-    let limiter = RedisLimiter::builder(url(), Quota::per_second(100).unwrap())
-        .quota(hourly(2))
+    let policy = Policy::new(Quota::per_second(100).unwrap()).quota(hourly(2));
+    let limiter = RedisLimiter::builder(url(), policy)
         .prefix(&prefix)
         .build()
         .unwrap();
@@ -378,7 +378,7 @@ fn configuration_mistakes_are_refused_with_their_cause_and_no_password() {
     );
     assert!(debug.contains("10.0.0.5:6380"), "{debug}");
 
-    let refused = |builder: auth_ratelimit_redis::Builder| match builder.build() {
+    let refused = |builder: auth_ratelimit_redis::RedisLimiterBuilder| match builder.build() {
         Err(Error::Misconfigured(why)) => why.into_owned(),
         other => panic!("{other:?}"),
     };

@@ -5,16 +5,15 @@
 use std::time::Duration;
 
 use auth_core::{ManualClock, UnixTime};
-use auth_ratelimit::{Quota, RateLimiter};
+use auth_ratelimit::{Policy, Quota, RateLimiter};
 
 fn main() -> Result<(), auth_ratelimit::Error> {
     // A manual clock so the output is the same every run; production uses the default
     // SystemClock.
     let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
-    let limiter = RateLimiter::builder(Quota::per_second(2)?.named("per-second")?)
-        .quota(Quota::per_hour(100)?.named("per-hour")?)
-        .clock(clock.clone())
-        .build()?;
+    let policy = Policy::new(Quota::per_second(2)?.named("per-second")?)
+        .quota(Quota::per_hour(100)?.named("per-hour")?);
+    let limiter = RateLimiter::builder(policy).clock(clock.clone()).build()?;
 
     for i in 1..=4 {
         let decision = limiter.check(&"key-123");

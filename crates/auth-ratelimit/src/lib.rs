@@ -74,6 +74,7 @@ pub mod headers;
 mod http_date;
 mod limit;
 mod limiter;
+mod policy;
 mod quota;
 mod sf;
 mod shards;
@@ -81,7 +82,8 @@ mod shards;
 pub use clock::FastClock;
 pub use decision::{Decision, MAX_QUOTAS, Outcome, PolicyState};
 pub use error::Error;
-pub use limiter::{Builder, DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, check_quotas};
+pub use limiter::{DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, RateLimiterBuilder};
+pub use policy::Policy;
 pub use quota::Quota;
 
 /// The README's examples, compiled as doctests so they stay true.

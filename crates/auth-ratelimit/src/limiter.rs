@@ -1,4 +1,4 @@
-//! [`RateLimiter`]: the keyed, in-memory GCRA limiter, and its [`Builder`].
+//! [`RateLimiter`]: the keyed, in-memory GCRA limiter, and its [`RateLimiterBuilder`].
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -13,7 +13,7 @@ use crate::decision::{MAX_QUOTAS, Outcome, Raw};
 use crate::gcra::{self, Step};
 use crate::headers::Headers;
 use crate::shards::{ManyTats, Shards};
-use crate::{Decision, Error, FastClock, Quota};
+use crate::{Decision, Error, FastClock, Policy, Quota};
 
 /// The default hasher: foldhash, seeded per process (fast, and minimally resistant to keys
 /// chosen to collide).
@@ -30,11 +30,10 @@ pub const DEFAULT_MAX_KEYS: usize = 1 << 20;
 /// decision.
 ///
 /// ```
-/// use auth_ratelimit::{Quota, RateLimiter};
+/// use auth_ratelimit::{Policy, Quota, RateLimiter};
 ///
-/// let limiter = RateLimiter::builder(Quota::per_second(10)?.with_burst(2)?)
-///     .quota(Quota::per_hour(1000)?)
-///     .build()?;
+/// let policy = Policy::new(Quota::per_second(10)?.with_burst(2)?).quota(Quota::per_hour(1000)?);
+/// let limiter = RateLimiter::builder(policy).build()?;
 /// assert!(limiter.check(&"alice").is_allowed());
 /// assert!(limiter.check(&"alice").is_allowed());
 /// let third = limiter.check(&"alice");
@@ -58,17 +57,15 @@ enum State<K, S> {
 }
 
 impl RateLimiter<()> {
-    /// Starts a limiter with its first quota; add more with [`Builder::quota`]. The key type
-    /// is chosen by [`Builder::build`].
-    pub fn builder(quota: Quota) -> Builder<FastClock, DefaultHasher> {
-        Builder {
-            quotas: vec![quota],
+    /// Starts a limiter enforcing `policy` (a [`Policy`], or a single [`Quota`]). The key
+    /// type is chosen by [`RateLimiterBuilder::build`].
+    pub fn builder(policy: impl Into<Policy>) -> RateLimiterBuilder<FastClock, DefaultHasher> {
+        RateLimiterBuilder {
+            policy: policy.into(),
             clock: FastClock::new(),
             hasher: DefaultHasher::default(),
             max_keys: DEFAULT_MAX_KEYS,
             shards: None,
-            dry_run: false,
-            legacy_headers: false,
         }
     }
 }
@@ -252,51 +249,40 @@ impl<K, C: fmt::Debug, S> fmt::Debug for RateLimiter<K, C, S> {
     }
 }
 
-/// Configures a [`RateLimiter`]; [`build`](Builder::build) checks the settings.
+/// Configures a [`RateLimiter`]; [`build`](RateLimiterBuilder::build) checks the settings.
 #[derive(Debug)]
 #[must_use]
-pub struct Builder<C, S> {
-    quotas: Vec<Quota>,
+pub struct RateLimiterBuilder<C, S> {
+    policy: Policy,
     clock: C,
     hasher: S,
     max_keys: usize,
     shards: Option<usize>,
-    dry_run: bool,
-    legacy_headers: bool,
 }
 
-impl<C: Clock, S: BuildHasher + Clone> Builder<C, S> {
-    /// Adds a quota; every quota must admit a request (at most [`MAX_QUOTAS`]).
-    pub fn quota(mut self, quota: Quota) -> Self {
-        self.quotas.push(quota);
-        self
-    }
-
+impl<C: Clock, S: BuildHasher + Clone> RateLimiterBuilder<C, S> {
     /// Uses `clock` (default: [`FastClock`]; [`SystemClock`](auth_core::SystemClock) works
     /// too, at about 20 to 50 ns more a decision); tests pass a
-    /// [`ManualClock`](auth_core::ManualClock).
-    pub fn clock<C2: Clock>(self, clock: C2) -> Builder<C2, S> {
-        Builder {
-            quotas: self.quotas,
+    /// [`ManualClock`](auth_core::ManualClock). The limiter keeps its clock's type, not an
+    /// `Arc<dyn Clock>`: the clock read is the largest cost of a decision (`benches/`).
+    pub fn clock<C2: Clock>(self, clock: C2) -> RateLimiterBuilder<C2, S> {
+        RateLimiterBuilder {
+            policy: self.policy,
             clock,
             hasher: self.hasher,
             max_keys: self.max_keys,
             shards: self.shards,
-            dry_run: self.dry_run,
-            legacy_headers: self.legacy_headers,
         }
     }
 
     /// Uses `hasher` for keys (default: [`DefaultHasher`]).
-    pub fn hasher<S2: BuildHasher + Clone>(self, hasher: S2) -> Builder<C, S2> {
-        Builder {
-            quotas: self.quotas,
+    pub fn hasher<S2: BuildHasher + Clone>(self, hasher: S2) -> RateLimiterBuilder<C, S2> {
+        RateLimiterBuilder {
+            policy: self.policy,
             clock: self.clock,
             hasher,
             max_keys: self.max_keys,
             shards: self.shards,
-            dry_run: self.dry_run,
-            legacy_headers: self.legacy_headers,
         }
     }
 
@@ -313,73 +299,35 @@ impl<C: Clock, S: BuildHasher + Clone> Builder<C, S> {
         self
     }
 
-    /// Dry-run mode: decide and report (headers, [`Decision::is_over_limit`]), never refuse,
-    /// and charge nothing for requests that would have been refused.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Also send the legacy `X-RateLimit-Limit`, `-Remaining` and `-Reset` fields.
-    pub fn legacy_headers(mut self, legacy: bool) -> Self {
-        self.legacy_headers = legacy;
-        self
-    }
-
     /// Builds the limiter.
     ///
     /// # Errors
     ///
-    /// [`Error::Misconfigured`] with more than [`MAX_QUOTAS`] quotas, two quotas of the same
-    /// name, or `max_keys` of zero.
+    /// [`Error::Misconfigured`] for quotas the policy cannot take ([`Policy::check`]), or
+    /// `max_keys` of zero.
     pub fn build<K: Hash + Eq + Clone>(self) -> Result<RateLimiter<K, C, S>, Error> {
-        check_quotas(&self.quotas)?;
+        self.policy.check()?;
         if self.max_keys == 0 {
             return Err(Error::Misconfigured("max_keys must be at least 1".into()));
         }
         let shards = self
             .shards
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get() * 4));
-        let sweep_gap = self
-            .quotas
-            .iter()
-            .map(Quota::interval_nanos)
-            .min()
-            .unwrap_or(1);
-        let headers = Headers::new(&self.quotas, self.legacy_headers);
+        let quotas = self.policy.quotas();
+        let sweep_gap = quotas.iter().map(Quota::interval_nanos).min().unwrap_or(1);
+        let headers = self.policy.headers();
         Ok(RateLimiter {
-            state: if self.quotas.len() == 1 {
+            state: if quotas.len() == 1 {
                 State::One(Shards::new(shards, self.max_keys, sweep_gap, self.hasher))
             } else {
                 State::Many(Shards::new(shards, self.max_keys, sweep_gap, self.hasher))
             },
-            quotas: self.quotas.into_boxed_slice(),
+            quotas: quotas.into(),
             clock: self.clock,
-            dry_run: self.dry_run,
+            dry_run: self.policy.is_dry_run(),
             headers,
         })
     }
-}
-
-/// Checks a list of quotas for a limiter: 1 to [`MAX_QUOTAS`], names unique.
-///
-/// # Errors
-///
-/// [`Error::Misconfigured`] saying which rule is broken.
-pub fn check_quotas(quotas: &[Quota]) -> Result<(), Error> {
-    if quotas.is_empty() || quotas.len() > MAX_QUOTAS {
-        return Err(Error::Misconfigured(
-            format!("a limiter takes 1 to {MAX_QUOTAS} quotas").into(),
-        ));
-    }
-    for (i, q) in quotas.iter().enumerate() {
-        if quotas[..i].iter().any(|p| p.name() == q.name()) {
-            return Err(Error::Misconfigured(
-                format!("two quotas are named {:?}", q.name()).into(),
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -408,8 +356,9 @@ mod tests {
     #[test]
     fn a_refusal_charges_no_quota() {
         let c = clock();
-        let l = RateLimiter::builder(Quota::per_second(10).unwrap())
-            .quota(Quota::per_minute(3).unwrap().with_burst(1).unwrap())
+        let policy = Policy::new(Quota::per_second(10).unwrap())
+            .quota(Quota::per_minute(3).unwrap().with_burst(1).unwrap());
+        let l = RateLimiter::builder(policy)
             .clock(c.clone())
             .build()
             .unwrap();
@@ -427,9 +376,8 @@ mod tests {
 
     #[test]
     fn dry_run_reports_and_charges_nothing() {
-        let l = RateLimiter::builder(Quota::per_hour(1).unwrap())
+        let l = RateLimiter::builder(Policy::new(Quota::per_hour(1).unwrap()).dry_run(true))
             .clock(clock())
-            .dry_run(true)
             .build()
             .unwrap();
         assert_eq!(l.check(&"k").outcome(), Outcome::Allowed);
@@ -464,15 +412,15 @@ mod tests {
     #[test]
     fn bad_configurations_fail_to_build() {
         let q = || Quota::per_second(1).unwrap();
-        let too_many = (0..5).fold(RateLimiter::builder(q().named("x").unwrap()), |b, i| {
-            b.quota(q().named(format!("q{i}")).unwrap())
+        let too_many = (0..5).fold(Policy::new(q().named("x").unwrap()), |p, i| {
+            p.quota(q().named(format!("q{i}")).unwrap())
         });
         assert!(matches!(
-            too_many.build::<u8>(),
+            RateLimiter::builder(too_many).build::<u8>(),
             Err(Error::Misconfigured(_))
         ));
         assert!(matches!(
-            RateLimiter::builder(q()).quota(q()).build::<u8>(),
+            RateLimiter::builder(Policy::new(q()).quota(q())).build::<u8>(),
             Err(Error::Misconfigured(_))
         ));
         assert!(matches!(

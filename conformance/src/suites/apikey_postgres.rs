@@ -113,20 +113,13 @@ fn key_id(slot: u8) -> KeyId {
 
 fn rec(slot: u8, bob: bool, uses: Option<u64>, created: u64) -> KeyRecord {
     let id = key_id(slot);
-    KeyRecord {
-        id,
-        digest: KeyHasher::sha256().digest(id.as_str().as_bytes()),
-        prefix: "sk_test".into(),
-        owner: if bob { "bob" } else { "eve" }.into(),
-        name: format!("key {slot}"),
-        scopes: Scopes::from_space_separated("read"),
-        created: UnixTime::from_secs(created),
-        expires: None,
-        revoked: None,
-        remaining_uses: uses,
-        rate_quota: None,
-        replaced_by: None,
-    }
+    let digest = KeyHasher::sha256().digest(id.as_str().as_bytes());
+    let (owner, name) = (if bob { "bob" } else { "eve" }, format!("key {slot}"));
+    let created = UnixTime::from_secs(created);
+    let mut r = KeyRecord::new(id, digest, ("sk_test", owner, &name), created);
+    r.scopes = Scopes::from_space_separated("read");
+    r.remaining_uses = uses;
+    r
 }
 
 /// What an operation gave, in a form both stores can be compared on.

@@ -107,23 +107,18 @@ impl Cache {
 mod tests {
     use super::*;
     use auth_apikey::KeyHasher;
-    use auth_core::{Scopes, UnixTime};
+    use auth_core::UnixTime;
 
     fn record(id: &str) -> Arc<KeyRecord> {
-        Arc::new(KeyRecord {
-            id: id.parse().unwrap(),
-            digest: KeyHasher::sha256().digest(id.as_bytes()),
-            prefix: "sk_test".into(),
-            owner: "bob".into(),
-            name: "n".into(),
-            scopes: Scopes::default(),
-            created: UnixTime::EPOCH,
-            expires: None,
-            revoked: None,
-            remaining_uses: Some(3),
-            rate_quota: None,
-            replaced_by: None,
-        })
+        let digest = KeyHasher::sha256().digest(id.as_bytes());
+        let mut r = KeyRecord::new(
+            id.parse().unwrap(),
+            digest,
+            ("sk_test", "bob", "n"),
+            UnixTime::EPOCH,
+        );
+        r.remaining_uses = Some(3);
+        Arc::new(r)
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::keys::X_API_KEY;
 
 /// Where an outgoing request carries the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Placement {
     /// `Authorization: Bearer <key>`.
     Bearer,

@@ -16,6 +16,7 @@ use crate::verify::Refusal;
 /// Plain data: stores build it from their rows, and listings show it. Times are instants on
 /// the [`Clock`](auth_core::Clock) the keys are managed with.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct KeyRecord {
     /// The key id, the store's index.
     pub id: KeyId,
@@ -44,6 +45,31 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
+    /// The record of a key `id` with `digest`, issued at `created` under `prefix` to
+    /// `owner`, named `name`: no scopes, no expiry, not revoked, unlimited uses, no quota, no
+    /// successor. Set the rest on the value (every field is public).
+    pub fn new(
+        id: KeyId,
+        digest: KeyDigest,
+        (prefix, owner, name): (&str, &str, &str),
+        created: UnixTime,
+    ) -> Self {
+        Self {
+            id,
+            digest,
+            prefix: prefix.to_owned(),
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            scopes: Scopes::default(),
+            created,
+            expires: None,
+            revoked: None,
+            remaining_uses: None,
+            rate_quota: None,
+            replaced_by: None,
+        }
+    }
+
     /// Why the key is refused at `now` (revoked, then expired, then out of uses), or `None`
     /// if it is usable.
     pub fn refusal_at(&self, now: UnixTime) -> Option<Refusal> {

@@ -68,6 +68,7 @@ impl fmt::Display for Refusal {
 /// The outcome of checking a key.
 #[derive(Debug, Clone)]
 #[must_use = "a checked key is valid only if its status says so"]
+#[non_exhaustive]
 pub enum KeyStatus {
     /// The key is valid; this is its record (as read, before a use was taken).
     Valid(Arc<KeyRecord>),

@@ -22,6 +22,7 @@ use crate::rejection::{Denial, Error, Rejection, RejectionKind};
 /// What an authenticator concluded about a request.
 #[derive(Debug)]
 #[must_use = "a request is authenticated only if the decision is acted on"]
+#[non_exhaustive]
 pub enum Decision {
     /// The credential is valid: this is who sent it.
     Allow(Principal),
@@ -167,6 +168,7 @@ impl<A: Authenticate + ?Sized> Authenticate for Arc<A> {
 /// The verdict of a [`VerifyToken`] on one credential.
 #[derive(Debug)]
 #[must_use = "a token is valid only if its verdict says so"]
+#[non_exhaustive]
 pub enum TokenVerdict {
     /// Valid: this principal.
     Valid(Principal),

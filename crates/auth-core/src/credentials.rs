@@ -39,6 +39,7 @@ impl Location {
 
 /// A credential found in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Found<'a> {
     /// The credential itself (percent-decoded when it came from the query).
     pub value: Cow<'a, str>,

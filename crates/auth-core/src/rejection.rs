@@ -288,6 +288,7 @@ impl Error {
 
 /// Why a request did not get through: a [`Rejection`] or an [`Error`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Denial {
     /// The credential was refused.
     #[error(transparent)]

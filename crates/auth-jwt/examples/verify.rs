@@ -11,10 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
     let ring = KeyRing::new(
         clock.clone(),
-        Rotation {
-            every: Duration::from_secs(24 * 3600),
-            keep_retired_for: Duration::from_secs(3600),
-        },
+        Rotation::new(Duration::from_secs(24 * 3600), Duration::from_secs(3600)),
         || SigningKey::generate(Algorithm::EdDSA),
     )?;
     let verifier = Verifier::builder()

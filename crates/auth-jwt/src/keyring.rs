@@ -16,12 +16,23 @@ use crate::{KeySet, KeySource, SigningKey};
 
 /// When a [`KeyRing`] rotates and how long it keeps retired keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rotation {
     /// How long a key signs before the next one takes over.
     pub every: Duration,
     /// How long a retired key stays published: at least the longest token lifetime, so that
     /// tokens signed before a rotation verify until they expire.
     pub keep_retired_for: Duration,
+}
+
+impl Rotation {
+    /// A key signs for `every`, then stays published for `keep_retired_for`.
+    pub fn new(every: Duration, keep_retired_for: Duration) -> Self {
+        Self {
+            every,
+            keep_retired_for,
+        }
+    }
 }
 
 type Generate = dyn Fn() -> Result<SigningKey, Error> + Send + Sync;

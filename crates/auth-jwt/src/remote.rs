@@ -33,6 +33,7 @@ use crate::{Algorithm, KeySet};
 
 /// Tuning for a [`RemoteJwks`]; every field has a documented default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RemoteConfig {
     /// Cache lifetime when the response has no usable `max-age` (default 5 min).
     pub default_ttl: Duration,
@@ -64,6 +65,7 @@ impl Default for RemoteConfig {
 
 /// What a [`RemoteJwks`] last saw, for health endpoints and logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Health {
     /// When a fetch last succeeded (200 or 304).
     pub last_success: Option<UnixTime>,

@@ -285,6 +285,7 @@ struct Inner {
 
 /// A verified token: the application's claims, the registered claims, and who sent it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Verified<C> {
     /// The application's claims type, deserialized from the payload.
     pub claims: C,

@@ -109,10 +109,10 @@ fn key_ring_rotates_and_old_tokens_verify_until_retired() {
     let clock = ManualClock::new(UnixTime::from_secs(NOW));
     // Keeping no retired key would fail every outstanding token at each rotation.
     for (every, keep_retired_for) in [(0, 600), (3600, 0)] {
-        let rotation = Rotation {
-            every: Duration::from_secs(every),
-            keep_retired_for: Duration::from_secs(keep_retired_for),
-        };
+        let rotation = Rotation::new(
+            Duration::from_secs(every),
+            Duration::from_secs(keep_retired_for),
+        );
         let refused = KeyRing::new(clock.clone(), rotation, || {
             SigningKey::generate(Algorithm::ES256)
         });
@@ -120,10 +120,7 @@ fn key_ring_rotates_and_old_tokens_verify_until_retired() {
     }
     let ring = KeyRing::new(
         clock.clone(),
-        Rotation {
-            every: Duration::from_secs(3600),
-            keep_retired_for: Duration::from_secs(600),
-        },
+        Rotation::new(Duration::from_secs(3600), Duration::from_secs(600)),
         || SigningKey::generate(Algorithm::ES256),
     )
     .unwrap();

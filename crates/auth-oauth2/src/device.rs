@@ -12,6 +12,7 @@
 //!     match client.poll_device_token(&device).await? {
 //!         DevicePoll::Ready(tokens) => break tokens,
 //!         DevicePoll::Pending { retry_in } => sleep(retry_in).await,
+//!         _ => sleep(std::time::Duration::from_secs(5)).await,
 //!     }
 //! };
 //! # let _ = tokens; Ok(()) }
@@ -80,6 +81,7 @@ impl DeviceAuthorization {
 
 /// The outcome of one poll.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum DevicePoll {
     /// The user approved: the tokens.
     Ready(TokenSet),

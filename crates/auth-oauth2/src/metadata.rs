@@ -14,6 +14,7 @@ use crate::error::Error;
 
 /// Which well-known document to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WellKnown {
     /// `/.well-known/oauth-authorization-server`, inserted between the host and the issuer's
     /// path (RFC 8414 §3.1).

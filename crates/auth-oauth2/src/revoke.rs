@@ -8,6 +8,7 @@ use crate::error::Error;
 
 /// Which kind of token is being revoked: the `token_type_hint` (RFC 7009 §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenKind {
     /// An access token.
     Access,

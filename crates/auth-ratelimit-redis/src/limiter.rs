@@ -19,6 +19,7 @@ const SCRIPT: &str = include_str!("script.lua");
 
 /// What to do when Redis cannot answer within the timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum FailurePolicy {
     /// Refuse to decide: [`Error::Unavailable`], which auth-core answers with 503. The default:
     /// an outage must not turn into unlimited traffic.
@@ -130,11 +131,11 @@ impl RedisLimiter {
             pairs.chunks_exact(2).zip(self.micros.iter()).enumerate()
         {
             let (tat, retry) = (us(pair[0])?, us(pair[1])?);
-            states[i] = PolicyState {
-                remaining: (now + capacity).saturating_sub(tat.max(now)) / interval.max(1),
-                reset: Duration::from_micros(tat.saturating_sub(now)),
-                retry_after: (retry > 0).then(|| Duration::from_micros(retry)),
-            };
+            states[i] = PolicyState::new(
+                (now + capacity).saturating_sub(tat.max(now)) / interval.max(1),
+                Duration::from_micros(tat.saturating_sub(now)),
+                (retry > 0).then(|| Duration::from_micros(retry)),
+            );
         }
         let outcome = Outcome::new(allowed == 1, self.dry_run);
         Some(Decision::new(outcome, &states[..self.micros.len()]))

@@ -51,6 +51,7 @@ pub struct LimitItem {
 
 /// A parsed `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RetryAfter {
     /// delay-seconds (saturating at `u64::MAX` seconds).
     Delay(Duration),

@@ -22,6 +22,7 @@ use crate::Error;
 
 /// Which header the trusted proxies write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ForwardedHeader {
     /// `Forwarded: for=...` (RFC 7239).
     Forwarded,

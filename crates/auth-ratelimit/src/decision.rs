@@ -7,6 +7,7 @@ pub const MAX_QUOTAS: usize = 4;
 
 /// Where one quota stands for a key after a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct PolicyState {
     /// Unit requests that would be admitted right now.
     pub remaining: u64,
@@ -16,8 +17,21 @@ pub struct PolicyState {
     pub retry_after: Option<Duration>,
 }
 
+impl PolicyState {
+    /// A quota's state: `remaining` unit requests admissible now, fully replenished after
+    /// `reset`, and `retry_after` when this quota refused the request.
+    pub fn new(remaining: u64, reset: Duration, retry_after: Option<Duration>) -> Self {
+        Self {
+            remaining,
+            reset,
+            retry_after,
+        }
+    }
+}
+
 /// Whether the request may proceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// Within every quota; the request was counted.
     Allowed,

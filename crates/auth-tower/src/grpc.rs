@@ -16,7 +16,7 @@ pub fn grpc_status(denial: &Denial) -> u8 {
             _ => 16,
         },
         Denial::Failed(Error::Unavailable { .. }) => 14,
-        Denial::Failed(_) => 13,
+        _ => 13,
     }
 }
 

@@ -16,6 +16,7 @@ use auth_core::Gate;
 
 /// How refusals are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Protocol {
     /// Plain HTTP status codes: 400, 401, 403, 429, 503, 500.
     #[default]
@@ -148,6 +149,9 @@ fn log(denial: &Denial, parts: &http::request::Parts) {
         }
         Denial::Failed(e) => {
             tracing::warn!(status = e.status().as_u16(), %path, error = %e, "authentication could not decide");
+        }
+        other => {
+            tracing::warn!(status = other.status().as_u16(), %path, "request refused");
         }
     }
 }

@@ -38,11 +38,9 @@ async fn rig(timeout: Duration) -> Result<Rig, String> {
     let clock = ManualClock::new(UnixTime::from_secs(NOW));
     let client = auth_http::Client::new(auth_http::Config::default().with_timeout(timeout))
         .map_err(|e| e.to_string())?;
-    let config = RemoteConfig {
-        cooldown: Duration::from_secs(30),
-        max_stale: Duration::from_secs(600),
-        ..RemoteConfig::default()
-    };
+    let mut config = RemoteConfig::default();
+    config.cooldown = Duration::from_secs(30);
+    config.max_stale = Duration::from_secs(600);
     let remote = RemoteJwks::with_options(
         &format!("{}/jwks", server.uri()),
         client,

@@ -327,6 +327,7 @@ pub(super) fn cases(s: &mut Suite) {
                             waits.push(retry_in.as_secs());
                             clock.advance(retry_in);
                         }
+                        other => return Err(format!("unexpected {other:?}")),
                     }
                     ensure(waits.len() < 5, || "polling does not end".into())?;
                 };

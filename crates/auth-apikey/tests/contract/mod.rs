@@ -14,24 +14,24 @@ use auth_core::{Scopes, UnixTime};
 pub(crate) const T0: u64 = 1_700_000_000;
 
 pub(crate) fn record(id: &str, owner: &str, created: u64) -> KeyRecord {
-    KeyRecord {
-        id: id.parse().unwrap(),
-        digest: KeyHasher::sha256().digest(id.as_bytes()),
-        prefix: "sk_test".into(),
-        owner: owner.into(),
-        name: format!("key {id}"),
-        scopes: Scopes::from_space_separated("read write"),
-        created: UnixTime::from_secs(created),
-        expires: Some(UnixTime::from_secs(created + 3600)),
-        revoked: None,
-        remaining_uses: Some(3),
-        rate_quota: Some(
-            RateQuota::new(NonZeroU32::new(100).unwrap(), Duration::from_secs(60))
-                .unwrap()
-                .with_burst(NonZeroU32::new(10).unwrap()),
-        ),
-        replaced_by: None,
-    }
+    let digest = KeyHasher::sha256().digest(id.as_bytes());
+    let name = format!("key {id}");
+    let created = UnixTime::from_secs(created);
+    let mut r = KeyRecord::new(
+        id.parse().unwrap(),
+        digest,
+        ("sk_test", owner, &name),
+        created,
+    );
+    r.scopes = Scopes::from_space_separated("read write");
+    r.expires = Some(created.saturating_add(Duration::from_secs(3600)));
+    r.remaining_uses = Some(3);
+    r.rate_quota = Some(
+        RateQuota::new(NonZeroU32::new(100).unwrap(), Duration::from_secs(60))
+            .unwrap()
+            .with_burst(NonZeroU32::new(10).unwrap()),
+    );
+    r
 }
 
 pub(crate) fn id(s: &str) -> KeyId {

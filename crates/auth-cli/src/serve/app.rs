@@ -278,6 +278,12 @@ impl App {
                 self.log
                     .event("auth_refused", &[("reason", json!(r.reason()))]);
             }
+            other => {
+                self.log.event(
+                    "auth_refused",
+                    &[("status", json!(other.status().as_u16()))],
+                );
+            }
         }
     }
 }

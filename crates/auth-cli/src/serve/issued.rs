@@ -34,7 +34,7 @@ impl IssuedTokens {
             Err(e) => {
                 return match e.into_verdict()? {
                     TokenVerdict::Invalid(why) => Ok(Err(why)),
-                    TokenVerdict::Valid(_) => Ok(Err("refused".into())),
+                    _ => Ok(Err("refused".into())),
                 };
             }
         };

@@ -137,10 +137,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     let clock: Arc<dyn Clock> = Arc::new(CoarseClock);
     let ring = KeyRing::new(
         Arc::clone(&clock),
-        Rotation {
-            every: Duration::from_secs(3600),
-            keep_retired_for: config.token_ttl * 2,
-        },
+        Rotation::new(Duration::from_secs(3600), config.token_ttl * 2),
         data.signing_keys("at+jwt")?,
     )
     .map_err(Error::config)?;

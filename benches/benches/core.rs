@@ -5,7 +5,7 @@
 
 use std::hint::black_box;
 
-use auth_core::{Challenge, ErrorCode, TokenExtractor};
+use auth_core::{BearerErrorCode, Challenge, TokenExtractor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use headers::{Authorization, HeaderMapExt, authorization::Bearer};
 
@@ -52,7 +52,7 @@ fn bearer_extraction(c: &mut Criterion) {
 fn challenge_rendering(c: &mut Criterion) {
     let challenge = Challenge::bearer()
         .with_realm("api")
-        .with_error(ErrorCode::InvalidToken)
+        .with_error(BearerErrorCode::InvalidToken)
         .with_error_description("The access token expired");
     let mut g = c.benchmark_group("challenge rendering");
     g.bench_function("auth-rs Challenge::to_header_value", |b| {

@@ -11,7 +11,7 @@ use http::HeaderValue;
 /// The `error` codes of RFC 6750 §3.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ErrorCode {
+pub enum BearerErrorCode {
     /// The request is malformed (400).
     InvalidRequest,
     /// The access token is expired, revoked, malformed or invalid (401).
@@ -20,7 +20,7 @@ pub enum ErrorCode {
     InsufficientScope,
 }
 
-impl ErrorCode {
+impl BearerErrorCode {
     /// The code as it appears on the wire.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -38,11 +38,11 @@ impl ErrorCode {
 /// so a rendered challenge always parses back to itself.
 ///
 /// ```
-/// use auth_core::{Challenge, ErrorCode};
+/// use auth_core::{Challenge, BearerErrorCode};
 ///
 /// let c = Challenge::bearer()
 ///     .with_realm("example")
-///     .with_error(ErrorCode::InvalidToken)
+///     .with_error(BearerErrorCode::InvalidToken)
 ///     .with_error_description("The access token expired");
 /// assert_eq!(
 ///     c.to_string(),
@@ -111,7 +111,7 @@ impl Challenge {
     }
 
     /// Sets the RFC 6750 `error` code.
-    pub fn with_error(self, code: ErrorCode) -> Self {
+    pub fn with_error(self, code: BearerErrorCode) -> Self {
         self.with_param("error", code.as_str())
     }
 

@@ -76,7 +76,7 @@ pub use limit::{BoxLimiter, DynLimiter, Limiter, PeerAddr, RateLimit, SubjectKey
 
 /// A boxed, sendable future: the object-safe form of the async traits' futures.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-pub use challenge::{Challenge, ErrorCode};
+pub use challenge::{BearerErrorCode, Challenge};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, UnixTime};
 pub use credentials::{CredentialError, Location, TokenExtractor};
 pub use http_client::{

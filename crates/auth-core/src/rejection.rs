@@ -21,7 +21,7 @@ use http::header::{
 };
 use http::{Response, StatusCode};
 
-use crate::challenge::{Challenge, ErrorCode};
+use crate::challenge::{BearerErrorCode, Challenge};
 use crate::credentials::CredentialError;
 
 /// A boxed error, for sources whose type the caller should not depend on.
@@ -57,11 +57,11 @@ impl RejectionKind {
     }
 
     /// The RFC 6750 error code, where there is one.
-    pub const fn error_code(self) -> Option<ErrorCode> {
+    pub const fn error_code(self) -> Option<BearerErrorCode> {
         match self {
-            Self::InvalidRequest => Some(ErrorCode::InvalidRequest),
-            Self::InvalidToken => Some(ErrorCode::InvalidToken),
-            Self::InsufficientScope => Some(ErrorCode::InsufficientScope),
+            Self::InvalidRequest => Some(BearerErrorCode::InvalidRequest),
+            Self::InvalidToken => Some(BearerErrorCode::InvalidToken),
+            Self::InsufficientScope => Some(BearerErrorCode::InsufficientScope),
             Self::Missing | Self::RateLimited => None,
         }
     }

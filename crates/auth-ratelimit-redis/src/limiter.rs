@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use auth_core::{Denial, Limiter, Rejection, Transport};
 use auth_ratelimit::headers::Headers;
-use auth_ratelimit::{Decision, Error, Outcome, Policy, PolicyState, Quota, RateLimiter};
+use auth_ratelimit::{Error, LimitDecision, Outcome, Policy, PolicyState, Quota, RateLimiter};
 use http::HeaderMap;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -88,7 +88,7 @@ impl RedisLimiter {
     /// [`Error::Unavailable`] when Redis could not answer within the timeout and the policy
     /// is to fail closed (maps to 503 through `auth_core::Error`),
     /// [`Error::CostExceedsBurst`] when no wait could admit `cost`.
-    pub async fn check(&self, key: &str, cost: u32) -> Result<Decision, Error> {
+    pub async fn check(&self, key: &str, cost: u32) -> Result<LimitDecision, Error> {
         let burst = self.quotas.iter().map(Quota::burst).min().unwrap_or(0);
         if cost > burst {
             return Err(Error::CostExceedsBurst { cost, burst });
@@ -108,7 +108,7 @@ impl RedisLimiter {
             Err(e) => Box::new(e),
         };
         match (&self.on_failure, &self.local) {
-            (FailurePolicy::FailOpen, _) => Ok(Decision::new(Outcome::Allowed, &[])),
+            (FailurePolicy::FailOpen, _) => Ok(LimitDecision::new(Outcome::Allowed, &[])),
             (FailurePolicy::FallbackLocal, Some(local)) => local.check_cost(&key.to_owned(), cost),
             _ => Err(Error::Unavailable {
                 what: Cow::Owned(self.server.clone()),
@@ -118,7 +118,7 @@ impl RedisLimiter {
     }
 
     /// Turns `{allowed, now, tat_1, retry_1, ...}` (microseconds) into a decision.
-    fn decision(&self, reply: &[i64]) -> Option<Decision> {
+    fn decision(&self, reply: &[i64]) -> Option<LimitDecision> {
         let us = |v: i64| u64::try_from(v).ok();
         let (&allowed, rest) = reply.split_first()?;
         let (&now, pairs) = rest.split_first()?;
@@ -138,7 +138,7 @@ impl RedisLimiter {
             );
         }
         let outcome = Outcome::new(allowed == 1, self.dry_run);
-        Some(Decision::new(outcome, &states[..self.micros.len()]))
+        Some(LimitDecision::new(outcome, &states[..self.micros.len()]))
     }
 }
 
@@ -150,7 +150,7 @@ impl RedisLimiter {
     ///
     /// The 429 rejection.
     #[allow(clippy::result_large_err)] // auth-core's Rejection, by value as everywhere
-    pub fn enforce(&self, decision: &Decision) -> Result<HeaderMap, Rejection> {
+    pub fn enforce(&self, decision: &LimitDecision) -> Result<HeaderMap, Rejection> {
         self.headers.enforce(&self.quotas, decision)
     }
 }

@@ -1,4 +1,4 @@
-//! [`Decision`]: allowed or not, with what is left, when it resets, and when to retry.
+//! [`LimitDecision`]: allowed or not, with what is left, when it resets, and when to retry.
 
 use std::time::Duration;
 
@@ -55,12 +55,12 @@ impl Outcome {
 /// The answer for one request: allowed or not, plus what the `RateLimit` and `Retry-After`
 /// headers report. One [`PolicyState`] per quota, in the limiter's order.
 ///
-/// Retry-after is exact: the same request sent after [`Decision::retry_after`] (or after that
+/// Retry-after is exact: the same request sent after [`LimitDecision::retry_after`] (or after that
 /// delay rounded up to whole seconds, as `Retry-After` sends it) is admitted, unless other
 /// requests for the key consumed the capacity first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "a request over the limit is refused only if the decision is enforced"]
-pub struct Decision {
+pub struct LimitDecision {
     outcome: Outcome,
     len: u8,
     raw: [Raw; MAX_QUOTAS],
@@ -85,8 +85,8 @@ impl Raw {
     }
 }
 
-impl Decision {
-    /// A decision from per-quota states (for [`Store`](crate::Store) implementations). At
+impl LimitDecision {
+    /// A decision from per-quota states (for limiters whose state lives elsewhere). At
     /// most [`MAX_QUOTAS`] states are kept.
     pub fn new(outcome: Outcome, policies: &[PolicyState]) -> Self {
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn binding_quota_and_retry() {
         let secs = Duration::from_secs;
-        let d = Decision::new(
+        let d = LimitDecision::new(
             Outcome::Limited,
             &[
                 PolicyState {
@@ -194,10 +194,10 @@ mod tests {
         assert_eq!(d.retry_after(), Some(secs(5)));
         assert_eq!(d.policies().len(), 3);
         let states: Vec<PolicyState> = d.policies().collect();
-        let dry = Decision::new(Outcome::DryRunLimited, &states);
+        let dry = LimitDecision::new(Outcome::DryRunLimited, &states);
         assert_eq!(dry.policies().nth(1).unwrap().retry_after, Some(secs(5)));
         assert!(dry.is_allowed() && dry.is_over_limit());
-        let too_many = Decision::new(Outcome::Allowed, &[PolicyState::default(); 9]);
+        let too_many = LimitDecision::new(Outcome::Allowed, &[PolicyState::default(); 9]);
         assert_eq!(too_many.policies().len(), MAX_QUOTAS);
     }
 }

@@ -6,7 +6,7 @@ use auth_core::BoxError;
 
 /// Why no rate-limit decision could be made, or why a limiter could not be built.
 ///
-/// A request over its limit is not an error: it is a [`Decision`](crate::Decision) that is
+/// A request over its limit is not an error: it is a [`LimitDecision`](crate::LimitDecision) that is
 /// not allowed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -23,7 +23,7 @@ use auth_core::Rejection;
 use auth_core::rejection::delay_seconds;
 use http::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
-use crate::{Decision, Outcome, Quota};
+use crate::{LimitDecision, Outcome, Quota};
 
 /// `RateLimit-Policy`.
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -65,7 +65,7 @@ impl Headers {
     }
 
     /// The response fields for `decision` made under `quotas`.
-    pub fn for_decision(&self, quotas: &[Quota], decision: &Decision) -> HeaderMap {
+    pub fn for_decision(&self, quotas: &[Quota], decision: &LimitDecision) -> HeaderMap {
         let mut map = HeaderMap::with_capacity(6);
         self.write(quotas, decision, &mut map, true);
         map
@@ -78,7 +78,11 @@ impl Headers {
     ///
     /// The rejection, when the decision is [`Outcome::Limited`].
     #[allow(clippy::result_large_err)] // auth-core's Rejection, by value as everywhere; 429 is cold
-    pub fn enforce(&self, quotas: &[Quota], decision: &Decision) -> Result<HeaderMap, Rejection> {
+    pub fn enforce(
+        &self,
+        quotas: &[Quota],
+        decision: &LimitDecision,
+    ) -> Result<HeaderMap, Rejection> {
         if decision.outcome() != Outcome::Limited {
             return Ok(self.for_decision(quotas, decision));
         }
@@ -97,7 +101,7 @@ impl Headers {
         Err(rejection)
     }
 
-    fn write(&self, quotas: &[Quota], d: &Decision, map: &mut HeaderMap, retry_after: bool) {
+    fn write(&self, quotas: &[Quota], d: &LimitDecision, map: &mut HeaderMap, retry_after: bool) {
         map.insert(RATELIMIT_POLICY, self.policy.clone());
         let mut value = String::with_capacity(32 * quotas.len());
         let mut binding: Option<(usize, u64)> = None;
@@ -178,7 +182,7 @@ mod tests {
     #[test]
     fn refusal_carries_retry_after_and_t_never_below_it() {
         let qs = quotas();
-        let d = Decision::new(
+        let d = LimitDecision::new(
             Outcome::Limited,
             &[
                 PolicyState {
@@ -205,7 +209,7 @@ mod tests {
         assert_eq!(hv("x-ratelimit-reset"), "2");
         assert_eq!(resp.headers().get_all("retry-after").iter().count(), 1);
 
-        let dry = Decision::new(Outcome::DryRunLimited, &d.policies().collect::<Vec<_>>());
+        let dry = LimitDecision::new(Outcome::DryRunLimited, &d.policies().collect::<Vec<_>>());
         let ok = Headers::new(&qs, false).enforce(&qs, &dry).unwrap();
         assert!(ok.contains_key("ratelimit"));
         assert!(!ok.contains_key("x-ratelimit-limit"));

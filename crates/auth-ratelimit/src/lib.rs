@@ -8,7 +8,7 @@
 //!   path reads the clock once (the default [`FastClock`] reads the CPU's counter), takes a
 //!   shard's read lock and does one compare-and-swap. Memory is bounded: see
 //!   [Memory](#memory) below.
-//! - [`Decision`]: allowed, remaining, reset, retry-after (exact: waiting the advertised delay,
+//! - [`LimitDecision`]: allowed, remaining, reset, retry-after (exact: waiting the advertised delay,
 //!   rounded up to whole seconds, is enough).
 //! - [`headers`]: `RateLimit-Policy`, `RateLimit` and `Retry-After`, and the 429
 //!   [`Rejection`](auth_core::Rejection) via [`RateLimiter::enforce`].
@@ -80,7 +80,7 @@ mod sf;
 mod shards;
 
 pub use clock::FastClock;
-pub use decision::{Decision, MAX_QUOTAS, Outcome, PolicyState};
+pub use decision::{LimitDecision, MAX_QUOTAS, Outcome, PolicyState};
 pub use error::Error;
 pub use limiter::{DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, RateLimiterBuilder};
 pub use policy::Policy;

@@ -13,7 +13,7 @@ use crate::decision::{MAX_QUOTAS, Outcome, Raw};
 use crate::gcra::{self, Step};
 use crate::headers::Headers;
 use crate::shards::{ManyTats, Shards};
-use crate::{Decision, Error, FastClock, Policy, Quota};
+use crate::{Error, FastClock, LimitDecision, Policy, Quota};
 
 /// The default hasher: foldhash, seeded per process (fast, and minimally resistant to keys
 /// chosen to collide).
@@ -74,7 +74,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     /// Decides on one request (cost 1) for `key` now. The key may be given borrowed, as for
     /// a `HashMap`: `&str` for a limiter keyed by `String`.
     #[inline]
-    pub fn check<Q>(&self, key: &Q) -> Decision
+    pub fn check<Q>(&self, key: &Q) -> LimitDecision
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -88,7 +88,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     ///
     /// [`Error::CostExceedsBurst`] when `cost` exceeds a quota's burst: no wait would ever
     /// admit it.
-    pub fn check_cost<Q>(&self, key: &Q, cost: u32) -> Result<Decision, Error>
+    pub fn check_cost<Q>(&self, key: &Q, cost: u32) -> Result<LimitDecision, Error>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -102,7 +102,12 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     /// # Errors
     ///
     /// [`Error::CostExceedsBurst`] as for `check_cost`.
-    pub fn check_cost_at<Q>(&self, key: &Q, cost: u32, now: UnixTime) -> Result<Decision, Error>
+    pub fn check_cost_at<Q>(
+        &self,
+        key: &Q,
+        cost: u32,
+        now: UnixTime,
+    ) -> Result<LimitDecision, Error>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -116,7 +121,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
 
     /// The response headers for `decision`: `RateLimit-Policy` and `RateLimit`, plus
     /// `Retry-After` when over the limit and the legacy `X-RateLimit-*` fields if asked for.
-    pub fn headers(&self, decision: &Decision) -> HeaderMap {
+    pub fn headers(&self, decision: &LimitDecision) -> HeaderMap {
         self.headers.for_decision(&self.quotas, decision)
     }
 
@@ -127,7 +132,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     ///
     /// The 429 rejection when the decision is [`Outcome::Limited`].
     #[allow(clippy::result_large_err)] // auth-core's Rejection, by value as everywhere; 429 is cold
-    pub fn enforce(&self, decision: &Decision) -> Result<HeaderMap, auth_core::Rejection> {
+    pub fn enforce(&self, decision: &LimitDecision) -> Result<HeaderMap, auth_core::Rejection> {
         self.headers.enforce(&self.quotas, decision)
     }
 
@@ -171,7 +176,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     }
 
     #[inline]
-    fn decide<Q>(&self, key: &Q, cost: u32, now: u64) -> Decision
+    fn decide<Q>(&self, key: &Q, cost: u32, now: u64) -> LimitDecision
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -186,7 +191,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     }
 
     #[inline]
-    fn decide_one(&self, tat: &AtomicU64, cost: u32, now: u64) -> Decision {
+    fn decide_one(&self, tat: &AtomicU64, cost: u32, now: u64) -> LimitDecision {
         let quota = &self.quotas[0];
         let mut current = tat.load(Ordering::Relaxed);
         loop {
@@ -204,7 +209,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
         }
     }
 
-    fn decide_many(&self, tats: &mut [u64; MAX_QUOTAS], cost: u32, now: u64) -> Decision {
+    fn decide_many(&self, tats: &mut [u64; MAX_QUOTAS], cost: u32, now: u64) -> LimitDecision {
         let n = self.quotas.len();
         let mut steps = [Step {
             allowed: true,
@@ -224,7 +229,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
 
     /// Builds the decision from each quota's step and its TAT afterwards.
     #[inline]
-    fn finish(&self, steps: &[Step], tats: &[u64], now: u64) -> Decision {
+    fn finish(&self, steps: &[Step], tats: &[u64], now: u64) -> LimitDecision {
         let mut raw = [Raw::default(); MAX_QUOTAS];
         let mut allowed = true;
         for (i, ((quota, step), &tat)) in self.quotas.iter().zip(steps).zip(tats).enumerate() {
@@ -235,7 +240,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
                 retry_nanos: step.retry_after,
             };
         }
-        Decision::from_raw(Outcome::new(allowed, self.dry_run), raw, steps.len())
+        LimitDecision::from_raw(Outcome::new(allowed, self.dry_run), raw, steps.len())
     }
 }
 

@@ -43,7 +43,7 @@ impl Policy {
         self
     }
 
-    /// Dry-run mode: decide and report (headers, `Decision::is_over_limit`), never refuse,
+    /// Dry-run mode: decide and report (headers, `LimitDecision::is_over_limit`), never refuse,
     /// and charge nothing for requests that would have been refused.
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;

@@ -79,7 +79,7 @@ pub fn parse_retry_after(value: &str, now: UnixTime) -> Option<RetryAfter> {
         });
         return Some(RetryAfter::Delay(Duration::from_secs(secs)));
     }
-    crate::http_date::parse(v, now).map(RetryAfter::Date)
+    crate::http_date::parse(v).map(RetryAfter::Date)
 }
 
 /// The `RateLimit-Policy` items of a response (all field lines combined).

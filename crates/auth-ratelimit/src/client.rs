@@ -16,7 +16,7 @@ use http::HeaderMap;
 use http::header::{AGE, RETRY_AFTER};
 
 use crate::headers::{RATELIMIT, RATELIMIT_POLICY};
-use crate::sf::{self, Bare, Member};
+use sfv::{BareItem, Item, ListEntry, Parser};
 
 /// One item of `RateLimit-Policy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +31,8 @@ pub struct PolicyItem {
     /// `qu`: the quota unit, passed through as sent (`requests` when absent); units outside
     /// the draft's registry are kept for the caller to judge.
     pub unit: Option<String>,
-    /// `pk`: the partition key as the base64 text sent.
-    pub partition_key: Option<String>,
+    /// `pk`: the partition key, decoded from its byte sequence.
+    pub partition_key: Option<Vec<u8>>,
 }
 
 /// One item of `RateLimit`.
@@ -45,8 +45,8 @@ pub struct LimitItem {
     pub remaining: u64,
     /// `t`: time until the quota resets, if given.
     pub reset: Option<Duration>,
-    /// `pk`: the partition key as the base64 text sent.
-    pub partition_key: Option<String>,
+    /// `pk`: the partition key, decoded from its byte sequence.
+    pub partition_key: Option<Vec<u8>>,
 }
 
 /// A parsed `Retry-After`.
@@ -69,9 +69,9 @@ impl RetryAfter {
     }
 }
 
-/// Parses `Retry-After`: delay-seconds or an HTTP-date in any of RFC 9110 §5.6.7's three forms
-/// (`now` resolves RFC 850's two-digit years). `None` when malformed.
-pub fn parse_retry_after(value: &str, now: UnixTime) -> Option<RetryAfter> {
+/// Parses `Retry-After`: delay-seconds or an HTTP-date in any of RFC 9110 §5.6.7's three forms.
+/// `None` when malformed.
+pub fn parse_retry_after(value: &str) -> Option<RetryAfter> {
     let v = value.trim_matches([' ', '\t']);
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         let secs = v.bytes().fold(0u64, |n, b| {
@@ -88,15 +88,14 @@ pub fn parse_policy(headers: &HeaderMap) -> Vec<PolicyItem> {
         .iter()
         .filter_map(|m| {
             let name = string_name(m)?;
-            let quota = non_negative(m.param("q")?)?;
-            let window = match m.param("w") {
+            let quota = non_negative(param(m, "q")?)?;
+            let window = match param(m, "w") {
                 None => None,
                 Some(w) => Some(Duration::from_secs(non_negative(w).filter(|&w| w > 0)?)),
             };
-            let unit = match m.param("qu") {
+            let unit = match param(m, "qu") {
                 None => None,
-                Some(Bare::String(u)) => Some(u.clone()),
-                Some(_) => return None,
+                Some(u) => Some(u.as_string()?.as_str().to_owned()),
             };
             Some(PolicyItem {
                 name,
@@ -119,8 +118,8 @@ pub fn parse_ratelimit(headers: &HeaderMap) -> Vec<LimitItem> {
         .iter()
         .filter_map(|m| {
             let name = string_name(m)?;
-            let remaining = non_negative(m.param("r")?)?;
-            let reset = match m.param("t") {
+            let remaining = non_negative(param(m, "r")?)?;
+            let reset = match param(m, "t") {
                 None => None,
                 Some(t) => Some(Duration::from_secs(non_negative(t)?)),
             };
@@ -140,7 +139,7 @@ pub fn parse_ratelimit(headers: &HeaderMap) -> Vec<LimitItem> {
 pub fn retry_delay(headers: &HeaderMap, now: UnixTime, max: Duration) -> Option<Duration> {
     let mut values = headers.get_all(RETRY_AFTER).iter();
     if let (Some(v), None) = (values.next(), values.next())
-        && let Some(retry) = v.to_str().ok().and_then(|v| parse_retry_after(v, now))
+        && let Some(retry) = v.to_str().ok().and_then(parse_retry_after)
     {
         return Some(retry.delay(now).min(max));
     }
@@ -152,42 +151,51 @@ pub fn retry_delay(headers: &HeaderMap, now: UnixTime, max: Duration) -> Option<
         .map(|d| d.min(max))
 }
 
-/// The members of a List field, all lines combined with `,` (RFC 9651 §4.2); empty when
-/// absent or malformed.
-fn members(headers: &HeaderMap, name: &http::HeaderName) -> Vec<Member> {
-    let mut combined = String::new();
+/// The items of a List field, all lines combined with `,` (RFC 9651 §4.2), parsed by `sfv`;
+/// empty when absent or malformed anywhere (a failure fails the whole field). Inner lists
+/// carry no name, so they are dropped here.
+fn members(headers: &HeaderMap, name: &http::HeaderName) -> Vec<Item> {
+    let mut combined = Vec::new();
     for (i, v) in headers.get_all(name).iter().enumerate() {
-        let Ok(v) = v.to_str() else {
-            return Vec::new();
-        };
         if i > 0 {
-            combined.push(',');
+            combined.push(b',');
         }
-        combined.push_str(v);
+        combined.extend_from_slice(v.as_bytes());
     }
-    sf::parse_list(&combined).unwrap_or_default()
+    if combined.is_empty() {
+        return Vec::new();
+    }
+    Parser::new(&combined)
+        .parse_list::<sfv::List>()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| match entry {
+            ListEntry::Item(item) => Some(item),
+            ListEntry::InnerList(_) => None,
+        })
+        .collect()
 }
 
-fn string_name(m: &Member) -> Option<String> {
-    match &m.item {
-        Some(Bare::String(s)) => Some(s.clone()),
-        _ => None,
-    }
+fn param<'a>(item: &'a Item, key: &str) -> Option<&'a BareItem> {
+    item.params
+        .iter()
+        .find(|(k, _)| k.as_str() == key)
+        .map(|(_, v)| v)
 }
 
-fn non_negative(b: &Bare) -> Option<u64> {
-    match b {
-        Bare::Integer(n) => u64::try_from(*n).ok(),
-        _ => None,
-    }
+fn string_name(item: &Item) -> Option<String> {
+    item.bare_item.as_string().map(|s| s.as_str().to_owned())
+}
+
+fn non_negative(b: &BareItem) -> Option<u64> {
+    u64::try_from(i64::from(b.as_integer()?)).ok()
 }
 
 /// `Some(None)` when absent, `None` (drop the item) when not a byte sequence.
-fn partition_key(m: &Member) -> Option<Option<String>> {
-    match m.param("pk") {
+fn partition_key(item: &Item) -> Option<Option<Vec<u8>>> {
+    match param(item, "pk") {
         None => Some(None),
-        Some(Bare::Bytes(b)) => Some(Some(b.clone())),
-        Some(_) => None,
+        Some(b) => b.as_byte_sequence().map(|b| Some(b.to_vec())),
     }
 }
 

@@ -76,7 +76,6 @@ mod limit;
 mod limiter;
 mod policy;
 mod quota;
-mod sf;
 mod shards;
 
 pub use clock::FastClock;

@@ -70,6 +70,35 @@ impl UnixTime {
     pub fn duration_since(self, earlier: Self) -> Option<Duration> {
         self.0.checked_sub(earlier.0)
     }
+
+    /// Parses an HTTP-date (RFC 9110 §5.6.7) in any of its three forms, with the `httpdate`
+    /// crate (the parser hyper uses), which also checks that the weekday fits the date.
+    /// `None` when malformed or before 1970.
+    ///
+    /// One deliberate difference from §5.6.7: a two-digit year (the obsolete rfc850-date) is
+    /// 1970 to 2069, as `httpdate` reads it, where the RFC would read 70 to 76 as 2070 to
+    /// 2076 today; no server sends a date half a century away.
+    ///
+    /// ```
+    /// # use auth_core::UnixTime;
+    /// let t = UnixTime::from_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+    /// assert_eq!(t, Some(UnixTime::from_secs(784_111_777)));
+    /// ```
+    pub fn from_http_date(s: &str) -> Option<Self> {
+        httpdate::parse_http_date(s)
+            .ok()
+            .map(Self::from_system_time)
+    }
+
+    /// The instant a response's `Date` header names (a server's clock), if it holds one
+    /// valid HTTP-date.
+    pub fn from_date_header(headers: &http::HeaderMap) -> Option<Self> {
+        let mut dates = headers.get_all(http::header::DATE).iter();
+        match (dates.next(), dates.next()) {
+            (Some(date), None) => Self::from_http_date(date.to_str().ok()?),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for UnixTime {
@@ -239,6 +268,64 @@ impl<C: Clock + ?Sized> Clock for &C {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[track_caller]
+    fn check_date(input: &str, want: Option<u64>) {
+        assert_eq!(
+            UnixTime::from_http_date(input).map(UnixTime::as_secs),
+            want,
+            "{input}"
+        );
+    }
+
+    #[test]
+    fn three_forms_and_rejects() {
+        let y2k_eve = Some(946_684_799);
+        check_date("Fri, 31 Dec 1999 23:59:59 GMT", y2k_eve);
+        check_date("Friday, 31-Dec-99 23:59:59 GMT", y2k_eve);
+        check_date("Fri Dec 31 23:59:59 1999", y2k_eve);
+        check_date("Sun Nov  6 08:49:37 1994", Some(784_111_777));
+        check_date("Sun, 06 Nov 1994 08:49:37 GMT", Some(784_111_777));
+        check_date("Thu, 01 Jan 1970 00:00:00 GMT", Some(0));
+        check_date("Wednesday, 06-Nov-30 08:49:37 GMT", Some(1_920_185_377)); // 2030, not 1930
+        for bad in [
+            "fri, 31 dec 1999 23:59:59 gmt",
+            "Fri, 31 Dec 1999 23:59:59 UTC",
+            "Fri, 31 Feb 1999 23:59:59 GMT",
+            "Fri, 31 Dec 1999 24:00:00 GMT",
+            "Fri, 31 Dec 1969 23:59:59 GMT",
+            "Fri,31 Dec 1999 23:59:59 GMT",
+            "",
+            "Fri",
+            "Fri Dec 31 23:59:59 99",
+            "Friday, 31-Dec-99-1 23:59:59 GMT",
+            // The weekday must fit the date.
+            "Sunday, 06-Nov-30 08:49:37 GMT",
+            "Sat, 31 Dec 1999 23:59:59 GMT",
+            "Fri, 31 Dec 1999 23:59:59:1 GMT",
+        ] {
+            check_date(bad, None);
+        }
+    }
+
+    #[test]
+    fn one_date_header_or_none() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(UnixTime::from_date_header(&h), None);
+        h.insert(
+            http::header::DATE,
+            "Thu, 01 Jan 1970 00:00:10 GMT".parse().unwrap(),
+        );
+        assert_eq!(
+            UnixTime::from_date_header(&h),
+            Some(UnixTime::from_secs(10))
+        );
+        h.append(
+            http::header::DATE,
+            "Thu, 01 Jan 1970 00:00:10 GMT".parse().unwrap(),
+        );
+        assert_eq!(UnixTime::from_date_header(&h), None, "two Date fields");
+    }
 
     #[test]
     fn manual_clock_moves_both_ways() {

@@ -71,12 +71,7 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
             }
             let sent_at = self.clock.now();
             let response = self.http.send_boxed(request).await?;
-            let date = response
-                .headers()
-                .get(http::header::DATE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| httpdate::parse_http_date(v).ok())
-                .map(UnixTime::from_system_time);
+            let date = UnixTime::from_date_header(response.headers());
             if let Ok(mut seen) = self.seen.lock() {
                 *seen = Seen {
                     status: response.status().as_u16(),

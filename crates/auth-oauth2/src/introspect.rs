@@ -264,14 +264,8 @@ impl Introspector {
             ));
         };
         // The server's clock, from its Date header, for `exp` and `nbf`.
-        let offset = response
-            .headers()
-            .get(http::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .map(|d| {
-                i128::from(UnixTime::from_system_time(d).as_secs()) - i128::from(now.as_secs())
-            })
+        let offset = UnixTime::from_date_header(response.headers())
+            .map(|d| i128::from(d.as_secs()) - i128::from(now.as_secs()))
             .unwrap_or(0);
         let local = |server_secs: u64| {
             let t = i128::from(server_secs) - offset;

@@ -79,7 +79,7 @@ pub fn parse_retry_after(value: &str) -> Option<RetryAfter> {
         });
         return Some(RetryAfter::Delay(Duration::from_secs(secs)));
     }
-    crate::http_date::parse(v).map(RetryAfter::Date)
+    UnixTime::from_http_date(v).map(RetryAfter::Date)
 }
 
 /// The `RateLimit-Policy` items of a response (all field lines combined).

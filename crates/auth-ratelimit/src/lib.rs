@@ -71,7 +71,6 @@ mod decision;
 mod error;
 mod gcra;
 pub mod headers;
-mod http_date;
 mod limit;
 mod limiter;
 mod policy;

@@ -19,10 +19,9 @@
 use std::sync::Arc;
 
 use auth_apikey::Error;
-use auth_core::Transport;
 use auth_core::transport::is_loopback_host;
+use auth_core::{CaCertificates, Transport};
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use rustls::{ClientConfig, RootCertStore};
 use tokio_postgres::Config;
 use tokio_postgres::config::{Host, SslMode};
@@ -115,17 +114,12 @@ fn only_unix_sockets(config: &Config) -> bool {
 }
 
 fn private_roots(pem: &[u8]) -> Result<RootCertStore, Error> {
+    let ca = CaCertificates::from_pem(pem).map_err(|e| Error::Misconfigured(e.reason()))?;
     let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|_| Error::Misconfigured("CA certificate is not valid PEM"))?;
-        roots.add(cert).map_err(|_| {
+    for der in ca.der() {
+        roots.add(CertificateDer::from(der.to_vec())).map_err(|_| {
             Error::Misconfigured("CA certificate is not an X.509 certificate rustls can use")
         })?;
-    }
-    if roots.is_empty() {
-        return Err(Error::Misconfigured(
-            "CA certificate PEM holds no CERTIFICATE block",
-        ));
     }
     Ok(roots)
 }

@@ -55,6 +55,7 @@
 //! ```
 
 pub mod authenticate;
+pub mod ca_certificates;
 pub mod challenge;
 pub mod clock;
 pub mod credentials;
@@ -76,6 +77,7 @@ pub use limit::{BoxLimiter, DynLimiter, Limiter, PeerAddr, RateLimit, SubjectKey
 
 /// A boxed, sendable future: the object-safe form of the async traits' futures.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use ca_certificates::{CaCertificates, InvalidCaCertificates};
 pub use challenge::{BearerErrorCode, Challenge};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, UnixTime};
 pub use credentials::{CredentialError, Location, TokenExtractor};

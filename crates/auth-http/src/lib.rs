@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use auth_core::http_client::{HttpError, HttpErrorKind, HttpRequest, HttpResponse};
 use auth_core::transport::redacted_origin;
-use auth_core::{HttpClient, Transport};
+use auth_core::{CaCertificates, HttpClient, Transport};
 
 /// Settings for [`Client`].
 #[derive(Debug, Clone)]
@@ -125,13 +125,16 @@ impl Client {
     pub fn new(config: Config) -> Result<Self, HttpError> {
         let mut builder = reqwest::Client::builder();
         if let Some(CaPem(pem)) = &config.ca {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .ok()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| {
+            let ca = CaCertificates::from_pem(pem)
+                .map_err(|e| HttpError::new(HttpErrorKind::Other, e.reason()))?;
+            let certs = ca
+                .der()
+                .map(reqwest::Certificate::from_der)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
                     HttpError::new(
                         HttpErrorKind::Other,
-                        "the CA certificate is not a PEM certificate",
+                        "CA certificate is not an X.509 certificate the TLS backend can use",
                     )
                 })?;
             builder = builder.tls_certs_only(certs);

@@ -8,11 +8,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use auth_core::Transport;
+use auth_core::{CaCertificates, Transport};
 use auth_ratelimit::Error;
 use redis::{ConnectionAddr, IntoConnectionInfo, TlsCertificates};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
 /// Opens a client for `url` under the policy, trusting `ca_pem` instead of the platform's
 /// roots when given.
@@ -52,7 +50,7 @@ pub(crate) fn client(
             "a CA certificate was given but the redis URL does not use TLS (rediss://)".into(),
         ));
     }
-    check_pem(pem)?;
+    CaCertificates::from_pem(pem).map_err(|e| invalid(e.to_string()))?;
     let certificates = TlsCertificates {
         client_tls: None,
         root_cert: Some(pem.to_vec()),
@@ -101,22 +99,6 @@ pub(crate) fn server_name(client: &redis::Client) -> String {
         _ => "redis",
     };
     format!("{scheme} {addr}")
-}
-
-/// At least one certificate, and nothing that is not one: an empty or garbled file would
-/// otherwise leave no CA to trust and fail every connection later, far from the cause.
-fn check_pem(pem: &[u8]) -> Result<(), Error> {
-    let mut count = 0_usize;
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        cert.map_err(|_| invalid("CA certificate is not valid PEM".into()))?;
-        count += 1;
-    }
-    if count == 0 {
-        return Err(invalid(
-            "CA certificate PEM holds no CERTIFICATE block".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// The `redis` crate builds its rustls configuration on the process's default crypto

@@ -93,7 +93,7 @@ fn an_unknown_ca_is_named_and_ssl_cert_file_trusts_one() {
         v["message"]
             .as_str()
             .unwrap()
-            .contains("not a PEM certificate"),
+            .contains("no CERTIFICATE block"),
         "{v}"
     );
 }

@@ -44,7 +44,7 @@ fn decode_part(part: &str, what: &str) -> Result<(Object, Vec<String>), Error> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)
         .map_err(|_| malformed(&format!("{what} is not base64url")))?;
-    let duplicates = crate::strict::duplicate_members(&bytes)
+    let duplicates = auth_jwt::duplicate_members(&bytes)
         .map_err(|_| malformed(&format!("{what} is not a JSON object")))?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok((
@@ -302,7 +302,7 @@ pub(crate) fn sign(
     let Ok(Value::Object(mut claims)) = serde_json::from_str::<Value>(claims_json) else {
         return Err(Error::config("--claims must be a JSON object"));
     };
-    let duplicates = crate::strict::duplicate_members(claims_json.as_bytes()).unwrap_or_default();
+    let duplicates = auth_jwt::duplicate_members(claims_json.as_bytes()).unwrap_or_default();
     if !duplicates.is_empty() {
         return Err(Error::config(format!(
             "--claims has duplicate members ({}): verifiers refuse such a token",

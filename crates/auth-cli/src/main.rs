@@ -20,7 +20,6 @@ mod oauth2;
 mod output;
 mod serve;
 mod store;
-mod strict;
 mod time;
 
 use output::{Error, Output};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use auth_core::{Scopes, UnixTime};
 
-use crate::strict::{JsonError, Members, Number, OneOrMany, Parser};
+use crate::json::{JsonError, Members, Number, OneOrMany, Parser};
 
 /// The registered claims as read from a payload, borrowed where possible.
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::strict::{JsonError, Members, Parser};
+use crate::json::{JsonError, Members, Parser};
 
 /// The header members the verifier acts on, borrowed from the decoded header.
 #[derive(Debug, Default)]

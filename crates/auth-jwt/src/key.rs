@@ -136,7 +136,7 @@ impl Key {
     ///
     /// [`Error::InvalidKey`] saying why the JWK cannot verify.
     pub fn from_jwk(json: &str) -> Result<Self, Error> {
-        crate::strict::check_unique(json.as_bytes())
+        crate::json::check_unique(json.as_bytes())
             .map_err(|e| Error::invalid_key(format!("JWK is not valid JSON: {e}")))?;
         let value: serde_json::Value = serde_json::from_str(json)
             .map_err(|e| Error::invalid_key(format!("JWK is not valid JSON: {e}")))?;

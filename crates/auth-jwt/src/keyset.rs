@@ -79,7 +79,7 @@ impl KeySet {
     }
 
     fn parse_jwks(json: &str, public_only: bool) -> Result<Self, Error> {
-        crate::strict::check_unique(json.as_bytes())
+        crate::json::check_unique(json.as_bytes())
             .map_err(|e| Error::invalid_key(format!("JWKS is not valid JSON: {e}")))?;
         let doc: serde_json::Value = serde_json::from_str(json)
             .map_err(|e| Error::invalid_key(format!("JWKS is not valid JSON: {e}")))?;

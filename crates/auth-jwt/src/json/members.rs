@@ -1,0 +1,131 @@
+//! Duplicate member names (RFC 7515 §4, RFC 7519 §4, RFC 8259 §4): [`Members`] for the
+//! readers of headers and claims, [`check_unique`] for keys and key sets, and
+//! [`duplicate_members`] for tools that report them rather than refuse.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use super::{JsonError, Parser};
+
+/// Remembers the member names of one object and refuses a repeat. The callers' registered
+/// names are one bit each; other names, the first 16 borrowed ones inline and compared
+/// linearly, the rest (and names with escapes, which own their text) in an ordered set, so
+/// the work stays O(n log n) on any input and the common case allocates nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Members<'a> {
+    known: u32,
+    inline: [&'a str; INLINE],
+    len: usize,
+    spilled: BTreeSet<Cow<'a, str>>,
+}
+
+const INLINE: usize = 16;
+
+impl<'a> Members<'a> {
+    /// Records the caller's registered name number `bit`, or fails if the object had it.
+    ///
+    /// # Errors
+    ///
+    /// A duplicate member.
+    pub(crate) fn known(&mut self, p: &Parser<'_>, bit: u32, name: &str) -> Result<(), JsonError> {
+        let mask = 1u32 << bit;
+        if self.known & mask != 0 {
+            return duplicate(p, name);
+        }
+        self.known |= mask;
+        Ok(())
+    }
+
+    /// Records a name that is not one of the caller's registered names, or fails if the
+    /// object had it.
+    ///
+    /// # Errors
+    ///
+    /// A duplicate member.
+    pub(crate) fn insert(&mut self, p: &Parser<'_>, name: Cow<'a, str>) -> Result<(), JsonError> {
+        let seen = self.inline[..self.len].contains(&&*name) || self.spilled.contains(&*name);
+        if seen {
+            return duplicate(p, &name);
+        }
+        match name {
+            Cow::Borrowed(name) if self.len < INLINE => {
+                self.inline[self.len] = name;
+                self.len += 1;
+            }
+            name => {
+                self.spilled.insert(name);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn duplicate(p: &Parser<'_>, name: &str) -> Result<(), JsonError> {
+    p.fail(format!("duplicate member {}", crate::error::shown(name)))
+}
+
+/// Checks that `json` is one JSON value with unique members at every depth.
+///
+/// # Errors
+///
+/// A syntax error, a duplicate member or trailing data.
+pub(crate) fn check_unique(json: &[u8]) -> Result<(), JsonError> {
+    let mut p = Parser::new(json)?;
+    p.skip()?;
+    p.end()
+}
+
+/// The paths (`sub`, `a.b`, `list[2].x`) of the members that repeat a name already seen in
+/// their object, in document order, names compared after JSON unescaping (`"\u0061"` is
+/// `"a"`). A strict verifier refuses a token whose header or claims have any; tools use this
+/// to say where (`auth jwt decode`) or to refuse before signing (`auth jwt sign`).
+///
+/// ```
+/// let dups = auth_jwt::duplicate_members(br#"{"sub":"a","l":[{"x":1,"x":2}],"sub":"b"}"#);
+/// assert_eq!(dups.unwrap(), ["l[0].x", "sub"]);
+/// ```
+///
+/// # Errors
+///
+/// [`JsonError`] when `json` is not one JSON value (trailing data included).
+pub fn duplicate_members(json: &[u8]) -> Result<Vec<String>, JsonError> {
+    let mut p = Parser::new(json)?;
+    let mut found = Vec::new();
+    walk(&mut p, &mut String::new(), &mut found)?;
+    p.end()?;
+    Ok(found)
+}
+
+/// Reads the value at `path`, noting the paths of repeated member names in `found`.
+fn walk(p: &mut Parser<'_>, path: &mut String, found: &mut Vec<String>) -> Result<(), JsonError> {
+    let at = path.len();
+    match p.peek() {
+        Some(b'{') => {
+            let mut seen = BTreeSet::new();
+            p.object(|p, name| {
+                if at > 0 {
+                    path.push('.');
+                }
+                path.push_str(&name);
+                if !seen.insert(name) {
+                    found.push(path.clone());
+                }
+                walk(p, path, found)?;
+                path.truncate(at);
+                Ok(())
+            })
+        }
+        Some(b'[') => {
+            let mut i = 0usize;
+            p.array(|p| {
+                let _ = write!(path, "[{i}]");
+                i += 1;
+                walk(p, path, found)?;
+                path.truncate(at);
+                Ok(())
+            })
+        }
+        _ => p.skip(),
+    }
+}

@@ -13,9 +13,8 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 
-use crate::harness::{CheckResult, Suite, check, ensure_eq};
-
 use super::{BASE, at_ms, fail, json};
+use crate::harness::{CheckResult, Suite, check, ensure_eq};
 
 fn header_map(lines: &[(&str, &str)]) -> Result<HeaderMap, String> {
     let mut m = HeaderMap::new();

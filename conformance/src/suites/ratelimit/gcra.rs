@@ -9,10 +9,9 @@ use auth_ratelimit::{Error, Outcome, Policy, Quota, RateLimiter};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
+use super::{Limiter, NowTime, at_ms, fail, json, limiter, ms};
 use crate::harness::{CheckResult, Suite, block_on, check, ensure, ensure_eq};
 use crate::services::Service;
-
-use super::{Limiter, NowTime, at_ms, fail, json, limiter, ms};
 
 /// Every scripted sequence: decision, retry delay and TAT (now + reset) at each step.
 fn gcra_vectors() -> CheckResult {

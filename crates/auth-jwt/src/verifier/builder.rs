@@ -1,0 +1,242 @@
+//! [`VerifierBuilder`]: every choice a [`Verifier`] needs, checked in `build()`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{Clock, CoarseClock};
+
+use super::{Inner, Verifier};
+use crate::error::Error;
+use crate::source::KeySource;
+use crate::{Algorithm, KeySet};
+
+/// The leeway when none is set.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// The largest leeway `build()` accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The token length limit when none is set: 8 KiB.
+pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// Which issuers or audiences a verifier accepts.
+#[derive(Debug, Clone)]
+pub(super) enum Accept {
+    Unset,
+    Any,
+    OneOf(Vec<String>),
+}
+
+/// Builds a [`Verifier`]; `build()` checks that every required choice was made.
+///
+/// Required: [`algorithms`](Self::algorithms), an [`issuer`](Self::issuer) (or
+/// [`danger_accept_any_issuer`](Self::danger_accept_any_issuer)), an
+/// [`audience`](Self::audience) (or
+/// [`danger_accept_any_audience`](Self::danger_accept_any_audience)), and keys
+/// ([`keys`](Self::keys) or [`key_source`](Self::key_source)).
+#[derive(Debug)]
+#[must_use]
+pub struct VerifierBuilder {
+    algorithms: Vec<Algorithm>,
+    issuers: Accept,
+    audiences: Accept,
+    keys: Option<KeySource>,
+    clock: Arc<dyn Clock>,
+    leeway: Duration,
+    max_age: Option<Duration>,
+    typ: Option<String>,
+    max_token_len: usize,
+    try_each_key: bool,
+    nested: bool,
+}
+
+impl VerifierBuilder {
+    /// The algorithms tokens may use. `none` cannot be named, so it cannot be allowed.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms.extend(algorithms);
+        self
+    }
+
+    /// Accepts tokens whose `iss` is exactly `issuer` (call again for more issuers).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        match &mut self.issuers {
+            Accept::OneOf(v) => v.push(issuer.into()),
+            other => *other = Accept::OneOf(vec![issuer.into()]),
+        }
+        self
+    }
+
+    /// Accepts tokens with an `aud` value exactly `audience` (call again for more).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        match &mut self.audiences {
+            Accept::OneOf(v) => v.push(audience.into()),
+            other => *other = Accept::OneOf(vec![audience.into()]),
+        }
+        self
+    }
+
+    /// Accepts any issuer, or none. `iss`, when present, must still be a string.
+    ///
+    /// # Security
+    ///
+    /// Any issuer whose tokens your keys verify is then trusted. Use only when the keys are
+    /// yours alone.
+    pub fn danger_accept_any_issuer(mut self) -> Self {
+        self.issuers = Accept::Any;
+        self
+    }
+
+    /// Accepts any audience, or none. `aud`, when present, must still be well typed.
+    ///
+    /// # Security
+    ///
+    /// A token issued for another service is then accepted here (RFC 8725 §3.9).
+    pub fn danger_accept_any_audience(mut self) -> Self {
+        self.audiences = Accept::Any;
+        self
+    }
+
+    /// Verifies with a fixed set of keys.
+    pub fn keys(mut self, keys: KeySet) -> Self {
+        self.keys = Some(KeySource::fixed(keys));
+        self
+    }
+
+    /// Verifies with keys from `source` (fixed, a key ring, or a remote JWKS).
+    pub fn key_source(mut self, source: KeySource) -> Self {
+        self.keys = Some(source);
+        self
+    }
+
+    /// The clock for `exp`, `nbf`, `iat` (default: [`CoarseClock`], the system clock at tick
+    /// resolution).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Allowed clock skew for `exp`, `nbf` and `iat` (default 30 s, at most 5 min).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Requires `iat` and refuses tokens issued longer ago than `max_age`.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Requires the header's `typ` to be `typ`, compared case-insensitively with or without
+    /// `application/` (RFC 9068 access tokens: `"at+jwt"`).
+    pub fn require_type(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// The longest token accepted, in bytes (default 8 KiB), checked before any decoding.
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.max_token_len = bytes;
+        self
+    }
+
+    /// For tokens without `kid`, tries each key that fits the `alg` instead of refusing when
+    /// more than one does.
+    pub fn try_each_key_without_kid(mut self) -> Self {
+        self.try_each_key = true;
+        self
+    }
+
+    /// Accepts a nested JWT (RFC 7519 §5.2: outer header `cty: JWT`, the payload a compact
+    /// JWS) one level deep. The outer token's header and signature are checked by this same
+    /// policy (algorithms, keys, `typ`, `crit`, size), then the inner token is verified in
+    /// full by it too: its header, key and signature, and its claims, which are the ones
+    /// returned. An inner token that is nested again is refused. Off by default: a nested
+    /// token is refused as [`Error::Unsupported`].
+    pub fn accept_nested_jwt(mut self) -> Self {
+        self.nested = true;
+        self
+    }
+
+    /// Checks the configuration and builds the verifier.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misconfigured`] when no algorithm, issuer, audience or key source was given
+    /// (and not waived by a `danger_` call), the leeway exceeds [`MAX_LEEWAY`], the token
+    /// limit is under 64 bytes or over 1 MiB, or fixed keys cannot verify any allowed
+    /// algorithm.
+    pub fn build(mut self) -> Result<Verifier, Error> {
+        let bad = |why: &'static str| Err(Error::Misconfigured(why.into()));
+        self.algorithms.sort();
+        self.algorithms.dedup();
+        if self.algorithms.is_empty() {
+            return bad("no algorithm allowed: call algorithms()");
+        }
+        if matches!(self.issuers, Accept::Unset) {
+            return bad("no issuer: call issuer(), or danger_accept_any_issuer()");
+        }
+        if matches!(self.audiences, Accept::Unset) {
+            return bad("no audience: call audience(), or danger_accept_any_audience()");
+        }
+        let Some(keys) = self.keys else {
+            return bad("no keys: call keys() or key_source()");
+        };
+        if self.leeway > MAX_LEEWAY {
+            return Err(Error::Misconfigured(
+                format!("leeway {:?} is over the cap of {MAX_LEEWAY:?}", self.leeway).into(),
+            ));
+        }
+        if !(64..=1024 * 1024).contains(&self.max_token_len) {
+            return bad("max_token_len must be between 64 bytes and 1 MiB");
+        }
+        if keys.as_remote().is_some()
+            && self
+                .algorithms
+                .iter()
+                .any(|a| matches!(a.family(), crate::Family::Hmac))
+        {
+            return bad(
+                "HMAC algorithms with a remote JWKS: a published set holds no secrets \
+                 (its oct keys are skipped); give HMAC keys with keys()",
+            );
+        }
+        if let Some(fixed) = keys.fixed_keys()
+            && !self.algorithms.iter().any(|a| fixed.supports(*a))
+        {
+            return bad("none of the keys can verify any allowed algorithm");
+        }
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                algorithms: self.algorithms,
+                issuers: self.issuers,
+                audiences: self.audiences,
+                keys,
+                clock: self.clock,
+                leeway: self.leeway,
+                max_age: self.max_age,
+                typ: self.typ,
+                max_token_len: self.max_token_len,
+                try_each_key: self.try_each_key,
+                nested: self.nested,
+            }),
+        })
+    }
+}
+
+impl Verifier {
+    /// Starts a builder. See [`VerifierBuilder`] for what is required.
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder {
+            algorithms: Vec::new(),
+            issuers: Accept::Unset,
+            audiences: Accept::Unset,
+            keys: None,
+            clock: Arc::new(CoarseClock),
+            leeway: DEFAULT_LEEWAY,
+            max_age: None,
+            typ: None,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            try_each_key: false,
+            nested: false,
+        }
+    }
+}

@@ -24,6 +24,8 @@ mod serve;
 mod serve_fleet;
 #[path = "it/serve_tls.rs"]
 mod serve_tls;
+#[path = "it/serve_token.rs"]
+mod serve_token;
 #[path = "it/serve_trust.rs"]
 mod serve_trust;
 #[path = "it/server.rs"]

@@ -149,27 +149,57 @@ fn runtime_free_tokio(dep: &Value) -> bool {
             .is_some_and(|f| f.len() == 1 && f[0] == "sync")
 }
 
-#[test]
-fn every_source_file_opens_with_a_module_doc() {
-    let mut missing = Vec::new();
-    for dir in ["crates", "conformance", "benches", "xtask"] {
+/// Every Rust source of the workspace with its text; never empty, and this file among them,
+/// so the checks over it cannot pass by finding nothing.
+fn rust_sources() -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for dir in ["crates", "conformance", "benches", "xtask", "examples"] {
         walk(&root().join(dir), &mut |path| {
             if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(path).unwrap();
-                let first = text
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or_default();
-                if !first.starts_with("//!") {
-                    missing.push(path.display().to_string());
-                }
+                out.push((path.to_owned(), std::fs::read_to_string(path).unwrap()));
             }
         });
     }
     assert!(
+        out.iter().any(|(p, _)| p.ends_with("xtask/src/tidy.rs")),
+        "the walk missed the workspace's sources"
+    );
+    out
+}
+
+#[test]
+fn every_source_file_opens_with_a_module_doc() {
+    let missing: Vec<_> = rust_sources()
+        .into_iter()
+        .filter(|(_, text)| {
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default();
+            !first.starts_with("//!")
+        })
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    assert!(
         missing.is_empty(),
         "files without a `//!` doc: {missing:#?}"
     );
+}
+
+/// A file a reader can hold in mind: split by subject past 500 lines.
+#[test]
+fn no_source_file_is_over_500_lines() {
+    const MAX: usize = 500;
+    let sources = rust_sources();
+    let long: Vec<_> = sources
+        .iter()
+        .map(|(path, text)| (path.display().to_string(), text.lines().count()))
+        .filter(|(_, lines)| *lines > MAX)
+        .collect();
+    assert!(long.is_empty(), "files over {MAX} lines: {long:#?}");
+    // The twin: the count is real (the longest file is long, just not too long).
+    let longest = sources.iter().map(|(_, t)| t.lines().count()).max();
+    assert!(longest.is_some_and(|n| n > MAX / 2), "{longest:?}");
 }
 
 fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {

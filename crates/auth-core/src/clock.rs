@@ -66,6 +66,17 @@ impl UnixTime {
         Self(self.0.saturating_sub(d))
     }
 
+    /// This instant moved by `secs` whole seconds, later when positive, saturating at the
+    /// epoch and at the maximum: for moving between two clocks by a measured offset.
+    pub fn saturating_shift(self, secs: i64) -> Self {
+        let d = Duration::from_secs(secs.unsigned_abs());
+        if secs >= 0 {
+            self.saturating_add(d)
+        } else {
+            self.saturating_sub(d)
+        }
+    }
+
     /// How long after `earlier` this instant is, or `None` if it is before it.
     pub fn duration_since(self, earlier: Self) -> Option<Duration> {
         self.0.checked_sub(earlier.0)
@@ -306,6 +317,17 @@ mod tests {
         ] {
             check_date(bad, None);
         }
+    }
+
+    #[test]
+    fn shifts_saturate_both_ways() {
+        let t = UnixTime::from_secs(100);
+        assert_eq!(t.saturating_shift(20), UnixTime::from_secs(120));
+        assert_eq!(t.saturating_shift(-20), UnixTime::from_secs(80));
+        assert_eq!(t.saturating_shift(0), t);
+        assert_eq!(t.saturating_shift(-101), UnixTime::EPOCH);
+        assert_eq!(t.saturating_shift(i64::MIN), UnixTime::EPOCH);
+        assert!(t.saturating_shift(i64::MAX) > UnixTime::from_secs(u64::MAX / 4));
     }
 
     #[test]

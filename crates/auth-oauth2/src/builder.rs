@@ -189,7 +189,7 @@ impl OAuthClientBuilder {
         let mut inner: Inner = oauth2::Client::new(ClientId::new(self.client_id.clone()))
             .set_token_uri_option(token_url)
             .set_auth_uri_option(auth_url);
-        // The secret is added for each call (`Authn::for_call`), never kept in `inner`.
+        // The secret is added for each call (`Authn::client_secret`), never kept in `inner`.
         inner = inner.set_auth_type(auth.auth_type());
         if let Some(url) = &self.redirect_uri {
             // RFC 6749 §3.1.2: absolute, no fragment. Loopback http is fine for native apps.

@@ -9,7 +9,6 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
 
 use auth_core::{BoxHttpClient, Clock, Scopes, Secret, Transport, UnixTime};
 use oauth2::basic::{
@@ -34,16 +33,6 @@ pub(crate) type Inner = oauth2::Client<
     EndpointNotSet,   // revocation: ours, `revoke.rs`
     EndpointMaybeSet, // token
 >;
-
-/// `t` moved by `secs` seconds (later when positive), saturating.
-pub(crate) fn shift(t: UnixTime, secs: i64) -> UnixTime {
-    let d = Duration::from_secs(secs.unsigned_abs());
-    if secs >= 0 {
-        t.saturating_add(d)
-    } else {
-        t.saturating_sub(d)
-    }
-}
 
 pub(crate) fn no_token_endpoint() -> Error {
     Error::misconfigured("no token endpoint configured")
@@ -142,12 +131,15 @@ impl OAuthClient {
 
     /// Converts an instant stated by the server (an `exp`) into our clock's time.
     pub fn server_time_to_local(&self, server: UnixTime) -> UnixTime {
-        shift(server, -self.server_clock_offset_secs())
+        server.saturating_shift(-self.server_clock_offset_secs())
     }
 
     /// Our clock moved by the server's clock offset: the server's time as we estimate it.
     pub(crate) fn server_now(&self) -> UnixTime {
-        shift(self.shared.clock.now(), self.server_clock_offset_secs())
+        self.shared
+            .clock
+            .now()
+            .saturating_shift(self.server_clock_offset_secs())
     }
 
     /// A fresh `private_key_jwt` assertion, when the client authenticates that way.
@@ -159,7 +151,11 @@ impl OAuthClient {
 
     /// The `oauth2` crate's client for one call, with the client secret if there is one.
     pub(crate) fn oauth2_client(&self) -> Result<Inner, Error> {
-        self.shared.auth.for_call(&self.shared.inner)
+        let inner = self.shared.inner.clone();
+        Ok(match self.shared.auth.client_secret()? {
+            Some(secret) => inner.set_client_secret(secret),
+            None => inner,
+        })
     }
 
     /// The client credentials grant (RFC 6749 §4.4) with the configured scopes.

@@ -17,7 +17,6 @@ use oauth2::{AuthType, ClientSecret};
 
 #[cfg(feature = "jwt")]
 use crate::assertion::{Assertion, DEFAULT_ASSERTION_LIFETIME};
-use crate::client::Inner;
 use crate::error::Error;
 
 /// The `client_assertion_type` of a JWT bearer client assertion (RFC 7523 §2.2).
@@ -148,19 +147,17 @@ impl Authn {
         }
     }
 
-    /// `inner` for one call: with the client secret when there is one, as a `ClientSecret`
-    /// that lives as long as the call.
-    pub(crate) fn for_call(&self, inner: &Inner) -> Result<Inner, Error> {
+    /// The client secret for one call, as the `oauth2` crate's `ClientSecret` that lives as
+    /// long as the call, when the client authenticates with one.
+    pub(crate) fn client_secret(&self) -> Result<Option<ClientSecret>, Error> {
         match self {
             Self::Basic(s) | Self::Post(s) => {
                 let s = s
                     .expose_str()
                     .map_err(|_| Error::misconfigured("client secret is not utf-8"))?;
-                Ok(inner
-                    .clone()
-                    .set_client_secret(ClientSecret::new(s.to_owned())))
+                Ok(Some(ClientSecret::new(s.to_owned())))
             }
-            _ => Ok(inner.clone()),
+            _ => Ok(None),
         }
     }
 

@@ -254,10 +254,7 @@ impl RawTokenResponse {
                     _ => None,
                 }
                 .ok_or_else(|| Error::invalid(endpoint, "expires_on is not a number of seconds"))?;
-                Some(crate::client::shift(
-                    UnixTime::from_secs(secs),
-                    -server_offset_secs,
-                ))
+                Some(UnixTime::from_secs(secs).saturating_shift(-server_offset_secs))
             }
             _ => None,
         };

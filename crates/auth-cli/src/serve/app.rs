@@ -15,7 +15,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use auth_apikey::{ApiKeys, BoxKeyStore, KeyRecord};
+use auth_apikey::{ApiKeys, BoxKeyStore};
 
 use auth_core::{BoxGate, Denial, Gate as _, PeerAddr, Principal, RequireScope};
 use auth_jwt::KeyRing;
@@ -23,7 +23,6 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use serde_json::{Value, json};
 
 use super::budgets::{Budgets, Class, is_failure};
-use super::client::Form;
 use super::config::Config;
 use super::issued::IssuedTokens;
 use super::log::Log;
@@ -192,11 +191,10 @@ impl App {
         } else {
             (Class::Introspect, "introspect")
         };
-        let (form, client): (Form, std::sync::Arc<KeyRecord>) =
-            match self.authenticate_client(&parts.headers, body, name).await {
-                Ok(ok) => ok,
-                Err(refusal) => return self.refused(class, *refusal, parts, peer).await,
-            };
+        let (form, client) = match self.authenticate_client(&parts.headers, body, name).await {
+            Ok(ok) => ok,
+            Err(refusal) => return self.refused(class, *refusal, parts, peer).await,
+        };
         let limits = match self.budgets.granted(class, client.id.as_str()).await {
             Ok(limits) => limits,
             Err(limited) => return Reply::from_response(limited.to_response()),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use auth_core::{BoxFuture, UnixTime};
 
 use crate::error::Error;
-use crate::format::KeyId;
+use crate::id::KeyId;
 use crate::record::KeyRecord;
 use crate::store::KeyStore;
 

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use auth_core::BoxError;
 
-use crate::format::KeyId;
+use crate::id::{InvalidKeyId, KeyId};
 
 /// An error from auth-apikey. Messages never contain a key or a pepper.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +98,12 @@ impl Error {
             what: what.into(),
             source: Some(source.into()),
         }
+    }
+}
+
+impl From<InvalidKeyId> for Error {
+    fn from(_: InvalidKeyId) -> Self {
+        Self::InvalidKeyId
     }
 }
 

@@ -13,19 +13,14 @@
 //! scanners and validators apply. The key id is random too, but not secret: it is the index
 //! the store looks the key up by, and it may appear in logs and listings.
 
-use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::str::FromStr;
-
 use auth_core::Secret;
 use zeroize::Zeroize;
 
 use crate::checksum::{self, CHECKSUM_LEN};
 use crate::error::Error;
-use crate::verify::Refusal;
+use crate::id::{ID_LEN, KeyId};
+use crate::refusal::Refusal;
 
-/// Length of the key id in base62 characters.
-pub const ID_LEN: usize = 8;
 /// Length of the secret part in base62 characters: 22 characters carry 130.9 bits.
 pub const SECRET_LEN: usize = 22;
 /// Length of the body after `<prefix>_`: id, secret, checksum.
@@ -133,7 +128,7 @@ impl KeyFormat {
         let Some(id) = body.first_chunk::<ID_LEN>() else {
             return Err(Refusal::Malformed);
         };
-        Ok(KeyId(*id))
+        Ok(KeyId::from_bytes_unchecked(*id))
     }
 
     /// A fresh key: a random id and secret from the operating system's CSPRNG, base62 by
@@ -152,7 +147,7 @@ impl KeyFormat {
         let mut id = [0u8; ID_LEN];
         id.copy_from_slice(&random[..ID_LEN]);
         random.zeroize();
-        Ok((KeyId(id), Secret::new(key)))
+        Ok((KeyId::from_bytes_unchecked(id), Secret::new(key)))
     }
 
     /// A regular expression matching exactly the keys of this format, for leak scanners:
@@ -218,55 +213,6 @@ fn fill_base62(out: &mut [u8]) -> Result<(), Error> {
     };
     pool.zeroize();
     result
-}
-
-/// The non-secret identifier of a key: 8 base62 characters, the index for lookups.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct KeyId([u8; ID_LEN]);
-
-impl Hash for KeyId {
-    /// One `write_u64`: the id is eight random bytes, so one word is all a hasher needs.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(u64::from_le_bytes(self.0));
-    }
-}
-
-impl KeyId {
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        // Only base62 bytes ever get in (parse, generate, from_str), so this is ASCII.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-
-    /// The id as bytes.
-    pub fn as_bytes(&self) -> &[u8; ID_LEN] {
-        &self.0
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyId({})", self.as_str())
-    }
-}
-
-impl FromStr for KeyId {
-    type Err = Error;
-
-    /// Parses the 8 base62 characters of an id (as shown in listings), not a whole key.
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let bytes = <[u8; ID_LEN]>::try_from(s.as_bytes()).map_err(|_| Error::InvalidKeyId)?;
-        if !checksum::is_base62(&bytes) {
-            return Err(Error::InvalidKeyId);
-        }
-        Ok(Self(bytes))
-    }
 }
 
 #[cfg(test)]

@@ -55,9 +55,11 @@ mod digest;
 mod dyn_store;
 mod error;
 mod format;
+mod id;
 mod keys;
 mod lifecycle;
 mod record;
+mod refusal;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -67,14 +69,16 @@ pub use client::{Placement, client_credential_from_env, client_credential_from_l
 pub use digest::{DIGEST_LEN, KeyDigest, KeyHasher};
 pub use dyn_store::{BoxKeyStore, DynKeyStore};
 pub use error::Error;
-pub use format::{BODY_LEN, ID_LEN, KEY_PATTERN, KeyFormat, KeyId, MAX_PREFIX_LEN, SECRET_LEN};
+pub use format::{BODY_LEN, KEY_PATTERN, KeyFormat, MAX_PREFIX_LEN, SECRET_LEN};
+pub use id::{ID_LEN, InvalidKeyId, KeyId};
 pub use keys::{ApiKeys, ApiKeysBuilder, X_API_KEY, default_extractor};
 pub use lifecycle::{IssuedKey, NewKey};
 pub use record::{KeyRecord, RateQuota};
+pub use refusal::Refusal;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use store::{KeyStore, MemoryStore};
-pub use verify::{KeyStatus, Refusal, principal};
+pub use verify::{KeyStatus, principal};
 
 /// The examples in this crate's README.md, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -8,7 +8,7 @@ use auth_core::{Scopes, Secret, UnixTime};
 
 use crate::digest::KeyDigest;
 use crate::error::Error;
-use crate::format::KeyId;
+use crate::id::KeyId;
 use crate::keys::ApiKeys;
 use crate::record::{KeyRecord, RateQuota};
 use crate::store::KeyStore;

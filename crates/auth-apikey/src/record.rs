@@ -8,8 +8,8 @@ use auth_core::{Scopes, UnixTime};
 
 use crate::digest::KeyDigest;
 use crate::error::Error;
-use crate::format::KeyId;
-use crate::verify::Refusal;
+use crate::id::KeyId;
+use crate::refusal::Refusal;
 
 /// Everything the store holds about one key: its id and digest, never the key.
 ///

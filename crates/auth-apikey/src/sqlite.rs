@@ -38,7 +38,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 
 use crate::columns::{Columns, to_nanos};
 use crate::error::Error;
-use crate::format::KeyId;
+use crate::id::KeyId;
 use crate::record::KeyRecord;
 use crate::store::KeyStore;
 

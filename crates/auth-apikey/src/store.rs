@@ -13,7 +13,7 @@ use auth_core::UnixTime;
 use foldhash::fast::RandomState;
 
 use crate::error::Error;
-use crate::format::KeyId;
+use crate::id::KeyId;
 use crate::record::KeyRecord;
 
 /// Storage for [`KeyRecord`]s, indexed by [`KeyId`].

@@ -12,6 +12,8 @@
 //!   Python and Node interop peers); `ci` and `conformance` run it first.
 
 mod bench;
+#[cfg(test)]
+mod module_circles;
 mod repeat;
 #[cfg(test)]
 mod tidy;

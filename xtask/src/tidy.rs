@@ -39,7 +39,7 @@ const FORBIDDEN: &[&str] = &[
     "smol",
 ];
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -202,7 +202,7 @@ fn no_source_file_is_over_500_lines() {
     assert!(longest.is_some_and(|n| n > MAX / 2), "{longest:?}");
 }
 
-fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
+pub(crate) fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -19,8 +19,6 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-pub use crate::client_auth::JWT_BEARER;
-
 /// The default lifetime of an assertion: long enough for one request, short enough that a
 /// leaked one is useless soon after.
 pub const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(60);

@@ -218,3 +218,35 @@ pub(crate) fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
         }
     }
 }
+
+/// Architecture invariant: the library crates read the time only through a `Clock`, so
+/// expiry, caches, refresh and rate limits can all be tested by moving a `ManualClock`.
+/// auth-core's `clock.rs` is where `SystemClock` reads it; the `auth` binary is an
+/// application and may read it where it stamps files.
+#[test]
+fn library_crates_read_the_time_only_through_a_clock() {
+    let clock_rs = Path::new("crates/auth-core/src/clock.rs");
+    let mut readers = BTreeSet::new();
+    for (path, text) in rust_sources() {
+        let rel = path.strip_prefix(root()).unwrap_or(&path).to_path_buf();
+        let in_library = rel.starts_with("crates")
+            && !rel.starts_with("crates/auth-cli")
+            && rel
+                .components()
+                .nth(2)
+                .is_some_and(|c| c.as_os_str() == "src");
+        let reads = text.lines().any(|l| {
+            let code = l.split("//").next().unwrap_or_default();
+            code.contains("SystemTime::now") || code.contains("Instant::now")
+        });
+        if in_library && reads {
+            readers.insert(rel);
+        }
+    }
+    // The twin: the one reader is found, so the search does see the sources.
+    assert!(readers.remove(clock_rs), "SystemClock's reading not found");
+    assert!(
+        readers.is_empty(),
+        "the wall clock read outside auth-core's clock.rs: {readers:#?}"
+    );
+}

@@ -3,8 +3,14 @@
 //! auth-core holds what every authentication crate needs and nothing more: reading
 //! credentials from a request head, [`Challenge`]s and the [`Rejection`] / [`Error`] split
 //! turned into correct responses (RFC 6750, RFC 9110), [`Principal`] and [`Scopes`],
-//! [`Secret`], [`Clock`], the [`HttpClient`] seam for outbound calls, and attaching
-//! credentials to outgoing requests.
+//! [`Secret`], [`Clock`], the [`HttpClient`] seam for outbound calls, the [`Transport`]
+//! policy and [`CaCertificates`], and attaching credentials to outgoing requests.
+//!
+//! It also holds the seams the other crates meet at. On the server side, a [`Gate`] decides
+//! a request head: a [`Guard`] (authenticate, then authorize), a [`RequireScope`], or a
+//! [`RateLimit`] over any [`Limiter`] (auth-ratelimit's in-process one, auth-ratelimit-redis's
+//! for a fleet), chained with [`GateExt::then`]; auth-tower, `auth serve` and the examples run
+//! the same gate. Every async trait has an object-safe `Dyn*` form and a `Box*` type.
 //!
 //! It speaks only [`http`] types, so it embeds in hyper, axum, tonic, actix or a serverless
 //! handler alike.

@@ -50,42 +50,15 @@ pub(crate) fn parse(json: &[u8]) -> Result<RawClaims<'_>, JsonError> {
     let mut members = Members::default();
     p.object(|p, name| {
         match &*name {
-            "iss" => {
-                members.known(p, 0, &name)?;
-                c.iss = Some(p.string()?);
-            }
-            "sub" => {
-                members.known(p, 1, &name)?;
-                c.sub = Some(p.string()?);
-            }
-            "jti" => {
-                members.known(p, 2, &name)?;
-                c.jti = Some(p.string()?);
-            }
-            "aud" => {
-                members.known(p, 3, &name)?;
-                c.aud = Some(p.strings()?);
-            }
-            "exp" => {
-                members.known(p, 4, &name)?;
-                c.exp = Some(numeric_date(p)?);
-            }
-            "nbf" => {
-                members.known(p, 5, &name)?;
-                c.nbf = Some(numeric_date(p)?);
-            }
-            "iat" => {
-                members.known(p, 6, &name)?;
-                c.iat = Some(numeric_date(p)?);
-            }
-            "scope" => {
-                members.known(p, 7, &name)?;
-                c.scope = Some(p.string()?);
-            }
-            "scp" => {
-                members.known(p, 8, &name)?;
-                c.scp = Some(p.strings()?);
-            }
+            "iss" => c.iss = Some(members.read(p, 0, &name, Parser::string)?),
+            "sub" => c.sub = Some(members.read(p, 1, &name, Parser::string)?),
+            "jti" => c.jti = Some(members.read(p, 2, &name, Parser::string)?),
+            "aud" => c.aud = Some(members.read(p, 3, &name, Parser::strings)?),
+            "exp" => c.exp = Some(members.read(p, 4, &name, numeric_date)?),
+            "nbf" => c.nbf = Some(members.read(p, 5, &name, numeric_date)?),
+            "iat" => c.iat = Some(members.read(p, 6, &name, numeric_date)?),
+            "scope" => c.scope = Some(members.read(p, 7, &name, Parser::string)?),
+            "scp" => c.scp = Some(members.read(p, 8, &name, Parser::strings)?),
             _ => {
                 members.insert(p, name)?;
                 p.skip()?;

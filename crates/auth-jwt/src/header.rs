@@ -34,26 +34,11 @@ pub(crate) fn parse(json: &[u8]) -> Result<Header<'_>, JsonError> {
     let mut members = Members::default();
     p.object(|p, name| {
         match &*name {
-            "alg" => {
-                members.known(p, 0, &name)?;
-                h.alg = Some(p.string()?);
-            }
-            "kid" => {
-                members.known(p, 1, &name)?;
-                h.kid = Some(p.string()?);
-            }
-            "typ" => {
-                members.known(p, 2, &name)?;
-                h.typ = Some(p.string()?);
-            }
-            "cty" => {
-                members.known(p, 3, &name)?;
-                h.cty = Some(p.string()?);
-            }
-            "crit" => {
-                members.known(p, 4, &name)?;
-                h.crit = Some(p.string_array()?);
-            }
+            "alg" => h.alg = Some(members.read(p, 0, &name, Parser::string)?),
+            "kid" => h.kid = Some(members.read(p, 1, &name, Parser::string)?),
+            "typ" => h.typ = Some(members.read(p, 2, &name, Parser::string)?),
+            "cty" => h.cty = Some(members.read(p, 3, &name, Parser::string)?),
+            "crit" => h.crit = Some(members.read(p, 4, &name, Parser::string_array)?),
             "enc" => {
                 members.known(p, 5, &name)?;
                 h.enc = true;

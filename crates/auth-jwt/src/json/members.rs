@@ -37,6 +37,24 @@ impl<'a> Members<'a> {
         Ok(())
     }
 
+    /// Records the caller's registered name number `bit`, or fails if the object had it,
+    /// then reads its value with `value`.
+    ///
+    /// # Errors
+    ///
+    /// A duplicate member, or the error of `value`.
+    #[inline(always)]
+    pub(crate) fn read<'p, T>(
+        &mut self,
+        p: &mut Parser<'p>,
+        bit: u32,
+        name: &str,
+        value: impl FnOnce(&mut Parser<'p>) -> Result<T, JsonError>,
+    ) -> Result<T, JsonError> {
+        self.known(p, bit, name)?;
+        value(p)
+    }
+
     /// Records a name that is not one of the caller's registered names, or fails if the
     /// object had it.
     ///

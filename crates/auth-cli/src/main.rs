@@ -163,16 +163,8 @@ enum Oauth2Command {
     /// Get an access token by the client credentials grant, finding the token endpoint
     /// through the issuer's RFC 8414 metadata. Prints the token (exit 1 if refused).
     Token {
-        /// The issuer URL (https, or http to loopback). A private CA: --cacert FILE (or
-        /// SSL_CERT_FILE) with its PEM.
-        #[arg(long, value_name = "URL")]
-        issuer: String,
-        /// The client id.
-        #[arg(long, value_name = "ID")]
-        client_id: String,
-        /// The environment variable holding the client secret (or `VAR_FILE` naming a file).
-        #[arg(long, value_name = "VAR")]
-        client_secret_env: String,
+        #[command(flatten)]
+        client: oauth2::ClientArgs,
         /// A scope to request (repeat for several).
         #[arg(long = "scope", value_name = "S")]
         scopes: Vec<String>,
@@ -206,15 +198,8 @@ enum Oauth2Command {
     Introspect {
         /// The token, or `-` to read it from standard input.
         token: String,
-        /// The issuer URL; its metadata names the introspection endpoint.
-        #[arg(long, value_name = "URL")]
-        issuer: String,
-        /// The client id this caller authenticates as.
-        #[arg(long, value_name = "ID")]
-        client_id: String,
-        /// The environment variable holding the client secret (or `VAR_FILE` naming a file).
-        #[arg(long, value_name = "VAR")]
-        client_secret_env: String,
+        #[command(flatten)]
+        client: oauth2::ClientArgs,
     },
 }
 
@@ -331,16 +316,12 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
         Command::Apikey(command) => apikey::run(command, out).await,
         Command::Pkce => oauth2::pkce(out),
         Command::Oauth2(Oauth2Command::Token {
-            issuer,
-            client_id,
-            client_secret_env,
+            client,
             scopes,
             client_secret_post,
         }) => {
             let request = oauth2::TokenRequest {
-                issuer: &issuer,
-                client_id: &client_id,
-                secret_env: &client_secret_env,
+                client: &client,
                 scopes: &scopes,
                 post: client_secret_post,
             };
@@ -364,17 +345,10 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             };
             login::login(request, out).await
         }
-        Command::Oauth2(Oauth2Command::Introspect {
-            token,
-            issuer,
-            client_id,
-            client_secret_env,
-        }) => {
+        Command::Oauth2(Oauth2Command::Introspect { token, client }) => {
             let request = oauth2::IntrospectRequest {
                 token: &token,
-                issuer: &issuer,
-                client_id: &client_id,
-                secret_env: &client_secret_env,
+                client: &client,
             };
             oauth2::introspect(request, out).await
         }

@@ -40,15 +40,26 @@ pub(crate) async fn discover(
     Ok((http, metadata))
 }
 
+/// A confidential client of an issuer, as `auth oauth2 token` and `introspect` take it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ClientArgs {
+    /// The issuer URL (https, or http to loopback); its RFC 8414 metadata names the
+    /// endpoints. A private CA: --cacert FILE (or SSL_CERT_FILE) with its PEM.
+    #[arg(long, value_name = "URL")]
+    pub(crate) issuer: String,
+    /// The client id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: String,
+    /// The environment variable holding the client secret (or `VAR_FILE` naming a file).
+    #[arg(long, value_name = "VAR")]
+    pub(crate) client_secret_env: String,
+}
+
 /// `auth oauth2 token`'s inputs.
 #[derive(Debug)]
 pub(crate) struct TokenRequest<'a> {
-    /// The issuer, whose RFC 8414 metadata names the token endpoint.
-    pub(crate) issuer: &'a str,
-    /// The client id.
-    pub(crate) client_id: &'a str,
-    /// The environment variable holding the client secret.
-    pub(crate) secret_env: &'a str,
+    /// The issuer and the client.
+    pub(crate) client: &'a ClientArgs,
     /// Requested scopes.
     pub(crate) scopes: &'a [String],
     /// `client_secret_post` instead of `client_secret_basic`.
@@ -62,9 +73,9 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
 
     use auth_oauth2::OAuthClient;
 
-    let secret = crate::output::secret_from_env(request.secret_env)?;
-    let (http, metadata) = crate::oauth2::discover(request.issuer).await?;
-    let mut builder = OAuthClient::builder(request.client_id)
+    let secret = crate::output::secret_from_env(&request.client.client_secret_env)?;
+    let (http, metadata) = crate::oauth2::discover(&request.client.issuer).await?;
+    let mut builder = OAuthClient::builder(&request.client.client_id)
         .metadata(&metadata)
         .http_client(Arc::new(http));
     builder = if request.post {
@@ -111,12 +122,8 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
 pub(crate) struct IntrospectRequest<'a> {
     /// The token, or `-` for standard input.
     pub(crate) token: &'a str,
-    /// The issuer, whose RFC 8414 metadata names the introspection endpoint.
-    pub(crate) issuer: &'a str,
-    /// The client id of the caller.
-    pub(crate) client_id: &'a str,
-    /// The environment variable holding its secret.
-    pub(crate) secret_env: &'a str,
+    /// The issuer and the calling client.
+    pub(crate) client: &'a ClientArgs,
 }
 
 /// `auth oauth2 introspect`: RFC 7662. Exit 0 and the server's answer when the token is
@@ -127,11 +134,11 @@ pub(crate) async fn introspect(request: IntrospectRequest<'_>, out: Output) -> R
     use serde_json::Value;
 
     let token = crate::jwt::token_arg(request.token)?;
-    let secret = crate::output::secret_from_env(request.secret_env)?;
+    let secret = crate::output::secret_from_env(&request.client.client_secret_env)?;
     let secret = secret
         .expose_str()
         .map_err(|_| Error::config("the client secret is not text"))?;
-    let (http, metadata) = crate::oauth2::discover(request.issuer).await?;
+    let (http, metadata) = crate::oauth2::discover(&request.client.issuer).await?;
     let endpoint = metadata
         .introspection_endpoint()
         .ok_or_else(|| Error::config("the issuer's metadata has no introspection_endpoint"))?;
@@ -139,7 +146,7 @@ pub(crate) async fn introspect(request: IntrospectRequest<'_>, out: Output) -> R
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let basic = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}:{}",
-        encode(request.client_id),
+        encode(&request.client.client_id),
         encode(secret)
     ));
     let body = form_urlencoded::Serializer::new(String::new())

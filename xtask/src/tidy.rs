@@ -45,16 +45,12 @@ pub(crate) fn root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn metadata() -> Value {
+/// The standard output of `cargo ARGS --offline` in the workspace, which must succeed.
+fn cargo(args: &[&str]) -> String {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
+        .args(args)
+        .arg("--offline")
         .current_dir(root())
         .output()
         .unwrap();
@@ -63,7 +59,11 @@ fn metadata() -> Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn metadata() -> Value {
+    serde_json::from_str(&cargo(&["metadata", "--format-version", "1", "--no-deps"])).unwrap()
 }
 
 #[test]
@@ -110,26 +110,16 @@ fn auth_crates_stay_within_their_dependency_lists() {
 /// `jwt` feature of auth-oauth2 is off without its default features.
 #[test]
 fn an_oauth_client_without_jwt_builds_no_crypto() {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "tree",
-            "-p",
-            "auth-oauth2",
-            "--no-default-features",
-            "-e",
-            "normal",
-        ])
-        .args(["--prefix", "none", "--offline"])
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tree = String::from_utf8_lossy(&out.stdout);
+    let tree = cargo(&[
+        "tree",
+        "-p",
+        "auth-oauth2",
+        "--no-default-features",
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+    ]);
     assert!(tree.lines().any(|l| l.starts_with("oauth2 ")), "{tree}");
     for banned in ["auth-jwt ", "aws-lc-rs ", "aws-lc-sys ", "ring ", "p256 "] {
         assert!(

@@ -1,7 +1,7 @@
 //! Operations that skip the claims policy. Quarantined here so that a review can find them.
 
 use crate::error::Error;
-use crate::signed::{Scratch, check_header};
+use crate::verify_signature::{Scratch, check_header};
 use crate::{Algorithm, KeySet};
 
 /// Verifies the signature of a compact JWS with `keys` and returns its payload, without

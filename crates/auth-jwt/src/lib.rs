@@ -67,10 +67,10 @@ mod key;
 mod keyring;
 mod keyset;
 mod remote;
-mod signed;
-mod signer;
+mod signing_key;
 mod source;
 mod verifier;
+mod verify_signature;
 
 pub mod danger;
 
@@ -82,7 +82,7 @@ pub use key::Key;
 pub use keyring::{KeyRing, Rotation};
 pub use keyset::KeySet;
 pub use remote::{Health, RemoteConfig, RemoteJwks};
-pub use signer::SigningKey;
+pub use signing_key::SigningKey;
 pub use source::KeySource;
 pub use verifier::{
     DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, Verified, Verifier, VerifierBuilder,

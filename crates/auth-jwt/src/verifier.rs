@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use crate::Algorithm;
 use crate::claims::{self, Claims, RawClaims};
 use crate::error::{Error, shown};
-use crate::signed::{Scratch, Signed, check_header};
 use crate::source::KeySource;
+use crate::verify_signature::{Scratch, Signed, check_header};
 
 mod builder;
 

@@ -12,12 +12,10 @@
 //! # Features
 //!
 //! - `jwt` (on through either backend): `private_key_jwt` client authentication
-//!   ([`ClientAuth::PrivateKeyJwt`]) and RFC 9068 JWT access tokens (`access_token`), on
+//!   ([`ClientAuth::PrivateKeyJwt`]) and RFC 9068 JWT access tokens (`jwt_access_token`), on
 //!   auth-jwt. Without it, an OAuth client builds neither auth-jwt nor a crypto library.
 //! - `aws-lc-rs` (default) or `rust-crypto`: auth-jwt's crypto backend, each with `jwt`.
 
-#[cfg(feature = "jwt")]
-pub mod access_token;
 #[cfg(feature = "jwt")]
 pub mod assertion;
 pub mod authorize;
@@ -25,16 +23,18 @@ mod bridge;
 mod builder;
 pub mod client;
 pub mod client_auth;
-mod current;
 pub mod device;
 mod endpoint;
 pub mod error;
 pub mod introspect;
+#[cfg(feature = "jwt")]
+pub mod jwt_access_token;
 pub mod metadata;
 pub mod response;
 pub mod revoke;
 pub mod source;
 pub mod store;
+mod token_cache;
 
 pub use authorize::{AuthorizationRequest, PendingAuthorization, Pkce};
 pub use builder::OAuthClientBuilder;

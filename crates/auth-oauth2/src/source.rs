@@ -6,7 +6,7 @@
 //! one atomic generation number, and clones this thread's own copy of the token: no lock, no
 //! allocation, no I/O, and no write to memory another thread uses, so threads calling at once
 //! do not slow each other down (each thread that calls keeps one small copy, about half a
-//! kilobyte, until the source is dropped; see `current.rs`). Everything else happens under one async
+//! kilobyte, until the source is dropped; see `token_cache.rs`). Everything else happens under one async
 //! mutex (`tokio::sync::Mutex`, runtime-agnostic), held by the one caller that refreshes; the
 //! others wait for it and take its result, success or failure.
 
@@ -21,11 +21,11 @@ use http::HeaderValue;
 use http::header::WWW_AUTHENTICATE;
 
 use crate::client::OAuthClient;
-pub use crate::current::AccessToken;
-use crate::current::{Cached, Current};
 use crate::error::{Error, ErrorCode};
 use crate::response::TokenSet;
 use crate::store::{BoxTokenStore, MemoryTokenStore, TokenStore};
+pub use crate::token_cache::AccessToken;
+use crate::token_cache::{Cached, Current};
 
 /// Which grant obtains new tokens when there is no usable refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

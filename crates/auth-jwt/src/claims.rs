@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use auth_core::{Scopes, UnixTime};
 
-use crate::json::{JsonError, Members, Number, OneOrMany, Parser};
+use crate::json::{self, JsonError, Number, OneOrMany, Parser};
 
 /// The registered claims as read from a payload, borrowed where possible.
 #[derive(Debug, Default)]
@@ -45,29 +45,21 @@ fn numeric_date(p: &mut Parser<'_>) -> Result<UnixTime, JsonError> {
 ///
 /// Not an object, a mistyped claim, a duplicate, trailing data.
 pub(crate) fn parse(json: &[u8]) -> Result<RawClaims<'_>, JsonError> {
-    let mut p = Parser::new(json)?;
-    let mut c = RawClaims::default();
-    let mut members = Members::default();
-    p.object(|p, name| {
-        match &*name {
-            "iss" => c.iss = Some(members.read(p, 0, &name, Parser::string)?),
-            "sub" => c.sub = Some(members.read(p, 1, &name, Parser::string)?),
-            "jti" => c.jti = Some(members.read(p, 2, &name, Parser::string)?),
-            "aud" => c.aud = Some(members.read(p, 3, &name, Parser::strings)?),
-            "exp" => c.exp = Some(members.read(p, 4, &name, numeric_date)?),
-            "nbf" => c.nbf = Some(members.read(p, 5, &name, numeric_date)?),
-            "iat" => c.iat = Some(members.read(p, 6, &name, numeric_date)?),
-            "scope" => c.scope = Some(members.read(p, 7, &name, Parser::string)?),
-            "scp" => c.scp = Some(members.read(p, 8, &name, Parser::strings)?),
-            _ => {
-                members.insert(p, name)?;
-                p.skip()?;
-            }
+    json::read_object(json, |c: &mut RawClaims<'_>, members, p, name| {
+        match name {
+            "iss" => c.iss = Some(members.read(p, 0, name, Parser::string)?),
+            "sub" => c.sub = Some(members.read(p, 1, name, Parser::string)?),
+            "jti" => c.jti = Some(members.read(p, 2, name, Parser::string)?),
+            "aud" => c.aud = Some(members.read(p, 3, name, Parser::strings)?),
+            "exp" => c.exp = Some(members.read(p, 4, name, numeric_date)?),
+            "nbf" => c.nbf = Some(members.read(p, 5, name, numeric_date)?),
+            "iat" => c.iat = Some(members.read(p, 6, name, numeric_date)?),
+            "scope" => c.scope = Some(members.read(p, 7, name, Parser::string)?),
+            "scp" => c.scp = Some(members.read(p, 8, name, Parser::strings)?),
+            _ => return Ok(false),
         }
-        Ok(())
-    })?;
-    p.end()?;
-    Ok(c)
+        Ok(true)
+    })
 }
 
 impl RawClaims<'_> {

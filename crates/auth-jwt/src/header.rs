@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{JsonError, Members, Parser};
+use crate::json::{self, JsonError, Parser};
 
 /// The header members the verifier acts on, borrowed from the decoded header.
 #[derive(Debug, Default)]
@@ -29,42 +29,22 @@ pub(crate) struct Header<'a> {
 ///
 /// Not an object, a mistyped member, a duplicate, trailing data.
 pub(crate) fn parse(json: &[u8]) -> Result<Header<'_>, JsonError> {
-    let mut p = Parser::new(json)?;
-    let mut h = Header::default();
-    let mut members = Members::default();
-    p.object(|p, name| {
-        match &*name {
-            "alg" => h.alg = Some(members.read(p, 0, &name, Parser::string)?),
-            "kid" => h.kid = Some(members.read(p, 1, &name, Parser::string)?),
-            "typ" => h.typ = Some(members.read(p, 2, &name, Parser::string)?),
-            "cty" => h.cty = Some(members.read(p, 3, &name, Parser::string)?),
-            "crit" => h.crit = Some(members.read(p, 4, &name, Parser::string_array)?),
-            "enc" => {
-                members.known(p, 5, &name)?;
-                h.enc = true;
-                p.skip()?;
-            }
-            "zip" => {
-                members.known(p, 6, &name)?;
-                h.zip = true;
-                p.skip()?;
-            }
-            "b64" => {
-                members.known(p, 7, &name)?;
-                h.b64 = true;
-                p.skip()?;
-            }
+    json::read_object(json, |h: &mut Header<'_>, members, p, name| {
+        match name {
+            "alg" => h.alg = Some(members.read(p, 0, name, Parser::string)?),
+            "kid" => h.kid = Some(members.read(p, 1, name, Parser::string)?),
+            "typ" => h.typ = Some(members.read(p, 2, name, Parser::string)?),
+            "cty" => h.cty = Some(members.read(p, 3, name, Parser::string)?),
+            "crit" => h.crit = Some(members.read(p, 4, name, Parser::string_array)?),
+            "enc" => h.enc = members.read(p, 5, name, Parser::present)?,
+            "zip" => h.zip = members.read(p, 6, name, Parser::present)?,
+            "b64" => h.b64 = members.read(p, 7, name, Parser::present)?,
             // jku, x5u, jwk, x5c, x5t, x5t#S256 and private names: never followed or
             // trusted, only checked for duplicate members.
-            _ => {
-                members.insert(p, name)?;
-                p.skip()?;
-            }
+            _ => return Ok(false),
         }
-        Ok(())
-    })?;
-    p.end()?;
-    Ok(h)
+        Ok(true)
+    })
 }
 
 /// Whether a media type names `want`, case-insensitively, with or without `application/`

@@ -83,6 +83,32 @@ fn duplicate(p: &Parser<'_>, name: &str) -> Result<(), JsonError> {
     p.fail(format!("duplicate member {}", crate::error::shown(name)))
 }
 
+/// Reads one JSON text that must be an object into a `T`: `member` reads the members it
+/// knows (through [`Members::read`]) and answers `false` for the others, which are checked
+/// for duplicates and skipped; nothing may follow the object.
+///
+/// # Errors
+///
+/// Not an object, a duplicate, trailing data, or the first error of `member`.
+#[inline(always)]
+pub(crate) fn read_object<'a, T: Default>(
+    json: &'a [u8],
+    mut member: impl FnMut(&mut T, &mut Members<'a>, &mut Parser<'a>, &str) -> Result<bool, JsonError>,
+) -> Result<T, JsonError> {
+    let mut p = Parser::new(json)?;
+    let mut out = T::default();
+    let mut members = Members::default();
+    p.object(|p, name| {
+        if !member(&mut out, &mut members, p, &name)? {
+            members.insert(p, name)?;
+            p.skip()?;
+        }
+        Ok(())
+    })?;
+    p.end()?;
+    Ok(out)
+}
+
 /// Checks that `json` is one JSON value with unique members at every depth.
 ///
 /// # Errors

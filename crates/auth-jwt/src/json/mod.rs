@@ -20,7 +20,7 @@ mod scalars;
 mod tests;
 
 pub use members::duplicate_members;
-pub(crate) use members::{Members, check_unique};
+pub(crate) use members::{Members, check_unique, read_object};
 
 /// Objects and arrays nest at most this deep (as serde_json's default limit).
 const MAX_DEPTH: u32 = 128;

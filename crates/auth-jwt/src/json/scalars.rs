@@ -18,6 +18,15 @@ impl<'a> Parser<'a> {
         self.string_body()
     }
 
+    /// Skips any value, for a member whose presence is all that counts: `true`.
+    ///
+    /// # Errors
+    ///
+    /// A malformed value.
+    pub(crate) fn present(&mut self) -> Result<bool, JsonError> {
+        self.skip().map(|()| true)
+    }
+
     /// Reads a string or an array of strings.
     ///
     /// # Errors
@@ -158,15 +167,8 @@ impl<'a> Parser<'a> {
                     return Ok(Cow::Borrowed(self.text.get(start..i).unwrap_or_default()));
                 }
                 Some(b'\\') => return self.unescape(start, i).map(Cow::Owned),
-                Some(&c) if c < 0x20 => {
-                    self.pos = i;
-                    return self.fail("control character in string");
-                }
-                Some(_) => i += 1,
-                None => {
-                    self.pos = i;
-                    return self.fail("unterminated string");
-                }
+                Some(&c) if c >= 0x20 => i += 1,
+                _ => return self.bad_string(i),
             }
         }
     }
@@ -193,16 +195,20 @@ impl<'a> Parser<'a> {
                     i += len;
                     run = i;
                 }
-                Some(&c) if c < 0x20 => {
-                    self.pos = i;
-                    return self.fail("control character in string");
-                }
-                Some(_) => i += 1,
-                None => {
-                    self.pos = i;
-                    return self.fail("unterminated string");
-                }
+                Some(&c) if c >= 0x20 => i += 1,
+                _ => return self.bad_string(i),
             }
+        }
+    }
+
+    /// The error for the byte at `i` that ends a string early: a control character (which
+    /// must be escaped), or the end of the text.
+    #[cold]
+    fn bad_string<T>(&mut self, i: usize) -> Result<T, JsonError> {
+        self.pos = i;
+        match self.text.as_bytes().get(i) {
+            Some(_) => self.fail("control character in string"),
+            None => self.fail("unterminated string"),
         }
     }
 

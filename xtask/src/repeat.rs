@@ -48,6 +48,7 @@ pub(crate) fn repeat(root: &Path, n: usize) -> Result<(), String> {
             seen.len()
         );
     }
+    count_missing(&mut seen, n);
     let report = report(&seen, n);
     #[allow(clippy::print_stdout)]
     {
@@ -182,6 +183,17 @@ fn parse(line: &str) -> Option<(&str, &str)> {
     matches!(outcome, "ok" | "FAILED" | "ignored").then(|| (name.trim(), outcome))
 }
 
+/// A test that did not run in every round changed outcome too: it went missing (a name that
+/// differs between runs, a binary that stopped early). Counted as `missing`.
+fn count_missing(seen: &mut Seen, n: usize) {
+    for outcomes in seen.values_mut() {
+        let ran: usize = outcomes.values().sum();
+        if ran < n {
+            outcomes.insert("missing".into(), n - ran);
+        }
+    }
+}
+
 fn report(seen: &Seen, n: usize) -> String {
     let mut out = format!("# cargo xtask ci --repeat {n}\n\n");
     let changed: Vec<_> = seen.iter().filter(|(_, o)| o.len() > 1).collect();
@@ -244,6 +256,22 @@ mod tests {
         let r = report(&seen, 3);
         assert!(r.contains("1 changed outcome"), "{r}");
         assert!(r.contains("`b::flaky`: FAILED 1, ok 2"), "{r}");
+        assert!(!r.contains("steady`"), "{r}");
+    }
+
+    #[test]
+    fn a_test_missing_from_a_round_changed_outcome() {
+        let mut seen = Seen::new();
+        seen.entry("b::steady".into())
+            .or_default()
+            .insert("ok".into(), 3);
+        seen.entry("b::now_and_then".into())
+            .or_default()
+            .insert("ok".into(), 2);
+        count_missing(&mut seen, 3);
+        let r = report(&seen, 3);
+        assert!(r.contains("1 changed outcome"), "{r}");
+        assert!(r.contains("`b::now_and_then`: missing 1, ok 2"), "{r}");
         assert!(!r.contains("steady`"), "{r}");
     }
 }

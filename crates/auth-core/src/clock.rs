@@ -77,6 +77,18 @@ impl UnixTime {
         }
     }
 
+    /// Whole seconds from `earlier` to this instant, negative when it is before, saturating:
+    /// the offset [`saturating_shift`](Self::saturating_shift) moves by, such as a server's
+    /// clock against ours.
+    pub fn signed_secs_since(self, earlier: Self) -> i64 {
+        let (a, b) = (self.as_secs(), earlier.as_secs());
+        if a >= b {
+            i64::try_from(a - b).unwrap_or(i64::MAX)
+        } else {
+            i64::try_from(b - a).map_or(i64::MIN, |d| -d)
+        }
+    }
+
     /// How long after `earlier` this instant is, or `None` if it is before it.
     pub fn duration_since(self, earlier: Self) -> Option<Duration> {
         self.0.checked_sub(earlier.0)
@@ -328,6 +340,14 @@ mod tests {
         assert_eq!(t.saturating_shift(-101), UnixTime::EPOCH);
         assert_eq!(t.saturating_shift(i64::MIN), UnixTime::EPOCH);
         assert!(t.saturating_shift(i64::MAX) > UnixTime::from_secs(u64::MAX / 4));
+        // The offset between two instants moves one onto the other.
+        for (a, b) in [(100, 130), (130, 100), (7, 7)] {
+            let (a, b) = (UnixTime::from_secs(a), UnixTime::from_secs(b));
+            assert_eq!(a.saturating_shift(b.signed_secs_since(a)), b);
+        }
+        let (zero, max) = (UnixTime::EPOCH, UnixTime::from_secs(u64::MAX));
+        assert_eq!(max.signed_secs_since(zero), i64::MAX);
+        assert_eq!(zero.signed_secs_since(max), i64::MIN);
     }
 
     #[test]

@@ -245,11 +245,9 @@ impl OAuthClient {
 
     fn learn_offset(&self, seen: Seen) {
         if let Some(date) = seen.date {
-            let server = i64::try_from(date.as_secs()).unwrap_or(i64::MAX);
-            let ours = i64::try_from(seen.sent_at.as_secs()).unwrap_or(i64::MAX);
             self.shared
                 .clock_offset_secs
-                .store(server.saturating_sub(ours), Ordering::Relaxed);
+                .store(date.signed_secs_since(seen.sent_at), Ordering::Relaxed);
         }
     }
 

@@ -264,12 +264,10 @@ impl Introspector {
             ));
         };
         // The server's clock, from its Date header, for `exp` and `nbf`.
-        let offset = UnixTime::from_date_header(response.headers())
-            .map(|d| i128::from(d.as_secs()) - i128::from(now.as_secs()))
-            .unwrap_or(0);
+        let offset =
+            UnixTime::from_date_header(response.headers()).map_or(0, |d| d.signed_secs_since(now));
         let local = |server_secs: u64| {
-            let t = i128::from(server_secs) - offset;
-            UnixTime::from_secs(u64::try_from(t.max(0)).unwrap_or(u64::MAX))
+            UnixTime::from_secs(server_secs).saturating_shift(offset.saturating_neg())
         };
         self.judge(doc, now, local)
     }

@@ -20,7 +20,7 @@ use crate::verify_signature::{Scratch, Signed, check_header};
 
 mod builder;
 
-use builder::Accept;
+use builder::{Accept, Rules};
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, VerifierBuilder};
 
 /// Verifies JWTs (compact JWS) under one policy. Cheap to clone.
@@ -62,17 +62,8 @@ pub struct Verifier {
 
 #[derive(Debug)]
 struct Inner {
-    algorithms: Vec<Algorithm>,
-    issuers: Accept,
-    audiences: Accept,
+    rules: Rules,
     keys: KeySource,
-    clock: Arc<dyn Clock>,
-    leeway: Duration,
-    max_age: Option<Duration>,
-    typ: Option<String>,
-    max_token_len: usize,
-    try_each_key: bool,
-    nested: bool,
 }
 
 /// A verified token: the application's claims, the registered claims, and who sent it.
@@ -210,7 +201,8 @@ impl Verifier {
         token: &str,
         scratch: &mut Scratch,
     ) -> Result<Option<Algorithm>, Error> {
-        let Some((alg, nested)) = self.check_layer_now(token, scratch, self.inner.nested)? else {
+        let Some((alg, nested)) = self.check_layer_now(token, scratch, self.inner.rules.nested)?
+        else {
             return Ok(None);
         };
         if !nested {
@@ -229,7 +221,9 @@ impl Verifier {
         token: &str,
         scratch: &mut Scratch,
     ) -> Result<Algorithm, Error> {
-        let (alg, nested) = self.check_layer(token, scratch, self.inner.nested).await?;
+        let (alg, nested) = self
+            .check_layer(token, scratch, self.inner.rules.nested)
+            .await?;
         if !nested {
             return Ok(alg);
         }
@@ -252,7 +246,7 @@ impl Verifier {
             .keys
             .snapshot_for(signed.kid.as_deref(), signed.alg)
             .await?;
-        signed.verify_with(snapshot.key_set(), p.try_each_key)?;
+        signed.verify_with(snapshot.key_set(), p.rules.try_each_key)?;
         Ok((signed.alg, signed.nested))
     }
 
@@ -268,7 +262,7 @@ impl Verifier {
         let Some(snapshot) = p.keys.snapshot_now(signed.kid.as_deref(), signed.alg) else {
             return Ok(None);
         };
-        signed.verify_with(snapshot.key_set(), p.try_each_key)?;
+        signed.verify_with(snapshot.key_set(), p.rules.try_each_key)?;
         Ok(Some((signed.alg, signed.nested)))
     }
 
@@ -282,9 +276,9 @@ impl Verifier {
         check_header(
             token,
             scratch,
-            p.max_token_len,
-            |a| p.algorithms.contains(&a),
-            p.typ.as_deref(),
+            p.rules.max_token_len,
+            |a| p.rules.algorithms.contains(&a),
+            p.rules.typ.as_deref(),
             nested_ok,
         )
     }
@@ -293,9 +287,9 @@ impl Verifier {
         let p = &*self.inner;
         let c =
             claims::parse(payload).map_err(|e| Error::Malformed(format!("claims: {e}").into()))?;
-        let now = p.clock.now();
-        check_times(&c, now, p.leeway, p.max_age)?;
-        match &p.issuers {
+        let now = p.rules.clock.now();
+        check_times(&c, now, p.rules.leeway, p.rules.max_age)?;
+        match &p.rules.issuers {
             Accept::OneOf(list) => {
                 let iss = c.iss.as_deref().ok_or_else(|| Error::MissingClaim("iss"))?;
                 if !list.iter().any(|i| i == iss) {
@@ -304,7 +298,7 @@ impl Verifier {
             }
             Accept::Any | Accept::Unset => {}
         }
-        match &p.audiences {
+        match &p.rules.audiences {
             Accept::OneOf(list) => {
                 let aud = c
                     .aud

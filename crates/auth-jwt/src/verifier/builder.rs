@@ -35,29 +35,36 @@ pub(super) enum Accept {
 #[derive(Debug)]
 #[must_use]
 pub struct VerifierBuilder {
-    algorithms: Vec<Algorithm>,
-    issuers: Accept,
-    audiences: Accept,
+    rules: Rules,
     keys: Option<KeySource>,
-    clock: Arc<dyn Clock>,
-    leeway: Duration,
-    max_age: Option<Duration>,
-    typ: Option<String>,
-    max_token_len: usize,
-    try_each_key: bool,
-    nested: bool,
+}
+
+/// What a verifier checks, apart from where its keys come from: set on the builder, kept
+/// whole by the [`Verifier`] once `build()` has checked it.
+#[derive(Debug)]
+pub(super) struct Rules {
+    pub(super) algorithms: Vec<Algorithm>,
+    pub(super) issuers: Accept,
+    pub(super) audiences: Accept,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) leeway: Duration,
+    pub(super) max_age: Option<Duration>,
+    pub(super) typ: Option<String>,
+    pub(super) max_token_len: usize,
+    pub(super) try_each_key: bool,
+    pub(super) nested: bool,
 }
 
 impl VerifierBuilder {
     /// The algorithms tokens may use. `none` cannot be named, so it cannot be allowed.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        self.algorithms.extend(algorithms);
+        self.rules.algorithms.extend(algorithms);
         self
     }
 
     /// Accepts tokens whose `iss` is exactly `issuer` (call again for more issuers).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        match &mut self.issuers {
+        match &mut self.rules.issuers {
             Accept::OneOf(v) => v.push(issuer.into()),
             other => *other = Accept::OneOf(vec![issuer.into()]),
         }
@@ -66,7 +73,7 @@ impl VerifierBuilder {
 
     /// Accepts tokens with an `aud` value exactly `audience` (call again for more).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        match &mut self.audiences {
+        match &mut self.rules.audiences {
             Accept::OneOf(v) => v.push(audience.into()),
             other => *other = Accept::OneOf(vec![audience.into()]),
         }
@@ -80,7 +87,7 @@ impl VerifierBuilder {
     /// Any issuer whose tokens your keys verify is then trusted. Use only when the keys are
     /// yours alone.
     pub fn danger_accept_any_issuer(mut self) -> Self {
-        self.issuers = Accept::Any;
+        self.rules.issuers = Accept::Any;
         self
     }
 
@@ -90,7 +97,7 @@ impl VerifierBuilder {
     ///
     /// A token issued for another service is then accepted here (RFC 8725 §3.9).
     pub fn danger_accept_any_audience(mut self) -> Self {
-        self.audiences = Accept::Any;
+        self.rules.audiences = Accept::Any;
         self
     }
 
@@ -109,39 +116,39 @@ impl VerifierBuilder {
     /// The clock for `exp`, `nbf`, `iat` (default: [`CoarseClock`], the system clock at tick
     /// resolution).
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.rules.clock = Arc::new(clock);
         self
     }
 
     /// Allowed clock skew for `exp`, `nbf` and `iat` (default 30 s, at most 5 min).
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.rules.leeway = leeway;
         self
     }
 
     /// Requires `iat` and refuses tokens issued longer ago than `max_age`.
     pub fn max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = Some(max_age);
+        self.rules.max_age = Some(max_age);
         self
     }
 
     /// Requires the header's `typ` to be `typ`, compared case-insensitively with or without
     /// `application/` (RFC 9068 access tokens: `"at+jwt"`).
     pub fn require_type(mut self, typ: impl Into<String>) -> Self {
-        self.typ = Some(typ.into());
+        self.rules.typ = Some(typ.into());
         self
     }
 
     /// The longest token accepted, in bytes (default 8 KiB), checked before any decoding.
     pub fn max_token_len(mut self, bytes: usize) -> Self {
-        self.max_token_len = bytes;
+        self.rules.max_token_len = bytes;
         self
     }
 
     /// For tokens without `kid`, tries each key that fits the `alg` instead of refusing when
     /// more than one does.
     pub fn try_each_key_without_kid(mut self) -> Self {
-        self.try_each_key = true;
+        self.rules.try_each_key = true;
         self
     }
 
@@ -152,7 +159,7 @@ impl VerifierBuilder {
     /// returned. An inner token that is nested again is refused. Off by default: a nested
     /// token is refused as [`Error::Unsupported`].
     pub fn accept_nested_jwt(mut self) -> Self {
-        self.nested = true;
+        self.rules.nested = true;
         self
     }
 
@@ -166,30 +173,35 @@ impl VerifierBuilder {
     /// algorithm.
     pub fn build(mut self) -> Result<Verifier, Error> {
         let bad = |why: &'static str| Err(Error::Misconfigured(why.into()));
-        self.algorithms.sort();
-        self.algorithms.dedup();
-        if self.algorithms.is_empty() {
+        self.rules.algorithms.sort();
+        self.rules.algorithms.dedup();
+        if self.rules.algorithms.is_empty() {
             return bad("no algorithm allowed: call algorithms()");
         }
-        if matches!(self.issuers, Accept::Unset) {
+        if matches!(self.rules.issuers, Accept::Unset) {
             return bad("no issuer: call issuer(), or danger_accept_any_issuer()");
         }
-        if matches!(self.audiences, Accept::Unset) {
+        if matches!(self.rules.audiences, Accept::Unset) {
             return bad("no audience: call audience(), or danger_accept_any_audience()");
         }
         let Some(keys) = self.keys else {
             return bad("no keys: call keys() or key_source()");
         };
-        if self.leeway > MAX_LEEWAY {
+        if self.rules.leeway > MAX_LEEWAY {
             return Err(Error::Misconfigured(
-                format!("leeway {:?} is over the cap of {MAX_LEEWAY:?}", self.leeway).into(),
+                format!(
+                    "leeway {:?} is over the cap of {MAX_LEEWAY:?}",
+                    self.rules.leeway
+                )
+                .into(),
             ));
         }
-        if !(64..=1024 * 1024).contains(&self.max_token_len) {
+        if !(64..=1024 * 1024).contains(&self.rules.max_token_len) {
             return bad("max_token_len must be between 64 bytes and 1 MiB");
         }
         if keys.as_remote().is_some()
             && self
+                .rules
                 .algorithms
                 .iter()
                 .any(|a| matches!(a.family(), crate::Family::Hmac))
@@ -200,23 +212,14 @@ impl VerifierBuilder {
             );
         }
         if let Some(fixed) = keys.fixed_keys()
-            && !self.algorithms.iter().any(|a| fixed.supports(*a))
+            && !self.rules.algorithms.iter().any(|a| fixed.supports(*a))
         {
             return bad("none of the keys can verify any allowed algorithm");
         }
         Ok(Verifier {
             inner: Arc::new(Inner {
-                algorithms: self.algorithms,
-                issuers: self.issuers,
-                audiences: self.audiences,
+                rules: self.rules,
                 keys,
-                clock: self.clock,
-                leeway: self.leeway,
-                max_age: self.max_age,
-                typ: self.typ,
-                max_token_len: self.max_token_len,
-                try_each_key: self.try_each_key,
-                nested: self.nested,
             }),
         })
     }
@@ -226,17 +229,19 @@ impl Verifier {
     /// Starts a builder. See [`VerifierBuilder`] for what is required.
     pub fn builder() -> VerifierBuilder {
         VerifierBuilder {
-            algorithms: Vec::new(),
-            issuers: Accept::Unset,
-            audiences: Accept::Unset,
+            rules: Rules {
+                algorithms: Vec::new(),
+                issuers: Accept::Unset,
+                audiences: Accept::Unset,
+                clock: Arc::new(CoarseClock),
+                leeway: DEFAULT_LEEWAY,
+                max_age: None,
+                typ: None,
+                max_token_len: DEFAULT_MAX_TOKEN_LEN,
+                try_each_key: false,
+                nested: false,
+            },
             keys: None,
-            clock: Arc::new(CoarseClock),
-            leeway: DEFAULT_LEEWAY,
-            max_age: None,
-            typ: None,
-            max_token_len: DEFAULT_MAX_TOKEN_LEN,
-            try_each_key: false,
-            nested: false,
         }
     }
 }

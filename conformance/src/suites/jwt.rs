@@ -2,6 +2,8 @@
 //! Wycheproof JWS and JWK vectors, an attack catalogue, and properties.
 
 mod attacks;
+mod discovery;
+mod issuers;
 mod nested;
 mod peers;
 mod properties;
@@ -30,6 +32,8 @@ pub fn suite() -> Suite {
     nested::add(&mut s);
     properties::add(&mut s);
     remote::add(&mut s);
+    discovery::add(&mut s);
+    issuers::add(&mut s);
     peers::add(&mut s);
     s
 }

@@ -73,6 +73,7 @@ pub mod principal;
 pub mod rejection;
 pub mod secret;
 pub mod transport;
+pub mod well_known;
 
 pub use authenticate::{
     Authenticate, AuthenticateExt, BoxAuthenticator, BoxVerifyToken, Decision, DynAuthenticate,
@@ -95,6 +96,7 @@ pub use principal::{CredentialKind, Principal, ScopeRequirement, Scopes};
 pub use rejection::{BoxError, Denial, Error, Rejection, RejectionKind};
 pub use secret::{Secret, SecretError};
 pub use transport::Transport;
+pub use well_known::{InvalidIdentifier, WellKnown};
 
 /// The examples in the repository's README.md, compiled as doctests so they stay true.
 #[cfg(doctest)]

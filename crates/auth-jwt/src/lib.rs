@@ -85,7 +85,8 @@ pub use remote::{Health, RemoteConfig, RemoteJwks};
 pub use signing_key::SigningKey;
 pub use source::KeySource;
 pub use verifier::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, Verified, Verifier, VerifierBuilder,
+    ClaimsVerifier, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, IssuersBuilder, MAX_LEEWAY, Tenants,
+    Verified, Verifier, VerifierBuilder,
 };
 
 /// Computes the RFC 7638 thumbprint (SHA-256, base64url) of a public JWK given as JSON.

@@ -28,7 +28,10 @@ use http::Uri;
 use crate::error::Error;
 use crate::{Algorithm, KeySet};
 
+mod discovery;
 mod fetch;
+
+use discovery::Discovery;
 
 /// Tuning for a [`RemoteJwks`]; every field has a documented default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +98,14 @@ struct Book {
     waiters: Vec<Waker>,
 }
 
+/// Where the keys are: a JWKS URL, or an issuer whose metadata names it.
+enum Locator {
+    Jwks(Uri),
+    Issuer(Box<Discovery>),
+}
+
 struct Shared {
-    uri: Uri,
+    locator: Locator,
     client: BoxHttpClient,
     clock: Arc<dyn Clock>,
     config: RemoteConfig,
@@ -121,7 +130,7 @@ pub struct RemoteJwks {
 impl fmt::Debug for RemoteJwks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RemoteJwks")
-            .field("origin", &redacted_origin(&self.shared.uri).to_string())
+            .field("origin", &self.shared.origin())
             .field("keys", &self.shared.keys.load().len())
             .finish_non_exhaustive()
     }
@@ -164,6 +173,54 @@ impl RemoteJwks {
         transport
             .check(&uri)
             .map_err(|e| Error::Misconfigured(e.to_string().into()))?;
+        Self::located(Locator::Jwks(uri), client, clock, config)
+    }
+
+    /// The keys of `issuer`, found by discovery: its metadata's `jwks_uri`, on the system
+    /// clock, with default tuning. See [`RemoteJwks::discover_with_options`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misconfigured`] when `issuer` is not an absolute `https` URL without query
+    /// or fragment (plain `http` is allowed to loopback hosts only).
+    pub fn discover(issuer: &str, client: impl HttpClient + 'static) -> Result<Self, Error> {
+        Self::discover_with_options(
+            issuer,
+            client,
+            CoarseClock,
+            RemoteConfig::default(),
+            Transport::default(),
+        )
+    }
+
+    /// The keys of `issuer`, found through its metadata: `/.well-known/openid-configuration`,
+    /// or `/.well-known/oauth-authorization-server` (RFC 8414) when that is not found. The
+    /// document's `issuer` must be `issuer` exactly and its `jwks_uri` must pass `transport`.
+    /// Nothing is fetched until the first verification needs keys; the metadata is then
+    /// cached and refreshed within the JWKS fetch (its single flight, cooldown and
+    /// stale-if-error).
+    ///
+    /// # Errors
+    ///
+    /// As [`RemoteJwks::with_options`], for the issuer's URL.
+    pub fn discover_with_options(
+        issuer: &str,
+        client: impl HttpClient + 'static,
+        clock: impl Clock + 'static,
+        config: RemoteConfig,
+        transport: Transport,
+    ) -> Result<Self, Error> {
+        let discovery =
+            Discovery::new(issuer, transport).map_err(|e| Error::Misconfigured(e.into()))?;
+        Self::located(Locator::Issuer(Box::new(discovery)), client, clock, config)
+    }
+
+    fn located(
+        locator: Locator,
+        client: impl HttpClient + 'static,
+        clock: impl Clock + 'static,
+        config: RemoteConfig,
+    ) -> Result<Self, Error> {
         if config.min_ttl > config.max_ttl || config.cooldown.is_zero() {
             return Err(Error::Misconfigured(
                 "JWKS tuning: min_ttl above max_ttl, or a zero cooldown".into(),
@@ -171,7 +228,7 @@ impl RemoteJwks {
         }
         Ok(Self {
             shared: Arc::new(Shared {
-                uri,
+                locator,
                 client: BoxHttpClient::new(client),
                 clock: Arc::new(clock),
                 config,
@@ -181,6 +238,14 @@ impl RemoteJwks {
                 book: Mutex::new(Book::default()),
             }),
         })
+    }
+
+    /// The issuer whose metadata locates the keys, for a source made by discovery.
+    pub fn issuer(&self) -> Option<&str> {
+        match &self.shared.locator {
+            Locator::Issuer(d) => Some(&d.issuer),
+            Locator::Jwks(_) => None,
+        }
     }
 
     /// The health of this source.
@@ -260,6 +325,22 @@ impl RemoteJwks {
 }
 
 impl Shared {
+    /// Where the keys come from, safe for messages (no path or query).
+    fn origin(&self) -> String {
+        match &self.locator {
+            Locator::Jwks(uri) => redacted_origin(uri).to_string(),
+            Locator::Issuer(d) => format!("of issuer {}", crate::error::shown(&d.issuer)),
+        }
+    }
+
+    /// The JWKS location, found through the issuer's metadata when it is one.
+    async fn jwks_uri(&self) -> Result<Uri, String> {
+        match &self.locator {
+            Locator::Jwks(uri) => Ok(uri.clone()),
+            Locator::Issuer(d) => d.jwks_uri(self).await,
+        }
+    }
+
     fn book(&self) -> MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -295,7 +376,7 @@ impl Shared {
             .last_attempt
             .and_then(|at| at.saturating_add(self.config.cooldown).duration_since(now));
         Err(Error::KeySourceUnavailable {
-            what: format!("JWKS {}", redacted_origin(&self.uri)),
+            what: format!("JWKS {}", self.origin()),
             retry_after,
             source: Some(
                 book.last_error
@@ -308,119 +389,4 @@ impl Shared {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::future::Future;
-    use std::task::Context;
-
-    use http::header::CACHE_CONTROL;
-
-    use super::*;
-
-    fn remote(config: RemoteConfig) -> RemoteJwks {
-        let client = |_req: auth_core::HttpRequest| async {
-            Err::<auth_core::HttpResponse, _>(auth_core::HttpError::new(
-                auth_core::HttpErrorKind::Connect,
-                "unreachable",
-            ))
-        };
-        RemoteJwks::with_options(
-            "https://idp.example/jwks",
-            client,
-            auth_core::ManualClock::new(UnixTime::from_secs(1000)),
-            config,
-            Transport::default(),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn max_age_is_clamped() {
-        let r = remote(RemoteConfig::default());
-        let ttl = |v: &str| {
-            let mut h = http::HeaderMap::new();
-            h.insert(CACHE_CONTROL, v.parse().unwrap());
-            r.shared.ttl(&h)
-        };
-        assert_eq!(ttl("public, max-age=600"), Duration::from_secs(600));
-        assert_eq!(ttl("max-age=1"), Duration::from_secs(60));
-        assert_eq!(ttl("max-age=99999999"), Duration::from_secs(86_400));
-        assert_eq!(ttl("no-cache"), Duration::from_secs(60));
-        assert_eq!(ttl("max-age=abc"), Duration::from_secs(300));
-    }
-
-    #[test]
-    fn an_abandoned_fetch_releases_the_flight() {
-        use std::pin::pin;
-        let client = |_req: auth_core::HttpRequest| {
-            std::future::pending::<Result<auth_core::HttpResponse, auth_core::HttpError>>()
-        };
-        let r = RemoteJwks::with_options(
-            "https://idp.example/jwks",
-            client,
-            auth_core::ManualClock::new(UnixTime::from_secs(1000)),
-            RemoteConfig::default(),
-            Transport::default(),
-        )
-        .unwrap();
-        let mut cx = Context::from_waker(Waker::noop());
-        {
-            let mut first = pin!(r.refresh());
-            assert!(first.as_mut().poll(&mut cx).is_pending());
-            // A second caller waits on the same flight instead of fetching.
-            let mut second = pin!(r.refresh());
-            assert!(second.as_mut().poll(&mut cx).is_pending());
-            assert_eq!(r.health().fetches, 1);
-        }
-        // Both dropped: the next caller fetches again instead of waiting forever.
-        let mut third = pin!(r.refresh());
-        assert!(third.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(r.health().fetches, 2);
-    }
-
-    #[test]
-    fn abandoned_verifications_still_start_the_cooldown() {
-        let client = |_req: auth_core::HttpRequest| {
-            std::future::pending::<Result<auth_core::HttpResponse, auth_core::HttpError>>()
-        };
-        let clock = auth_core::ManualClock::new(UnixTime::from_secs(1000));
-        let config = RemoteConfig::default();
-        let cooldown = config.cooldown;
-        let r = RemoteJwks::with_options(
-            "https://idp.example/jwks",
-            client,
-            clock.clone(),
-            config,
-            Transport::default(),
-        )
-        .unwrap();
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut abandon = |r: &RemoteJwks| {
-            let mut verification = std::pin::pin!(r.snapshot_for(Some("k1"), Algorithm::ES256));
-            // Each caller starts a fetch (or, within the cooldown, is answered at once
-            // without one), then goes away.
-            let _ = verification.as_mut().poll(&mut cx);
-        };
-        for _ in 0..100 {
-            abandon(&r);
-        }
-        assert_eq!(
-            r.health().fetches,
-            1,
-            "dropped callers skipped the cooldown"
-        );
-        // The positive twin: once the cooldown has passed, the next caller fetches.
-        clock.advance(cooldown);
-        abandon(&r);
-        assert_eq!(r.health().fetches, 2);
-    }
-
-    #[test]
-    fn plain_http_needs_loopback() {
-        let client = |_req: auth_core::HttpRequest| async {
-            Ok::<_, auth_core::HttpError>(auth_core::HttpResponse::new(Vec::new()))
-        };
-        assert!(RemoteJwks::new("http://idp.example/jwks", client).is_err());
-        assert!(RemoteJwks::new("http://127.0.0.1:9/jwks", client).is_ok());
-        assert!(RemoteJwks::new("https://idp.example/jwks", client).is_ok());
-    }
-}
+mod tests;

@@ -19,9 +19,13 @@ use crate::source::KeySource;
 use crate::verify_signature::{Scratch, Signed, check_header};
 
 mod builder;
+mod issuers;
+mod typed;
 
 use builder::{Accept, Rules};
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, VerifierBuilder};
+pub use issuers::{IssuersBuilder, Tenants};
+pub use typed::ClaimsVerifier;
 
 /// Verifies JWTs (compact JWS) under one policy. Cheap to clone.
 ///
@@ -57,7 +61,14 @@ pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, VerifierBui
 /// ```
 #[derive(Debug, Clone)]
 pub struct Verifier {
-    inner: Arc<Inner>,
+    route: Route,
+}
+
+/// One issuer's policy and keys, or several picked by the token's `iss`.
+#[derive(Debug, Clone)]
+enum Route {
+    One(Arc<Inner>),
+    Many(Arc<issuers::Issuers>),
 }
 
 #[derive(Debug)]
@@ -110,9 +121,22 @@ impl<C> Verified<C> {
 }
 
 impl Verifier {
-    /// The key source, for its health.
-    pub fn key_source(&self) -> &KeySource {
-        &self.inner.keys
+    /// The key source, for its health; `None` for a verifier of several issuers.
+    pub fn key_source(&self) -> Option<&KeySource> {
+        match &self.route {
+            Route::One(inner) => Some(&inner.keys),
+            Route::Many(_) => None,
+        }
+    }
+
+    /// The policy and keys for `token`: this verifier's, or, for several issuers, those of
+    /// the issuer the token names (read before the signature, trusted for nothing else:
+    /// that issuer's keys must then verify it).
+    fn route(&self, token: &str) -> Result<Routed<'_>, Error> {
+        match &self.route {
+            Route::One(inner) => Ok(Routed::Borrowed(inner)),
+            Route::Many(set) => set.route(token).map(Routed::Owned),
+        }
     }
 
     /// Verifies `token` and deserializes its payload into `C` as well.
@@ -121,17 +145,19 @@ impl Verifier {
     ///
     /// [`Error`]: see [`Error::is_rejection`] for which errors are verdicts on the token.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, Error> {
-        self.verified(token, |payload, raw, alg| {
-            let claims: C =
-                serde_json::from_slice(payload).map_err(|e| Error::Claims(e.to_string()))?;
-            Ok(Verified {
-                claims,
-                registered: raw.to_owned_claims(),
-                scopes: raw.scopes(),
-                alg,
+        let inner = self.route(token)?;
+        inner
+            .verified(token, |payload, raw, alg| {
+                let claims: C =
+                    serde_json::from_slice(payload).map_err(|e| Error::Claims(e.to_string()))?;
+                Ok(Verified {
+                    claims,
+                    registered: raw.to_owned_claims(),
+                    scopes: raw.scopes(),
+                    alg,
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Verifies `token` and returns its principal only (no application claims type); `sub`
@@ -141,18 +167,40 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub async fn verify_principal(&self, token: &str) -> Result<Principal, Error> {
-        self.verified(token, |_, raw, _| {
-            let sub = raw
-                .sub
-                .as_deref()
-                .ok_or_else(|| Error::MissingClaim("sub"))?;
-            Ok(Principal::new(sub, CredentialKind::Jwt)
-                .with_scopes(raw.scopes())
-                .with_attribute(raw.to_owned_claims()))
-        })
-        .await
+        let inner = self.route(token)?;
+        inner
+            .verified(token, |_, raw, _| {
+                let sub = raw
+                    .sub
+                    .as_deref()
+                    .ok_or_else(|| Error::MissingClaim("sub"))?;
+                Ok(Principal::new(sub, CredentialKind::Jwt)
+                    .with_scopes(raw.scopes())
+                    .with_attribute(raw.to_owned_claims()))
+            })
+            .await
     }
+}
 
+/// The [`Inner`] a token is checked by: borrowed from a single-issuer verifier, shared out of
+/// a set's table.
+enum Routed<'a> {
+    Borrowed(&'a Inner),
+    Owned(Arc<Inner>),
+}
+
+impl std::ops::Deref for Routed<'_> {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        match self {
+            Self::Borrowed(inner) => inner,
+            Self::Owned(inner) => inner,
+        }
+    }
+}
+
+impl Inner {
     /// Verifies `token` and hands its payload and checked claims to `finish`. When the keys
     /// are at hand (a fixed or live set, a fresh remote set that knows the key) all of it
     /// runs synchronously and the future stays a few words; a fetch runs in a boxed future.
@@ -201,8 +249,7 @@ impl Verifier {
         token: &str,
         scratch: &mut Scratch,
     ) -> Result<Option<Algorithm>, Error> {
-        let Some((alg, nested)) = self.check_layer_now(token, scratch, self.inner.rules.nested)?
-        else {
+        let Some((alg, nested)) = self.check_layer_now(token, scratch, self.rules.nested)? else {
             return Ok(None);
         };
         if !nested {
@@ -221,9 +268,7 @@ impl Verifier {
         token: &str,
         scratch: &mut Scratch,
     ) -> Result<Algorithm, Error> {
-        let (alg, nested) = self
-            .check_layer(token, scratch, self.inner.rules.nested)
-            .await?;
+        let (alg, nested) = self.check_layer(token, scratch, self.rules.nested).await?;
         if !nested {
             return Ok(alg);
         }
@@ -240,7 +285,7 @@ impl Verifier {
         scratch: &mut Scratch,
         nested_ok: bool,
     ) -> Result<(Algorithm, bool), Error> {
-        let p = &*self.inner;
+        let p = self;
         let signed = self.check_header(token, scratch, nested_ok)?;
         let snapshot = p
             .keys
@@ -257,7 +302,7 @@ impl Verifier {
         scratch: &mut Scratch,
         nested_ok: bool,
     ) -> Result<Option<(Algorithm, bool)>, Error> {
-        let p = &*self.inner;
+        let p = self;
         let signed = self.check_header(token, scratch, nested_ok)?;
         let Some(snapshot) = p.keys.snapshot_now(signed.kid.as_deref(), signed.alg) else {
             return Ok(None);
@@ -272,7 +317,7 @@ impl Verifier {
         scratch: &'b mut Scratch,
         nested_ok: bool,
     ) -> Result<Signed<'t, 'b>, Error> {
-        let p = &*self.inner;
+        let p = self;
         check_header(
             token,
             scratch,
@@ -284,7 +329,7 @@ impl Verifier {
     }
 
     fn check_claims<'a>(&self, payload: &'a [u8]) -> Result<RawClaims<'a>, Error> {
-        let p = &*self.inner;
+        let p = self;
         let c =
             claims::parse(payload).map_err(|e| Error::Malformed(format!("claims: {e}").into()))?;
         let now = p.rules.clock.now();

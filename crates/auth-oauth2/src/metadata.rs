@@ -3,25 +3,14 @@
 //! equal the issuer asked for, byte for byte (RFC 8414 §3.3): no trailing-slash or case
 //! normalisation, which is what defeats a mix-up through metadata.
 
+pub use auth_core::WellKnown;
 use auth_core::{HttpClient, Transport};
 use http::header::ACCEPT;
 use serde_json::{Map, Value};
 
 use crate::OAuthClientBuilder;
-use crate::client::check_endpoint;
 use crate::endpoint::name;
 use crate::error::Error;
-
-/// Which well-known document to fetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WellKnown {
-    /// `/.well-known/oauth-authorization-server`, inserted between the host and the issuer's
-    /// path (RFC 8414 §3.1).
-    OAuth,
-    /// `/.well-known/openid-configuration`, appended to the issuer (OpenID Discovery §4).
-    OpenId,
-}
 
 /// The metadata of an authorization server, checked.
 #[derive(Debug, Clone)]
@@ -42,23 +31,9 @@ impl Metadata {
         kind: WellKnown,
         transport: Transport,
     ) -> Result<String, Error> {
-        if issuer.contains('?') || issuer.contains('#') {
-            return Err(Error::misconfigured(
-                "an issuer has no query or fragment (RFC 8414 2)",
-            ));
-        }
-        let uri = check_endpoint("issuer", issuer, transport)?;
-        let scheme = uri.scheme_str().unwrap_or("https");
-        let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
-        let path = uri.path().trim_end_matches('/');
-        Ok(match kind {
-            WellKnown::OAuth => {
-                format!("{scheme}://{authority}/.well-known/oauth-authorization-server{path}")
-            }
-            WellKnown::OpenId => {
-                format!("{scheme}://{authority}{path}/.well-known/openid-configuration")
-            }
-        })
+        kind.url(issuer, transport)
+            .map(|u| u.to_string())
+            .map_err(|e| Error::misconfigured(format!("issuer: {e}")))
     }
 
     /// Fetches and checks `issuer`'s metadata.

@@ -65,10 +65,11 @@ impl Shared {
     }
 
     async fn fetch(&self) -> Result<Fetched, String> {
+        let uri = self.jwks_uri().await?;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let etag = self.book().etag.clone();
-        let mut request = http::Request::get(self.uri.clone())
-            .header(ACCEPT, "application/jwk-set+json, application/json");
+        let mut request =
+            http::Request::get(uri).header(ACCEPT, "application/jwk-set+json, application/json");
         if let Some(tag) = &etag {
             request = request.header(IF_NONE_MATCH, tag.as_str());
         }

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{Clock, CoarseClock};
+use auth_core::{BoxHttpClient, Clock, CoarseClock, HttpClient, Transport};
 
-use super::{Inner, Verifier};
+use super::{Inner, Route, Verifier};
 use crate::error::Error;
 use crate::source::KeySource;
-use crate::{Algorithm, KeySet};
+use crate::{Algorithm, KeySet, RemoteConfig, RemoteJwks};
 
 /// The leeway when none is set.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -36,7 +36,20 @@ pub(super) enum Accept {
 #[must_use]
 pub struct VerifierBuilder {
     rules: Rules,
-    keys: Option<KeySource>,
+    keys: Option<Keys>,
+    remote: RemoteConfig,
+    transport: Transport,
+}
+
+/// Where the keys will come from.
+#[derive(Debug)]
+enum Keys {
+    Source(KeySource),
+    /// Found by discovery once the clock is known, in `build()`.
+    Discover {
+        issuer: String,
+        http: BoxHttpClient,
+    },
 }
 
 /// What a verifier checks, apart from where its keys come from: set on the builder, kept
@@ -103,13 +116,56 @@ impl VerifierBuilder {
 
     /// Verifies with a fixed set of keys.
     pub fn keys(mut self, keys: KeySet) -> Self {
-        self.keys = Some(KeySource::fixed(keys));
+        self.keys = Some(Keys::Source(KeySource::fixed(keys)));
+        self
+    }
+
+    /// Accepts tokens from the issuer `issuer_url` (exactly, as [`issuer`](Self::issuer)),
+    /// with its keys found by discovery: the `jwks_uri` of its metadata
+    /// (`/.well-known/openid-configuration`, or RFC 8414's
+    /// `/.well-known/oauth-authorization-server`), fetched through `http`. The metadata must
+    /// name this issuer exactly and a `jwks_uri` that passes the
+    /// [`transport`](Self::transport) policy. Nothing is fetched before the first token;
+    /// see [`RemoteJwks::discover_with_options`] for caching and failures. The algorithms
+    /// stay yours to list: metadata does not say which ones access tokens use.
+    ///
+    /// ```
+    /// use auth_jwt::{Algorithm, Verifier};
+    /// # let http = |_r: auth_core::HttpRequest| async {
+    /// #     Ok::<_, auth_core::HttpError>(auth_core::HttpResponse::new(Vec::new())) };
+    /// let verifier = Verifier::builder()
+    ///     .issuer_url("https://login.example.com", http)
+    ///     .algorithms([Algorithm::ES256, Algorithm::RS256])
+    ///     .audience("https://api.example.com")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = verifier;
+    /// ```
+    pub fn issuer_url(self, issuer_url: &str, http: impl HttpClient + 'static) -> Self {
+        let mut this = self.issuer(issuer_url);
+        this.keys = Some(Keys::Discover {
+            issuer: issuer_url.to_owned(),
+            http: BoxHttpClient::new(http),
+        });
+        this
+    }
+
+    /// The transport policy for the discovered metadata and keys of
+    /// [`issuer_url`](Self::issuer_url) (default: HTTPS, or plain HTTP to loopback).
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// The cache tuning for the discovered keys of [`issuer_url`](Self::issuer_url).
+    pub fn remote_config(mut self, config: RemoteConfig) -> Self {
+        self.remote = config;
         self
     }
 
     /// Verifies with keys from `source` (fixed, a key ring, or a remote JWKS).
     pub fn key_source(mut self, source: KeySource) -> Self {
-        self.keys = Some(source);
+        self.keys = Some(Keys::Source(source));
         self
     }
 
@@ -168,7 +224,7 @@ impl VerifierBuilder {
     /// # Errors
     ///
     /// [`Error::Misconfigured`] when no algorithm, issuer, audience or key source was given
-    /// (and not waived by a `danger_` call), the leeway exceeds [`MAX_LEEWAY`], the token
+    /// (and not waived by a `danger_` call), the issuer URL to discover is unusable, the leeway exceeds [`MAX_LEEWAY`], the token
     /// limit is under 64 bytes or over 1 MiB, or fixed keys cannot verify any allowed
     /// algorithm.
     pub fn build(mut self) -> Result<Verifier, Error> {
@@ -184,8 +240,25 @@ impl VerifierBuilder {
         if matches!(self.rules.audiences, Accept::Unset) {
             return bad("no audience: call audience(), or danger_accept_any_audience()");
         }
-        let Some(keys) = self.keys else {
-            return bad("no keys: call keys() or key_source()");
+        let keys = match self.keys {
+            None => return bad("no keys: call keys(), key_source() or issuer_url()"),
+            Some(Keys::Source(source)) => source,
+            Some(Keys::Discover { issuer, http }) => {
+                // One issuer's keys verify that issuer's tokens only.
+                if !matches!(&self.rules.issuers, Accept::OneOf(list) if list.len() == 1) {
+                    return bad(
+                        "issuer_url() gives one issuer's keys: it cannot be combined with \
+                         issuer() or a second issuer_url(); use Verifier::issuers for several",
+                    );
+                }
+                KeySource::remote(RemoteJwks::discover_with_options(
+                    &issuer,
+                    http,
+                    Arc::clone(&self.rules.clock),
+                    self.remote,
+                    self.transport,
+                )?)
+            }
         };
         if self.rules.leeway > MAX_LEEWAY {
             return Err(Error::Misconfigured(
@@ -217,10 +290,10 @@ impl VerifierBuilder {
             return bad("none of the keys can verify any allowed algorithm");
         }
         Ok(Verifier {
-            inner: Arc::new(Inner {
+            route: Route::One(Arc::new(Inner {
                 rules: self.rules,
                 keys,
-            }),
+            })),
         })
     }
 }
@@ -242,6 +315,38 @@ impl Verifier {
                 nested: false,
             },
             keys: None,
+            remote: RemoteConfig::default(),
+            transport: Transport::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovered_keys_serve_their_issuer_only() {
+        let http = |_r: auth_core::HttpRequest| async {
+            Ok::<_, auth_core::HttpError>(auth_core::HttpResponse::new(Vec::new()))
+        };
+        let base = || {
+            Verifier::builder()
+                .audience("api")
+                .algorithms([Algorithm::ES256])
+        };
+        assert!(base().issuer_url("https://a.example", http).build().is_ok());
+        // A second issuer would be verified with the first one's keys.
+        for twice in [
+            base()
+                .issuer_url("https://a.example", http)
+                .issuer("https://b.example"),
+            base()
+                .issuer_url("https://a.example", http)
+                .issuer_url("https://b.example", http),
+        ] {
+            assert!(twice.build().is_err());
+        }
+        assert!(base().issuer_url("http://a.example", http).build().is_err());
     }
 }

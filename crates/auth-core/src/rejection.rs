@@ -176,6 +176,15 @@ impl Rejection {
         self
     }
 
+    /// Sets auth-param `name` to `value` on every challenge (for example RFC 9728's
+    /// `resource_metadata`).
+    pub fn with_challenge_param(mut self, name: &str, value: &str) -> Self {
+        for c in &mut self.challenges {
+            c.set_param(name, value);
+        }
+        self
+    }
+
     /// What kind of rejection this is.
     pub fn kind(&self) -> RejectionKind {
         self.kind
@@ -320,6 +329,16 @@ impl Denial {
         match self {
             Self::Rejected(r) => r.to_response(),
             Self::Failed(e) => e.to_response(),
+        }
+    }
+
+    /// [`Rejection::with_challenge_param`] on a rejection; an error is left as it is (its
+    /// responses carry no challenge).
+    #[must_use]
+    pub fn with_challenge_param(self, name: &str, value: &str) -> Self {
+        match self {
+            Self::Rejected(r) => Self::Rejected(r.with_challenge_param(name, value)),
+            other => other,
         }
     }
 }

@@ -73,6 +73,7 @@ mod gcra;
 pub mod headers;
 mod limit;
 mod limiter;
+mod per_ip;
 mod policy;
 mod quota;
 mod shards;
@@ -81,6 +82,7 @@ pub use clock::FastClock;
 pub use decision::{LimitDecision, MAX_QUOTAS, Outcome, PolicyState};
 pub use error::Error;
 pub use limiter::{DEFAULT_MAX_KEYS, DefaultHasher, RateLimiter, RateLimiterBuilder};
+pub use per_ip::PerIp;
 pub use policy::Policy;
 pub use quota::Quota;
 

@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use auth_core::Denial;
-use http::{Request, Response};
+use auth_core::{Denial, ProtectedResource, RESOURCE_METADATA_PARAM};
+use http::{Method, Request, Response};
 use http_body_util::Either;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -35,6 +35,7 @@ pub enum Protocol {
 pub struct GateLayer<G> {
     gate: Arc<G>,
     protocol: Protocol,
+    metadata: Option<Arc<ProtectedResource>>,
 }
 
 impl<G> Clone for GateLayer<G> {
@@ -42,6 +43,7 @@ impl<G> Clone for GateLayer<G> {
         Self {
             gate: Arc::clone(&self.gate),
             protocol: self.protocol,
+            metadata: self.metadata.clone(),
         }
     }
 }
@@ -52,6 +54,7 @@ impl<G: Gate> GateLayer<G> {
         Self {
             gate: Arc::new(gate),
             protocol: Protocol::Http,
+            metadata: None,
         }
     }
 
@@ -60,7 +63,17 @@ impl<G: Gate> GateLayer<G> {
         Self {
             gate: Arc::new(gate),
             protocol: Protocol::Grpc,
+            metadata: None,
         }
+    }
+
+    /// Publishes `metadata` (RFC 9728): `GET` on its well-known path is answered with the
+    /// document, without the gate (a client without a token must be able to read it), and
+    /// every refusal's challenges carry `resource_metadata="<its URL>"` (§5.1).
+    #[must_use]
+    pub fn protected_resource(mut self, metadata: ProtectedResource) -> Self {
+        self.metadata = Some(Arc::new(metadata));
+        self
     }
 }
 
@@ -72,6 +85,7 @@ impl<S, G> Layer<S> for GateLayer<G> {
             inner,
             gate: Arc::clone(&self.gate),
             protocol: self.protocol,
+            metadata: self.metadata.clone(),
         }
     }
 }
@@ -82,6 +96,7 @@ pub struct GateService<S, G> {
     inner: S,
     gate: Arc<G>,
     protocol: Protocol,
+    metadata: Option<Arc<ProtectedResource>>,
 }
 
 impl<S: Clone, G> Clone for GateService<S, G> {
@@ -90,6 +105,7 @@ impl<S: Clone, G> Clone for GateService<S, G> {
             inner: self.inner.clone(),
             gate: Arc::clone(&self.gate),
             protocol: self.protocol,
+            metadata: self.metadata.clone(),
         }
     }
 }
@@ -118,8 +134,17 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let gate = Arc::clone(&self.gate);
         let protocol = self.protocol;
+        let metadata = self.metadata.clone();
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
+            if let Some(m) = &metadata
+                && parts.uri.path() == m.metadata_path()
+                && matches!(parts.method, Method::GET | Method::HEAD)
+            {
+                return Ok(m.to_response().map(Either::Left));
+            }
+            #[cfg(feature = "axum")]
+            crate::axum::peer_from_connect_info(&mut parts);
             match gate.check(&mut parts).await {
                 Ok(headers) => {
                     let mut response = inner.call(Request::from_parts(parts, body)).await?;
@@ -128,8 +153,11 @@ where
                     }
                     Ok(response.map(Either::Right))
                 }
-                Err(denial) => {
+                Err(mut denial) => {
                     log(&denial, &parts);
+                    if let Some(m) = &metadata {
+                        denial = denial.with_challenge_param(RESOURCE_METADATA_PARAM, m.metadata_url());
+                    }
                     let response = match protocol {
                         Protocol::Http => denial.to_response(),
                         Protocol::Grpc => grpc_response(&denial),

@@ -48,9 +48,12 @@
 //! # });
 //! ```
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod grpc;
 mod layer;
 
-pub use auth_core::{BoxGate, Gate, GateExt, RateLimit, RequireScope};
+pub use auth_core::{BoxGate, Gate, GateExt, ProtectedResource, RateLimit, RequireScope};
+pub use auth_ratelimit::PerIp;
 pub use grpc::{grpc_response, grpc_status};
 pub use layer::{GateLayer, GateResponse, GateService, Protocol};

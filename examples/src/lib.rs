@@ -12,6 +12,12 @@ use auth_core::{
 /// The realm every example answers in.
 pub const REALM: &str = "shop";
 
+/// The demo's own claim about each key, a typed attribute of its principal: what a JWT
+/// verifier's `with_claims::<C>()` attaches, read by the frameworks' claims extractors
+/// (auth-tower's `Claims<Plan>` in axum, the actix example's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan(pub &'static str);
+
 /// The demo verifier: `DEMO_API_KEY` grants `orders:read`; `DEMO_ADMIN_KEY`, if set, grants
 /// `orders:read orders:write`. Keys are compared in constant time.
 #[derive(Debug)]
@@ -34,20 +40,21 @@ impl DemoKeys {
     }
 
     fn verify(&self, token: &str) -> TokenVerdict {
-        let (subject, scopes) = if self.reader.ct_eq(token.as_bytes()) {
-            ("reader", "orders:read")
+        let (subject, scopes, plan) = if self.reader.ct_eq(token.as_bytes()) {
+            ("reader", "orders:read", "free")
         } else if self
             .admin
             .as_ref()
             .is_some_and(|a| a.ct_eq(token.as_bytes()))
         {
-            ("admin", "orders:read orders:write")
+            ("admin", "orders:read orders:write", "team")
         } else {
             return TokenVerdict::Invalid("unknown API key".into());
         };
         TokenVerdict::Valid(
             Principal::new(subject, CredentialKind::ApiKey)
-                .with_scopes(Scopes::from_space_separated(scopes)),
+                .with_scopes(Scopes::from_space_separated(scopes))
+                .with_attribute(Plan(plan)),
         )
     }
 }
@@ -100,6 +107,7 @@ pub fn whoami(principal: &Principal) -> http::Response<String> {
         "subject": principal.subject(),
         "scopes": principal.scopes().iter().collect::<Vec<_>>(),
         "kind": principal.kind().as_str(),
+        "plan": principal.attribute::<Plan>().map(|p| p.0),
     })
     .to_string();
     let mut response = http::Response::new(body);

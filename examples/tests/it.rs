@@ -16,7 +16,12 @@ struct Server {
 
 impl Server {
     fn start(bin: &str) -> Self {
+        Self::start_with(bin, &[])
+    }
+
+    fn start_with(bin: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(bin)
+            .envs(env.iter().copied())
             .env("DEMO_API_KEY", READER)
             .env("DEMO_ADMIN_KEY", ADMIN)
             .env("LISTEN", "127.0.0.1:0")
@@ -81,6 +86,7 @@ async fn check_http_example(bin: &str) {
     let who: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(who["subject"], "reader");
     assert_eq!(who["kind"], "api_key");
+    assert_eq!(who["plan"], "free", "{bin}: the typed attribute");
 
     let (status, _, _) = get(&url, &[("x-api-key", READER)]).await;
     assert_eq!(status, 200, "{bin}: X-API-Key");
@@ -126,6 +132,15 @@ async fn hyper_example() {
 #[tokio::test]
 async fn actix_example() {
     check_http_example(env!("CARGO_BIN_EXE_actix_server")).await;
+    // The handler's Claims<Plan> extractor read the principal's typed attribute.
+    let server = Server::start(env!("CARGO_BIN_EXE_actix_server"));
+    let resp = reqwest::Client::new()
+        .get(server.url("/whoami"))
+        .header("x-api-key", READER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers().get("x-plan").unwrap(), "free");
 }
 
 #[tokio::test]
@@ -148,7 +163,7 @@ async fn axum_example_with_per_route_scopes() {
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().contains_key("ratelimit-policy"));
     assert!(resp.headers().contains_key("ratelimit"));
-    assert_eq!(resp.text().await.unwrap(), "order created by admin");
+    assert_eq!(resp.text().await.unwrap(), "order created by admin on the team plan");
 }
 
 #[tokio::test]
@@ -223,4 +238,75 @@ fn reqwest_client_sends_the_key_from_the_environment() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("API_KEY"));
+}
+
+/// The resource server in ten lines, against a loopback OpenID provider (wiremock): the keys
+/// found by discovery, the claims typed in the handler, a per-IP limit.
+#[tokio::test]
+async fn axum_jwt_example_verifies_tokens_of_a_discovered_issuer() {
+    use auth_jwt::{Algorithm, SigningKey};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let issuer = MockServer::start().await;
+    let key = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let json = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
+    let doc =
+        serde_json::json!({"issuer": issuer.uri(), "jwks_uri": format!("{}/jwks", issuer.uri())});
+    for (at, body) in [
+        ("/.well-known/openid-configuration", doc),
+        ("/jwks", serde_json::json!({"keys": [key.public_jwk()]})),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(json(body))
+            .mount(&issuer)
+            .await;
+    }
+    let server = Server::start_with(env!("CARGO_BIN_EXE_axum_jwt"), &[("ISSUER", &issuer.uri())]);
+    let url = server.url("/orders");
+    let token = |k: &SigningKey, aud: &str| {
+        let claims = serde_json::json!({"iss": issuer.uri(), "aud": aud, "sub": "alice",
+            "tenant": "acme", "exp": 4_000_000_000u64});
+        format!("Bearer {}", k.sign(&claims).unwrap())
+    };
+
+    let (status, challenge, _) = get(&url, &[]).await;
+    assert_eq!(
+        (status, challenge.as_str()),
+        (401, r#"Bearer realm="orders""#)
+    );
+    let good = token(&key, "orders-api");
+    let (status, _, body) = get(&url, &[("authorization", &good)]).await;
+    assert_eq!((status, body.as_str()), (200, "orders of alice in acme"));
+    // Another key with the same kid, and the right key for another audience: refused.
+    let forged = token(
+        &SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .with_kid("k1"),
+        "orders-api",
+    );
+    let other_api = token(&key, "billing-api");
+    for bad in [forged, other_api] {
+        let (status, challenge, _) = get(&url, &[("authorization", &bad)]).await;
+        assert_eq!(status, 401);
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{challenge}"
+        );
+    }
+    // 60 a minute per client address: the 4 requests above count too; the limit is reached
+    // after 60 (a few more if seconds pass meanwhile, as the quota refills one a second).
+    let mut admitted = 4;
+    let limited = loop {
+        let (status, _, _) = get(&url, &[("authorization", &good)]).await;
+        match status {
+            200 | 401 if admitted < 200 => admitted += 1,
+            other => break other,
+        }
+    };
+    assert_eq!(limited, 429, "after {admitted} requests");
+    assert!(admitted >= 60, "limited after {admitted} requests");
 }

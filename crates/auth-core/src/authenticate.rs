@@ -394,7 +394,17 @@ impl<A: Authenticate> Guard<A> {
     pub fn authenticator(&self) -> &A {
         &self.authenticator
     }
+}
 
+impl<V: VerifyToken> Guard<TokenAuthenticator<V>> {
+    /// A guard for bearer tokens checked by `verifier`, challenging in `realm`: short for
+    /// `Guard::new(TokenAuthenticator::bearer(realm, verifier))`.
+    pub fn bearer(realm: &str, verifier: V) -> Self {
+        Self::new(TokenAuthenticator::bearer(realm, verifier))
+    }
+}
+
+impl<A: Authenticate> Guard<A> {
     /// Decides about `request`: `Ok(Some(principal))`, `Ok(None)` for an allowed anonymous
     /// request, or the [`Denial`] to answer with.
     ///

@@ -8,6 +8,7 @@ use http::HeaderMap;
 use http::request::Parts;
 
 use crate::client_addr::TrustedProxies;
+use crate::{Policy, RateLimiter};
 
 /// A [`Gate`] that limits each client address with `limiter`.
 ///
@@ -18,9 +19,9 @@ use crate::client_addr::TrustedProxies;
 ///
 /// ```
 /// use auth_core::{Gate, PeerAddr};
-/// use auth_ratelimit::{PerIp, Quota, RateLimiter};
+/// use auth_ratelimit::{PerIp, Quota};
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let gate = PerIp::new(RateLimiter::builder(Quota::per_minute(1).unwrap()).build().unwrap());
+/// let gate = PerIp::in_memory(Quota::per_minute(1).unwrap()).unwrap();
 /// let request = |peer: &str| {
 ///     let (mut parts, ()) = http::Request::get("/").body(()).unwrap().into_parts();
 ///     parts.extensions.insert(PeerAddr(peer.parse().unwrap()));
@@ -37,6 +38,18 @@ pub struct PerIp<L> {
     limiter: L,
     proxies: TrustedProxies,
     cost: u32,
+}
+
+impl PerIp<RateLimiter<String>> {
+    /// Limits each client address to `policy` with an in-memory [`RateLimiter`] (default
+    /// bounds: idle keys evicted, at most [`DEFAULT_MAX_KEYS`](crate::DEFAULT_MAX_KEYS)).
+    ///
+    /// # Errors
+    ///
+    /// As [`RateLimiterBuilder::build`](crate::RateLimiterBuilder::build).
+    pub fn in_memory(policy: impl Into<Policy>) -> Result<Self, crate::Error> {
+        Ok(Self::new(RateLimiter::builder(policy).build()?))
+    }
 }
 
 impl<L: Limiter> PerIp<L> {

@@ -53,7 +53,7 @@ pub mod axum;
 mod grpc;
 mod layer;
 
-pub use auth_core::{BoxGate, Gate, GateExt, ProtectedResource, RateLimit, RequireScope};
-pub use auth_ratelimit::PerIp;
+pub use auth_core::{BoxGate, Gate, GateExt, Guard, ProtectedResource, RateLimit, RequireScope};
+pub use auth_ratelimit::{PerIp, Quota};
 pub use grpc::{grpc_response, grpc_status};
 pub use layer::{GateLayer, GateResponse, GateService, Protocol};

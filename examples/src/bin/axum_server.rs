@@ -1,22 +1,23 @@
 //! axum with the tower layer: authentication on every route, a per-principal rate limit with
-//! its `RateLimit` headers, a scope per route, and the principal as an extractor
-//! (`Extension<Principal>`).
+//! its `RateLimit` headers, a scope per route, and auth-tower's extractors: the principal
+//! (`Authenticated`) and a typed attribute of it (`Claims<Plan>`).
 //!
 //! `DEMO_API_KEY=... DEMO_ADMIN_KEY=... cargo run -p examples --bin axum_server`
 
-use auth_core::{Challenge, Principal};
+use auth_core::Challenge;
 use auth_ratelimit::{Quota, RateLimiter};
+use auth_tower::axum::{Authenticated, Claims};
 use auth_tower::{GateLayer, RateLimit, RequireScope};
+use axum::Router;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
-use examples::{DemoKeys, REALM, bind, guard, whoami, write_scope};
+use examples::{DemoKeys, Plan, REALM, bind, guard, whoami, write_scope};
 
-async fn who(Extension(principal): Extension<Principal>) -> http::Response<String> {
+async fn who(Authenticated(principal): Authenticated) -> http::Response<String> {
     whoami(&principal)
 }
 
-async fn create_order(Extension(principal): Extension<Principal>) -> String {
-    format!("order created by {}", principal.subject())
+async fn create_order(who: Authenticated, Claims(plan): Claims<Plan>) -> String {
+    format!("order created by {} on the {} plan", who.subject(), plan.0)
 }
 
 #[tokio::main]

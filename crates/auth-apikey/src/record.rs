@@ -1,9 +1,11 @@
 //! [`KeyRecord`]: what the store keeps about a key (never the key itself), and the typed
-//! per-key [`RateQuota`].
+//! per-key [`RateQuota`], which reaches rate limiters as the principal's
+//! [`OwnQuota`](auth_core::OwnQuota).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use auth_core::OwnQuota;
 use auth_core::{Scopes, UnixTime};
 
 use crate::digest::KeyDigest;
@@ -88,12 +90,27 @@ impl KeyRecord {
     pub fn is_active_at(&self, now: UnixTime) -> bool {
         self.refusal_at(now).is_none()
     }
+
+    /// The key's own quota as rate limiters take it, if it has one: its [`RateQuota`] for
+    /// the key id, named [`RateQuota::POLICY_NAME`]. The principal of a key carries it (see
+    /// [`principal`](crate::principal)); a server that authenticates something minted from
+    /// the key (an access token) can attach it too, so the token spends the key's budget.
+    pub fn own_quota(&self) -> Option<OwnQuota> {
+        self.rate_quota.map(|q| {
+            OwnQuota::new(self.id.as_str(), q.requests(), q.period())
+                .with_burst(q.burst())
+                .named(RateQuota::POLICY_NAME)
+        })
+    }
 }
 
 /// A per-key rate limit: `requests` per `period`, with bursts of up to `burst` requests.
 ///
-/// auth-apikey only stores it and puts it on the principal as an attribute; a rate limiter
-/// reads it back with `principal.attribute::<RateQuota>()`.
+/// auth-apikey stores it and puts it on the principal twice: as itself
+/// (`principal.attribute::<RateQuota>()`), and as auth-core's
+/// [`OwnQuota`](auth_core::OwnQuota) for the key's id
+/// ([`KeyRecord::own_quota`]), which `auth_core::RateLimit::with_own_quotas` enforces in
+/// place of the limiter's default quotas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RateQuota {
     requests: NonZeroU32,
@@ -102,6 +119,10 @@ pub struct RateQuota {
 }
 
 impl RateQuota {
+    /// The name of a key's own quota in the `RateLimit` and `RateLimit-Policy` fields:
+    /// `key` (`RateLimit: "key";r=0;t=60`), apart from the default quotas' names.
+    pub const POLICY_NAME: &'static str = "key";
+
     /// `requests` per `period`, with a burst of `requests`.
     ///
     /// # Errors
@@ -181,6 +202,19 @@ mod tests {
             r.refusal_at(UnixTime::from_secs(150)),
             Some(Refusal::Revoked)
         );
+    }
+
+    #[test]
+    fn the_own_quota_is_the_keys_quota_for_its_id() {
+        let mut r = record();
+        assert_eq!(r.own_quota(), None);
+        let n = NonZeroU32::new(2).unwrap();
+        let quota = RateQuota::new(n, Duration::from_secs(60)).unwrap();
+        r.rate_quota = Some(quota.with_burst(NonZeroU32::MIN));
+        let own = r.own_quota().unwrap();
+        assert_eq!((own.id(), own.name()), ("AbCd1234", "key"));
+        assert_eq!((own.requests(), own.period()), (n, Duration::from_secs(60)));
+        assert_eq!(own.burst(), NonZeroU32::MIN);
     }
 
     #[test]

@@ -133,14 +133,19 @@ enum Use {
 }
 
 /// The principal for a valid key: the owner as subject, the key's scopes,
-/// [`CredentialKind::ApiKey`], and the [`KeyId`](crate::KeyId) (and the
-/// [`RateQuota`](crate::RateQuota), if the key has one) as attributes.
+/// [`CredentialKind::ApiKey`], and the [`KeyId`](crate::KeyId) as attributes; for a key with
+/// a [`RateQuota`](crate::RateQuota), that quota and its
+/// [`OwnQuota`](auth_core::OwnQuota) ([`KeyRecord::own_quota`]) too, which a rate
+/// limit gate built `with_own_quotas` enforces in place of its default.
 pub fn principal(record: &KeyRecord) -> Principal {
     let mut p = Principal::new(record.owner.clone(), CredentialKind::ApiKey)
         .with_scopes(record.scopes.clone())
         .with_attribute(record.id);
     if let Some(quota) = record.rate_quota {
         p = p.with_attribute(quota);
+    }
+    if let Some(own) = record.own_quota() {
+        p = p.with_attribute(own);
     }
     p
 }

@@ -228,10 +228,42 @@ fn principal_carries_the_key_id_and_quota() {
         assert!(p.scopes().contains("invoices:read"));
         assert_eq!(p.attribute::<KeyId>(), Some(&issued.id()));
         assert_eq!(p.attribute::<RateQuota>(), Some(&quota));
+        // And as auth-core's OwnQuota, for the key's id, for rate limit gates.
+        let own = p.attribute::<auth_core::OwnQuota>().unwrap();
+        assert_eq!((own.id(), own.name()), (issued.id().as_str(), "key"));
+        assert_eq!(
+            (own.requests().get(), own.period()),
+            (5, Duration::from_secs(1))
+        );
         let TokenVerdict::Invalid(reason) = keys.verify("sk_test_nope").await.unwrap() else {
             panic!("malformed key accepted");
         };
         assert_eq!(reason, "malformed key");
+    });
+}
+
+#[test]
+fn a_keys_own_quota_follows_it_through_rotation_and_a_key_without_one_has_none() {
+    block_on(async {
+        use auth_core::OwnQuota;
+        let (keys, _) = keys_on(MemoryStore::new());
+        let two = NonZeroU32::new(2).unwrap();
+        let quota = RateQuota::new(two, Duration::from_secs(60)).unwrap();
+        let old = keys
+            .create(NewKey::new("alice", "ci").with_rate_quota(quota))
+            .await
+            .unwrap();
+        let new = keys.rotate(&old.id(), Duration::ZERO).await.unwrap();
+        let TokenVerdict::Valid(p) = keys.verify(new.expose_key()).await.unwrap() else {
+            panic!("successor refused");
+        };
+        let own = p.attribute::<OwnQuota>().unwrap();
+        assert_eq!((own.id(), own.requests()), (new.id().as_str(), two));
+        let plain = keys.create(NewKey::new("alice", "plain")).await.unwrap();
+        let TokenVerdict::Valid(p) = keys.verify(plain.expose_key()).await.unwrap() else {
+            panic!("valid key refused");
+        };
+        assert!(p.attribute::<OwnQuota>().is_none());
     });
 }
 

@@ -81,7 +81,7 @@ pub use authenticate::{
     DynVerifyToken, Either, Guard, TokenAuthenticator, TokenVerdict, VerifyToken,
 };
 pub use gate::{BoxGate, DynGate, Gate, GateExt, OnRefusal, RequireScope, Then};
-pub use limit::{BoxLimiter, DynLimiter, Limiter, PeerAddr, RateLimit, SubjectKey};
+pub use limit::{BoxLimiter, DynLimiter, Limiter, OwnQuota, PeerAddr, RateLimit, SubjectKey};
 
 /// A boxed, sendable future: the object-safe form of the async traits' futures.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;

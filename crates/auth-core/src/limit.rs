@@ -1,7 +1,11 @@
 //! The rate-limit seam: a [`Limiter`] admits or refuses one request for a key, wherever its
 //! state lives (auth-ratelimit's in-memory `RateLimiter`, auth-ratelimit-redis's
 //! `RedisLimiter` for a fleet), and [`RateLimit`] makes any limiter a [`Gate`] keyed by what
-//! the request says (its principal, its client address).
+//! the request says (its principal, its client address). A principal may carry an
+//! [`OwnQuota`] (an API key's own rate limit), which a gate built
+//! [`with_own_quotas`](RateLimit::with_own_quotas) enforces in place of the limiter's quotas.
+
+mod own_quota;
 
 use std::fmt;
 use std::future::Future;
@@ -14,7 +18,9 @@ use http::request::Parts;
 use crate::BoxFuture;
 use crate::gate::Gate;
 use crate::principal::Principal;
-use crate::rejection::Denial;
+use crate::rejection::{Denial, Error};
+
+pub use own_quota::OwnQuota;
 
 /// Admits or refuses requests per key, atomically, wherever the state lives.
 pub trait Limiter: Send + Sync {
@@ -29,6 +35,35 @@ pub trait Limiter: Send + Sync {
     /// wait could admit `cost`.
     fn admit(&self, key: &str, cost: u32)
     -> impl Future<Output = Result<HeaderMap, Denial>> + Send;
+
+    /// One request of `cost` units for `key` under `quota` alone, in place of the limiter's
+    /// own quotas: for a caller that carries a quota of its own. The fields name the quota
+    /// [`OwnQuota::name`]. The caller keeps such keys apart from those [`Limiter::admit`]
+    /// decides ([`RateLimit`] appends `#` and the quota's id).
+    ///
+    /// The default refuses with [`Error::Misconfigured`] (500): a limiter that cannot apply a
+    /// quota per call must not apply its own quotas instead and so ignore the caller's.
+    ///
+    /// # Errors
+    ///
+    /// As [`Limiter::admit`]; [`Error::Misconfigured`] too when `quota` is not one the
+    /// limiter can enforce.
+    fn admit_under(
+        &self,
+        key: &str,
+        cost: u32,
+        quota: &OwnQuota,
+    ) -> impl Future<Output = Result<HeaderMap, Denial>> + Send {
+        let _ = (key, cost);
+        let refused = Error::Misconfigured(
+            format!(
+                "this limiter cannot enforce a quota of the caller's own ({:?})",
+                quota.name()
+            )
+            .into(),
+        );
+        std::future::ready(Err(Denial::Failed(refused)))
+    }
 }
 
 /// [`Limiter`] in object-safe form, implemented for every limiter: what [`BoxLimiter`] holds.
@@ -39,6 +74,14 @@ pub trait DynLimiter: Send + Sync {
         key: &'a str,
         cost: u32,
     ) -> BoxFuture<'a, Result<HeaderMap, Denial>>;
+
+    /// [`Limiter::admit_under`], boxed.
+    fn admit_under_boxed<'a>(
+        &'a self,
+        key: &'a str,
+        cost: u32,
+        quota: &'a OwnQuota,
+    ) -> BoxFuture<'a, Result<HeaderMap, Denial>>;
 }
 
 impl<L: Limiter> DynLimiter for L {
@@ -48,6 +91,15 @@ impl<L: Limiter> DynLimiter for L {
         cost: u32,
     ) -> BoxFuture<'a, Result<HeaderMap, Denial>> {
         Box::pin(self.admit(key, cost))
+    }
+
+    fn admit_under_boxed<'a>(
+        &'a self,
+        key: &'a str,
+        cost: u32,
+        quota: &'a OwnQuota,
+    ) -> BoxFuture<'a, Result<HeaderMap, Denial>> {
+        Box::pin(self.admit_under(key, cost, quota))
     }
 }
 
@@ -72,6 +124,15 @@ impl Limiter for BoxLimiter {
     async fn admit(&self, key: &str, cost: u32) -> Result<HeaderMap, Denial> {
         self.0.admit_boxed(key, cost).await
     }
+
+    async fn admit_under(
+        &self,
+        key: &str,
+        cost: u32,
+        quota: &OwnQuota,
+    ) -> Result<HeaderMap, Denial> {
+        self.0.admit_under_boxed(key, cost, quota).await
+    }
 }
 
 impl<L: Limiter + ?Sized> Limiter for Arc<L> {
@@ -81,6 +142,15 @@ impl<L: Limiter + ?Sized> Limiter for Arc<L> {
         cost: u32,
     ) -> impl Future<Output = Result<HeaderMap, Denial>> + Send {
         (**self).admit(key, cost)
+    }
+
+    fn admit_under(
+        &self,
+        key: &str,
+        cost: u32,
+        quota: &OwnQuota,
+    ) -> impl Future<Output = Result<HeaderMap, Denial>> + Send {
+        (**self).admit_under(key, cost, quota)
     }
 }
 
@@ -95,6 +165,7 @@ pub struct RateLimit<L, K> {
     limiter: L,
     key: K,
     cost: u32,
+    own_quotas: bool,
 }
 
 /// The key function of [`RateLimit::per_principal`].
@@ -102,7 +173,9 @@ pub type SubjectKey = fn(&Parts) -> Option<String>;
 
 impl<L: Limiter> RateLimit<L, SubjectKey> {
     /// Limits each principal by its subject. Stack it after the authentication gate;
-    /// requests without a principal (anonymous routes) pass unlimited by this gate.
+    /// requests without a principal (anonymous routes) pass unlimited by this gate. Add
+    /// [`with_own_quotas`](RateLimit::with_own_quotas) to hold principals that carry an
+    /// [`OwnQuota`] to it.
     pub fn per_principal(limiter: L) -> Self {
         fn subject(parts: &Parts) -> Option<String> {
             parts
@@ -121,7 +194,19 @@ impl<L: Limiter, K: Fn(&Parts) -> Option<String> + Send + Sync> RateLimit<L, K> 
             limiter,
             key,
             cost: 1,
+            own_quotas: false,
         }
+    }
+
+    /// Holds a request whose [`Principal`] carries an [`OwnQuota`] attribute (an API key with
+    /// a quota of its own) to that quota alone, in place of the limiter's quotas, through
+    /// [`Limiter::admit_under`]: keyed by `key(request)`, `#` and the quota's id, so that each
+    /// credential has a budget of its own and never spends (or is held to) the default one.
+    /// Other requests are limited as before. The quota is read on every request: a credential
+    /// whose quota changes is held to the new one from its next request on.
+    pub fn with_own_quotas(mut self) -> Self {
+        self.own_quotas = true;
+        self
     }
 
     /// Each request costs `cost` units instead of one.
@@ -133,9 +218,23 @@ impl<L: Limiter, K: Fn(&Parts) -> Option<String> + Send + Sync> RateLimit<L, K> 
 
 impl<L: Limiter, K: Fn(&Parts) -> Option<String> + Send + Sync> Gate for RateLimit<L, K> {
     async fn check(&self, request: &mut Parts) -> Result<HeaderMap, Denial> {
-        match (self.key)(request) {
-            None => Ok(HeaderMap::new()),
-            Some(key) => self.limiter.admit(&key, self.cost).await,
+        let Some(key) = (self.key)(request) else {
+            return Ok(HeaderMap::new());
+        };
+        let own = if self.own_quotas {
+            request
+                .extensions
+                .get::<Principal>()
+                .and_then(Principal::attribute::<OwnQuota>)
+        } else {
+            None
+        };
+        match own {
+            None => self.limiter.admit(&key, self.cost).await,
+            Some(quota) => {
+                let key = format!("{key}#{}", quota.id());
+                self.limiter.admit_under(&key, self.cost, quota).await
+            }
         }
     }
 }
@@ -145,6 +244,106 @@ impl<L: fmt::Debug, K> fmt::Debug for RateLimit<L, K> {
         f.debug_struct("RateLimit")
             .field("limiter", &self.limiter)
             .field("cost", &self.cost)
+            .field("own_quotas", &self.own_quotas)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // Denial by value, as every gate returns it
+mod tests {
+    use std::num::NonZeroU32;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use http::HeaderValue;
+
+    use super::*;
+    use crate::principal::CredentialKind;
+
+    /// Records what it was asked; answers the key (and the quota's name) in a header.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Limiter for Recorder {
+        async fn admit(&self, key: &str, _: u32) -> Result<HeaderMap, Denial> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(key.to_owned());
+            Ok(HeaderMap::new())
+        }
+
+        async fn admit_under(
+            &self,
+            key: &str,
+            _: u32,
+            quota: &OwnQuota,
+        ) -> Result<HeaderMap, Denial> {
+            let seen = format!("{key} under {}", quota.name());
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(seen);
+            let mut h = HeaderMap::new();
+            h.insert("ratelimit-policy", HeaderValue::from_static("\"key\";q=2"));
+            Ok(h)
+        }
+    }
+
+    /// Admits through the trait's default `admit_under`.
+    struct Plain;
+
+    impl Limiter for Plain {
+        async fn admit(&self, _: &str, _: u32) -> Result<HeaderMap, Denial> {
+            Ok(HeaderMap::new())
+        }
+    }
+
+    fn run<G: Gate>(gate: &G, principal: Option<Principal>) -> Result<HeaderMap, Denial> {
+        let (mut parts, ()) = http::Request::get("/")
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        if let Some(p) = principal {
+            parts.extensions.insert(p);
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map(|rt| rt.block_on(gate.check(&mut parts)))
+            .unwrap_or_else(|e| Err(Error::Misconfigured(e.to_string().into()).into()))
+    }
+
+    fn alice(quota: Option<OwnQuota>) -> Option<Principal> {
+        let p = Principal::new("alice", CredentialKind::ApiKey);
+        Some(match quota {
+            Some(q) => p.with_attribute(q),
+            None => p,
+        })
+    }
+
+    fn quota(id: &str) -> OwnQuota {
+        let two = NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN);
+        OwnQuota::new(id, two, Duration::from_secs(60)).named("key")
+    }
+
+    #[test]
+    fn own_quotas_are_enforced_only_when_asked_and_each_under_its_own_key() {
+        let limiter = Arc::new(Recorder::default());
+        let plain = RateLimit::per_principal(Arc::clone(&limiter));
+        let own = RateLimit::per_principal(BoxLimiter::new(Arc::clone(&limiter))).with_own_quotas();
+        assert!(run(&plain, alice(Some(quota("K1")))).is_ok());
+        let headers = run(&own, alice(Some(quota("K1")))).unwrap_or_default();
+        assert!(headers.contains_key("ratelimit-policy"), "{headers:?}");
+        assert!(run(&own, alice(None)).is_ok());
+        assert!(run(&own, None).is_ok());
+        let seen = limiter.0.lock().map(|v| v.clone()).unwrap_or_default();
+        assert_eq!(seen, ["alice", "alice#K1 under key", "alice"]);
+    }
+
+    #[test]
+    fn a_limiter_that_cannot_take_a_quota_refuses_rather_than_ignore_it() {
+        let gate = RateLimit::per_principal(Plain).with_own_quotas();
+        assert!(run(&gate, alice(None)).is_ok());
+        let refused = run(&gate, alice(Some(quota("K1")))).unwrap_err();
+        assert_eq!(refused.status(), 500);
+        assert!(matches!(refused, Denial::Failed(Error::Misconfigured(_))));
     }
 }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use auth_core::OwnQuota;
 use auth_core::{Denial, Limiter, Rejection, Transport};
 use auth_ratelimit::headers::Headers;
 use auth_ratelimit::{Error, LimitDecision, Outcome, Policy, PolicyState, Quota, RateLimiter};
@@ -89,27 +90,62 @@ impl RedisLimiter {
     /// is to fail closed (maps to 503 through `auth_core::Error`),
     /// [`Error::CostExceedsBurst`] when no wait could admit `cost`.
     pub async fn check(&self, key: &str, cost: u32) -> Result<LimitDecision, Error> {
-        let burst = self.quotas.iter().map(Quota::burst).min().unwrap_or(0);
+        self.decide(key, cost, None).await
+    }
+
+    /// Decides on one request of `cost` units for `key` under `quota` alone, in place of the
+    /// limiter's quotas: for a caller with a quota of its own, as
+    /// `RateLimiter::check_under`. Keep such keys apart from those [`check`](Self::check)
+    /// decides (`auth_core::RateLimit` appends `#` and the quota's id).
+    ///
+    /// # Errors
+    ///
+    /// As [`check`](Self::check), the burst being `quota`'s.
+    pub async fn check_under(
+        &self,
+        key: &str,
+        quota: &Quota,
+        cost: u32,
+    ) -> Result<LimitDecision, Error> {
+        self.decide(key, cost, Some(quota)).await
+    }
+
+    /// [`check`](Self::check) under the limiter's quotas, or `own` alone.
+    async fn decide(
+        &self,
+        key: &str,
+        cost: u32,
+        own: Option<&Quota>,
+    ) -> Result<LimitDecision, Error> {
+        let own_micros = own.map(micros);
+        let (quotas, micros) = match (own, &own_micros) {
+            (Some(quota), Some(m)) => (std::slice::from_ref(quota), std::slice::from_ref(m)),
+            _ => (&*self.quotas, &*self.micros),
+        };
+        let burst = quotas.iter().map(Quota::burst).min().unwrap_or(0);
         if cost > burst {
             return Err(Error::CostExceedsBurst { cost, burst });
         }
         let mut call = self.script.key(format!("{}{key}", self.prefix));
         call.arg(cost);
-        for (interval, capacity) in &self.micros {
+        for (interval, capacity) in micros {
             call.arg(interval).arg(capacity);
         }
         let mut conn = self.conn.clone();
         let reply: Result<Vec<i64>, redis::RedisError> = call.invoke_async(&mut conn).await;
         let failure: auth_core::BoxError = match reply {
-            Ok(reply) => match self.decision(&reply) {
+            Ok(reply) => match self.decision(&reply, micros) {
                 Some(decision) => return Ok(decision),
                 None => format!("malformed script reply of {} integers", reply.len()).into(),
             },
             Err(e) => Box::new(e),
         };
-        match (&self.on_failure, &self.local) {
-            (FailurePolicy::FailOpen, _) => Ok(LimitDecision::new(Outcome::Allowed, &[])),
-            (FailurePolicy::FallbackLocal, Some(local)) => local.check_cost(&key.to_owned(), cost),
+        match (&self.on_failure, &self.local, own) {
+            (FailurePolicy::FailOpen, _, _) => Ok(LimitDecision::new(Outcome::Allowed, &[])),
+            (FailurePolicy::FallbackLocal, Some(local), None) => local.check_cost(key, cost),
+            (FailurePolicy::FallbackLocal, Some(local), Some(quota)) => {
+                local.check_under(key, quota, cost)
+            }
             _ => Err(Error::Unavailable {
                 what: Cow::Owned(self.server.clone()),
                 source: failure,
@@ -117,19 +153,18 @@ impl RedisLimiter {
         }
     }
 
-    /// Turns `{allowed, now, tat_1, retry_1, ...}` (microseconds) into a decision.
-    fn decision(&self, reply: &[i64]) -> Option<LimitDecision> {
+    /// Turns `{allowed, now, tat_1, retry_1, ...}` (microseconds) into a decision under the
+    /// quotas of `micros`.
+    fn decision(&self, reply: &[i64], micros: &[(u64, u64)]) -> Option<LimitDecision> {
         let us = |v: i64| u64::try_from(v).ok();
         let (&allowed, rest) = reply.split_first()?;
         let (&now, pairs) = rest.split_first()?;
         let now = us(now)?;
-        if pairs.len() != 2 * self.micros.len() {
+        if pairs.len() != 2 * micros.len() {
             return None;
         }
         let mut states = [PolicyState::default(); auth_ratelimit::MAX_QUOTAS];
-        for (i, (pair, &(interval, capacity))) in
-            pairs.chunks_exact(2).zip(self.micros.iter()).enumerate()
-        {
+        for (i, (pair, &(interval, capacity))) in pairs.chunks_exact(2).zip(micros).enumerate() {
             let (tat, retry) = (us(pair[0])?, us(pair[1])?);
             states[i] = PolicyState::new(
                 (now + capacity).saturating_sub(tat.max(now)) / interval.max(1),
@@ -138,8 +173,15 @@ impl RedisLimiter {
             );
         }
         let outcome = Outcome::new(allowed == 1, self.dry_run);
-        Some(LimitDecision::new(outcome, &states[..self.micros.len()]))
+        Some(LimitDecision::new(outcome, &states[..micros.len()]))
     }
+}
+
+/// A quota's emission interval and capacity (`burst * interval`) in whole microseconds, the
+/// interval rounded up: the script's arguments.
+fn micros(q: &Quota) -> (u64, u64) {
+    let interval = u64::try_from(q.interval().as_nanos().div_ceil(1000)).unwrap_or(u64::MAX);
+    (interval, interval.saturating_mul(u64::from(q.burst())))
 }
 
 impl RedisLimiter {
@@ -153,6 +195,22 @@ impl RedisLimiter {
     pub fn enforce(&self, decision: &LimitDecision) -> Result<HeaderMap, Rejection> {
         self.headers.enforce(&self.quotas, decision)
     }
+
+    /// [`enforce`](Self::enforce) for a decision of [`check_under`](Self::check_under): the
+    /// fields name `quota` alone.
+    ///
+    /// # Errors
+    ///
+    /// The 429 rejection.
+    #[allow(clippy::result_large_err)] // auth-core's Rejection, by value as everywhere
+    pub fn enforce_under(
+        &self,
+        quota: &Quota,
+        decision: &LimitDecision,
+    ) -> Result<HeaderMap, Rejection> {
+        let quotas = std::slice::from_ref(quota);
+        Headers::new(quotas, self.headers.is_legacy()).enforce(quotas, decision)
+    }
 }
 
 /// The fleet's limiter behind auth-core's seam: a gate (`auth_core::RateLimit`), the tower
@@ -164,6 +222,20 @@ impl Limiter for RedisLimiter {
             .await
             .map_err(|e| Denial::Failed(e.into()))?;
         self.enforce(&decision).map_err(Denial::from)
+    }
+
+    async fn admit_under(
+        &self,
+        key: &str,
+        cost: u32,
+        quota: &OwnQuota,
+    ) -> Result<HeaderMap, Denial> {
+        let quota = Quota::try_from(quota).map_err(|e| Denial::Failed(e.into()))?;
+        let decision = self
+            .check_under(key, &quota, cost)
+            .await
+            .map_err(|e| Denial::Failed(e.into()))?;
+        self.enforce_under(&quota, &decision).map_err(Denial::from)
     }
 }
 
@@ -288,16 +360,7 @@ impl RedisLimiterBuilder {
                 source: Box::new(e),
             }
         })?;
-        let micros = self
-            .policy
-            .quotas()
-            .iter()
-            .map(|q| {
-                let interval =
-                    u64::try_from(q.interval().as_nanos().div_ceil(1000)).unwrap_or(u64::MAX);
-                (interval, interval.saturating_mul(u64::from(q.burst())))
-            })
-            .collect();
+        let micros = self.policy.quotas().iter().map(micros).collect();
         let local = match self.on_failure {
             FailurePolicy::FallbackLocal => {
                 Some(RateLimiter::builder(self.policy.clone()).build()?)

@@ -141,6 +141,64 @@ async fn three_instances_admit_exactly_the_global_quota() {
     assert_eq!(admitted, 40);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principals_own_quota_is_enforced_alone_and_apart_from_the_default() {
+    use auth_core::OwnQuota;
+    use auth_core::{CredentialKind, Gate as _, Principal, RateLimit};
+
+    let prefix = prefix("own");
+    let limiter = RedisLimiter::builder(url(), hourly(60).named("default").unwrap())
+        .prefix(&prefix)
+        .build()
+        .unwrap();
+    let gate = RateLimit::per_principal(limiter).with_own_quotas();
+    let two = std::num::NonZeroU32::new(2).unwrap();
+    let own = OwnQuota::new("K2", two, Duration::from_secs(3600)).named("key");
+    let request = |quota: Option<&OwnQuota>| {
+        let mut p = Principal::new("alice", CredentialKind::ApiKey);
+        if let Some(q) = quota {
+            p = p.with_attribute(q.clone());
+        }
+        let (mut parts, ()) = http::Request::get("/").body(()).unwrap().into_parts();
+        parts.extensions.insert(p);
+        parts
+    };
+    for _ in 0..2 {
+        let ok = gate.check(&mut request(Some(&own))).await.unwrap();
+        assert_eq!(ok["ratelimit-policy"], r#""key";q=2;w=3600"#);
+    }
+    let refused = gate
+        .check(&mut request(Some(&own)))
+        .await
+        .unwrap_err()
+        .to_response();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(
+        refused.headers()["ratelimit"]
+            .to_str()
+            .unwrap()
+            .starts_with(r#""key";r=0;"#)
+    );
+    // The same subject without a quota of its own spends the default budget, untouched.
+    let ok = gate.check(&mut request(None)).await.unwrap();
+    assert!(
+        ok["ratelimit"]
+            .to_str()
+            .unwrap()
+            .starts_with(r#""default";r=59;"#),
+        "{ok:?}"
+    );
+    // The own quota's state is a key of its own in Redis.
+    let mut conn = redis_conn(&url()).await;
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(format!("{prefix}alice#K2"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 1);
+}
+
 /// A redis-server of this test's own, on a free loopback port.
 struct OwnRedis {
     child: Child,

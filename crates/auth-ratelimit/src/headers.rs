@@ -64,6 +64,11 @@ impl Headers {
         }
     }
 
+    /// Whether the legacy `X-RateLimit-*` fields are sent too.
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
+    }
+
     /// The response fields for `decision` made under `quotas`.
     pub fn for_decision(&self, quotas: &[Quota], decision: &LimitDecision) -> HeaderMap {
         let mut map = HeaderMap::with_capacity(6);

@@ -1,15 +1,17 @@
 //! The in-memory limiter as auth-core's [`Limiter`]: the seam every rate-limit gate and
 //! server uses, so code written against it runs on one process or, with
 //! auth-ratelimit-redis, on a fleet, unchanged. The decision is taken at once (the future is
-//! ready when made).
+//! ready when made). A caller's own quota ([`OwnQuota`]) is decided by
+//! [`RateLimiter::check_under`] on the same state as every other key.
 
 use std::future::Future;
 use std::hash::BuildHasher;
 
+use auth_core::OwnQuota;
 use auth_core::{Clock, Denial, Limiter};
 use http::HeaderMap;
 
-use crate::RateLimiter;
+use crate::{Quota, RateLimiter};
 
 impl<C: Clock, S: BuildHasher + Clone + Send + Sync> Limiter for RateLimiter<String, C, S> {
     fn admit(
@@ -23,7 +25,27 @@ impl<C: Clock, S: BuildHasher + Clone + Send + Sync> Limiter for RateLimiter<Str
         };
         std::future::ready(decided)
     }
+
+    fn admit_under(
+        &self,
+        key: &str,
+        cost: u32,
+        quota: &OwnQuota,
+    ) -> impl Future<Output = Result<HeaderMap, Denial>> + Send {
+        let decided = match Quota::try_from(quota).and_then(|q| {
+            self.check_under(key, &q, cost)
+                .map(|decision| (q, decision))
+        }) {
+            Ok((quota, decision)) => self.enforce_under(&quota, &decision).map_err(Denial::from),
+            Err(e) => Err(Denial::Failed(e.into())),
+        };
+        std::future::ready(decided)
+    }
 }
+
+#[cfg(test)]
+#[path = "limit/own_quota_tests.rs"]
+mod own_quota_tests;
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,7 @@
 //! [`RateLimiter`]: the keyed, in-memory GCRA limiter, and its [`RateLimiterBuilder`].
 
+mod under;
+
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
@@ -79,7 +81,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        self.decide(key, 1, self.now_nanos())
+        self.decide(&self.quotas, key, 1, self.now_nanos())
     }
 
     /// Decides on a request of `cost` units (0 asks without spending).
@@ -116,7 +118,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
         if cost > burst {
             return Err(Error::CostExceedsBurst { cost, burst });
         }
-        Ok(self.decide(key, cost, now.as_nanos()))
+        Ok(self.decide(&self.quotas, key, cost, now.as_nanos()))
     }
 
     /// The response headers for `decision`: `RateLimit-Policy` and `RateLimit`, plus
@@ -175,48 +177,59 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
         self.clock.now().as_nanos()
     }
 
+    /// Decides for `key` under `quotas`: the limiter's own, or a caller's quota alone (which
+    /// then uses the key's first TAT).
     #[inline]
-    fn decide<Q>(&self, key: &Q, cost: u32, now: u64) -> LimitDecision
+    fn decide<Q>(&self, quotas: &[Quota], key: &Q, cost: u32, now: u64) -> LimitDecision
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         match &self.state {
-            State::One(shards) => shards.with(key, now, |tat| self.decide_one(tat, cost, now)),
+            State::One(shards) => {
+                shards.with(key, now, |tat| self.decide_one(&quotas[0], tat, cost, now))
+            }
             State::Many(shards) => shards.with(key, now, |tats| {
                 let mut tats = tats.lock().unwrap_or_else(PoisonError::into_inner);
-                self.decide_many(&mut tats, cost, now)
+                self.decide_many(quotas, &mut tats, cost, now)
             }),
         }
     }
 
     #[inline]
-    fn decide_one(&self, tat: &AtomicU64, cost: u32, now: u64) -> LimitDecision {
-        let quota = &self.quotas[0];
+    fn decide_one(&self, quota: &Quota, tat: &AtomicU64, cost: u32, now: u64) -> LimitDecision {
         let mut current = tat.load(Ordering::Relaxed);
         loop {
             let step = gcra::step(quota, current, now, cost);
             if !step.allowed {
-                return self.finish(&[step], &[current], now);
+                return self.finish(std::slice::from_ref(quota), &[step], &[current], now);
             }
             // Relaxed is enough: every decision is a read-modify-write of this one location,
             // and their total order is what bounds the admissions.
             match tat.compare_exchange_weak(current, step.tat, Ordering::Relaxed, Ordering::Relaxed)
             {
-                Ok(_) => return self.finish(&[step], &[step.tat], now),
+                Ok(_) => {
+                    return self.finish(std::slice::from_ref(quota), &[step], &[step.tat], now);
+                }
                 Err(actual) => current = actual,
             }
         }
     }
 
-    fn decide_many(&self, tats: &mut [u64; MAX_QUOTAS], cost: u32, now: u64) -> LimitDecision {
-        let n = self.quotas.len();
+    fn decide_many(
+        &self,
+        quotas: &[Quota],
+        tats: &mut [u64; MAX_QUOTAS],
+        cost: u32,
+        now: u64,
+    ) -> LimitDecision {
+        let n = quotas.len().min(MAX_QUOTAS);
         let mut steps = [Step {
             allowed: true,
             tat: 0,
             retry_after: 0,
         }; MAX_QUOTAS];
-        for (i, quota) in self.quotas.iter().enumerate() {
+        for (i, quota) in quotas.iter().take(n).enumerate() {
             steps[i] = gcra::step(quota, tats[i], now, cost);
         }
         if steps[..n].iter().all(|s| s.allowed) {
@@ -224,15 +237,15 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
                 *tat = step.tat;
             }
         }
-        self.finish(&steps[..n], &tats[..n], now)
+        self.finish(quotas, &steps[..n], &tats[..n], now)
     }
 
     /// Builds the decision from each quota's step and its TAT afterwards.
     #[inline]
-    fn finish(&self, steps: &[Step], tats: &[u64], now: u64) -> LimitDecision {
+    fn finish(&self, quotas: &[Quota], steps: &[Step], tats: &[u64], now: u64) -> LimitDecision {
         let mut raw = [Raw::default(); MAX_QUOTAS];
         let mut allowed = true;
-        for (i, ((quota, step), &tat)) in self.quotas.iter().zip(steps).zip(tats).enumerate() {
+        for (i, ((quota, step), &tat)) in quotas.iter().zip(steps).zip(tats).enumerate() {
             allowed &= step.allowed;
             raw[i] = Raw {
                 remaining: gcra::remaining(quota, tat, now),

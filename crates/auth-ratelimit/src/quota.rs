@@ -10,6 +10,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use auth_core::OwnQuota;
+
 use crate::Error;
 
 /// A rate: `count` requests per `period`, with up to `burst` admitted at once.
@@ -203,6 +205,21 @@ impl Quota {
     /// `burst * interval`: how far ahead of now the theoretical arrival time may run.
     pub(crate) fn capacity_nanos(&self) -> u64 {
         self.interval_nanos * u64::from(self.burst)
+    }
+}
+
+/// A caller's own quota (an API key's, carried by its principal) as a limiter enforces it:
+/// the same count, period, burst and name.
+impl TryFrom<&OwnQuota> for Quota {
+    type Error = Error;
+
+    /// # Errors
+    ///
+    /// [`Error::InvalidQuota`] for numbers or a name no [`Quota`] can have.
+    fn try_from(own: &OwnQuota) -> Result<Self, Error> {
+        Self::new(own.requests().get(), own.period())?
+            .with_burst(own.burst().get())?
+            .named(own.name().to_owned())
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use auth_apikey::{ApiKeys, BoxKeyStore, KeyId, NewKey};
+use auth_apikey::{ApiKeys, BoxKeyStore, KeyId, NewKey, RateQuota};
 use auth_core::Scopes;
 use serde_json::{Value, json};
 
@@ -27,6 +27,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) scopes: &'a [String],
     /// How many requests it may authenticate in all.
     pub(crate) max_uses: Option<u64>,
+    /// Its own rate limit (`--rate N/SECS`).
+    pub(crate) rate: Option<RateQuota>,
 }
 
 /// `auth apikey create --data DIR`: a key in `auth serve`'s store, printed once. `DIR` must
@@ -54,10 +56,17 @@ pub(crate) async fn create(
     if let Some(uses) = settings.max_uses {
         new = new.with_max_uses(uses);
     }
+    if let Some(rate) = settings.rate {
+        new = new.with_rate_quota(rate);
+    }
     let issued = keys.create(new).await.map_err(Error::config)?;
     out.result(&issued_json(&issued), || issued.expose_key().to_owned());
+    let rate = settings
+        .rate
+        .map(|q| format!(", rate {}", rate_text(&q)))
+        .unwrap_or_default();
     out.notice(&format!(
-        "shown once: store it now. id {} (the OAuth client id), subject {subject}, scopes [{}]",
+        "shown once: store it now. id {} (the OAuth client id), subject {subject}, scopes [{}]{rate}",
         issued.id().as_str(),
         settings.scopes.join(" ")
     ));
@@ -137,6 +146,29 @@ pub(crate) fn issued_json(issued: &auth_apikey::IssuedKey) -> Value {
             "name": r.name,
             "scopes": r.scopes.iter().collect::<Vec<_>>(),
             "created": time::date(r.created.as_secs()),
+            "rate": r.rate_quota.as_ref().map(rate_json),
         },
     })
+}
+
+/// A key's own rate limit as `auth serve --config` writes one: `{"requests": 2,
+/// "period_secs": 60, "burst": 2}` (a period that is not whole seconds as a fraction).
+fn rate_json(q: &RateQuota) -> Value {
+    let period = q.period();
+    let secs = if period.subsec_nanos() == 0 {
+        json!(period.as_secs())
+    } else {
+        json!(period.as_secs_f64())
+    };
+    json!({"requests": q.requests().get(), "period_secs": secs, "burst": q.burst().get()})
+}
+
+/// `2/60s`, or `2/1.5s`; with `burst 5` when the burst is not the count.
+fn rate_text(q: &RateQuota) -> String {
+    let text = format!("{}/{}s", q.requests(), q.period().as_secs_f64());
+    if q.burst() == q.requests() {
+        text
+    } else {
+        format!("{text} burst {}", q.burst())
+    }
 }

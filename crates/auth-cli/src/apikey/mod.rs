@@ -4,6 +4,11 @@
 mod format;
 mod lifecycle;
 
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use auth_apikey::RateQuota;
+
 use crate::output::{Error, Output};
 use crate::store::DatabaseArgs;
 
@@ -48,6 +53,10 @@ pub(crate) enum ApikeyCommand {
         /// How many requests the key may authenticate in all (default: no limit).
         #[arg(long, value_name = "N")]
         max_uses: Option<u64>,
+        /// The key's own rate limit, N requests per SECS seconds (`2/60`), enforced by `auth
+        /// serve` on the API in place of its `rate_limit` (default: that shared default).
+        #[arg(long, value_name = "N/SECS", value_parser = parse_rate)]
+        rate: Option<RateQuota>,
         /// Where the keys live (default: SQLite in --data).
         #[command(flatten)]
         database: DatabaseArgs,
@@ -61,8 +70,8 @@ pub(crate) enum ApikeyCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Rotate a key: issue its successor (printed once) with the same subject, name and
-    /// scopes, and let the old key work for --overlap more seconds.
+    /// Rotate a key: issue its successor (printed once) with the same subject, name, scopes
+    /// and rate, and let the old key work for --overlap more seconds.
     Rotate {
         /// The key's id.
         #[arg(value_name = "ID")]
@@ -110,6 +119,7 @@ pub(crate) async fn run(command: ApikeyCommand, out: Output) -> Result<(), Error
             name,
             scopes,
             max_uses,
+            rate,
             database,
             init,
         } => {
@@ -118,6 +128,7 @@ pub(crate) async fn run(command: ApikeyCommand, out: Output) -> Result<(), Error
                 name: name.as_deref(),
                 scopes: &scopes,
                 max_uses,
+                rate,
             };
             lifecycle::create(&data, settings, &database, init, out).await
         }
@@ -125,5 +136,66 @@ pub(crate) async fn run(command: ApikeyCommand, out: Output) -> Result<(), Error
         ApikeyCommand::Rotate { id, overlap, store } => {
             lifecycle::rotate(&id, std::time::Duration::from_secs(overlap), &store, out).await
         }
+    }
+}
+
+/// `--rate N/SECS`: N requests per SECS seconds, both whole numbers from 1, and a quota the
+/// rate limiter can enforce (at least a nanosecond between requests, a period under a
+/// century). A refusal is a usage error (exit 2), in clap's words.
+fn parse_rate(text: &str) -> Result<RateQuota, String> {
+    let malformed =
+        || "expected N/SECS, two whole numbers from 1 (2/60: 2 requests per 60 seconds)".to_owned();
+    let (n, secs) = text.split_once('/').ok_or_else(malformed)?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(n) || !digits(secs) {
+        return Err(malformed());
+    }
+    let n = n.parse::<u32>().ok().and_then(NonZeroU32::new);
+    let secs = secs.parse::<u64>().ok().filter(|&s| s > 0);
+    let (Some(n), Some(secs)) = (n, secs) else {
+        return Err(format!(
+            "{} (N at most {}, neither zero)",
+            malformed(),
+            u32::MAX
+        ));
+    };
+    let period = Duration::from_secs(secs);
+    auth_ratelimit::Quota::new(n.get(), period).map_err(|e| e.to_string())?;
+    RateQuota::new(n, period).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_as_written_and_nonsense_is_refused() {
+        let q = parse_rate("2/60").unwrap();
+        assert_eq!(
+            (q.requests().get(), q.period()),
+            (2, Duration::from_secs(60))
+        );
+        assert_eq!(q.burst().get(), 2);
+        for bad in [
+            "",
+            "2",
+            "2/",
+            "/60",
+            "0/60",
+            "2/0",
+            "-1/60",
+            "+2/60",
+            "2/60s",
+            " 2/60",
+            "2.5/60",
+            "2/60/1",
+            "4294967296/60",
+        ] {
+            assert!(parse_rate(bad).is_err(), "{bad:?} accepted");
+        }
+        // More than one request a nanosecond, or a period of centuries: no limiter takes it.
+        let err = parse_rate("4000000000/1").unwrap_err();
+        assert!(err.contains("nanosecond"), "{err}");
+        assert!(parse_rate("1/18446744073709551615").is_err());
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! - a caller that authenticated spends its own budget, keyed by who it is (the principal's
 //!   subject, the client's id), never its address: nobody else's traffic from the same
-//!   address or NAT can exhaust it;
+//!   address or NAT can exhaust it. On the API, an API key with a rate limit of its own
+//!   (`auth apikey create --rate N/SECS`), and every access token minted from it, spends
+//!   that quota instead, keyed by the key's id and named `key` in the `RateLimit` fields;
+//!   it neither spends nor is held to its subject's default budget;
 //! - a failed authentication spends the failure budget of its client address (IPv6 by /64,
 //!   found behind the configured trusted proxies only), which only failures touch. Once it is
 //!   empty, further failures from that address get 429 instead of 401; a valid credential
@@ -90,7 +93,9 @@ impl Budgets {
         })
     }
 
-    /// The gate of `class`'s budgets of authenticated principals, keyed by subject.
+    /// The gate of `class`'s budgets of authenticated principals, keyed by subject; a
+    /// principal with a quota of its own (an API key's) is held to that quota alone, keyed
+    /// `<class>:<subject>#<key id>`.
     pub(crate) fn principal_gate(
         &self,
         class: Class,
@@ -99,6 +104,7 @@ impl Budgets {
             let principal = parts.extensions.get::<Principal>()?;
             Some(format!("{}:{}", class.as_str(), principal.subject()))
         })
+        .with_own_quotas()
     }
 
     /// Logs a store that could not decide.

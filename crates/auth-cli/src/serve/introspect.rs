@@ -78,7 +78,7 @@ impl App {
         }
         // The token's signature and claims, and the state of the key it was issued to.
         let claims = match self.tokens.check(token).await {
-            Ok(Ok(claims)) => claims,
+            Ok(Ok((claims, _key))) => claims,
             Ok(Err(_)) => return Ok(inactive),
             Err(e) => return Err(e.to_string()),
         };

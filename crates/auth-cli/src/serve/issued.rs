@@ -3,11 +3,13 @@
 //! from it, at once on SQLite and on the instance whose cache the change reached, and within
 //! the store's `max_stale` on every instance of a PostgreSQL fleet. The key is found by the
 //! token's `client_id` (its key id); the lookup is the one a request with the key itself
-//! makes.
+//! makes. A token carries its key's own rate limit onto its principal, so that it spends the
+//! key's budget rather than escape it.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
-use auth_apikey::{ApiKeys, BoxKeyStore, KeyId, KeyStore as _};
+use auth_apikey::{ApiKeys, BoxKeyStore, KeyId, KeyRecord, KeyStore as _};
 use auth_core::{CredentialKind, Principal, Scopes, TokenVerdict, VerifyToken};
 use auth_jwt::Verifier;
 use serde_json::Value;
@@ -23,11 +25,12 @@ pub(crate) struct IssuedTokens {
 const KEY_INACTIVE: &str = "the API key this token was issued to is revoked or expired";
 
 impl IssuedTokens {
-    /// The verdict on `token`: its claims if valid and its key active; why not otherwise.
+    /// The verdict on `token`: its claims and its key's record if valid and the key active;
+    /// why not otherwise.
     pub(crate) async fn check(
         &self,
         token: &str,
-    ) -> Result<Result<Value, Cow<'static, str>>, auth_core::Error> {
+    ) -> Result<Result<(Value, Arc<KeyRecord>), Cow<'static, str>>, auth_core::Error> {
         let claims = match self.verifier.verify::<Value>(token).await {
             Ok(verified) => verified.claims,
             // A verdict on the token (401), or no verdict at all (503, 500).
@@ -51,12 +54,11 @@ impl IssuedTokens {
             .await
             .map_err(auth_core::Error::from)?;
         let now = self.keys.clock().now();
-        let active =
-            record.is_some_and(|r| r.revoked.is_none() && r.expires.is_none_or(|at| now < at));
-        Ok(if active {
-            Ok(claims)
-        } else {
-            Err(KEY_INACTIVE.into())
+        Ok(match record {
+            Some(r) if r.revoked.is_none() && r.expires.is_none_or(|at| now < at) => {
+                Ok((claims, r))
+            }
+            _ => Err(KEY_INACTIVE.into()),
         })
     }
 }
@@ -68,11 +70,16 @@ impl VerifyToken for IssuedTokens {
 
     async fn verify(&self, token: &str) -> Result<TokenVerdict, auth_core::Error> {
         Ok(match self.check(token).await? {
-            Ok(claims) => match claims["sub"].as_str() {
+            Ok((claims, key)) => match claims["sub"].as_str() {
                 Some(sub) => {
-                    TokenVerdict::Valid(Principal::new(sub, CredentialKind::Jwt).with_scopes(
-                        Scopes::from_space_separated(claims["scope"].as_str().unwrap_or("")),
-                    ))
+                    let scopes =
+                        Scopes::from_space_separated(claims["scope"].as_str().unwrap_or(""));
+                    let mut principal =
+                        Principal::new(sub, CredentialKind::Jwt).with_scopes(scopes);
+                    if let Some(own) = key.own_quota() {
+                        principal = principal.with_attribute(own);
+                    }
+                    TokenVerdict::Valid(principal)
                 }
                 None => TokenVerdict::Invalid("no sub".into()),
             },

@@ -163,7 +163,10 @@ async fn axum_example_with_per_route_scopes() {
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().contains_key("ratelimit-policy"));
     assert!(resp.headers().contains_key("ratelimit"));
-    assert_eq!(resp.text().await.unwrap(), "order created by admin on the team plan");
+    assert_eq!(
+        resp.text().await.unwrap(),
+        "order created by admin on the team plan"
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use auth_core::{ManualClock, UnixTime};
-use auth_jwt::{Algorithm, KeySet, Verifier};
+use auth_jwt::{Algorithm, KeySet, Verifier, VerifierBuilder};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
@@ -153,8 +153,10 @@ pub(crate) fn decode(token: &str, now: Option<u64>, out: Output) -> Result<(), E
 /// The policy of `auth jwt verify`.
 #[derive(Debug)]
 pub(crate) struct Policy<'a> {
-    /// `--jwks`: a file or an `http(s)` URL.
-    pub(crate) jwks: &'a str,
+    /// `--jwks`: a file or an `http(s)` URL, the keys of the `--iss` issuers.
+    pub(crate) jwks: Option<&'a str>,
+    /// `--issuer-url`: issuers whose keys are found by discovery.
+    pub(crate) issuer_urls: &'a [String],
     /// `--alg`.
     pub(crate) algs: Vec<Algorithm>,
     /// `--iss`.
@@ -199,29 +201,47 @@ pub(crate) async fn fetch(url: &str) -> Result<Vec<u8>, Error> {
     Ok(response.into_body())
 }
 
+impl Policy<'_> {
+    /// The rules every issuer's verifier shares: algorithms, audiences, leeway, clock, `typ`.
+    fn rules(&self, mut builder: VerifierBuilder) -> VerifierBuilder {
+        builder = builder.algorithms(self.algs.iter().copied());
+        for aud in self.audiences {
+            builder = builder.audience(aud.clone());
+        }
+        if let Some(secs) = self.leeway {
+            builder = builder.leeway(Duration::from_secs(secs));
+        }
+        if let Some(now) = self.now {
+            builder = builder.clock(ManualClock::new(UnixTime::from_secs(now)));
+        }
+        if let Some(typ) = self.typ {
+            builder = builder.require_type(typ);
+        }
+        builder
+    }
+}
+
 /// `auth jwt verify`.
 pub(crate) async fn verify(token: &str, policy: Policy<'_>, out: Output) -> Result<(), Error> {
     let token = token_arg(token)?;
-    let keys = load_keys(policy.jwks, &policy.algs).await?;
-    let mut builder = Verifier::builder()
-        .algorithms(policy.algs.iter().copied())
-        .keys(keys);
-    for iss in policy.issuers {
-        builder = builder.issuer(iss.clone());
+    let mut verifiers = Vec::new();
+    if let Some(jwks) = policy.jwks {
+        let keys = load_keys(jwks, &policy.algs).await?;
+        let mut builder = policy.rules(Verifier::builder().keys(keys));
+        for iss in policy.issuers {
+            builder = builder.issuer(iss.clone());
+        }
+        verifiers.push(builder.build().map_err(Error::config)?);
     }
-    for aud in policy.audiences {
-        builder = builder.audience(aud.clone());
+    for url in policy.issuer_urls {
+        let http = crate::output::http_client()?;
+        let builder = policy.rules(Verifier::builder().issuer_url(url, http));
+        verifiers.push(builder.build().map_err(Error::config)?);
     }
-    if let Some(secs) = policy.leeway {
-        builder = builder.leeway(Duration::from_secs(secs));
-    }
-    if let Some(now) = policy.now {
-        builder = builder.clock(ManualClock::new(UnixTime::from_secs(now)));
-    }
-    if let Some(typ) = policy.typ {
-        builder = builder.require_type(typ);
-    }
-    let verifier = builder.build().map_err(Error::config)?;
+    let verifier = match <[Verifier; 1]>::try_from(verifiers) {
+        Ok([one]) => one,
+        Err(several) => Verifier::issuers(several).build().map_err(Error::config)?,
+    };
     let verified = match verifier.verify::<Value>(&token).await {
         Ok(v) => v,
         Err(e) if e.is_rejection() => {
@@ -230,7 +250,7 @@ pub(crate) async fn verify(token: &str, policy: Policy<'_>, out: Output) -> Resu
                 message: e.to_string(),
             });
         }
-        Err(e) => return Err(Error::config(e)),
+        Err(e) => return Err(Error::config(crate::output::causes(&e))),
     };
     let claims = verified.claims.as_object().cloned().unwrap_or_default();
     let now = time::now_or(policy.now);

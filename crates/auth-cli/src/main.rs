@@ -102,14 +102,30 @@ enum JwtCommand {
 struct VerifyArgs {
     /// The token, or `-` to read it from standard input.
     token: String,
-    /// The keys: a JWKS, JWK or PEM file, or an https URL of a JWKS (http only to loopback).
-    #[arg(long, value_name = "FILE|URL")]
-    jwks: String,
+    /// The keys of the --iss issuers: a JWKS, JWK or PEM file, or an https URL of a JWKS
+    /// (http only to loopback).
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        required_unless_present = "issuer_url",
+        requires = "iss"
+    )]
+    jwks: Option<String>,
+    /// An accepted issuer whose keys are found by discovery (its openid-configuration or
+    /// RFC 8414 metadata, the `issuer` in it identical); repeat for several. The token's
+    /// `iss` picks the issuer, whose keys must then verify it.
+    #[arg(long = "issuer-url", value_name = "URL")]
+    issuer_url: Vec<String>,
     /// The accepted algorithms, comma separated (`none` is never accepted).
     #[arg(long, value_name = "LIST")]
     alg: String,
-    /// The accepted issuer (repeat for several).
-    #[arg(long, value_name = "ISS", required = true)]
+    /// An issuer accepted with the --jwks keys (repeat for several).
+    #[arg(
+        long,
+        value_name = "ISS",
+        required_unless_present = "issuer_url",
+        requires = "jwks"
+    )]
     iss: Vec<String>,
     /// The accepted audience (repeat for several).
     #[arg(long, value_name = "AUD", required = true)]
@@ -285,7 +301,8 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
         Command::Jwt(JwtCommand::Decode { token, now }) => jwt::decode(&token, now, out),
         Command::Jwt(JwtCommand::Verify(a)) => {
             let policy = jwt::Policy {
-                jwks: &a.jwks,
+                jwks: a.jwks.as_deref(),
+                issuer_urls: &a.issuer_url,
                 algs: keys::parse_algs(&a.alg)?,
                 issuers: &a.iss,
                 audiences: &a.aud,

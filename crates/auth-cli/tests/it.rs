@@ -8,6 +8,8 @@ mod commands;
 mod http;
 #[path = "it/input.rs"]
 mod input;
+#[path = "it/issuer_url.rs"]
+mod issuer_url;
 #[path = "it/jwk.rs"]
 mod jwk;
 #[path = "it/login.rs"]

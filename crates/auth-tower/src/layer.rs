@@ -156,7 +156,8 @@ where
                 Err(mut denial) => {
                     log(&denial, &parts);
                     if let Some(m) = &metadata {
-                        denial = denial.with_challenge_param(RESOURCE_METADATA_PARAM, m.metadata_url());
+                        denial =
+                            denial.with_challenge_param(RESOURCE_METADATA_PARAM, m.metadata_url());
                     }
                     let response = match protocol {
                         Protocol::Http => denial.to_response(),

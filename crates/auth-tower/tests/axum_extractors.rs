@@ -24,11 +24,11 @@ struct MyClaims {
 
 fn verify(token: &str) -> Result<TokenVerdict, Error> {
     Ok(match token {
-        "good" => TokenVerdict::Valid(
-            Principal::new("alice", CredentialKind::Jwt).with_attribute(MyClaims {
+        "good" => TokenVerdict::Valid(Principal::new("alice", CredentialKind::Jwt).with_attribute(
+            MyClaims {
                 tenant: "acme".into(),
-            }),
-        ),
+            },
+        )),
         _ => TokenVerdict::Invalid("unknown".into()),
     })
 }
@@ -106,7 +106,11 @@ async fn the_connection_address_keys_a_per_ip_gate() {
     assert_eq!(second, StatusCode::TOO_MANY_REQUESTS);
     // Without the address the gate cannot key the request: a loud 500, not a pass.
     let bare = app
-        .oneshot(Request::get("/maybe").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/maybe")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(bare.status(), StatusCode::INTERNAL_SERVER_ERROR);

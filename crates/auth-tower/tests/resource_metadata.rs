@@ -6,8 +6,7 @@
 use std::convert::Infallible;
 
 use auth_core::{
-    Challenge, CredentialKind, Error, Guard, Principal, TokenAuthenticator, TokenVerdict,
-    Transport,
+    Challenge, CredentialKind, Error, Guard, Principal, TokenAuthenticator, TokenVerdict, Transport,
 };
 use auth_tower::{GateLayer, ProtectedResource};
 use http::{Request, Response, StatusCode};

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET /healthz` | anyone |
 //! | `GET /.well-known/jwks.json`, `GET /.well-known/oauth-authorization-server` | anyone |
+//! | `GET /.well-known/oauth-protected-resource` (RFC 9728; named in every API challenge) | anyone |
 //! | `POST /oauth/token`, `POST /oauth/introspect` | a client (API key id + key) |
 //! | `GET /api/whoami` | any principal (API key or issued JWT, as Bearer) |
 //! | `GET /api/admin` | a principal with the admin scope |
@@ -17,7 +18,10 @@ use std::time::Instant;
 
 use auth_apikey::{ApiKeys, BoxKeyStore};
 
-use auth_core::{BoxGate, Denial, Gate as _, PeerAddr, Principal, RequireScope};
+use auth_core::{
+    BoxGate, Denial, Gate as _, PeerAddr, Principal, ProtectedResource, RESOURCE_METADATA_PARAM,
+    RequireScope,
+};
 use auth_jwt::KeyRing;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use serde_json::{Value, json};
@@ -44,6 +48,8 @@ pub(crate) struct App {
     pub(crate) api_gate: BoxGate,
     /// `/api/admin`'s scope.
     pub(crate) admin: RequireScope,
+    /// The API's RFC 9728 metadata: the resource is the issuer, its own authorization server.
+    pub(crate) resource: ProtectedResource,
     pub(crate) budgets: Budgets,
     pub(crate) clock: std::sync::Arc<dyn auth_core::Clock>,
     pub(crate) log: Log,
@@ -170,6 +176,13 @@ impl App {
             "/.well-known/oauth-authorization-server" if get => {
                 Reply::json(StatusCode::OK, &self.metadata())
             }
+            p if p == self.resource.metadata_path() => {
+                if get {
+                    Reply::from_response(self.resource.to_response())
+                } else {
+                    Reply::method_not_allowed("GET, HEAD")
+                }
+            }
             "/oauth/token" | "/oauth/introspect" if parts.method == Method::POST => {
                 self.oauth(path == "/oauth/token", &parts, body, peer).await
             }
@@ -238,7 +251,10 @@ impl App {
             Ok(limits) => limits,
             Err(denial) => {
                 self.log_denial(&denial);
-                return (Reply::from_response(denial.to_response()), None);
+                return (
+                    Reply::from_response(self.challenge(denial).to_response()),
+                    None,
+                );
             }
         };
         let get = parts.method == Method::GET || parts.method == Method::HEAD;
@@ -256,7 +272,7 @@ impl App {
                         "scope": self.config.admin_scope,
                     }),
                 ),
-                Err(denial) => Reply::from_response(denial.to_response()),
+                Err(denial) => Reply::from_response(self.challenge(denial).to_response()),
             },
             "/api/whoami" | "/api/admin" => Reply::method_not_allowed("GET, HEAD"),
             _ => Reply::not_found(),
@@ -266,6 +282,11 @@ impl App {
     }
 
     /// Logs why the API refused a request (the reason, never the credential).
+    /// `denial` with its challenges naming the resource metadata (RFC 9728 §5.1).
+    fn challenge(&self, denial: Denial) -> Denial {
+        denial.with_challenge_param(RESOURCE_METADATA_PARAM, self.resource.metadata_url())
+    }
+
     fn log_denial(&self, denial: &Denial) {
         match denial {
             Denial::Failed(e) => {

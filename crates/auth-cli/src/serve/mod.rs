@@ -25,7 +25,7 @@ use std::time::Duration;
 use auth_apikey::NewKey;
 use auth_core::{
     AuthenticateExt as _, BoxLimiter, Challenge, Clock, CoarseClock, GateExt as _, Guard,
-    RequireScope, ScopeRequirement, Scopes, TokenAuthenticator,
+    ProtectedResource, RequireScope, ScopeRequirement, Scopes, TokenAuthenticator, Transport,
 };
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
@@ -175,6 +175,12 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?,
         [Challenge::bearer().with_realm(REALM)],
     );
+    // The document names this server only; no credential travels to its URL, so a plain-HTTP
+    // issuer on a test network (allowed by --insecure-http) may be named in it.
+    let resource = ProtectedResource::new(&issuer, Transport::danger_allow_plaintext())
+        .map_err(|e| Error::config(format!("issuer: {e}")))?
+        .authorization_server(&issuer)
+        .scopes([config.admin_scope.as_str()]);
     let app = Arc::new(App {
         config,
         issuer: issuer.clone(),
@@ -184,6 +190,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         tokens,
         api_gate,
         admin,
+        resource,
         budgets,
         clock,
         log: Log,

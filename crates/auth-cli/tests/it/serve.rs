@@ -26,13 +26,20 @@ async fn api_keys_and_refusals() {
     assert_eq!(meta["issuer"], server.url);
     assert_eq!(meta["token_endpoint"], server.at("/oauth/token"));
     assert_eq!(meta["jwks_uri"], server.at("/.well-known/jwks.json"));
+    // RFC 9728: the API's metadata, named in every challenge below.
+    let resource_url = server.at("/.well-known/oauth-protected-resource");
+    let resource: Value = get_json(&http, resource_url.clone()).await;
+    assert_eq!(resource["resource"], server.url);
+    assert_eq!(resource["authorization_servers"][0], server.url);
+    assert_eq!(resource["bearer_methods_supported"][0], "header");
+    let named = format!(r#"resource_metadata="{resource_url}""#);
 
     // No credential: 401 with a bare challenge, and the rate limit headers.
     let r = get(&http, server.at("/api/whoami"), None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         header(&r, "www-authenticate"),
-        r#"Bearer realm="auth-serve""#
+        format!(r#"Bearer realm="auth-serve", {named}"#)
     );
     assert!(header(&r, "ratelimit-policy").contains("q=60"));
 
@@ -70,7 +77,7 @@ async fn api_keys_and_refusals() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             header(&r, "www-authenticate"),
-            r#"Bearer realm="auth-serve", error="invalid_token""#
+            format!(r#"Bearer realm="auth-serve", error="invalid_token", {named}"#)
         );
     }
 

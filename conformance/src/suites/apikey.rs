@@ -25,6 +25,7 @@ use crate::harness::{CheckResult, Suite, block_on, ensure_eq};
 mod format;
 mod headers;
 mod lifecycle;
+mod quota;
 
 const VECTORS: &str = include_str!("../../vectors/api_key_checksum_vectors.json");
 const SECTION_GITHUB: &str = "GitHub token format (2021): CRC-32, base62";
@@ -191,5 +192,6 @@ pub fn suite() -> Suite {
     lifecycle::storage_cases(&mut s);
     lifecycle::lifecycle_cases(&mut s);
     headers::header_cases(&mut s);
+    quota::quota_cases(&mut s);
     s
 }

@@ -22,6 +22,7 @@ mod assertion;
 mod flows;
 mod peer;
 mod props;
+mod protected_resource;
 mod resource;
 mod source;
 
@@ -115,6 +116,7 @@ pub fn suite() -> Suite {
     flows::cases(&mut s);
     assertion::cases(&mut s);
     resource::cases(&mut s);
+    protected_resource::cases(&mut s);
     props::cases(&mut s);
     peer::cases(&mut s);
     s

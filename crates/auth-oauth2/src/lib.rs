@@ -30,6 +30,7 @@ pub mod introspect;
 #[cfg(feature = "jwt")]
 pub mod jwt_access_token;
 pub mod metadata;
+pub mod resource_metadata;
 pub mod response;
 pub mod revoke;
 pub mod source;
@@ -46,6 +47,7 @@ pub use device::{DeviceAuthorization, DevicePoll};
 pub use error::{Error, ErrorCode, ServerError};
 pub use introspect::{IntrospectionClaims, Introspector, IntrospectorBuilder};
 pub use metadata::{Metadata, WellKnown};
+pub use resource_metadata::ResourceMetadata;
 pub use response::{Quirk, TokenSet};
 pub use revoke::TokenKind;
 pub use source::{AccessToken, TokenSource, TokenSourceBuilder};

@@ -54,24 +54,8 @@ impl Metadata {
             .parse()
             .map_err(|_| Error::misconfigured("issuer is not a valid url"))?;
         let endpoint = name("metadata", &uri);
-        let request = http::Request::get(uri)
-            .header(ACCEPT, "application/json")
-            .body(Vec::new())
-            .map_err(|_| Error::misconfigured("cannot build the metadata request"))?;
-        let response = http
-            .send(request)
-            .await
-            .map_err(|source| Error::Transport {
-                endpoint: endpoint.clone(),
-                source,
-            })?;
-        if response.status() != http::StatusCode::OK {
-            return Err(Error::Status {
-                endpoint,
-                status: response.status().as_u16(),
-            });
-        }
-        Self::from_json(issuer, response.body()).map_err(|e| match e {
+        let body = fetch_json(http, uri, &endpoint).await?;
+        Self::from_json(issuer, &body).map_err(|e| match e {
             Error::InvalidResponse { reason, .. } => Error::InvalidResponse { endpoint, reason },
             other => other,
         })
@@ -162,6 +146,32 @@ impl Metadata {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.doc.get(key)
     }
+}
+
+/// GETs a JSON metadata document: its body when the answer is 200.
+pub(crate) async fn fetch_json(
+    http: &impl HttpClient,
+    uri: http::Uri,
+    endpoint: &str,
+) -> Result<Vec<u8>, Error> {
+    let request = http::Request::get(uri)
+        .header(ACCEPT, "application/json")
+        .body(Vec::new())
+        .map_err(|_| Error::misconfigured("cannot build the metadata request"))?;
+    let response = http
+        .send(request)
+        .await
+        .map_err(|source| Error::Transport {
+            endpoint: endpoint.to_owned(),
+            source,
+        })?;
+    if response.status() != http::StatusCode::OK {
+        return Err(Error::Status {
+            endpoint: endpoint.to_owned(),
+            status: response.status().as_u16(),
+        });
+    }
+    Ok(response.into_body())
 }
 
 impl OAuthClientBuilder {

@@ -313,3 +313,21 @@ async fn axum_jwt_example_verifies_tokens_of_a_discovered_issuer() {
     assert_eq!(limited, 429, "after {admitted} requests");
     assert!(admitted >= 60, "limited after {admitted} requests");
 }
+
+/// The top README leads with the axum_jwt example: its code block is the example's own code,
+/// line for line, so what the README shows is what CI runs.
+#[test]
+fn the_readme_shows_the_axum_jwt_example_as_it_is() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../src/bin/axum_jwt.rs");
+    let start = readme.find("```rust,ignore\n").unwrap() + "```rust,ignore\n".len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            example.lines().any(|e| e == line),
+            "README line not in the example: {line:?}"
+        );
+    }
+    let setup = block.lines().skip_while(|l| !l.contains("let http")).count();
+    assert!(setup <= 10, "the setup is {setup} lines");
+}

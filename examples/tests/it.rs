@@ -328,6 +328,9 @@ fn the_readme_shows_the_axum_jwt_example_as_it_is() {
             "README line not in the example: {line:?}"
         );
     }
-    let setup = block.lines().skip_while(|l| !l.contains("let http")).count();
+    let setup = block
+        .lines()
+        .skip_while(|l| !l.contains("let http"))
+        .count();
     assert!(setup <= 10, "the setup is {setup} lines");
 }

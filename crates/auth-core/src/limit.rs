@@ -30,7 +30,7 @@ pub trait Limiter: Send + Sync {
     /// # Errors
     ///
     /// The 429 [`Rejection`](crate::Rejection) (with `Retry-After` and the `RateLimit`
-    /// fields) when limited; [`Error::Unavailable`](crate::Error::Unavailable) (503) when
+    /// fields) when limited; [`Error::Unavailable`] (503) when
     /// shared state cannot answer in time; [`Error::Misconfigured`](crate::Error) when no
     /// wait could admit `cost`.
     fn admit(&self, key: &str, cost: u32)

@@ -61,6 +61,45 @@ fn token(k: &SigningKey, iss: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Two issuers on one loopback server, `{origin}/a` publishing the document `good` makes for
+/// it and `{origin}/b` the one `bad` makes (each given the issuer and the origin), the keys at
+/// `/keys`. `/a`'s token must verify (the positive twin); returns how `/b`'s fared, and the
+/// reason its key source gives.
+async fn good_and_bad(
+    good: impl Fn(&str, &str) -> serde_json::Value,
+    bad: impl Fn(&str, &str) -> serde_json::Value,
+) -> Result<(Result<auth_core::Principal, auth_jwt::Error>, String), String> {
+    let server = MockServer::start().await;
+    let origin = server.uri();
+    let (a, b) = (format!("{origin}/a"), format!("{origin}/b"));
+    serve(
+        &server,
+        "/a/.well-known/openid-configuration",
+        ok(&good(&a, &origin)),
+    )
+    .await;
+    serve(
+        &server,
+        "/b/.well-known/openid-configuration",
+        ok(&bad(&b, &origin)),
+    )
+    .await;
+    serve(&server, "/keys", ok(&jwks(&[&keys().es]))).await;
+    let clock = ManualClock::new(UnixTime::from_secs(NOW));
+    verifier(&a, &clock)?
+        .verify_principal(&token(&keys().es, &a)?)
+        .await
+        .map_err(|e| format!("the good document: {e}"))?;
+    let v = verifier(&b, &clock)?;
+    let got = v.verify_principal(&token(&keys().es, &b)?).await;
+    let why = v
+        .key_source()
+        .and_then(|k| k.as_remote())
+        .and_then(|r| r.health().last_error)
+        .unwrap_or_default();
+    Ok((got, why))
+}
+
 pub(super) fn add(s: &mut Suite) {
     s.case(
         "openid-configuration locates the JWKS; the document's algorithms are not taken",
@@ -119,34 +158,17 @@ pub(super) fn add(s: &mut Suite) {
         "RFC 8414 §3.3, OpenID Connect Discovery 1.0 §4.3",
         || {
             block_on(async {
-                let server = MockServer::start().await;
-                let (good, bad) = (format!("{}/a", server.uri()), format!("{}/b", server.uri()));
-                for (issuer, named) in [(&good, good.clone()), (&bad, format!("{bad}/"))] {
-                    let doc =
-                        json!({"issuer": named, "jwks_uri": format!("{}/keys", server.uri())});
-                    let at = format!(
-                        "{}/.well-known/openid-configuration",
-                        &issuer[server.uri().len()..]
-                    );
-                    serve(&server, &at, ok(&doc)).await;
-                }
-                serve(&server, "/keys", ok(&jwks(&[&keys().es]))).await;
-                let clock = ManualClock::new(UnixTime::from_secs(NOW));
-                verifier(&good, &clock)?
-                    .verify_principal(&token(&keys().es, &good)?)
-                    .await
-                    .map_err(|e| format!("the exact issuer: {e}"))?;
-                let v = verifier(&bad, &clock)?;
-                let got = v.verify_principal(&token(&keys().es, &bad)?).await;
+                let same = |issuer: &str, origin: &str| {
+                    json!({"issuer": issuer, "jwks_uri": format!("{origin}/keys")})
+                };
+                let slash = |issuer: &str, origin: &str| {
+                    json!({"issuer": format!("{issuer}/"), "jwks_uri": format!("{origin}/keys")})
+                };
+                let (got, why) = good_and_bad(same, slash).await?;
                 ensure(
                     matches!(&got, Err(e) if e.kind() == ErrorKind::KeySourceUnavailable),
                     || format!("a mismatched issuer's document: {got:?}"),
                 )?;
-                let why = v
-                    .key_source()
-                    .and_then(|k| k.as_remote())
-                    .and_then(|r| r.health().last_error)
-                    .unwrap_or_default();
                 ensure(why.contains("another issuer"), || format!("why: {why:?}"))
             })
         },
@@ -156,33 +178,13 @@ pub(super) fn add(s: &mut Suite) {
         "RFC 8414 §2 (jwks_uri), RFC 6749 §1.6",
         || {
             block_on(async {
-                let server = MockServer::start().await;
-                let (good, bad) = (format!("{}/a", server.uri()), format!("{}/b", server.uri()));
-                let docs = [
-                    (&good, format!("{}/keys", server.uri())),
-                    (&bad, "http://keys.example/jwks".to_owned()),
-                ];
-                for (issuer, jwks_uri) in docs {
-                    let doc = json!({"issuer": issuer, "jwks_uri": jwks_uri});
-                    let at = format!(
-                        "{}/.well-known/openid-configuration",
-                        &issuer[server.uri().len()..]
-                    );
-                    serve(&server, &at, ok(&doc)).await;
-                }
-                serve(&server, "/keys", ok(&jwks(&[&keys().es]))).await;
-                let clock = ManualClock::new(UnixTime::from_secs(NOW));
-                verifier(&good, &clock)?
-                    .verify_principal(&token(&keys().es, &good)?)
-                    .await
-                    .map_err(|e| format!("loopback jwks_uri: {e}"))?;
-                let v = verifier(&bad, &clock)?;
-                let got = v.verify_principal(&token(&keys().es, &bad)?).await;
-                let why = v
-                    .key_source()
-                    .and_then(|k| k.as_remote())
-                    .and_then(|r| r.health().last_error)
-                    .unwrap_or_default();
+                let same = |issuer: &str, origin: &str| {
+                    json!({"issuer": issuer, "jwks_uri": format!("{origin}/keys")})
+                };
+                let plain = |issuer: &str, _: &str| {
+                    json!({"issuer": issuer, "jwks_uri": "http://keys.example/jwks"})
+                };
+                let (got, why) = good_and_bad(same, plain).await?;
                 ensure(got.is_err() && why.contains("jwks_uri"), || {
                     format!("plain http jwks_uri: {got:?}, {why:?}")
                 })

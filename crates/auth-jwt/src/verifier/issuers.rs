@@ -20,7 +20,7 @@ use super::builder::Accept;
 use super::{Inner, Route, Verifier};
 use crate::claims;
 use crate::error::{Error, shown};
-use crate::jws::{self, b64_decode};
+use crate::jws;
 
 /// The placeholder in a [`Tenants`] pattern.
 const TENANT: &str = "{tenant}";
@@ -34,32 +34,37 @@ pub(super) struct Issuers {
 }
 
 impl Issuers {
-    /// The policy and keys of the issuer `token` names.
+    /// The policy and keys of the issuer `token` names. The `iss` is read unverified: only
+    /// the length, the shape and the payload's JSON are checked here.
     pub(super) fn route(&self, token: &str) -> Result<Arc<Inner>, Error> {
-        let iss = peek_issuer(token, self.max_token_len)?;
-        if let Some(inner) = self.by_issuer.get(&*iss) {
+        let compact = jws::split(token, self.max_token_len)?;
+        // Decoded on the stack when it fits (most payloads): this read comes on top of the
+        // verification's own, so it should cost a decode and a parse, not an allocation.
+        let mut stack = [0u8; 1024];
+        let mut heap = Vec::new();
+        let unreadable = || jws::extra_parts(compact.payload);
+        let len = jws::decoded_len(compact.payload.len()).ok_or_else(unreadable)?;
+        let out = match stack.get_mut(..len) {
+            Some(out) => out,
+            None => {
+                heap.resize(len, 0);
+                &mut heap[..]
+            }
+        };
+        jws::decode_into(compact.payload.as_bytes(), out).ok_or_else(unreadable)?;
+        let claims =
+            claims::parse(out).map_err(|e| Error::Malformed(format!("claims: {e}").into()))?;
+        let iss = claims.iss.as_deref().ok_or(Error::MissingClaim("iss"))?;
+        if let Some(inner) = self.by_issuer.get(iss) {
             return Ok(Arc::clone(inner));
         }
         if let Some(tenants) = &self.tenants
-            && let Some(inner) = tenants.inner_for(&iss)?
+            && let Some(inner) = tenants.inner_for(iss)?
         {
             return Ok(inner);
         }
-        Err(Error::WrongIssuer(shown(&iss)))
+        Err(Error::WrongIssuer(shown(iss)))
     }
-}
-
-/// The token's `iss`, unverified: only the length, the shape and the payload's JSON are
-/// checked here.
-fn peek_issuer(token: &str, max_len: usize) -> Result<String, Error> {
-    let compact = jws::split(token, max_len)?;
-    let payload = b64_decode(compact.payload).map_err(|_| jws::extra_parts(compact.payload))?;
-    let claims =
-        claims::parse(&payload).map_err(|e| Error::Malformed(format!("claims: {e}").into()))?;
-    claims
-        .iss
-        .map(|iss| iss.into_owned())
-        .ok_or(Error::MissingClaim("iss"))
 }
 
 /// Builds a [`Verifier`] of several issuers. See [`Verifier::issuers`].

@@ -24,6 +24,8 @@ mod remote_keys;
 mod serve;
 #[path = "it/serve_fleet.rs"]
 mod serve_fleet;
+#[path = "it/serve_gateway.rs"]
+mod serve_gateway;
 #[path = "it/serve_key_rate.rs"]
 mod serve_key_rate;
 #[path = "it/serve_tls.rs"]

@@ -145,9 +145,15 @@ impl TrustedProxies {
         self.nets.iter().any(|n| n.contains(ip))
     }
 
-    /// The client address for a request from TCP peer `peer` with `headers`.
+    /// The client address for a request from TCP peer `peer` with `headers`, as a rate-limit
+    /// key: an IPv6 client's address cut to its prefix (see [`with_ipv6_prefix`](Self::with_ipv6_prefix)).
     pub fn client_addr(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
         self.key(self.find(headers, peer.to_canonical()))
+    }
+
+    /// The client's own address, whole (for a `Forwarded` header or a log line, not a key).
+    pub fn client_ip(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        self.find(headers, peer.to_canonical())
     }
 
     fn find(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {

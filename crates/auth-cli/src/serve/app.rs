@@ -6,8 +6,11 @@
 //! | `GET /.well-known/jwks.json`, `GET /.well-known/oauth-authorization-server` | anyone |
 //! | `GET /.well-known/oauth-protected-resource` (RFC 9728; named in every API challenge) | anyone |
 //! | `POST /oauth/token`, `POST /oauth/introspect` | a client (API key id + key) |
+//! | `GET|POST /auth/verify`, any method on `/auth/envoy/...` (forward-auth) | anyone; answers for the request described |
+//! | `GET /metrics` (Prometheus) | anyone |
 //! | `GET /api/whoami` | any principal (API key or issued JWT, as Bearer) |
 //! | `GET /api/admin` | a principal with the admin scope |
+//! | anything else, with `--upstream` (instead of `/api/`) | any principal; proxied |
 //!
 //! Every `/api/` and OAuth response carries `RateLimit-Policy` and `RateLimit` for the budget
 //! it spent: the caller's own once authenticated, its address's failure budget otherwise
@@ -28,8 +31,10 @@ use serde_json::{Value, json};
 
 use super::budgets::{Budgets, Class, is_failure};
 use super::config::Config;
+use super::forward_auth::{self, ENVOY_PREFIX};
 use super::issued::IssuedTokens;
 use super::log::Log;
+use super::proxy::{Body, Upstream, full};
 
 /// The realm of every challenge.
 pub(crate) const REALM: &str = "auth-serve";
@@ -53,6 +58,10 @@ pub(crate) struct App {
     pub(crate) budgets: Budgets,
     pub(crate) clock: std::sync::Arc<dyn auth_core::Clock>,
     pub(crate) log: Log,
+    /// Where requests that pass go, with `--upstream` (the example API is off then).
+    pub(crate) upstream: Option<Upstream>,
+    /// Whether the listener speaks TLS (for `X-Forwarded-Proto`).
+    pub(crate) tls: bool,
 }
 
 /// A response being built: status, headers, JSON or text body.
@@ -190,10 +199,75 @@ impl App {
                 Reply::method_not_allowed("GET, HEAD")
             }
             "/oauth/token" | "/oauth/introspect" => Reply::method_not_allowed("POST"),
+            "/metrics" if get => {
+                let mut r = Reply::json(StatusCode::OK, &Value::Null);
+                r.body = super::metrics::render();
+                r.headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                r
+            }
+            "/auth/verify" if get || parts.method == Method::POST => {
+                forward_auth::verify(self, &parts, peer).await
+            }
+            p if p.starts_with(ENVOY_PREFIX) && p[ENVOY_PREFIX.len()..].starts_with('/') => {
+                forward_auth::verify(self, &parts, peer).await
+            }
+            "/metrics" => Reply::method_not_allowed("GET, HEAD"),
+            "/auth/verify" => Reply::method_not_allowed("GET, HEAD, POST"),
             p if p.starts_with("/api/") => return self.api(parts, peer).await,
             _ => Reply::not_found(),
         };
         (reply, None)
+    }
+
+    /// Whether `path` is the gateway's own (answered here even with `--upstream`).
+    pub(crate) fn is_own(path: &str) -> bool {
+        matches!(path, "/healthz" | "/metrics" | "/auth/verify")
+            || ["/oauth/", "/.well-known/", "/auth/envoy/"]
+                .iter()
+                .any(|p| path.starts_with(p))
+    }
+
+    /// A request for the upstream: the gate, then the upstream with the body streamed; a
+    /// refused request never reaches it.
+    pub(crate) async fn proxy(
+        &self,
+        upstream: &Upstream,
+        request: hyper::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> http::Response<Body> {
+        let started = Instant::now();
+        let (mut parts, body) = request.into_parts();
+        let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
+        let (response, subject) = match self.admit("proxy", &mut parts, peer).await {
+            Err(refusal) => (refusal.into_response().map(full), None),
+            Ok(limits) => {
+                let principal = parts.extensions.get::<Principal>().cloned();
+                let mut response = upstream
+                    .forward(parts, body, principal.as_ref(), peer, self.tls)
+                    .await;
+                response.headers_mut().extend(limits);
+                (response, principal.map(|p| p.subject().to_owned()))
+            }
+        };
+        self.log.event(
+            "request",
+            &[
+                ("method", method),
+                ("path", path),
+                ("status", json!(response.status().as_u16())),
+                ("peer", json!(peer.ip().to_string())),
+                ("subject", json!(subject)),
+                ("upstream", json!(true)),
+                (
+                    "micros",
+                    json!(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
+                ),
+            ],
+        );
+        response
     }
 
     /// The token or introspection endpoint: authenticate the client, then spend its own
@@ -244,18 +318,34 @@ impl App {
         }
     }
 
+    /// The API's gate on `parts` (authentication, its failures spending the address's
+    /// failure budget, then the principal's own budget): the `RateLimit` fields for the
+    /// response, or the refusal to answer, its challenges naming the resource metadata. The
+    /// decision is counted in the metrics under `route`.
+    pub(crate) async fn admit(
+        &self,
+        route: &'static str,
+        parts: &mut Parts,
+        peer: SocketAddr,
+    ) -> Result<HeaderMap, Reply> {
+        let started = Instant::now();
+        parts.extensions.insert(PeerAddr(peer));
+        let decided = self.api_gate.check(parts).await;
+        let status = decided
+            .as_ref()
+            .map_or_else(Denial::status, |_| StatusCode::OK);
+        super::metrics::decision(route, status, started.elapsed());
+        decided.map_err(|denial| {
+            self.log_denial(&denial);
+            Reply::from_response(self.challenge(denial).to_response())
+        })
+    }
+
     /// The protected API: the gate (authenticate, rate limit), then the route.
     async fn api(&self, mut parts: Parts, peer: SocketAddr) -> (Reply, Option<Principal>) {
-        parts.extensions.insert(PeerAddr(peer));
-        let limits = match self.api_gate.check(&mut parts).await {
+        let limits = match self.admit("api", &mut parts, peer).await {
             Ok(limits) => limits,
-            Err(denial) => {
-                self.log_denial(&denial);
-                return (
-                    Reply::from_response(self.challenge(denial).to_response()),
-                    None,
-                );
-            }
+            Err(refusal) => return (refusal, None),
         };
         let get = parts.method == Method::GET || parts.method == Method::HEAD;
         let mut reply = match parts.uri.path() {
@@ -281,12 +371,12 @@ impl App {
         (reply, parts.extensions.remove::<Principal>())
     }
 
-    /// Logs why the API refused a request (the reason, never the credential).
     /// `denial` with its challenges naming the resource metadata (RFC 9728 §5.1).
     fn challenge(&self, denial: Denial) -> Denial {
         denial.with_challenge_param(RESOURCE_METADATA_PARAM, self.resource.metadata_url())
     }
 
+    /// Logs why the API refused a request (the reason, never the credential).
     fn log_denial(&self, denial: &Denial) {
         match denial {
             Denial::Failed(e) => {

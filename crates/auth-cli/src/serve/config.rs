@@ -29,6 +29,10 @@ pub(crate) struct Config {
     pub(crate) proxies: TrustedProxies,
     /// The scope `GET /api/admin` needs.
     pub(crate) admin_scope: String,
+    /// The service behind the gateway (`--upstream` wins over it).
+    pub(crate) upstream: Option<String>,
+    /// How long the upstream may take to answer with its head before a 504.
+    pub(crate) upstream_timeout: Duration,
 }
 
 impl Config {
@@ -43,6 +47,8 @@ impl Config {
             failure_quota: quota(60, 60, None)?,
             proxies: TrustedProxies::none(),
             admin_scope: "admin".into(),
+            upstream: None,
+            upstream_timeout: Duration::from_secs(30),
         })
     }
 
@@ -62,6 +68,13 @@ impl Config {
         for (key, value) in &map {
             match key.as_str() {
                 "issuer" => config.issuer = Some(string(value).ok_or_else(|| bad("issuer"))?),
+                "upstream" => config.upstream = Some(string(value).ok_or_else(|| bad("upstream"))?),
+                "upstream_timeout_secs" => {
+                    let secs = value.as_u64().filter(|s| (1..=300).contains(s));
+                    config.upstream_timeout = Duration::from_secs(
+                        secs.ok_or_else(|| bad("upstream_timeout_secs: 1 to 300"))?,
+                    );
+                }
                 "audience" => config.audience = Some(string(value).ok_or_else(|| bad("audience"))?),
                 "admin_scope" => {
                     config.admin_scope = string(value)

@@ -10,9 +10,12 @@ mod app;
 mod budgets;
 mod client;
 mod config;
+mod forward_auth;
 mod introspect;
 mod issued;
 mod log;
+mod metrics;
+mod proxy;
 mod tls;
 mod token;
 
@@ -30,8 +33,8 @@ use auth_core::{
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
 use auth_ratelimit_redis::RedisLimiter;
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -84,9 +87,16 @@ pub(crate) struct ServeArgs {
     /// it, the platform's roots.
     #[arg(long, value_name = "FILE", requires = "redis")]
     pub(crate) redis_ca: Option<PathBuf>,
-    /// Allow plain HTTP on a non-loopback address (credentials then cross the network in clear).
+    /// Allow plain HTTP on a non-loopback address (credentials then cross the network in
+    /// clear), to listen on and to an --upstream.
     #[arg(long)]
     insecure_http: bool,
+    /// Put the gateway in front of this service (http://host:port[/prefix]): requests that
+    /// pass the gate go there, without their credential and with the caller's identity in
+    /// X-Auth-Subject, X-Auth-Scopes and X-Auth-Key-Id; the example /api/ is off. Also
+    /// `upstream` in the config.
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
 }
 
 /// Runs the server until a shutdown signal.
@@ -103,6 +113,16 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         )));
     }
     let config = Config::load(args.config.as_deref())?;
+    let upstream = match args.upstream.as_ref().or(config.upstream.as_ref()) {
+        Some(url) => Some(proxy::Upstream::new(
+            url,
+            config.proxies.clone(),
+            config.upstream_timeout,
+            args.insecure_http,
+        )?),
+        None => None,
+    };
+    metrics::install();
     // Bind first: a busy port must not cost the one showing of the admin key.
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -194,6 +214,8 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         budgets,
         clock,
         log: Log,
+        upstream,
+        tls: tls.is_some(),
     });
 
     if out.json {
@@ -297,12 +319,18 @@ async fn accept_loop(
     Ok(())
 }
 
-/// Reads the body (capped) and lets the app answer.
+/// Proxies a request for the upstream; otherwise reads the body (capped) and lets the app
+/// answer.
 async fn respond(
     app: &App,
     request: hyper::Request<Incoming>,
     peer: SocketAddr,
-) -> hyper::Response<Full<Bytes>> {
+) -> hyper::Response<proxy::Body> {
+    if let Some(upstream) = &app.upstream
+        && !App::is_own(request.uri().path())
+    {
+        return app.proxy(upstream, request, peer).await;
+    }
     let (parts, body) = request.into_parts();
     let read = tokio::time::timeout(IO_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await;
     let reply = match read {
@@ -316,9 +344,7 @@ async fn respond(
             &json!({"error": "request body not received in time"}),
         ),
     };
-    reply
-        .into_response()
-        .map(|body| Full::new(Bytes::from(body)))
+    reply.into_response().map(proxy::full)
 }
 
 /// Resolves on Ctrl-C or SIGTERM, naming which.

@@ -1,0 +1,235 @@
+//! `auth serve` as a gateway: a Python service behind `--upstream` on loopback, forward-auth
+//! as Traefik, nginx and Envoy ask it, and `/metrics` counting the decisions.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::http::{client, get, header};
+use crate::server::{Server, create_key};
+use crate::support::temp_dir;
+
+/// The Python service (`upstream.py`), killed on drop.
+struct Upstream {
+    child: Child,
+    url: String,
+}
+
+impl Upstream {
+    fn start() -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/upstream.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the upstream");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_owned();
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The requests it received, in order.
+    async fn seen(&self) -> Vec<Value> {
+        let r = reqwest::get(format!("{}/__seen", self.url)).await.unwrap();
+        r.json().await.unwrap()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_valid_key_reaches_the_upstream_as_an_identity_and_a_bad_one_never_does() {
+    let upstream = Upstream::start();
+    let data = temp_dir("gateway").join("data");
+    let server = Server::start(&data, &["--upstream", &upstream.url]);
+    let (key, id) = create_key(&data, "alice", &["read", "write"]);
+    let http = client();
+
+    // Refused: no credential, a wrong key. The upstream sees nothing.
+    let r = get(&http, server.at("/orders/1"), None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(header(&r, "www-authenticate").starts_with("Bearer"));
+    let mut wrong = key.clone();
+    wrong.replace_range(10..11, if &key[10..11] == "a" { "b" } else { "a" });
+    let r = get(&http, server.at("/orders/1"), Some(&wrong)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        upstream.seen().await.is_empty(),
+        "a refused request reached the upstream"
+    );
+
+    // Passed: the upstream's answer, its identity headers, no credential, no claimed identity.
+    let r = http
+        .post(server.at("/orders/1?x=1"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("x-auth-subject", "root")
+        .header("x-forwarded-for", "203.0.113.9")
+        .body(vec![b'z'; 1 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(header(&r, "ratelimit").contains("r="), "{:?}", r.headers());
+    let echoed: Value = r.json().await.unwrap();
+    let seen = upstream.seen().await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0], echoed);
+    let h = &seen[0]["headers"];
+    assert_eq!(seen[0]["path"], "/orders/1?x=1");
+    assert_eq!(
+        seen[0]["body_bytes"],
+        1 << 20,
+        "the body was streamed whole"
+    );
+    assert_eq!(h["x-auth-subject"], "alice");
+    assert_eq!(h["x-auth-scopes"], "read write");
+    assert_eq!(h["x-auth-key-id"], id.as_str(), "{h}");
+    assert!(h.get("authorization").is_none(), "the key went on: {h}");
+    // Not trusted, the client's own X-Forwarded-For is replaced by its address.
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert!(
+        h["forwarded"]
+            .as_str()
+            .unwrap()
+            .starts_with("for=\"127.0.0.1\";proto=http")
+    );
+    // X-API-Key too, and the upstream's status comes back as it is.
+    let r = http
+        .get(server.at("/status/418"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::IM_A_TEAPOT);
+    let seen = upstream.seen().await;
+    assert!(seen[1]["headers"].get("x-api-key").is_none());
+
+    // The gateway's own endpoints stay its own; the example API is off (proxied).
+    assert_eq!(get(&http, server.at("/healthz"), None).await.status(), 200);
+    let r = get(&http, server.at("/api/whoami"), Some(&key)).await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["path"], "/api/whoami", "{body}");
+
+    // The decisions are counted.
+    let metrics = get(&http, server.at("/metrics"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"auth_decisions_total{route="proxy",outcome="allowed"} 3"#,
+        r#"auth_decisions_total{route="proxy",outcome="unauthenticated"} 2"#,
+        r#"auth_upstream_responses_total{status="418"} 1"#,
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_down_is_502_and_a_slow_one_504() {
+    let upstream = Upstream::start();
+    let dir = temp_dir("gateway-faults");
+    let config = format!(
+        r#"{{"upstream": "{}", "upstream_timeout_secs": 1}}"#,
+        upstream.url
+    );
+    let (server, data) = Server::with_config(&dir, &config);
+    let (key, _) = create_key(&data, "alice", &["read"]);
+    let http = client();
+    let r = get(&http, server.at("/slow/0"), Some(&key)).await;
+    assert_eq!(r.status(), StatusCode::OK, "the positive twin");
+    let r = get(&http, server.at("/slow/3"), Some(&key)).await;
+    assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("in time"));
+    drop(upstream);
+    let r = get(&http, server.at("/orders"), Some(&key)).await;
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reached")
+    );
+}
+
+#[tokio::test]
+async fn forward_auth_answers_traefik_nginx_and_envoy() {
+    let data = temp_dir("forward-auth").join("data");
+    let server = Server::start(&data, &[]);
+    let (key, _) = create_key(&data, "alice", &["read"]);
+    let http = client();
+    let ask = |path: &str, headers: &[(&str, &str)]| {
+        let mut r = http.get(server.at(path));
+        for (n, v) in headers {
+            r = r.header(*n, *v);
+        }
+        r.send()
+    };
+    let bearer = format!("Bearer {key}");
+    let traefik = [
+        ("x-forwarded-method", "GET"),
+        ("x-forwarded-uri", "/orders/1"),
+        ("x-forwarded-host", "shop.example"),
+    ];
+    let nginx = [("x-original-uri", "/orders/1")];
+    for (who, path, described) in [
+        ("traefik", "/auth/verify", &traefik[..]),
+        ("nginx", "/auth/verify", &nginx[..]),
+        ("envoy", "/auth/envoy/orders/1", &[][..]),
+    ] {
+        let mut with_key = described.to_vec();
+        with_key.push(("authorization", &bearer));
+        let r = ask(path, &with_key).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{who}");
+        assert_eq!(header(&r, "x-auth-subject"), "alice", "{who}");
+        assert_eq!(header(&r, "x-auth-scopes"), "read", "{who}");
+        assert!(header(&r, "ratelimit").contains("r="), "{who}");
+        let mut wrong = described.to_vec();
+        wrong.push(("authorization", "Bearer sk_live_not-a-key"));
+        let r = ask(path, &wrong).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{who}");
+        assert!(
+            header(&r, "www-authenticate").contains("invalid_token"),
+            "{who}"
+        );
+        assert!(r.headers().get("x-auth-subject").is_none(), "{who}");
+    }
+    // Nothing describes the request: 400, not a decision.
+    let r = ask("/auth/verify", &[("authorization", &bearer)])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let metrics = get(&http, server.at("/metrics"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"auth_decisions_total{route="verify",outcome="allowed"} 3"#),
+        "{metrics}"
+    );
+}

@@ -8,10 +8,15 @@
 //!   writes `target/conformance/report.{json,md}`; exits non-zero on any failure.
 //! - `cargo xtask bench [--quick] [--record] [FILTER]`: runs the criterion suite, prints each
 //!   hot path beside its peer and floor as ratios, writes `target/bench/`; see `bench.rs`.
+//! - `cargo xtask load --url URL | --compare DIRECT_URL PROXIED_URL [--connections N]
+//!   [--duration SECS] [--warmup SECS] [--threads N] [--header 'Name: value']... [--json]`:
+//!   a closed-loop HTTP/1.1 load generator on loopback (requests/s, latency percentiles,
+//!   statuses), to measure the `auth serve` gateway against its upstream; see `load.rs`.
 //! - `cargo xtask services`: installs and starts what the tests need (Redis on loopback, the
 //!   Python and Node interop peers); `ci` and `conformance` run it first.
 
 mod bench;
+mod load;
 #[cfg(test)]
 mod module_circles;
 mod repeat;
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
         Some("conformance") => services(&root).and_then(|()| conformance(&root, &args[1..])),
         Some("services") => services(&root),
         Some("bench") => bench::bench(&root, &args[1..]),
+        Some("load") => load::load(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -44,7 +50,10 @@ fn main() -> ExitCode {
                  ci --repeat N  run every test and conformance case N times, name the unsteady\n  \
                  conformance  run the conformance harness and write target/conformance/\n  \
                  services     install and start Redis and the interop peers (loopback only)\n  \
-                 bench        run the benches [--quick] [--record] [FILTER]: table, JSON, Markdown, SVG"
+                 bench        run the benches [--quick] [--record] [FILTER]: table, JSON, Markdown, SVG\n  \
+                 load         HTTP load on loopback: --url URL | --compare DIRECT_URL PROXIED_URL\n\n\
+                 {}",
+                load::USAGE
             );
             return ExitCode::from(2);
         }

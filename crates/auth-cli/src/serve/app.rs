@@ -6,7 +6,7 @@
 //! | `GET /.well-known/jwks.json`, `GET /.well-known/oauth-authorization-server` | anyone |
 //! | `GET /.well-known/oauth-protected-resource` (RFC 9728; named in every API challenge) | anyone |
 //! | `POST /oauth/token`, `POST /oauth/introspect` | a client (API key id + key) |
-//! | `GET|POST /auth/verify`, any method on `/auth/envoy/...` (forward-auth) | anyone; answers for the request described |
+//! | `/auth/verify`, `/auth/envoy/...`, any method (forward-auth) | anyone; answers for the request described |
 //! | `GET /metrics` (Prometheus) | anyone |
 //! | `GET /api/whoami` | any principal (API key or issued JWT, as Bearer) |
 //! | `GET /api/admin` | a principal with the admin scope |
@@ -31,10 +31,13 @@ use serde_json::{Value, json};
 
 use super::budgets::{Budgets, Class, is_failure};
 use super::config::Config;
-use super::forward_auth::{self, ENVOY_PREFIX};
 use super::issued::IssuedTokens;
 use super::log::Log;
+
+mod forward_auth;
+
 use super::proxy::{Body, Upstream, full};
+use forward_auth::ENVOY_PREFIX;
 
 /// The realm of every challenge.
 pub(crate) const REALM: &str = "auth-serve";
@@ -208,14 +211,12 @@ impl App {
                 );
                 r
             }
-            "/auth/verify" if get || parts.method == Method::POST => {
-                forward_auth::verify(self, &parts, peer).await
-            }
+            // Any method: nginx's auth_request asks with the original request's.
+            "/auth/verify" => forward_auth::verify(self, &parts, peer).await,
             p if p.starts_with(ENVOY_PREFIX) && p[ENVOY_PREFIX.len()..].starts_with('/') => {
                 forward_auth::verify(self, &parts, peer).await
             }
             "/metrics" => Reply::method_not_allowed("GET, HEAD"),
-            "/auth/verify" => Reply::method_not_allowed("GET, HEAD, POST"),
             p if p.starts_with("/api/") => return self.api(parts, peer).await,
             _ => Reply::not_found(),
         };

@@ -10,7 +10,6 @@ mod app;
 mod budgets;
 mod client;
 mod config;
-mod forward_auth;
 mod introspect;
 mod issued;
 mod log;

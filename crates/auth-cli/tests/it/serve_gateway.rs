@@ -12,13 +12,13 @@ use crate::server::{Server, create_key};
 use crate::support::temp_dir;
 
 /// The Python service (`upstream.py`), killed on drop.
-struct Upstream {
+pub(crate) struct Upstream {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Upstream {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/upstream.py");
         let mut child = Command::new("python3")
             .arg(script)
@@ -41,7 +41,7 @@ impl Upstream {
     }
 
     /// The requests it received, in order.
-    async fn seen(&self) -> Vec<Value> {
+    pub(crate) async fn seen(&self) -> Vec<Value> {
         let r = reqwest::get(format!("{}/__seen", self.url)).await.unwrap();
         r.json().await.unwrap()
     }

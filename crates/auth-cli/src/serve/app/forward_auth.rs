@@ -1,7 +1,7 @@
 //! Forward-auth: a proxy in front of the service asks the gateway about each request and
 //! lets it through on a 2xx. The request asked about is described by headers:
 //!
-//! - `GET|POST /auth/verify` with `X-Forwarded-Method`, `X-Forwarded-Uri` and
+//! - `/auth/verify` (any method) with `X-Forwarded-Method`, `X-Forwarded-Uri` and
 //!   `X-Forwarded-Host` (Traefik's ForwardAuth, Caddy's `forward_auth`), or `X-Original-URI`
 //!   (and `X-Original-Method` when set) from nginx's `auth_request`;
 //! - any method on `/auth/envoy/<path>`: Envoy's ext_authz in HTTP-service mode, the original
@@ -19,8 +19,8 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use serde_json::json;
 
-use super::app::{App, Reply};
-use super::proxy::identity;
+use super::{App, Reply};
+use crate::serve::proxy::identity;
 
 /// The prefix of Envoy's ext_authz HTTP-service requests.
 pub(crate) const ENVOY_PREFIX: &str = "/auth/envoy";

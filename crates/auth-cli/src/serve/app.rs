@@ -63,6 +63,8 @@ pub(crate) struct App {
     pub(crate) log: Log,
     /// Where requests that pass go, with `--upstream` (the example API is off then).
     pub(crate) upstream: Option<Upstream>,
+    /// The policies for the upstream's paths (empty without one).
+    pub(crate) routes: Vec<super::routes::Route>,
     /// Whether the listener speaks TLS (for `X-Forwarded-Proto`).
     pub(crate) tls: bool,
 }
@@ -242,12 +244,47 @@ impl App {
         let started = Instant::now();
         let (mut parts, body) = request.into_parts();
         let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
-        let (response, subject) = match self.admit("proxy", &mut parts, peer).await {
+        let route =
+            super::routes::pick(&self.routes, |r| &r.config, &parts.method, parts.uri.path());
+        let decided = match route {
+            None => {
+                super::metrics::decision("proxy", StatusCode::FORBIDDEN, started.elapsed());
+                Err(Reply::json(
+                    StatusCode::FORBIDDEN,
+                    &json!({"error": "forbidden", "error_description": "no route allows this request"}),
+                ))
+            }
+            Some(route) => match &route.gate {
+                None => Ok((route, HeaderMap::new())),
+                Some(gate) => self
+                    .admit_with(gate, "proxy", &mut parts, peer)
+                    .await
+                    .map(|limits| (route, limits)),
+            },
+        };
+        let (response, subject) = match decided {
             Err(refusal) => (refusal.into_response().map(full), None),
-            Ok(limits) => {
+            Ok((route, _)) if over_limit(&parts, route.config.max_body) => (
+                Reply::json(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &json!({"error": "request body over this route's limit",
+                        "max_body_bytes": route.config.max_body}),
+                )
+                .into_response()
+                .map(full),
+                None,
+            ),
+            Ok((route, limits)) => {
                 let principal = parts.extensions.get::<Principal>().cloned();
                 let mut response = upstream
-                    .forward(parts, body, principal.as_ref(), peer, self.tls)
+                    .forward(
+                        parts,
+                        body,
+                        route.config.max_body,
+                        principal.as_ref(),
+                        peer,
+                        self.tls,
+                    )
                     .await;
                 response.headers_mut().extend(limits);
                 (response, principal.map(|p| p.subject().to_owned()))
@@ -329,9 +366,20 @@ impl App {
         parts: &mut Parts,
         peer: SocketAddr,
     ) -> Result<HeaderMap, Reply> {
+        self.admit_with(&self.api_gate, route, parts, peer).await
+    }
+
+    /// [`App::admit`] with `gate` (a route policy's).
+    async fn admit_with(
+        &self,
+        gate: &BoxGate,
+        route: &'static str,
+        parts: &mut Parts,
+        peer: SocketAddr,
+    ) -> Result<HeaderMap, Reply> {
         let started = Instant::now();
         parts.extensions.insert(PeerAddr(peer));
-        let decided = self.api_gate.check(parts).await;
+        let decided = gate.check(parts).await;
         let status = decided
             .as_ref()
             .map_or_else(Denial::status, |_| StatusCode::OK);
@@ -401,6 +449,17 @@ impl App {
 /// A gate let a request through without the principal it should have put there.
 fn missing_principal() -> auth_core::Error {
     auth_core::Error::Misconfigured("no principal after authentication".into())
+}
+
+/// Whether the request declares a body longer than `max` (a chunked one is cut off at `max`
+/// on its way up instead).
+fn over_limit(parts: &Parts, max: u64) -> bool {
+    parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|len| len > max)
 }
 
 /// `GET /api/whoami`.

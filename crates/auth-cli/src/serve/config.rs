@@ -33,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) upstream: Option<String>,
     /// How long the upstream may take to answer with its head before a 504.
     pub(crate) upstream_timeout: Duration,
+    /// The route policies for the upstream (`None`: the implied route `/`).
+    pub(crate) routes: Option<Vec<super::routes::RouteConfig>>,
 }
 
 impl Config {
@@ -49,6 +51,7 @@ impl Config {
             admin_scope: "admin".into(),
             upstream: None,
             upstream_timeout: Duration::from_secs(30),
+            routes: None,
         })
     }
 
@@ -69,6 +72,7 @@ impl Config {
             match key.as_str() {
                 "issuer" => config.issuer = Some(string(value).ok_or_else(|| bad("issuer"))?),
                 "upstream" => config.upstream = Some(string(value).ok_or_else(|| bad("upstream"))?),
+                "routes" => config.routes = Some(super::routes::parse(value).map_err(|e| bad(&e))?),
                 "upstream_timeout_secs" => {
                     let secs = value.as_u64().filter(|s| (1..=300).contains(s));
                     config.upstream_timeout = Duration::from_secs(
@@ -141,7 +145,7 @@ fn string(value: &Value) -> Option<String> {
     value.as_str().map(str::to_owned)
 }
 
-fn rate_limit(value: &Value) -> Result<Quota, String> {
+pub(crate) fn rate_limit(value: &Value) -> Result<Quota, String> {
     let map: &Map<String, Value> = value.as_object().ok_or("rate_limit must be an object")?;
     let mut requests = None;
     let mut period = None;

@@ -15,6 +15,7 @@ mod issued;
 mod log;
 mod metrics;
 mod proxy;
+mod routes;
 mod tls;
 mod token;
 
@@ -27,7 +28,8 @@ use std::time::Duration;
 use auth_apikey::NewKey;
 use auth_core::{
     AuthenticateExt as _, BoxLimiter, Challenge, Clock, CoarseClock, GateExt as _, Guard,
-    ProtectedResource, RequireScope, ScopeRequirement, Scopes, TokenAuthenticator, Transport,
+    ProtectedResource, RateLimit, RequireScope, ScopeRequirement, Scopes, TokenAuthenticator,
+    Transport,
 };
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
@@ -190,6 +192,21 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         .on_refusal(budgets.failure_gate(Class::Api))
         .then(budgets.principal_gate(Class::Api))
         .boxed();
+    let routes = match (&upstream, &config.routes) {
+        (None, Some(_)) => {
+            return Err(Error::config(
+                "routes apply to an upstream: give --upstream (or upstream in the config)",
+            ));
+        }
+        (None, None) => Vec::new(),
+        (Some(_), configured) => configured
+            .clone()
+            .unwrap_or_else(|| vec![routes::RouteConfig::implied()])
+            .into_iter()
+            .enumerate()
+            .map(|(i, route)| route_gate(route, i, &args, &keys, &tokens, &budgets, &clock))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let admin = RequireScope::new(
         ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?,
         [Challenge::bearer().with_realm(REALM)],
@@ -214,6 +231,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         clock,
         log: Log,
         upstream,
+        routes,
         tls: tls.is_some(),
     });
 
@@ -232,6 +250,93 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         ],
     );
     accept_loop(listener, tls, app).await
+}
+
+/// The gate of route `i`: its credentials (any one of them), its scopes, the failure budget
+/// of the client's address, and the caller's budget (the route's own quota, or the API's).
+fn route_gate(
+    config: routes::RouteConfig,
+    i: usize,
+    args: &ServeArgs,
+    keys: &auth_apikey::ApiKeys<auth_apikey::BoxKeyStore>,
+    tokens: &IssuedTokens,
+    budgets: &Budgets,
+    clock: &Arc<dyn Clock>,
+) -> Result<routes::Route, Error> {
+    use routes::Credential;
+    if config.public {
+        return Ok(routes::Route { config, gate: None });
+    }
+    let mut jwt_issuers = Vec::new();
+    let mut own_tokens = None;
+    let mut api_keys = false;
+    for credential in &config.credentials {
+        match credential {
+            Credential::ApiKey => api_keys = true,
+            Credential::Token => own_tokens = Some(tokens.clone()),
+            Credential::Jwt {
+                issuer_url,
+                audience,
+                algorithms,
+            } => jwt_issuers.push(
+                Verifier::builder()
+                    .issuer_url(issuer_url, crate::output::http_client()?)
+                    .audience(audience.clone())
+                    .algorithms(algorithms.iter().copied())
+                    .clock(Arc::clone(clock))
+                    .build()
+                    .map_err(|e| Error::config(format!("route {}: {e}", config.prefix)))?,
+            ),
+        }
+    }
+    let issuers = match jwt_issuers.len() {
+        0 => None,
+        _ => Some(
+            Verifier::issuers(jwt_issuers)
+                .build()
+                .map_err(|e| Error::config(format!("route {}: {e}", config.prefix)))?,
+        ),
+    };
+    let jwts = (issuers.is_some() || own_tokens.is_some()).then(|| {
+        TokenAuthenticator::bearer(
+            REALM,
+            routes::RouteTokens {
+                issuers,
+                own: own_tokens,
+            },
+        )
+        .with_challenge(Challenge::bearer().with_realm(REALM))
+        .boxed()
+    });
+    let authenticator = match (api_keys.then(|| keys.authenticator(REALM).boxed()), jwts) {
+        (Some(k), Some(j)) => k.or(j).boxed(),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => return Err(Error::config("a route without credentials")),
+    };
+    let mut guard = Guard::new(authenticator);
+    if let Some(scopes) = &config.scopes {
+        guard = guard.require_scope(ScopeRequirement::parse(scopes).map_err(Error::config)?);
+    }
+    let caller = match &config.quota {
+        Some(quota) => RateLimit::new(
+            limiter(args, quota, &format!("auth-serve:route{i}:"))?,
+            |parts: &http::request::Parts| {
+                let principal = parts.extensions.get::<auth_core::Principal>()?;
+                Some(principal.subject().to_owned())
+            },
+        )
+        .with_own_quotas()
+        .boxed(),
+        None => budgets.principal_gate(Class::Api).boxed(),
+    };
+    let gate = guard
+        .on_refusal(budgets.failure_gate(Class::Api))
+        .then(caller)
+        .boxed();
+    Ok(routes::Route {
+        config,
+        gate: Some(gate),
+    })
 }
 
 /// A limiter of `quota`: in this process, or in Redis under `prefix` for a fleet.

@@ -18,7 +18,7 @@ use http::header::{self, HeaderName};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, Uri};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -55,7 +55,7 @@ pub(crate) struct Upstream {
     authority: http::uri::Authority,
     /// The upstream's path prefix, without a trailing slash.
     prefix: String,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, Body>,
     proxies: TrustedProxies,
     /// How long the upstream may take to answer with its head.
     timeout: Duration,
@@ -112,6 +112,7 @@ impl Upstream {
         &self,
         mut parts: Parts,
         body: Incoming,
+        max_body: u64,
         principal: Option<&Principal>,
         peer: SocketAddr,
         tls: bool,
@@ -169,7 +170,10 @@ impl Upstream {
         let started = Instant::now();
         let sent = tokio::time::timeout(
             self.timeout,
-            self.client.request(http::Request::from_parts(parts, body)),
+            self.client.request(http::Request::from_parts(
+                parts,
+                Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).boxed(),
+            )),
         )
         .await;
         let response = match sent {

@@ -233,3 +233,126 @@ async fn forward_auth_answers_traefik_nginx_and_envoy() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn route_policies_pick_the_longest_prefix_and_deny_what_no_route_allows() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let upstream = Upstream::start();
+    let dir = temp_dir("gateway-routes");
+    // An OpenID provider on loopback whose tokens the /partners route takes.
+    let provider = MockServer::start().await;
+    let signing = crate::support::write(
+        &dir,
+        "idp.jwk",
+        &crate::support::run(&["jwk", "generate", "--alg", "ES256", "--kid", "idp"])
+            .expect(0)
+            .stdout,
+    );
+    let public: Value = serde_json::from_str(
+        &crate::support::run(&["jwk", "public", &signing])
+            .expect(0)
+            .stdout,
+    )
+    .unwrap();
+    let doc = serde_json::json!({"issuer": provider.uri(), "jwks_uri": format!("{}/jwks", provider.uri())});
+    for (at, body) in [
+        ("/.well-known/openid-configuration", doc),
+        ("/jwks", public),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&provider)
+            .await;
+    }
+    let config = serde_json::json!({
+        "upstream": upstream.url,
+        "routes": [
+            {"prefix": "/open", "public": true},
+            {"prefix": "/admin", "scopes": ["admin"], "credentials": ["api_key"]},
+            {"prefix": "/orders", "methods": ["GET"], "credentials": ["api_key"],
+             "rate_limit": {"requests": 2, "period_secs": 60}, "max_body_bytes": 1000},
+            {"prefix": "/partners", "credentials": [{"jwt": {"issuer_url": provider.uri(),
+             "audience": "orders-api", "algorithms": ["ES256"]}}]}
+        ]
+    });
+    let (server, data) = Server::with_config(&dir, &config.to_string());
+    let (key, _) = create_key(&data, "alice", &["read"]);
+    let (admin, _) = create_key(&data, "root", &["admin"]);
+    let http = client();
+    let status = |r: reqwest::Response| r.status();
+
+    // Public: no credential needed.
+    assert_eq!(
+        status(get(&http, server.at("/open/x"), None).await),
+        StatusCode::OK
+    );
+    // Scopes: 403 for alice, 200 for the admin key.
+    assert_eq!(
+        status(get(&http, server.at("/admin/x"), Some(&key)).await),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(get(&http, server.at("/admin/x"), Some(&admin)).await),
+        StatusCode::OK
+    );
+    // The route's own quota: 2 a minute, the third is 429.
+    for _ in 0..2 {
+        assert_eq!(
+            status(get(&http, server.at("/orders/1"), Some(&key)).await),
+            StatusCode::OK
+        );
+    }
+    let limited = get(&http, server.at("/orders/1"), Some(&key)).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Deny by default: another method on /orders, or a path no route covers.
+    let post = http
+        .post(server.at("/orders/1"))
+        .header("x-api-key", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        status(get(&http, server.at("/elsewhere"), Some(&admin)).await),
+        StatusCode::FORBIDDEN
+    );
+    // An issuer's tokens by discovery on /partners; a key is no credential there.
+    let claims =
+        serde_json::json!({"iss": provider.uri(), "aud": "orders-api", "sub": "partner-7"});
+    let token = crate::support::run(&[
+        "jwt",
+        "sign",
+        "--key",
+        &signing,
+        "--alg",
+        "ES256",
+        "--exp-in",
+        "600",
+        "--claims",
+        &claims.to_string(),
+    ])
+    .expect(0)
+    .stdout;
+    let r = get(&http, server.at("/partners/x"), Some(token.trim())).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let echoed: Value = r.json().await.unwrap();
+    assert_eq!(echoed["headers"]["x-auth-subject"], "partner-7");
+    assert_eq!(
+        status(get(&http, server.at("/partners/x"), Some(&key)).await),
+        StatusCode::UNAUTHORIZED
+    );
+    // A body over the route's limit never goes up.
+    let before = upstream.seen().await.len();
+    let big = http
+        .get(server.at("/orders/2"))
+        .header("x-api-key", &admin)
+        .body(vec![b'x'; 5000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(upstream.seen().await.len(), before);
+}

@@ -35,8 +35,9 @@ use super::issued::IssuedTokens;
 use super::log::Log;
 
 mod forward_auth;
+mod gateway;
 
-use super::proxy::{Body, Upstream, full};
+use super::proxy::Upstream;
 use forward_auth::ENVOY_PREFIX;
 
 /// The realm of every challenge.
@@ -233,81 +234,6 @@ impl App {
                 .any(|p| path.starts_with(p))
     }
 
-    /// A request for the upstream: the gate, then the upstream with the body streamed; a
-    /// refused request never reaches it.
-    pub(crate) async fn proxy(
-        &self,
-        upstream: &Upstream,
-        request: hyper::Request<hyper::body::Incoming>,
-        peer: SocketAddr,
-    ) -> http::Response<Body> {
-        let started = Instant::now();
-        let (mut parts, body) = request.into_parts();
-        let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
-        let route =
-            super::routes::pick(&self.routes, |r| &r.config, &parts.method, parts.uri.path());
-        let decided = match route {
-            None => {
-                super::metrics::decision("proxy", StatusCode::FORBIDDEN, started.elapsed());
-                Err(Reply::json(
-                    StatusCode::FORBIDDEN,
-                    &json!({"error": "forbidden", "error_description": "no route allows this request"}),
-                ))
-            }
-            Some(route) => match &route.gate {
-                None => Ok((route, HeaderMap::new())),
-                Some(gate) => self
-                    .admit_with(gate, "proxy", &mut parts, peer)
-                    .await
-                    .map(|limits| (route, limits)),
-            },
-        };
-        let (response, subject) = match decided {
-            Err(refusal) => (refusal.into_response().map(full), None),
-            Ok((route, _)) if over_limit(&parts, route.config.max_body) => (
-                Reply::json(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &json!({"error": "request body over this route's limit",
-                        "max_body_bytes": route.config.max_body}),
-                )
-                .into_response()
-                .map(full),
-                None,
-            ),
-            Ok((route, limits)) => {
-                let principal = parts.extensions.get::<Principal>().cloned();
-                let mut response = upstream
-                    .forward(
-                        parts,
-                        body,
-                        route.config.max_body,
-                        principal.as_ref(),
-                        peer,
-                        self.tls,
-                    )
-                    .await;
-                response.headers_mut().extend(limits);
-                (response, principal.map(|p| p.subject().to_owned()))
-            }
-        };
-        self.log.event(
-            "request",
-            &[
-                ("method", method),
-                ("path", path),
-                ("status", json!(response.status().as_u16())),
-                ("peer", json!(peer.ip().to_string())),
-                ("subject", json!(subject)),
-                ("upstream", json!(true)),
-                (
-                    "micros",
-                    json!(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
-                ),
-            ],
-        );
-        response
-    }
-
     /// The token or introspection endpoint: authenticate the client, then spend its own
     /// budget; a failed authentication spends the address's failure budget instead.
     async fn oauth(&self, token: bool, parts: &Parts, body: &[u8], peer: SocketAddr) -> Reply {
@@ -449,17 +375,6 @@ impl App {
 /// A gate let a request through without the principal it should have put there.
 fn missing_principal() -> auth_core::Error {
     auth_core::Error::Misconfigured("no principal after authentication".into())
-}
-
-/// Whether the request declares a body longer than `max` (a chunked one is cut off at `max`
-/// on its way up instead).
-fn over_limit(parts: &Parts, max: u64) -> bool {
-    parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|len| len > max)
 }
 
 /// `GET /api/whoami`.

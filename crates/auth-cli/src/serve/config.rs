@@ -33,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) upstream: Option<String>,
     /// How long the upstream may take to answer with its head before a 504.
     pub(crate) upstream_timeout: Duration,
+    /// Whether the upstream gets `X-Auth-Token`, a gateway-signed JWT of the caller.
+    pub(crate) upstream_token: bool,
     /// The route policies for the upstream (`None`: the implied route `/`).
     pub(crate) routes: Option<Vec<super::routes::RouteConfig>>,
 }
@@ -52,6 +54,7 @@ impl Config {
             upstream: None,
             upstream_timeout: Duration::from_secs(30),
             routes: None,
+            upstream_token: false,
         })
     }
 
@@ -72,6 +75,11 @@ impl Config {
             match key.as_str() {
                 "issuer" => config.issuer = Some(string(value).ok_or_else(|| bad("issuer"))?),
                 "upstream" => config.upstream = Some(string(value).ok_or_else(|| bad("upstream"))?),
+                "upstream_token" => {
+                    config.upstream_token = value
+                        .as_bool()
+                        .ok_or_else(|| bad("upstream_token: true or false"))?;
+                }
                 "routes" => config.routes = Some(super::routes::parse(value).map_err(|e| bad(&e))?),
                 "upstream_timeout_secs" => {
                     let secs = value.as_u64().filter(|s| (1..=300).contains(s));

@@ -43,6 +43,8 @@ pub(crate) const SUBJECT: HeaderName = HeaderName::from_static("x-auth-subject")
 pub(crate) const SCOPES: HeaderName = HeaderName::from_static("x-auth-scopes");
 /// The API key's id, for a request made with a key.
 pub(crate) const KEY_ID: HeaderName = HeaderName::from_static("x-auth-key-id");
+/// A short-lived JWT of the caller signed by the gateway for the upstream (`upstream_token`).
+pub(crate) const TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 
 /// How long connecting to the upstream may take.
@@ -55,6 +57,8 @@ pub(crate) struct Upstream {
     authority: http::uri::Authority,
     /// The upstream's path prefix, without a trailing slash.
     prefix: String,
+    /// The URL as configured: the audience of `X-Auth-Token`.
+    pub(crate) url: String,
     client: Client<HttpConnector, Body>,
     proxies: TrustedProxies,
     /// How long the upstream may take to answer with its head.
@@ -101,6 +105,7 @@ impl Upstream {
             scheme: http::uri::Scheme::HTTP,
             authority,
             prefix: uri.path().trim_end_matches('/').to_owned(),
+            url: url.to_owned(),
             client,
             proxies,
             timeout,
@@ -113,7 +118,7 @@ impl Upstream {
         mut parts: Parts,
         body: Incoming,
         max_body: u64,
-        principal: Option<&Principal>,
+        identity: HeaderMap,
         peer: SocketAddr,
         tls: bool,
     ) -> Response<Body> {
@@ -142,9 +147,7 @@ impl Upstream {
         for name in ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"] {
             headers.remove(name);
         }
-        if let Some(p) = principal {
-            headers.extend(identity(p));
-        }
+        headers.extend(identity);
         let proto = if tls { "https" } else { "http" };
         let forwarded = match &original_host {
             Some(h) => format!(

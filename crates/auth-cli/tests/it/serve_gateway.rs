@@ -102,6 +102,10 @@ async fn a_valid_key_reaches_the_upstream_as_an_identity_and_a_bad_one_never_doe
     assert_eq!(h["x-auth-scopes"], "read write");
     assert_eq!(h["x-auth-key-id"], id.as_str(), "{h}");
     assert!(h.get("authorization").is_none(), "the key went on: {h}");
+    assert!(
+        h.get("x-auth-token").is_none(),
+        "upstream_token is off: {h}"
+    );
     // Not trusted, the client's own X-Forwarded-For is replaced by its address.
     assert_eq!(h["x-forwarded-for"], "127.0.0.1");
     assert!(
@@ -355,4 +359,46 @@ async fn route_policies_pick_the_longest_prefix_and_deny_what_no_route_allows() 
         .unwrap();
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(upstream.seen().await.len(), before);
+}
+
+#[tokio::test]
+async fn with_upstream_token_the_upstream_can_check_that_the_gateway_sent_the_request() {
+    let upstream = Upstream::start();
+    let dir = temp_dir("gateway-token");
+    let config = format!(
+        r#"{{"upstream": "{}", "upstream_token": true}}"#,
+        upstream.url
+    );
+    let (server, data) = Server::with_config(&dir, &config);
+    let (key, id) = create_key(&data, "alice", &["read"]);
+    let r = get(&client(), server.at("/orders"), Some(&key)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let seen = upstream.seen().await;
+    let token = seen[0]["headers"]["x-auth-token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // What the upstream would do: verify it with the gateway's published keys, for itself.
+    let jwks = server.at("/.well-known/jwks.json");
+    let verify = |aud: &str| {
+        crate::support::run(&[
+            "--json",
+            "jwt",
+            "verify",
+            &token,
+            "--jwks",
+            &jwks,
+            "--alg",
+            "ES256",
+            "--iss",
+            &server.url,
+            "--aud",
+            aud,
+        ])
+    };
+    let ok = verify(&upstream.url).expect(0);
+    assert_eq!(ok.json()["claims"]["sub"], "alice");
+    assert_eq!(ok.json()["claims"]["client_id"], id.as_str());
+    // It is for the upstream only: not a token for the gateway's own audience.
+    verify(&server.url).expect(1);
 }

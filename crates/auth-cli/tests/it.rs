@@ -22,6 +22,8 @@ mod readme;
 mod remote_keys;
 #[path = "it/serve.rs"]
 mod serve;
+#[path = "it/serve_faults.rs"]
+mod serve_faults;
 #[path = "it/serve_fleet.rs"]
 mod serve_fleet;
 #[path = "it/serve_gateway.rs"]

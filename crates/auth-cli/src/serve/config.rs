@@ -33,6 +33,10 @@ pub(crate) struct Config {
     pub(crate) upstream: Option<String>,
     /// How long the upstream may take to answer with its head before a 504.
     pub(crate) upstream_timeout: Duration,
+    /// How many connections may be open at once (idle keep-alive ones included).
+    pub(crate) max_connections: usize,
+    /// How long a request head may take to arrive (slow clients are cut off).
+    pub(crate) head_timeout: Duration,
     /// Whether the upstream gets `X-Auth-Token`, a gateway-signed JWT of the caller.
     pub(crate) upstream_token: bool,
     /// The route policies for the upstream (`None`: the implied route `/`).
@@ -55,6 +59,8 @@ impl Config {
             upstream_timeout: Duration::from_secs(30),
             routes: None,
             upstream_token: false,
+            max_connections: 10_000,
+            head_timeout: Duration::from_secs(10),
         })
     }
 
@@ -75,6 +81,17 @@ impl Config {
             match key.as_str() {
                 "issuer" => config.issuer = Some(string(value).ok_or_else(|| bad("issuer"))?),
                 "upstream" => config.upstream = Some(string(value).ok_or_else(|| bad("upstream"))?),
+                "max_connections" => {
+                    let n = value.as_u64().filter(|n| (1..=1_000_000).contains(n));
+                    let n = n.ok_or_else(|| bad("max_connections: 1 to 1000000"))?;
+                    config.max_connections = usize::try_from(n).unwrap_or(10_000);
+                }
+                "header_timeout_secs" => {
+                    let secs = value.as_u64().filter(|s| (1..=300).contains(s));
+                    config.head_timeout = Duration::from_secs(
+                        secs.ok_or_else(|| bad("header_timeout_secs: 1 to 300"))?,
+                    );
+                }
                 "upstream_token" => {
                     config.upstream_token = value
                         .as_bool()

@@ -12,6 +12,7 @@ mod client;
 mod config;
 mod introspect;
 mod issued;
+mod listener;
 mod log;
 mod metrics;
 mod proxy;
@@ -19,7 +20,6 @@ mod routes;
 mod tls;
 mod token;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,15 +34,9 @@ use auth_core::{
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
 use auth_ratelimit_redis::RedisLimiter;
-use http_body_util::{BodyExt as _, Limited};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 
-use self::app::{App, REALM, Reply};
+use self::app::{App, REALM};
 use self::budgets::{Budgets, Class};
 use self::config::Config;
 use self::issued::IssuedTokens;
@@ -50,12 +44,6 @@ use self::log::Log;
 use crate::data::DataDir;
 use crate::output::{Error, Output, stdout_line};
 use crate::store::{self, DatabaseArgs};
-
-/// The largest request body read (token requests are a few hundred bytes).
-const MAX_BODY: usize = 16 * 1024;
-
-/// How long a TLS handshake, a request head or a request body may take.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `auth serve`'s arguments.
 #[derive(Debug, clap::Args)]
@@ -249,7 +237,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
             ("issuer", json!(issuer)),
         ],
     );
-    accept_loop(listener, tls, app).await
+    listener::accept_loop(listener, tls, app).await
 }
 
 /// The gate of route `i`: its credentials (any one of them), its scopes, the failure budget
@@ -359,117 +347,4 @@ fn limiter(
             BoxLimiter::new(builder.build().map_err(Error::config)?)
         }
     })
-}
-
-async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    app: Arc<App>,
-) -> Result<(), Error> {
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown_signal());
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    app.log.event("accept_error", &[("error", json!(e.to_string()))]);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            signal = &mut shutdown => {
-                app.log.event("shutdown", &[("signal", json!(signal))]);
-                break;
-            }
-        };
-        let app = Arc::clone(&app);
-        let service = service_fn(move |request: hyper::Request<Incoming>| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(respond(&app, request, peer).await) }
-        });
-        let watcher = graceful.watcher();
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let mut builder = http1::Builder::new();
-            // A client that trickles its head in does not hold a connection for long.
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(IO_TIMEOUT);
-            match tls {
-                Some(acceptor) => {
-                    if let Ok(Ok(stream)) =
-                        tokio::time::timeout(IO_TIMEOUT, acceptor.accept(stream)).await
-                    {
-                        let conn = builder.serve_connection(TokioIo::new(stream), service);
-                        let _ = watcher.watch(conn).await;
-                    }
-                }
-                None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn).await;
-                }
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
-        .await
-        .is_err()
-    {
-        app.log.event("shutdown_timeout", &[]);
-    }
-    app.log.event("stopped", &[]);
-    Ok(())
-}
-
-/// Proxies a request for the upstream; otherwise reads the body (capped) and lets the app
-/// answer.
-async fn respond(
-    app: &App,
-    request: hyper::Request<Incoming>,
-    peer: SocketAddr,
-) -> hyper::Response<proxy::Body> {
-    if let Some(upstream) = &app.upstream
-        && !App::is_own(request.uri().path())
-    {
-        return app.proxy(upstream, request, peer).await;
-    }
-    let (parts, body) = request.into_parts();
-    let read = tokio::time::timeout(IO_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await;
-    let reply = match read {
-        Ok(Ok(body)) => app.handle(parts, &body.to_bytes(), peer).await,
-        Ok(Err(_)) => Reply::json(
-            http::StatusCode::PAYLOAD_TOO_LARGE,
-            &json!({"error": "request body too large or unreadable"}),
-        ),
-        Err(_) => Reply::json(
-            http::StatusCode::REQUEST_TIMEOUT,
-            &json!({"error": "request body not received in time"}),
-        ),
-    };
-    reply.into_response().map(proxy::full)
-}
-
-/// Resolves on Ctrl-C or SIGTERM, naming which.
-async fn shutdown_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "interrupt",
-                _ = term.recv() => "terminate",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "interrupt"
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "interrupt"
-    }
 }

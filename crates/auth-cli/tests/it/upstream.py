@@ -1,7 +1,7 @@
 """A service behind `auth serve --upstream`, in Python's standard library only: it answers
 every request with what it received (method, path, headers, body length) as JSON, keeps a
 list of them for the test (`GET /__seen`, which it does not record), answers `/status/N` with
-status N, and `/slow/SECS` after SECS seconds. Prints `listening on PORT` once bound."""
+status N, `/slow/SECS` after SECS seconds, and `/reset` with a body cut off mid-way. Prints `listening on PORT` once bound."""
 
 import json
 import sys
@@ -39,6 +39,16 @@ class Handler(BaseHTTPRequestHandler):
         }
         with LOCK:
             SEEN.append(seen)
+        if self.path == "/reset":
+            # A head promising 100000 bytes, 10 of them, then the connection dropped.
+            self.send_response(200)
+            self.send_header("content-length", "100000")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         status = 200
         if self.path.startswith("/status/"):
             status = int(self.path.split("/")[2])

@@ -1,0 +1,163 @@
+//! The gateway under faults: more connections than it takes, a client that never finishes
+//! its head, an upstream that drops the connection mid-body, a declared 1 GiB body, and a
+//! shutdown with a request in flight.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::serve_gateway::Upstream;
+use crate::server::{Server, create_key};
+use crate::support::temp_dir;
+
+/// A client that opens a new connection for each request and keeps none.
+fn fresh() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+fn addr(server: &Server) -> String {
+    server.url.trim_start_matches("http://").to_owned()
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_get_503_and_a_freed_slot_serves_again() {
+    let dir = temp_dir("faults-connections");
+    let (server, _) = Server::with_config(&dir, r#"{"max_connections": 3}"#);
+    let health = server.at("/healthz");
+    // Three idle connections take every slot (each served once, so surely held, then kept
+    // open): the positive twin is their 200.
+    let mut idle: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr(&server)).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let mut buf = [0u8; 12];
+            s.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"HTTP/1.1 200");
+            s
+        })
+        .collect();
+    // A fourth connection is answered at once, before it says anything, and closed.
+    let mut over = TcpStream::connect(addr(&server)).unwrap();
+    let mut answer = String::new();
+    over.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    // One goes away: its slot serves the next connection (once the server saw it close).
+    drop(idle.pop());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(r) = fresh().get(&health).send().await
+            && r.status() == StatusCode::OK
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the freed slot was never reused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[test]
+fn a_head_that_never_ends_is_cut_off_and_a_whole_one_is_served() {
+    let dir = temp_dir("faults-slowloris");
+    let (server, _) = Server::with_config(&dir, r#"{"header_timeout_secs": 1}"#);
+    let mut whole = TcpStream::connect(addr(&server)).unwrap();
+    whole
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 12];
+    whole.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 200");
+
+    let mut slow = TcpStream::connect(addr(&server)).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    // The server closes the connection (perhaps after a 408): the read ends, not times out.
+    let ended = slow.read_to_end(&mut rest);
+    assert!(ended.is_ok(), "still open after {:?}", started.elapsed());
+    assert!(
+        !String::from_utf8_lossy(&rest).contains(" 200 "),
+        "{rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_dropping_mid_body_leaves_the_gateway_serving() {
+    let upstream = Upstream::start();
+    let data = temp_dir("faults-reset").join("data");
+    let server = Server::start(&data, &["--upstream", &upstream.url]);
+    let (key, _) = create_key(&data, "alice", &["read"]);
+    let http = fresh();
+    let broken = http
+        .get(server.at("/reset"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), StatusCode::OK, "the head came through");
+    assert!(
+        broken.bytes().await.is_err(),
+        "a cut body must not look whole"
+    );
+    let next = http
+        .get(server.at("/orders"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_declared_gigabyte_is_refused_before_it_is_sent() {
+    let upstream = Upstream::start();
+    let data = temp_dir("faults-body").join("data");
+    let server = Server::start(&data, &["--upstream", &upstream.url]);
+    let (key, _) = create_key(&data, "alice", &["read"]);
+    let mut s = TcpStream::connect(addr(&server)).unwrap();
+    let head = format!(
+        "POST /upload HTTP/1.1\r\nHost: x\r\nX-API-Key: {key}\r\nContent-Length: 1073741824\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 413");
+    assert!(upstream.seen().await.is_empty());
+}
+
+#[tokio::test]
+async fn shutdown_lets_the_request_in_flight_finish() {
+    let upstream = Upstream::start();
+    let data = temp_dir("faults-drain").join("data");
+    let server = Server::start(&data, &["--upstream", &upstream.url]);
+    let (key, _) = create_key(&data, "alice", &["read"]);
+    let request = fresh()
+        .get(server.at("/slow/1"))
+        .header("x-api-key", &key)
+        .send();
+    let in_flight = tokio::spawn(request);
+    // Once the upstream holds it, stop the gateway.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while upstream.seen().await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let code = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(code, Some(0));
+}

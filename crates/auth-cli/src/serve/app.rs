@@ -65,7 +65,8 @@ pub(crate) struct App {
     /// Where requests that pass go, with `--upstream` (the example API is off then).
     pub(crate) upstream: Option<Upstream>,
     /// The policies for the upstream's paths (empty without one).
-    pub(crate) routes: Vec<super::routes::Route>,
+    /// Swapped whole when the config is reloaded (SIGHUP).
+    pub(crate) routes: arc_swap::ArcSwap<Vec<super::routes::Route>>,
     /// Whether the listener speaks TLS (for `X-Forwarded-Proto`).
     pub(crate) tls: bool,
 }

@@ -47,7 +47,7 @@ impl Class {
 
 /// The budgets of authenticated callers and of failures, and the proxy walk. A budget is
 /// any [`Limiter`](auth_core::Limiter): this process's, or Redis shared by a fleet.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Budgets {
     /// Authenticated callers: `<class>:<subject or client id>`.
     pub(crate) granted: BoxLimiter,

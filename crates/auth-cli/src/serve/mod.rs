@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use auth_apikey::NewKey;
 use auth_core::{
     AuthenticateExt as _, BoxLimiter, Challenge, Clock, CoarseClock, GateExt as _, Guard,
@@ -46,7 +47,7 @@ use crate::output::{Error, Output, stdout_line};
 use crate::store::{self, DatabaseArgs};
 
 /// `auth serve`'s arguments.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ServeArgs {
     /// The address to listen on (port 0: any free port; the bound address is printed).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
@@ -180,20 +181,21 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         .on_refusal(budgets.failure_gate(Class::Api))
         .then(budgets.principal_gate(Class::Api))
         .boxed();
-    let routes = match (&upstream, &config.routes) {
-        (None, Some(_)) => {
-            return Err(Error::config(
-                "routes apply to an upstream: give --upstream (or upstream in the config)",
-            ));
-        }
-        (None, None) => Vec::new(),
-        (Some(_), configured) => configured
-            .clone()
-            .unwrap_or_else(|| vec![routes::RouteConfig::implied()])
-            .into_iter()
-            .enumerate()
-            .map(|(i, route)| route_gate(route, i, &args, &keys, &tokens, &budgets, &clock))
-            .collect::<Result<Vec<_>, _>>()?,
+    if upstream.is_none() && config.routes.is_some() {
+        return Err(Error::config(
+            "routes apply to an upstream: give --upstream (or upstream in the config)",
+        ));
+    }
+    let route_parts = RouteParts {
+        args: args.clone(),
+        keys: keys.clone(),
+        tokens: tokens.clone(),
+        budgets: budgets.clone(),
+        clock: Arc::clone(&clock),
+    };
+    let routes = match &upstream {
+        None => Vec::new(),
+        Some(_) => route_parts.build(config.routes.clone())?,
     };
     let admin = RequireScope::new(
         ScopeRequirement::parse(&config.admin_scope).map_err(Error::config)?,
@@ -219,9 +221,24 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         clock,
         log: Log,
         upstream,
-        routes,
+        routes: ArcSwap::from_pointee(routes),
         tls: tls.is_some(),
     });
+    #[cfg(unix)]
+    if app.upstream.is_some()
+        && let Some(path) = args.config.clone()
+    {
+        // Listening for SIGHUP before the address is printed: a SIGHUP that came before the
+        // handler would end the process.
+        use tokio::signal::unix::{SignalKind, signal};
+        let hangups = signal(SignalKind::hangup()).map_err(Error::config)?;
+        tokio::spawn(reload_on_hangup(
+            Arc::clone(&app),
+            path,
+            route_parts,
+            hangups,
+        ));
+    }
 
     if out.json {
         stdout_line(
@@ -238,6 +255,76 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         ],
     );
     listener::accept_loop(listener, tls, app).await
+}
+
+/// What a route's gate is made of, kept to remake the routes when the config is reloaded.
+struct RouteParts {
+    args: ServeArgs,
+    keys: auth_apikey::ApiKeys<auth_apikey::BoxKeyStore>,
+    tokens: IssuedTokens,
+    budgets: Budgets,
+    clock: Arc<dyn Clock>,
+}
+
+impl RouteParts {
+    /// The routes of `configured` (`None`: the implied route `/`), each with its gate.
+    fn build(
+        &self,
+        configured: Option<Vec<routes::RouteConfig>>,
+    ) -> Result<Vec<routes::Route>, Error> {
+        configured
+            .unwrap_or_else(|| vec![routes::RouteConfig::implied()])
+            .into_iter()
+            .enumerate()
+            .map(|(i, route)| {
+                route_gate(
+                    route,
+                    i,
+                    &self.args,
+                    &self.keys,
+                    &self.tokens,
+                    &self.budgets,
+                    &self.clock,
+                )
+            })
+            .collect()
+    }
+}
+
+/// On SIGHUP, reads the config again and swaps in its routes; connections and requests in
+/// flight are not touched. A config that does not load, or whose routes do not build, is
+/// logged and the routes in force stay. Other settings take a restart.
+#[cfg(unix)]
+async fn reload_on_hangup(
+    app: Arc<App>,
+    path: PathBuf,
+    parts: RouteParts,
+    mut hangups: tokio::signal::unix::Signal,
+) {
+    while hangups.recv().await.is_some() {
+        let reloaded = Config::load(Some(&path)).and_then(|c| parts.build(c.routes));
+        match reloaded {
+            Ok(routes) => {
+                let count = routes.len();
+                app.routes.store(Arc::new(routes));
+                app.log
+                    .event("config_reloaded", &[("routes", json!(count))]);
+            }
+            Err(e) => {
+                let why = match e {
+                    Error::Config(why) => why,
+                    Error::Rejected { message, .. } => message,
+                };
+                app.log.event(
+                    "config_reload_failed",
+                    &[
+                        ("error", json!(why)),
+                        ("kept", json!("the routes in force")),
+                    ],
+                );
+            }
+        }
+    }
 }
 
 /// The gate of route `i`: its credentials (any one of them), its scopes, the failure budget

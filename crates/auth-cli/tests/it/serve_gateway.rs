@@ -402,3 +402,47 @@ async fn with_upstream_token_the_upstream_can_check_that_the_gateway_sent_the_re
     // It is for the upstream only: not a token for the gateway's own audience.
     verify(&server.url).expect(1);
 }
+
+#[tokio::test]
+async fn sighup_swaps_the_routes_and_a_bad_config_keeps_them() {
+    let upstream = Upstream::start();
+    let dir = temp_dir("gateway-reload");
+    let routes = |public: &str| {
+        format!(
+            r#"{{"upstream": "{}", "routes": [{{"prefix": "{public}", "public": true}}]}}"#,
+            upstream.url
+        )
+    };
+    let (server, _) = Server::with_config(&dir, &routes("/a"));
+    // One keep-alive connection throughout: a reload does not drop it.
+    let http = reqwest::Client::new();
+    let status = |path: &str| {
+        let request = http.get(server.at(path)).send();
+        async move { request.await.unwrap().status() }
+    };
+    assert_eq!(status("/a").await, StatusCode::OK);
+    assert_eq!(status("/b").await, StatusCode::FORBIDDEN);
+    let config = dir.join("config.json");
+    std::fs::write(&config, routes("/b")).unwrap();
+    server.hang_up();
+    let until = |what: &'static str| {
+        let logs = server.log.clone();
+        async move {
+            for _ in 0..500 {
+                if std::fs::read_to_string(&logs).unwrap().contains(what) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("no {what} in the logs");
+        }
+    };
+    until("config_reloaded").await;
+    assert_eq!(status("/b").await, StatusCode::OK);
+    assert_eq!(status("/a").await, StatusCode::FORBIDDEN);
+    // A config that does not load: logged, and the routes in force stay.
+    std::fs::write(&config, "{not json").unwrap();
+    server.hang_up();
+    until("config_reload_failed").await;
+    assert_eq!(status("/b").await, StatusCode::OK);
+}

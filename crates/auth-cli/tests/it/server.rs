@@ -90,6 +90,18 @@ impl Server {
         self.child.wait().unwrap().code()
     }
 
+    /// Sends SIGHUP (reload the config).
+    pub(crate) fn hang_up(&self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-HUP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
     /// The logs so far.
     pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()

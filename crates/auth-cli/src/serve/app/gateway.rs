@@ -25,12 +25,10 @@ impl App {
         let started = Instant::now();
         let (mut parts, body) = request.into_parts();
         let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
-        let route = crate::serve::routes::pick(
-            &self.routes,
-            |r| &r.config,
-            &parts.method,
-            parts.uri.path(),
-        );
+        // The routes in force when the request arrived, whatever a reload does meanwhile.
+        let routes = self.routes.load_full();
+        let route =
+            crate::serve::routes::pick(&routes, |r| &r.config, &parts.method, parts.uri.path());
         let decided = match route {
             None => {
                 crate::serve::metrics::decision("proxy", StatusCode::FORBIDDEN, started.elapsed());

@@ -327,6 +327,10 @@ impl TokenSource {
         let inner = &*self.inner;
         let result = self.obtain().await;
         inner.attempts.fetch_add(1, Ordering::AcqRel);
+        #[cfg(feature = "metrics")]
+        metrics::counter!("auth_token_refreshes_total",
+            "outcome" => if result.is_ok() { "ok" } else { "error" })
+        .increment(1);
         let now = inner.settings.client.clock().now();
         match result {
             Ok((tokens, saved)) => {

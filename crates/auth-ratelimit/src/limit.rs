@@ -13,6 +13,16 @@ use http::HeaderMap;
 
 use crate::{Quota, RateLimiter};
 
+/// Counts a refusal (`auth_ratelimit_rejections_total`) with the `metrics` feature.
+#[allow(clippy::result_large_err)] // auth-core's Denial, by value as every limiter returns it
+fn counted(decided: Result<HeaderMap, Denial>) -> Result<HeaderMap, Denial> {
+    #[cfg(feature = "metrics")]
+    if decided.is_err() {
+        metrics::counter!("auth_ratelimit_rejections_total").increment(1);
+    }
+    decided
+}
+
 impl<C: Clock, S: BuildHasher + Clone + Send + Sync> Limiter for RateLimiter<String, C, S> {
     fn admit(
         &self,
@@ -23,7 +33,7 @@ impl<C: Clock, S: BuildHasher + Clone + Send + Sync> Limiter for RateLimiter<Str
             Ok(decision) => self.enforce(&decision).map_err(Denial::from),
             Err(e) => Err(Denial::Failed(e.into())),
         };
-        std::future::ready(decided)
+        std::future::ready(counted(decided))
     }
 
     fn admit_under(
@@ -39,7 +49,7 @@ impl<C: Clock, S: BuildHasher + Clone + Send + Sync> Limiter for RateLimiter<Str
             Ok((quota, decision)) => self.enforce_under(&quota, &decision).map_err(Denial::from),
             Err(e) => Err(Denial::Failed(e.into())),
         };
-        std::future::ready(decided)
+        std::future::ready(counted(decided))
     }
 }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use auth_ratelimit::Quota;
 use auth_ratelimit::client_addr::{ForwardedHeader, TrustedProxies};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::rate_limits::{quota, rate_limit};
 use crate::output::{Error, read_file};
 
 /// The gateway's settings.
@@ -168,41 +169,6 @@ impl Default for Proxies {
 
 fn string(value: &Value) -> Option<String> {
     value.as_str().map(str::to_owned)
-}
-
-pub(crate) fn rate_limit(value: &Value) -> Result<Quota, String> {
-    let map: &Map<String, Value> = value.as_object().ok_or("rate_limit must be an object")?;
-    let mut requests = None;
-    let mut period = None;
-    let mut burst = None;
-    for (key, value) in map {
-        let n = value
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or(format!("rate_limit.{key} must be a whole number"))?;
-        match key.as_str() {
-            "requests" => requests = Some(n),
-            "period_secs" => period = Some(n),
-            "burst" => burst = Some(n),
-            other => return Err(format!("unknown rate_limit setting {other:?}")),
-        }
-    }
-    let requests = requests.ok_or("rate_limit.requests is required")?;
-    let period = period.ok_or("rate_limit.period_secs is required")?;
-    quota(requests, period, burst).map_err(|e| match e {
-        Error::Config(m) | Error::Rejected { message: m, .. } => m,
-    })
-}
-
-fn quota(requests: u32, period_secs: u32, burst: Option<u32>) -> Result<Quota, Error> {
-    let quota = Quota::new(requests, Duration::from_secs(period_secs.into()))
-        .map_err(|e| Error::config(format!("rate limit: {e}")))?;
-    match burst {
-        Some(b) => quota
-            .with_burst(b)
-            .map_err(|e| Error::config(format!("rate limit: {e}"))),
-        None => Ok(quota),
-    }
 }
 
 #[cfg(test)]

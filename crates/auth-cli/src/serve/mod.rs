@@ -16,6 +16,7 @@ mod listener;
 mod log;
 mod metrics;
 mod proxy;
+mod rate_limits;
 mod routes;
 mod tls;
 mod token;

@@ -184,7 +184,7 @@ fn route(value: &Value) -> Result<RouteConfig, String> {
                     .collect();
                 route.scopes = Some(scopes.ok_or("scopes: scope tokens")?.join(" "));
             }
-            "rate_limit" => route.quota = Some(super::config::rate_limit(v)?),
+            "rate_limit" => route.quota = Some(super::rate_limits::rate_limit(v)?),
             "max_body_bytes" => route.max_body = v.as_u64().ok_or("max_body_bytes: a number")?,
             other => return Err(format!("unknown setting {other:?}")),
         }

@@ -359,6 +359,22 @@ async fn route_policies_pick_the_longest_prefix_and_deny_what_no_route_allows() 
         .unwrap();
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(upstream.seen().await.len(), before);
+    // The library crates' own counters, through the metrics facade: the discovered JWKS
+    // fetch and the limiter's refusal.
+    let metrics = get(&http, server.at("/metrics"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"auth_jwks_fetches_total{outcome="ok"} 1"#,
+        "auth_ratelimit_rejections_total 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -40,6 +40,10 @@ impl Shared {
             done: false,
         };
         let outcome = self.fetch().await;
+        #[cfg(feature = "metrics")]
+        metrics::counter!("auth_jwks_fetches_total",
+            "outcome" => if outcome.is_ok() { "ok" } else { "error" })
+        .increment(1);
         let now = self.clock.now();
         {
             let mut book = self.book();

@@ -30,6 +30,8 @@ mod serve_fleet;
 mod serve_gateway;
 #[path = "it/serve_key_rate.rs"]
 mod serve_key_rate;
+#[path = "it/serve_metrics.rs"]
+mod serve_metrics;
 #[path = "it/serve_nginx.rs"]
 mod serve_nginx;
 #[path = "it/serve_tls.rs"]

@@ -67,6 +67,8 @@ pub(crate) struct App {
     /// The policies for the upstream's paths (empty without one).
     /// Swapped whole when the config is reloaded (SIGHUP).
     pub(crate) routes: arc_swap::ArcSwap<Vec<super::routes::Route>>,
+    /// Whether `/metrics` is served on a listener of its own (`--metrics-listen`).
+    pub(crate) metrics_apart: bool,
     /// Whether the listener speaks TLS (for `X-Forwarded-Proto`).
     pub(crate) tls: bool,
 }
@@ -206,15 +208,8 @@ impl App {
                 Reply::method_not_allowed("GET, HEAD")
             }
             "/oauth/token" | "/oauth/introspect" => Reply::method_not_allowed("POST"),
-            "/metrics" if get => {
-                let mut r = Reply::json(StatusCode::OK, &Value::Null);
-                r.body = super::metrics::render();
-                r.headers.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4"),
-                );
-                r
-            }
+            "/metrics" if self.metrics_apart => Reply::not_found(),
+            "/metrics" if get => Reply::from_response(super::metrics::response()),
             // Any method: nginx's auth_request asks with the original request's.
             "/auth/verify" => forward_auth::verify(self, &parts, peer).await,
             p if p.starts_with(ENVOY_PREFIX) && p[ENVOY_PREFIX.len()..].starts_with('/') => {

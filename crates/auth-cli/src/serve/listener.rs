@@ -139,6 +139,38 @@ async fn respond(
     reply.into_response().map(proxy::full)
 }
 
+/// Serves `GET /metrics` (and nothing else) on `listener`, for `--metrics-listen`.
+pub(crate) async fn serve_metrics(listener: tokio::net::TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let service = service_fn(|request: hyper::Request<Incoming>| async move {
+            let response = match (request.method(), request.uri().path()) {
+                (&http::Method::GET | &http::Method::HEAD, "/metrics") => {
+                    super::metrics::response()
+                }
+                _ => {
+                    let mut r = http::Response::new(String::new());
+                    *r.status_mut() = http::StatusCode::NOT_FOUND;
+                    r
+                }
+            };
+            Ok::<_, Infallible>(response.map(proxy::full))
+        });
+        tokio::spawn(async move {
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(IO_TIMEOUT);
+            let _ = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 /// Resolves on Ctrl-C or SIGTERM, naming which.
 async fn shutdown_signal() -> &'static str {
     #[cfg(unix)]

@@ -45,6 +45,16 @@ pub(crate) fn render() -> String {
         .unwrap_or_default()
 }
 
+/// The `200` with the text exposition.
+pub(crate) fn response() -> http::Response<String> {
+    let mut response = http::Response::new(render());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
 /// One gate decision on `route`, answered `status` after `elapsed`.
 pub(crate) fn decision(route: &'static str, status: StatusCode, elapsed: Duration) {
     metrics::counter!("auth_decisions_total", "route" => route, "outcome" => outcome(status))

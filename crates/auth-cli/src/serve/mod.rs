@@ -88,6 +88,13 @@ pub(crate) struct ServeArgs {
     /// `upstream` in the config.
     #[arg(long, value_name = "URL")]
     upstream: Option<String>,
+    /// Serve GET /metrics on this address instead of the main listener (which then answers
+    /// 404 there): for a scraper on another network than the clients.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// The log lines on standard error: json (one object per line) or text.
+    #[arg(long, value_enum, default_value_t = log::LogFormat::Json, value_name = "FORMAT")]
+    log_format: log::LogFormat,
 }
 
 /// Runs the server until a shutdown signal.
@@ -114,6 +121,15 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         None => None,
     };
     metrics::install();
+    Log::set_format(args.log_format);
+    let metrics_listener = match args.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::config(format!("cannot listen on {addr}: {e}")))?,
+        ),
+        None => None,
+    };
     // Bind first: a busy port must not cost the one showing of the admin key.
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -222,6 +238,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         clock,
         log: Log,
         upstream,
+        metrics_apart: metrics_listener.is_some(),
         routes: ArcSwap::from_pointee(routes),
         tls: tls.is_some(),
     });
@@ -241,6 +258,12 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         ));
     }
 
+    if let Some(listener) = metrics_listener {
+        let addr = listener.local_addr().map_err(Error::config)?;
+        app.log
+            .event("metrics_listening", &[("listen", json!(addr.to_string()))]);
+        tokio::spawn(listener::serve_metrics(listener));
+    }
     if out.json {
         stdout_line(
             &json!({"listening": format!("{scheme}://{bound}"), "issuer": issuer}).to_string(),

@@ -139,6 +139,19 @@ async fn respond(
     reply.into_response().map(proxy::full)
 }
 
+/// A listener on `addr` whose queue of connections not yet accepted holds 4096 (tokio's
+/// default is 1024): a burst of clients waits there instead of retrying its SYN a second
+/// later.
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
 /// Serves `GET /metrics` (and nothing else) on `listener`, for `--metrics-listen`.
 pub(crate) async fn serve_metrics(listener: tokio::net::TcpListener) {
     loop {

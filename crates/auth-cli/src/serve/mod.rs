@@ -131,8 +131,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
         None => None,
     };
     // Bind first: a busy port must not cost the one showing of the admin key.
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
+    let listener = listener::bind(args.listen)
         .map_err(|e| Error::config(format!("cannot listen on {}: {e}", args.listen)))?;
     let bound = listener.local_addr().map_err(Error::config)?;
     let data = DataDir::open(&args.data)?;

@@ -161,3 +161,36 @@ async fn shutdown_lets_the_request_in_flight_finish() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(code, Some(0));
 }
+
+/// Ten thousand idle connections (the default `max_connections`) are held without harm: the
+/// server still answers on one of them, and the next connection gets the 503.
+#[test]
+fn ten_thousand_idle_connections_are_held_and_one_more_is_refused() {
+    const IDLE: usize = 10_000;
+    let dir = temp_dir("faults-idle");
+    // Heads may take a minute: the idle connections must outlive the opening of the rest.
+    let (server, _) = Server::with_config(&dir, r#"{"header_timeout_secs": 60}"#);
+    let mut idle = Vec::with_capacity(IDLE);
+    for i in 0..IDLE {
+        match TcpStream::connect(addr(&server)) {
+            Ok(s) => idle.push(s),
+            Err(e) => panic!(
+                "connection {i}: {e} (this test needs `ulimit -n` above {}; .ci/run raises it)",
+                2 * IDLE
+            ),
+        }
+    }
+    let mut over = TcpStream::connect(addr(&server)).unwrap();
+    let mut answer = String::new();
+    over.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    // Every one of them is still served.
+    for i in [0, IDLE / 2, IDLE - 1] {
+        let s = &mut idle[i];
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"HTTP/1.1 200");
+    }
+}

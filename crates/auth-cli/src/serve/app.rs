@@ -288,14 +288,15 @@ impl App {
         parts: &mut Parts,
         peer: SocketAddr,
     ) -> Result<HeaderMap, Reply> {
-        self.admit_with(&self.api_gate, route, parts, peer).await
+        self.admit_with(&self.api_gate, route.into(), parts, peer)
+            .await
     }
 
     /// [`App::admit`] with `gate` (a route policy's).
     async fn admit_with(
         &self,
         gate: &BoxGate,
-        route: &'static str,
+        route: super::metrics::Label,
         parts: &mut Parts,
         peer: SocketAddr,
     ) -> Result<HeaderMap, Reply> {
@@ -305,7 +306,7 @@ impl App {
         let status = decided
             .as_ref()
             .map_or_else(Denial::status, |_| StatusCode::OK);
-        super::metrics::decision(route, status, started.elapsed());
+        super::metrics::decision(&route, status, started.elapsed());
         decided.map_err(|denial| {
             self.log_denial(&denial);
             Reply::from_response(self.challenge(denial).to_response())

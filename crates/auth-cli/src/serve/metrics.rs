@@ -4,7 +4,7 @@
 //!
 //! | metric | labels |
 //! |---|---|
-//! | `auth_decisions_total` | `route` (`api`, `proxy`, `verify`), `outcome` (`allowed`, `bad_request`, `unauthenticated`, `forbidden`, `rate_limited`, `unavailable`, `error`) |
+//! | `auth_decisions_total` | `route` (`api`, `verify`, a configured route's prefix such as `/orders`, `none` when no route allowed the request), `outcome` (`allowed`, `bad_request`, `unauthenticated`, `forbidden`, `rate_limited`, `unavailable`, `error`) |
 //! | `auth_decision_seconds` (histogram) | `route` |
 //! | `auth_upstream_responses_total` | `status` (the upstream's, or `502`/`504` for the gateway's own answer when it failed) |
 //! | `auth_upstream_seconds` (histogram) | |
@@ -56,11 +56,15 @@ pub(crate) fn response() -> http::Response<String> {
 }
 
 /// One gate decision on `route`, answered `status` after `elapsed`.
-pub(crate) fn decision(route: &'static str, status: StatusCode, elapsed: Duration) {
-    metrics::counter!("auth_decisions_total", "route" => route, "outcome" => outcome(status))
+pub(crate) fn decision(route: &Label, status: StatusCode, elapsed: Duration) {
+    metrics::counter!("auth_decisions_total", "route" => route.clone(), "outcome" => outcome(status))
         .increment(1);
-    metrics::histogram!("auth_decision_seconds", "route" => route).record(elapsed);
+    metrics::histogram!("auth_decision_seconds", "route" => route.clone()).record(elapsed);
 }
+
+/// A decision's `route` label: `api`, `verify`, a configured route's prefix, or `none`
+/// (no route allowed the request).
+pub(crate) type Label = std::borrow::Cow<'static, str>;
 
 /// One upstream exchange: its status (or the gateway's 502/504) after `elapsed`.
 pub(crate) fn upstream(status: StatusCode, elapsed: Duration) {

@@ -138,8 +138,8 @@ async fn a_valid_key_reaches_the_upstream_as_an_identity_and_a_bad_one_never_doe
         .await
         .unwrap();
     for line in [
-        r#"auth_decisions_total{route="proxy",outcome="allowed"} 3"#,
-        r#"auth_decisions_total{route="proxy",outcome="unauthenticated"} 2"#,
+        r#"auth_decisions_total{route="/",outcome="allowed"} 3"#,
+        r#"auth_decisions_total{route="/",outcome="unauthenticated"} 2"#,
         r#"auth_upstream_responses_total{status="418"} 1"#,
     ] {
         assert!(
@@ -369,6 +369,10 @@ async fn route_policies_pick_the_longest_prefix_and_deny_what_no_route_allows() 
     for line in [
         r#"auth_jwks_fetches_total{outcome="ok"} 1"#,
         "auth_ratelimit_rejections_total 1",
+        // Decisions by the route that took them; `none` when no route allowed the request.
+        r#"auth_decisions_total{route="/admin",outcome="forbidden"} 1"#,
+        r#"auth_decisions_total{route="/orders",outcome="rate_limited"} 1"#,
+        r#"auth_decisions_total{route="none",outcome="forbidden"} 2"#,
     ] {
         assert!(
             metrics.lines().any(|l| l == line),

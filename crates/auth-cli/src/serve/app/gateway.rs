@@ -31,7 +31,11 @@ impl App {
             crate::serve::routes::pick(&routes, |r| &r.config, &parts.method, parts.uri.path());
         let decided = match route {
             None => {
-                crate::serve::metrics::decision("proxy", StatusCode::FORBIDDEN, started.elapsed());
+                crate::serve::metrics::decision(
+                    &"none".into(),
+                    StatusCode::FORBIDDEN,
+                    started.elapsed(),
+                );
                 Err(Reply::json(
                     StatusCode::FORBIDDEN,
                     &json!({"error": "forbidden", "error_description": "no route allows this request"}),
@@ -40,7 +44,7 @@ impl App {
             Some(route) => match &route.gate {
                 None => Ok((route, HeaderMap::new())),
                 Some(gate) => self
-                    .admit_with(gate, "proxy", &mut parts, peer)
+                    .admit_with(gate, route.config.prefix.clone().into(), &mut parts, peer)
                     .await
                     .map(|limits| (route, limits)),
             },

@@ -140,6 +140,8 @@ impl RedisLimiter {
             },
             Err(e) => Box::new(e),
         };
+        #[cfg(feature = "metrics")]
+        metrics::counter!("auth_ratelimit_store_errors_total", "store" => "redis").increment(1);
         match (&self.on_failure, &self.local, own) {
             (FailurePolicy::FailOpen, _, _) => Ok(LimitDecision::new(Outcome::Allowed, &[])),
             (FailurePolicy::FallbackLocal, Some(local), None) => local.check_cost(key, cost),

@@ -135,7 +135,16 @@ where
         let gate = Arc::clone(&self.gate);
         let protocol = self.protocol;
         let metadata = self.metadata.clone();
-        Box::pin(async move {
+        // One span per request through the gate: its path, then the decision (the status it
+        // answers, and a refusal's server-side reason; never the credential). The inner
+        // service runs inside it, so its own spans nest under the decision.
+        let span = tracing::info_span!(
+            "auth.gate",
+            path = %request.uri().path(),
+            status = tracing::field::Empty,
+            reason = tracing::field::Empty,
+        );
+        let future = async move {
             let (mut parts, body) = request.into_parts();
             if let Some(m) = &metadata
                 && parts.uri.path() == m.metadata_path()
@@ -147,6 +156,7 @@ where
             crate::axum::peer_from_connect_info(&mut parts);
             match gate.check(&mut parts).await {
                 Ok(headers) => {
+                    tracing::Span::current().record("status", "passed");
                     let mut response = inner.call(Request::from_parts(parts, body)).await?;
                     for (name, value) in &headers {
                         response.headers_mut().append(name, value.clone());
@@ -154,6 +164,11 @@ where
                     Ok(response.map(Either::Right))
                 }
                 Err(mut denial) => {
+                    let current = tracing::Span::current();
+                    current.record("status", denial.status().as_u16());
+                    if let Denial::Rejected(r) = &denial {
+                        current.record("reason", r.reason());
+                    }
                     log(&denial, &parts);
                     if let Some(m) = &metadata {
                         denial =
@@ -166,7 +181,8 @@ where
                     Ok(response.map(Either::Left))
                 }
             }
-        })
+        };
+        Box::pin(tracing::Instrument::instrument(future, span))
     }
 }
 

@@ -9,7 +9,7 @@ use crate::commands::NOW;
 use crate::support::{run, temp_dir, write};
 
 /// A loopback issuer whose metadata and JWKS publish the public half of `key` (a JWK file).
-async fn issuer(key: &str) -> MockServer {
+pub(crate) async fn issuer(key: &str) -> MockServer {
     let server = MockServer::start().await;
     let public: Value =
         serde_json::from_str(&run(&["jwk", "public", key]).expect(0).stdout).unwrap();

@@ -54,6 +54,21 @@ impl Drop for Upstream {
     }
 }
 
+/// Fails unless `/metrics` has each of `lines`, exactly.
+async fn expect_metrics(server: &Server, lines: &[&str]) {
+    let metrics = get(&client(), server.at("/metrics"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for line in lines {
+        assert!(
+            metrics.lines().any(|l| l == *line),
+            "{line} not in\n{metrics}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_valid_key_reaches_the_upstream_as_an_identity_and_a_bad_one_never_does() {
     let upstream = Upstream::start();
@@ -132,21 +147,15 @@ async fn a_valid_key_reaches_the_upstream_as_an_identity_and_a_bad_one_never_doe
     assert_eq!(body["path"], "/api/whoami", "{body}");
 
     // The decisions are counted.
-    let metrics = get(&http, server.at("/metrics"), None)
-        .await
-        .text()
-        .await
-        .unwrap();
-    for line in [
-        r#"auth_decisions_total{route="/",outcome="allowed"} 3"#,
-        r#"auth_decisions_total{route="/",outcome="unauthenticated"} 2"#,
-        r#"auth_upstream_responses_total{status="418"} 1"#,
-    ] {
-        assert!(
-            metrics.lines().any(|l| l == line),
-            "{line} not in\n{metrics}"
-        );
-    }
+    expect_metrics(
+        &server,
+        &[
+            r#"auth_decisions_total{route="/",outcome="allowed"} 3"#,
+            r#"auth_decisions_total{route="/",outcome="unauthenticated"} 2"#,
+            r#"auth_upstream_responses_total{status="418"} 1"#,
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -225,28 +234,18 @@ async fn forward_auth_answers_traefik_nginx_and_envoy() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let metrics = get(&http, server.at("/metrics"), None)
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l == r#"auth_decisions_total{route="verify",outcome="allowed"} 3"#),
-        "{metrics}"
-    );
+    expect_metrics(
+        &server,
+        &[r#"auth_decisions_total{route="verify",outcome="allowed"} 3"#],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn route_policies_pick_the_longest_prefix_and_deny_what_no_route_allows() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
     let upstream = Upstream::start();
     let dir = temp_dir("gateway-routes");
     // An OpenID provider on loopback whose tokens the /partners route takes.
-    let provider = MockServer::start().await;
     let signing = crate::support::write(
         &dir,
         "idp.jwk",
@@ -254,23 +253,7 @@ async fn route_policies_pick_the_longest_prefix_and_deny_what_no_route_allows() 
             .expect(0)
             .stdout,
     );
-    let public: Value = serde_json::from_str(
-        &crate::support::run(&["jwk", "public", &signing])
-            .expect(0)
-            .stdout,
-    )
-    .unwrap();
-    let doc = serde_json::json!({"issuer": provider.uri(), "jwks_uri": format!("{}/jwks", provider.uri())});
-    for (at, body) in [
-        ("/.well-known/openid-configuration", doc),
-        ("/jwks", public),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(at))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .mount(&provider)
-            .await;
-    }
+    let provider = crate::issuer_url::issuer(&signing).await;
     let config = serde_json::json!({
         "upstream": upstream.url,
         "routes": [
@@ -361,24 +344,18 @@ async fn route_policies_pick_the_longest_prefix_and_deny_what_no_route_allows() 
     assert_eq!(upstream.seen().await.len(), before);
     // The library crates' own counters, through the metrics facade: the discovered JWKS
     // fetch and the limiter's refusal.
-    let metrics = get(&http, server.at("/metrics"), None)
-        .await
-        .text()
-        .await
-        .unwrap();
-    for line in [
-        r#"auth_jwks_fetches_total{outcome="ok"} 1"#,
-        "auth_ratelimit_rejections_total 1",
-        // Decisions by the route that took them; `none` when no route allowed the request.
-        r#"auth_decisions_total{route="/admin",outcome="forbidden"} 1"#,
-        r#"auth_decisions_total{route="/orders",outcome="rate_limited"} 1"#,
-        r#"auth_decisions_total{route="none",outcome="forbidden"} 2"#,
-    ] {
-        assert!(
-            metrics.lines().any(|l| l == line),
-            "{line} not in\n{metrics}"
-        );
-    }
+    expect_metrics(
+        &server,
+        &[
+            r#"auth_jwks_fetches_total{outcome="ok"} 1"#,
+            "auth_ratelimit_rejections_total 1",
+            // Decisions by the route that took them; `none` when no route allowed the request.
+            r#"auth_decisions_total{route="/admin",outcome="forbidden"} 1"#,
+            r#"auth_decisions_total{route="/orders",outcome="rate_limited"} 1"#,
+            r#"auth_decisions_total{route="none",outcome="forbidden"} 2"#,
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -150,7 +150,13 @@ impl App {
         // The path only: a query string may carry a credential.
         let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
         let client = self.budgets.client_addr(&parts.headers, peer);
-        let (reply, principal) = self.route(parts, body, peer).await;
+        let span = request_span(&parts.method, parts.uri.path());
+        let (reply, principal) =
+            tracing::Instrument::instrument(self.route(parts, body, peer), span.clone()).await;
+        span.record("status", reply.status.as_u16());
+        if let Some(p) = &principal {
+            span.record("subject", p.subject());
+        }
         let mut fields = vec![
             ("method", method),
             ("path", path),
@@ -356,6 +362,7 @@ impl App {
                     .event("auth_error", &[("error", json!(e.to_string()))]);
             }
             Denial::Rejected(r) => {
+                tracing::Span::current().record("reason", r.reason());
                 self.log
                     .event("auth_refused", &[("reason", json!(r.reason()))]);
             }
@@ -372,6 +379,19 @@ impl App {
 /// A gate let a request through without the principal it should have put there.
 fn missing_principal() -> auth_core::Error {
     auth_core::Error::Misconfigured("no principal after authentication".into())
+}
+
+/// The span of one request: its method and path (never the query, which may carry a
+/// credential), then its status, the caller, and a refusal's reason.
+pub(crate) fn request_span(method: &Method, path: &str) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %method,
+        path = %path,
+        status = tracing::field::Empty,
+        subject = tracing::field::Empty,
+        reason = tracing::field::Empty,
+    )
 }
 
 /// `GET /api/whoami`.

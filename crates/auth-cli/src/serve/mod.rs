@@ -15,6 +15,8 @@ mod issued;
 mod listener;
 mod log;
 mod metrics;
+#[cfg(feature = "otel")]
+mod otel;
 mod proxy;
 mod rate_limits;
 mod routes;
@@ -92,6 +94,11 @@ pub(crate) struct ServeArgs {
     /// 404 there): for a scraper on another network than the clients.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// Export a span per request over OTLP/HTTP to this collector URL (for example
+    /// http://127.0.0.1:4318/v1/traces).
+    #[cfg(feature = "otel")]
+    #[arg(long, value_name = "URL")]
+    otlp_endpoint: Option<String>,
     /// The log lines on standard error: json (one object per line) or text.
     #[arg(long, value_enum, default_value_t = log::LogFormat::Json, value_name = "FORMAT")]
     log_format: log::LogFormat,
@@ -122,6 +129,12 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     };
     metrics::install();
     Log::set_format(args.log_format);
+    #[cfg(feature = "otel")]
+    let tracing = args
+        .otlp_endpoint
+        .as_deref()
+        .map(otel::install)
+        .transpose()?;
     let metrics_listener = match args.metrics_listen {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
@@ -277,7 +290,12 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
             ("issuer", json!(issuer)),
         ],
     );
-    listener::accept_loop(listener, tls, app).await
+    let served = listener::accept_loop(listener, tls, app).await;
+    #[cfg(feature = "otel")]
+    if let Some(tracing) = tracing {
+        let _ = tokio::task::spawn_blocking(move || tracing.finish()).await;
+    }
+    served
 }
 
 /// What a route's gate is made of, kept to remake the routes when the config is reloaded.

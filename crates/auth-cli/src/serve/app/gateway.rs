@@ -22,6 +22,21 @@ impl App {
         request: hyper::Request<hyper::body::Incoming>,
         peer: SocketAddr,
     ) -> http::Response<Body> {
+        let span = super::request_span(request.method(), request.uri().path());
+        let response =
+            tracing::Instrument::instrument(self.proxied(upstream, request, peer), span.clone())
+                .await;
+        span.record("status", response.status().as_u16());
+        response
+    }
+
+    /// [`App::proxy`], inside the request's span.
+    async fn proxied(
+        &self,
+        upstream: &Upstream,
+        request: hyper::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> http::Response<Body> {
         let started = Instant::now();
         let (mut parts, body) = request.into_parts();
         let (method, path) = (json!(parts.method.as_str()), json!(parts.uri.path()));
@@ -63,6 +78,9 @@ impl App {
             ),
             Ok((route, limits)) => {
                 let principal = parts.extensions.get::<Principal>().cloned();
+                if let Some(p) = &principal {
+                    tracing::Span::current().record("subject", p.subject());
+                }
                 let identity = principal
                     .as_ref()
                     .map(|p| self.identity_for(upstream, p))

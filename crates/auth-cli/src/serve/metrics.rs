@@ -64,7 +64,9 @@ pub(crate) fn decision(route: &Label, status: StatusCode, elapsed: Duration) {
 
 /// A decision's `route` label: `api`, `verify`, a configured route's prefix, or `none`
 /// (no route allowed the request).
-pub(crate) type Label = std::borrow::Cow<'static, str>;
+/// A route's label is made once, when its route is (an `Arc` inside): no allocation per
+/// request.
+pub(crate) type Label = metrics::SharedString;
 
 /// One upstream exchange: its status (or the gateway's 502/504) after `elapsed`.
 pub(crate) fn upstream(status: StatusCode, elapsed: Duration) {

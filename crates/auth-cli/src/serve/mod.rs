@@ -381,7 +381,12 @@ fn route_gate(
 ) -> Result<routes::Route, Error> {
     use routes::Credential;
     if config.public {
-        return Ok(routes::Route { config, gate: None });
+        let label = std::sync::Arc::<str>::from(config.prefix.as_str()).into();
+        return Ok(routes::Route {
+            config,
+            gate: None,
+            label,
+        });
     }
     let mut jwt_issuers = Vec::new();
     let mut own_tokens = None;
@@ -450,6 +455,7 @@ fn route_gate(
         .then(caller)
         .boxed();
     Ok(routes::Route {
+        label: std::sync::Arc::<str>::from(config.prefix.as_str()).into(),
         config,
         gate: Some(gate),
     })

@@ -88,6 +88,8 @@ impl RouteConfig {
 pub(crate) struct Route {
     pub(crate) config: RouteConfig,
     pub(crate) gate: Option<BoxGate>,
+    /// Its `route` label in the metrics: the prefix.
+    pub(crate) label: super::metrics::Label,
 }
 
 /// The JWTs a route accepts: the issuers named by its `jwt` credentials (one verifier, the
@@ -102,7 +104,8 @@ pub(crate) struct RouteTokens {
 
 impl VerifyToken for RouteTokens {
     fn recognizes(&self, token: &str) -> bool {
-        token.bytes().filter(|b| *b == b'.').count() == 2
+        self.issuers.as_ref().is_some_and(|v| v.recognizes(token))
+            || self.own.as_ref().is_some_and(|o| o.recognizes(token))
     }
 
     async fn verify(&self, token: &str) -> Result<TokenVerdict, auth_core::Error> {

@@ -194,3 +194,50 @@ fn ten_thousand_idle_connections_are_held_and_one_more_is_refused() {
         assert_eq!(&buf, b"HTTP/1.1 200");
     }
 }
+
+#[tokio::test]
+async fn a_streamed_body_over_the_routes_limit_is_cut_off_there() {
+    let upstream = Upstream::start();
+    let dir = temp_dir("faults-chunked");
+    let config = format!(
+        r#"{{"upstream": "{}", "routes": [{{"prefix": "/", "max_body_bytes": 1000}}]}}"#,
+        upstream.url
+    );
+    let (server, data) = Server::with_config(&dir, &config);
+    let (key, _) = create_key(&data, "alice", &["read"]);
+    let send = |chunks: usize| {
+        let mut s = TcpStream::connect(addr(&server)).unwrap();
+        let head = format!(
+            "POST /upload HTTP/1.1\r\nHost: x\r\nX-API-Key: {key}\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        // The gateway may answer and close before the body's end: later writes may fail.
+        let mut body = Vec::new();
+        for _ in 0..chunks {
+            body.extend_from_slice(b"64\r\n");
+            body.extend_from_slice(&[b'z'; 100]);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"0\r\n\r\n");
+        let _ = s.write_all(&body);
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer
+    };
+    // The positive twin: 900 bytes, under the limit, arrive whole.
+    let under = send(9);
+    assert!(under.starts_with("HTTP/1.1 200"), "{under}");
+    assert_eq!(
+        upstream.seen().await[0]["body_bytes"],
+        0,
+        "chunked: no content-length"
+    );
+    // 3,000 bytes: the body stops at the limit and the request fails: a 502, or, when the
+    // gateway closed while the rest was still arriving, a reset before it could be read.
+    let over = send(30);
+    assert!(
+        over.is_empty() || over.starts_with("HTTP/1.1 502"),
+        "{over}"
+    );
+}

@@ -59,7 +59,7 @@ impl App {
             Some(route) => match &route.gate {
                 None => Ok((route, HeaderMap::new())),
                 Some(gate) => self
-                    .admit_with(gate, route.config.prefix.clone().into(), &mut parts, peer)
+                    .admit_with(gate, route.label.clone(), &mut parts, peer)
                     .await
                     .map(|limits| (route, limits)),
             },

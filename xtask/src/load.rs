@@ -2,8 +2,8 @@
 //! gateway against its upstream reached directly (issue #19: the gateway keeps at least 0.7x
 //! the direct throughput and adds under 1 ms at p99, at 1 and 64 connections).
 //!
-//! Usage: [`USAGE`]. Each connection sends GET requests back to back and reads each body to
-//! its end; a request is measured when it starts after the warmup and ends before the end.
+//! Usage: [`USAGE`]. Each connection sends GET requests back to back (or, with `--rate`, on a
+//! fixed schedule) and reads each body to its end; a request is measured when it starts after the warmup and ends before the end.
 //! `--compare` runs the direct URL, then the proxied one, with the same settings, and prints
 //! the throughput ratio (proxied / direct) and the p99 the proxy adds. Loopback only: the host
 //! must be `127.0.0.1`, `::1` or `localhost` (which must resolve to a loopback address).
@@ -115,6 +115,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         connections: 1,
         warmup: Duration::from_secs(1),
         duration: Duration::from_secs(10),
+        rate: None,
     };
     let mut threads = None;
     let mut headers = Vec::new();
@@ -146,6 +147,17 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                     _ => return Err(format!("--threads: 1 to 256, not {n:?}")),
                 }
             }
+            "--rate" => {
+                let r = value("requests a second")?;
+                plan.rate = match r.parse::<f64>() {
+                    Ok(r) if r.is_finite() && (1.0..=10_000_000.0).contains(&r) => Some(r),
+                    _ => {
+                        return Err(format!(
+                            "--rate: 1 to 10000000 requests a second, not {r:?}"
+                        ));
+                    }
+                }
+            }
             "--duration" => plan.duration = seconds(arg, value("seconds")?, false)?,
             "--warmup" => plan.warmup = seconds(arg, value("seconds")?, true)?,
             "--header" => headers.push(parse_header(value("'Name: value'")?)?),
@@ -175,6 +187,8 @@ usage: cargo xtask load --url URL [OPTIONS]
   --connections N       keep-alive HTTP/1.1 connections, one closed loop each (default 1)
   --duration SECS       measured time (default 10)
   --warmup SECS         time before it, not measured (default 1)
+  --rate R              R requests a second over all connections, each on a fixed
+                        schedule (open loop; latency counts from when a request was due)
   --threads N           the generator's threads (default: one per connection, up to the cores)
   --header 'Name: v'    sent with every GET; repeatable
   --json                one JSON object instead of the text report

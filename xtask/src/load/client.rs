@@ -2,6 +2,11 @@
 //! by one task that sends GET requests back to back (a closed loop) and reads every body to
 //! its end. The task polls its connection itself, beside the request, so a request costs no
 //! hop between tasks or threads.
+//!
+//! With a rate (`--rate R`), each connection instead sends on a fixed schedule of R/N
+//! requests a second, staggered across connections (an open loop, as wrk2 does), and a
+//! request's latency counts from the time it was due, not the time it went out: a server that
+//! stalls is charged for the requests that waited behind the stall (no coordinated omission).
 
 use std::error::Error;
 use std::net::SocketAddr;
@@ -42,15 +47,21 @@ pub(crate) struct Plan {
     pub(crate) connections: usize,
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
+    /// Requests a second over all connections (an open loop); `None`: back to back.
+    pub(crate) rate: Option<f64>,
 }
 
 /// Runs `plan` against `target` on the current tokio runtime.
 pub(crate) async fn measure(target: &Target, plan: Plan) -> Report {
-    let window = Instant::now() + plan.warmup;
+    let start = Instant::now();
+    let window = start + plan.warmup;
     let end = window + plan.duration;
     let shared = Arc::new(target.clone());
     let tasks: Vec<_> = (0..plan.connections)
-        .map(|_| tokio::spawn(connection(Arc::clone(&shared), window, end)))
+        .map(|i| {
+            let schedule = Schedule::new(plan, i, start);
+            tokio::spawn(connection(Arc::clone(&shared), schedule, window, end))
+        })
         .collect();
     let mut tally = Tally::default();
     for task in tasks {
@@ -85,11 +96,43 @@ enum Failure {
     Error(String),
 }
 
-/// One connection's closed loop until `end`; records what finishes inside `[window, end]`.
-async fn connection(target: Arc<Target>, window: Instant, end: Instant) -> Tally {
+/// When one connection's requests are due, with a rate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Schedule {
+    pub(crate) next: Instant,
+    interval: Duration,
+}
+
+impl Schedule {
+    /// Connection `i` of `plan`'s: its first request is due at `start` plus its share of one
+    /// interval, so the connections' requests interleave evenly.
+    pub(crate) fn new(plan: Plan, i: usize, start: Instant) -> Option<Self> {
+        let rate = plan.rate?;
+        let interval = Duration::from_secs_f64(plan.connections as f64 / rate);
+        let offset = interval.mul_f64(i as f64 / plan.connections as f64);
+        Some(Self {
+            next: start + offset,
+            interval,
+        })
+    }
+}
+
+/// One connection's loop until `end`; records what finishes inside `[window, end]`.
+async fn connection(
+    target: Arc<Target>,
+    mut schedule: Option<Schedule>,
+    window: Instant,
+    end: Instant,
+) -> Tally {
     let mut tally = Tally::default();
     let mut open: Option<Conn> = None;
     loop {
+        if let Some(s) = schedule {
+            if s.next >= end {
+                break;
+            }
+            sleep_until(s.next).await;
+        }
         let now = Instant::now();
         if now >= end {
             break;
@@ -112,8 +155,12 @@ async fn connection(target: Arc<Target>, window: Instant, end: Instant) -> Tally
                 }
             },
         };
-        let started = Instant::now();
-        let deadline = (started + REQUEST_TIMEOUT).min(end);
+        // With a schedule, latency counts from when the request was due.
+        let started = schedule.map_or_else(Instant::now, |s| s.next);
+        if let Some(s) = schedule.as_mut() {
+            s.next += s.interval;
+        }
+        let deadline = (Instant::now() + REQUEST_TIMEOUT).min(end);
         match timeout_at(deadline, conn.exchange(&target)).await {
             Ok(Ok((status, bytes))) => {
                 let finished = Instant::now();

@@ -142,6 +142,10 @@ async fn server(close: bool) -> (String, Arc<AtomicU64>) {
 }
 
 async fn run(url: &str, connections: usize, duration_ms: u64) -> Report {
+    run_at(url, connections, duration_ms, None).await
+}
+
+async fn run_at(url: &str, connections: usize, duration_ms: u64, rate: Option<f64>) -> Report {
     let url = parse_url(url).expect("loopback URL");
     let header = parse_header("x-load: yes").expect("header");
     let target = resolve(&url, &[header]).await.expect("resolved");
@@ -149,6 +153,7 @@ async fn run(url: &str, connections: usize, duration_ms: u64) -> Report {
         connections,
         warmup: Duration::from_millis(200),
         duration: Duration::from_millis(duration_ms),
+        rate,
     };
     client::measure(&target, plan).await
 }
@@ -177,6 +182,42 @@ async fn two_connections_make_requests_and_count_statuses() {
     assert_eq!(json["requests"], report.requests);
     assert_eq!(json["connections"], 2);
     assert!(json["latency_us"]["p99_9"].is_u64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_sends_no_more_than_its_schedule() {
+    let (url, served) = server(false).await;
+    // 100 a second over 4 connections for 1 s after 0.2 s of warmup: 120 requests are due in
+    // all (each connection's first at the start, the rest every 40 ms), 100 in the window.
+    let report = run_at(&url, 4, 1000, Some(100.0)).await;
+    assert!(report.requests > 0, "{report:#?}");
+    assert_eq!(report.errors, 0, "{report:#?}");
+    assert!(report.requests <= 100 + 4, "{report:#?}");
+    assert!(served.load(Ordering::Relaxed) <= 120 + 4);
+    // The same server unscheduled sends many more in a tenth of the time.
+    let flat_out = run(&url, 4, 100).await;
+    assert!(flat_out.requests > 0, "{flat_out:#?}");
+}
+
+#[test]
+fn a_schedule_staggers_connections_evenly() {
+    let plan = Plan {
+        connections: 4,
+        warmup: Duration::ZERO,
+        duration: Duration::from_secs(1),
+        rate: Some(100.0),
+    };
+    let start = tokio::time::Instant::now();
+    let offsets: Vec<Duration> = (0..4)
+        .map(|i| client::Schedule::new(plan, i, start).expect("a rate").next - start)
+        .collect();
+    assert_eq!(
+        offsets,
+        [0, 10, 20, 30].map(Duration::from_millis),
+        "40 ms apart on each connection, 10 ms across them"
+    );
+    let unscheduled = Plan { rate: None, ..plan };
+    assert!(client::Schedule::new(unscheduled, 0, start).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,8 +104,14 @@ pub(crate) struct ServeArgs {
     log_format: log::LogFormat,
 }
 
-/// Runs the server until a shutdown signal.
+/// Runs the server until a shutdown signal, then writes out the log lines still buffered.
 pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
+    let result = run(args, out).await;
+    Log::flush();
+    result
+}
+
+async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
         _ => None,

@@ -12,7 +12,7 @@ use crate::support::temp_dir;
 async fn metrics_apart_from_the_clients() {
     let data = temp_dir("metrics-apart").join("data");
     let server = Server::start(&data, &["--metrics-listen", "127.0.0.1:0"]);
-    let logs = server.logs();
+    let logs = server.logs_with("metrics_listening");
     let line = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -44,7 +44,7 @@ async fn text_logs_for_people_json_by_default() {
     let text = Server::start(&data, &["--log-format", "text"]);
     let http = client();
     get(&http, text.at("/api/whoami"), None).await;
-    let logs = text.logs();
+    let logs = text.logs_with("path=/api/whoami");
     assert!(
         logs.lines()
             .any(|l| l.contains(" request method=GET path=/api/whoami status=401")),
@@ -54,7 +54,7 @@ async fn text_logs_for_people_json_by_default() {
     drop(text);
     let json = Server::start(&data, &[]);
     get(&http, json.at("/api/whoami"), None).await;
-    let logs = json.logs();
+    let logs = json.logs_with(r#""path":"/api/whoami""#);
     assert!(
         logs.lines()
             .all(|l| serde_json::from_str::<Value>(l).is_ok()),
@@ -88,7 +88,7 @@ async fn request_spans_are_exported_over_otlp() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // The reason the server logged for the refusal: the span carries the same.
-    let logs = server.logs();
+    let logs = server.logs_with("auth_refused");
     let reason = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

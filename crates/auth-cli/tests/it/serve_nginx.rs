@@ -41,7 +41,8 @@ impl Nginx {
             std::fs::create_dir_all(&prefix).unwrap();
             let temp = |name: &str| prefix.join(name).display().to_string();
             let config = format!(
-                "worker_processes 1;\ndaemon off;\npid {pid};\nerror_log {err};\n\
+                // One process: killing it leaves no orphaned worker behind.
+                "master_process off;\ndaemon off;\npid {pid};\nerror_log {err};\n\
                  events {{}}\nhttp {{\n access_log off;\n client_body_temp_path {a};\n \
                  proxy_temp_path {b};\n fastcgi_temp_path {c};\n uwsgi_temp_path {d};\n \
                  scgi_temp_path {e};\n{server}\n}}\n",

@@ -167,7 +167,7 @@ async fn token_endpoint_issues_and_refuses() {
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
 
     // No secret in the logs.
-    let logs = server.logs();
+    let logs = server.stop_and_logs();
     for secret in [&key, &access, &wrong] {
         assert!(!logs.contains(secret.as_str()), "a secret in the logs");
     }

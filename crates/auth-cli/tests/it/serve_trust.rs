@@ -250,7 +250,7 @@ async fn no_log_line_holds_a_credential() {
     whoami(&http, &server, &key, None).await;
     whoami(&http, &server, &token, None).await;
 
-    let logs = server.logs();
+    let logs = server.stop_and_logs();
     assert!(
         logs.contains("client_refused") && logs.contains("auth_refused"),
         "{logs}"

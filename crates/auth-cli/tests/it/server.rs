@@ -102,9 +102,36 @@ impl Server {
         );
     }
 
-    /// The logs so far.
+    /// The logs written so far. The server writes them in batches from a thread of their
+    /// own, so a line may come a little after the response it describes: to look for a line,
+    /// use [`Self::logs_with`], or [`Self::stop_and_logs`] for all of them.
     pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()
+    }
+
+    /// The logs once they contain `needle` (waits up to 10 s for the writer, then panics).
+    #[track_caller]
+    pub(crate) fn logs_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) {
+                return logs;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} in the logs:\n{logs}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Sends SIGTERM, checks the exit status is 0, and returns every line the server logged
+    /// (it writes out what is buffered before it exits).
+    pub(crate) fn stop_and_logs(self) -> String {
+        let log = self.log.clone();
+        assert_eq!(self.terminate(), Some(0));
+        std::fs::read_to_string(log).unwrap()
     }
 }
 

@@ -312,7 +312,15 @@ impl<V: VerifyToken> Authenticate for TokenAuthenticator<V> {
             return Ok(Decision::Unrecognized);
         }
         Ok(match self.verifier.verify(&found.value).await? {
-            TokenVerdict::Valid(principal) => Decision::Allow(principal),
+            TokenVerdict::Valid(principal) => {
+                // A sender-constrained token is not a bearer token (RFC 9449 §7.1, RFC 8705 §3).
+                match crate::confirmation::bearer_refusal(principal.attribute(), request) {
+                    None => Decision::Allow(principal),
+                    Some(why) => {
+                        Decision::Deny(Rejection::invalid_token(self.challenge.clone(), why))
+                    }
+                }
+            }
             TokenVerdict::Invalid(reason) => {
                 Decision::Deny(Rejection::invalid_token(self.challenge.clone(), reason))
             }

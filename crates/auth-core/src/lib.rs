@@ -64,6 +64,7 @@ pub mod authenticate;
 pub mod ca_certificates;
 pub mod challenge;
 pub mod clock;
+pub mod confirmation;
 pub mod credentials;
 pub mod gate;
 pub mod http_client;
@@ -88,6 +89,7 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a
 pub use ca_certificates::{CaCertificates, InvalidCaCertificates};
 pub use challenge::{BearerErrorCode, Challenge};
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock, UnixTime};
+pub use confirmation::{ClientCertificate, Confirmation};
 pub use credentials::{CredentialError, Location, TokenExtractor};
 pub use http_client::{
     BoxHttpClient, DynHttpClient, HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse,

@@ -43,13 +43,21 @@ pub enum RejectionKind {
     InsufficientScope,
     /// Over the rate limit (429, with `Retry-After`).
     RateLimited,
+    /// The DPoP proof (RFC 9449) is missing, malformed, replayed or not for this request or
+    /// this token (401, `DPoP error="invalid_dpop_proof"`).
+    InvalidProof,
+    /// The DPoP proof lacks the server's current nonce (401, `DPoP error="use_dpop_nonce"`,
+    /// with the nonce in `DPoP-Nonce`).
+    UseNonce,
 }
 
 impl RejectionKind {
     /// The HTTP status for this kind.
     pub const fn status(self) -> StatusCode {
         match self {
-            Self::Missing | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::Missing | Self::InvalidToken | Self::InvalidProof | Self::UseNonce => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::InsufficientScope => StatusCode::FORBIDDEN,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -62,7 +70,7 @@ impl RejectionKind {
             Self::InvalidRequest => Some(BearerErrorCode::InvalidRequest),
             Self::InvalidToken => Some(BearerErrorCode::InvalidToken),
             Self::InsufficientScope => Some(BearerErrorCode::InsufficientScope),
-            Self::Missing | Self::RateLimited => None,
+            Self::Missing | Self::RateLimited | Self::InvalidProof | Self::UseNonce => None,
         }
     }
 
@@ -74,6 +82,8 @@ impl RejectionKind {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::RateLimited => "rate_limited",
+            Self::InvalidProof => "invalid_dpop_proof",
+            Self::UseNonce => "use_dpop_nonce",
         }
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
 
-use auth_core::{Scopes, UnixTime};
+use auth_core::{Confirmation, Scopes, UnixTime};
 
 use crate::json::{self, JsonError, Number, OneOrMany, Parser};
 
@@ -24,6 +24,33 @@ pub(crate) struct RawClaims<'a> {
     pub(crate) iat: Option<UnixTime>,
     pub(crate) scope: Option<Cow<'a, str>>,
     pub(crate) scp: Option<OneOrMany<'a>>,
+    /// `cnf` (RFC 7800): `jkt` (RFC 9449) and `x5t#S256` (RFC 8705), other members skipped.
+    pub(crate) cnf: Option<Confirmation>,
+}
+
+/// `cnf`: an object whose `jkt` and `x5t#S256` must be strings; its other members (a `jwk`,
+/// a `kid`) are checked for duplicates and skipped.
+fn confirmation(p: &mut Parser<'_>) -> Result<Confirmation, JsonError> {
+    let mut cnf = Confirmation::new();
+    let mut members = json::Members::default();
+    p.object(|p, name| {
+        match &*name {
+            "jkt" => {
+                let jkt = members.read(p, 0, "jkt", Parser::string)?;
+                cnf = std::mem::take(&mut cnf).with_jkt(jkt);
+            }
+            "x5t#S256" => {
+                let x5t = members.read(p, 1, "x5t#S256", Parser::string)?;
+                cnf = std::mem::take(&mut cnf).with_x5t_s256(x5t);
+            }
+            _ => {
+                members.insert(p, name)?;
+                p.skip()?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(cnf)
 }
 
 /// A NumericDate (RFC 7519 §2): a non-negative JSON number of seconds, fractions allowed.
@@ -56,6 +83,7 @@ pub(crate) fn parse(json: &[u8]) -> Result<RawClaims<'_>, JsonError> {
             "iat" => c.iat = Some(members.read(p, 6, name, numeric_date)?),
             "scope" => c.scope = Some(members.read(p, 7, name, Parser::string)?),
             "scp" => c.scp = Some(members.read(p, 8, name, Parser::strings)?),
+            "cnf" => c.cnf = Some(members.read(p, 9, name, confirmation)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -102,6 +130,7 @@ impl RawClaims<'_> {
             exp: self.exp,
             nbf: self.nbf,
             iat: self.iat,
+            cnf: self.cnf.clone().map(Box::new),
         }
     }
 }
@@ -122,6 +151,8 @@ pub struct Claims {
     exp: Option<UnixTime>,
     nbf: Option<UnixTime>,
     iat: Option<UnixTime>,
+    /// Boxed: most tokens have none, and this keeps `Claims` small.
+    cnf: Option<Box<Confirmation>>,
 }
 
 /// Up to two offsets inline, more on the heap.
@@ -191,6 +222,11 @@ impl Claims {
     pub fn not_before(&self) -> Option<UnixTime> {
         self.nbf
     }
+    /// `cnf`: the key or certificate a sender-constrained token is bound to.
+    pub fn confirmation(&self) -> Option<&Confirmation> {
+        self.cnf.as_deref()
+    }
+
     /// `iat`.
     pub fn issued_at(&self) -> Option<UnixTime> {
         self.iat

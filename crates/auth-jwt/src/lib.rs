@@ -58,6 +58,7 @@
 mod algorithm;
 mod backend;
 mod claims;
+pub mod dpop;
 mod error;
 mod header;
 mod json;

@@ -109,9 +109,13 @@ impl<C> Verified<C> {
             .registered
             .subject()
             .ok_or_else(|| Error::MissingClaim("sub"))?;
-        Ok(Principal::new(sub, CredentialKind::Jwt)
+        let principal = Principal::new(sub, CredentialKind::Jwt)
             .with_scopes(self.scopes.clone())
-            .with_attribute(self.registered.clone()))
+            .with_attribute(self.registered.clone());
+        Ok(match self.registered.confirmation() {
+            Some(cnf) => principal.with_attribute(cnf.clone()),
+            None => principal,
+        })
     }
 
     /// The algorithm the token was signed with.
@@ -174,9 +178,13 @@ impl Verifier {
                     .sub
                     .as_deref()
                     .ok_or_else(|| Error::MissingClaim("sub"))?;
-                Ok(Principal::new(sub, CredentialKind::Jwt)
+                let principal = Principal::new(sub, CredentialKind::Jwt)
                     .with_scopes(raw.scopes())
-                    .with_attribute(raw.to_owned_claims()))
+                    .with_attribute(raw.to_owned_claims());
+                Ok(match &raw.cnf {
+                    Some(cnf) => principal.with_attribute(cnf.clone()),
+                    None => principal,
+                })
             })
             .await
     }

@@ -18,6 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod apikey;
 mod data;
+mod dpop;
 mod jwk;
 mod jwt;
 mod keys;
@@ -56,6 +57,9 @@ enum Command {
     /// JSON Web Keys: generate, public, thumbprint.
     #[command(subcommand)]
     Jwk(JwkCommand),
+    /// DPoP (RFC 9449): a proof for one request.
+    #[command(subcommand)]
+    Dpop(DpopCommand),
     /// API keys: generate, check, create, revoke, rotate.
     #[command(subcommand)]
     Apikey(apikey::ApikeyCommand),
@@ -149,6 +153,12 @@ struct VerifyArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum DpopCommand {
+    /// A DPoP proof for one request, to send in its `DPoP` header.
+    Proof(dpop::ProofArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum JwkCommand {
     /// A fresh private JWK (EC, Ed25519 or HMAC; RSA keys: use PEM).
     Generate {
@@ -225,7 +235,7 @@ enum Oauth2Command {
     },
 }
 
-fn parse_alg(name: &str) -> Result<Algorithm, String> {
+pub(crate) fn parse_alg(name: &str) -> Result<Algorithm, String> {
     keys::parse_algs(name)
         .map_err(|e| match e {
             Error::Config(m) | Error::Rejected { message: m, .. } => m,
@@ -336,6 +346,7 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
         Command::Jwk(JwkCommand::Generate { alg, kid }) => jwk::generate(alg, kid.as_deref(), out),
         Command::Jwk(JwkCommand::Public { file, alg }) => jwk::public(&file, alg, out),
         Command::Jwk(JwkCommand::Thumbprint { file, alg }) => jwk::thumbprint(&file, alg, out),
+        Command::Dpop(DpopCommand::Proof(args)) => dpop::proof(&args, out),
         Command::Apikey(command) => apikey::run(command, out).await,
         Command::Pkce => oauth2::pkce(out),
         Command::Oauth2(Oauth2Command::Token {

@@ -22,6 +22,8 @@ mod readme;
 mod remote_keys;
 #[path = "it/serve.rs"]
 mod serve;
+#[path = "it/serve_dpop.rs"]
+mod serve_dpop;
 #[path = "it/serve_faults.rs"]
 mod serve_faults;
 #[path = "it/serve_fleet.rs"]

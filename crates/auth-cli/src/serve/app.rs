@@ -57,6 +57,9 @@ pub(crate) struct App {
     pub(crate) api_gate: BoxGate,
     /// `/api/admin`'s scope.
     pub(crate) admin: RequireScope,
+    /// DPoP proofs at the token endpoint (RFC 9449 §5); the API's authenticator holds a clone
+    /// (one replay cache for both).
+    pub(crate) proofs: auth_jwt::dpop::ProofVerifier,
     /// The API's RFC 9728 metadata: the resource is the issuer, its own authorization server.
     pub(crate) resource: ProtectedResource,
     pub(crate) budgets: Budgets,
@@ -253,7 +256,7 @@ impl App {
             Err(limited) => return Reply::from_response(limited.to_response()),
         };
         let mut reply = if token {
-            self.token(form, &client)
+            self.token(form, &client, parts).await
         } else {
             self.introspect(form, &client).await
         };

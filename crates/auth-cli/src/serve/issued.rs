@@ -10,8 +10,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use auth_apikey::{ApiKeys, BoxKeyStore, KeyId, KeyRecord, KeyStore as _};
-use auth_core::{CredentialKind, Principal, Scopes, TokenVerdict, VerifyToken};
+use auth_core::{Confirmation, CredentialKind, Principal, Scopes, TokenVerdict, VerifyToken};
 use auth_jwt::Verifier;
+use auth_jwt::dpop::{DpopAuthenticator, ProofVerifier};
 use serde_json::Value;
 
 /// Verifies the gateway's tokens: signature and claims, then the issuing key's state.
@@ -63,6 +64,20 @@ impl IssuedTokens {
     }
 }
 
+impl IssuedTokens {
+    /// These tokens sent as `Authorization: DPoP` with proofs checked by `proofs` for
+    /// requests to `issuer` (the server's own URL).
+    pub(crate) fn dpop(
+        &self,
+        proofs: ProofVerifier,
+        issuer: &str,
+    ) -> Result<DpopAuthenticator<Self>, crate::output::Error> {
+        DpopAuthenticator::new(self.clone(), proofs, issuer)
+            .map(|d| d.with_realm(super::app::REALM))
+            .map_err(|e| crate::output::Error::config(format!("issuer: {e}")))
+    }
+}
+
 impl VerifyToken for IssuedTokens {
     fn recognizes(&self, token: &str) -> bool {
         self.verifier.recognizes(token)
@@ -78,6 +93,10 @@ impl VerifyToken for IssuedTokens {
                         Principal::new(sub, CredentialKind::Jwt).with_scopes(scopes);
                     if let Some(own) = key.own_quota() {
                         principal = principal.with_attribute(own);
+                    }
+                    // A DPoP-bound token (RFC 9449): usable with a proof by that key only.
+                    if let Some(jkt) = claims["cnf"]["jkt"].as_str() {
+                        principal = principal.with_attribute(Confirmation::new().with_jkt(jkt));
                     }
                     TokenVerdict::Valid(principal)
                 }

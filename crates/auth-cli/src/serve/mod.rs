@@ -203,9 +203,13 @@ async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
         verifier,
         keys: keys.clone(),
     };
-    let authenticator =
-        keys.authenticator(REALM)
-            .or(TokenAuthenticator::bearer(REALM, tokens.clone()).with_challenge(challenge));
+    let proofs = auth_jwt::dpop::ProofVerifier::new().clock(Arc::clone(&clock));
+    // API keys, plain bearer tokens, DPoP-bound tokens with their proofs (RFC 9449 §7); the
+    // Bearer challenge first, as clients that read only the first one expect.
+    let authenticator = keys
+        .authenticator(REALM)
+        .or(TokenAuthenticator::bearer(REALM, tokens.clone()).with_challenge(challenge))
+        .or(tokens.dpop(proofs.clone(), &issuer)?);
     let budgets = Budgets {
         granted: limiter(&args, &config.quota, "auth-serve:")?,
         failures: limiter(&args, &config.failure_quota, "auth-serve:fail:")?,
@@ -250,6 +254,7 @@ async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
         ring,
         tokens,
         api_gate,
+        proofs,
         admin,
         resource,
         budgets,

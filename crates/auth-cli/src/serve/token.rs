@@ -1,10 +1,12 @@
 //! `POST /oauth/token`: the client credentials grant (RFC 6749 §4.4), answered with a
-//! short-lived RFC 9068 JWT access token signed by the server's key ring.
+//! short-lived RFC 9068 JWT access token signed by the server's key ring. A request with a
+//! valid DPoP proof (RFC 9449 §5) gets a token bound to the proof's key (`cnf.jkt`,
+//! `token_type: DPoP`); an invalid proof is a 400 `invalid_dpop_proof`.
 
 use auth_apikey::KeyRecord;
 use auth_core::Scopes;
 use base64::Engine as _;
-use http::{StatusCode, header};
+use http::{Method, StatusCode, header, request::Parts};
 use serde_json::json;
 
 use super::app::{App, Reply};
@@ -12,7 +14,7 @@ use super::client::{Form, oauth_error};
 
 impl App {
     /// Answers the token request `form` of the authenticated `client`.
-    pub(crate) fn token(&self, form: Form, client: &KeyRecord) -> Reply {
+    pub(crate) async fn token(&self, form: Form, client: &KeyRecord, parts: &Parts) -> Reply {
         match form.grant_type.as_deref() {
             Some("client_credentials") => {}
             Some(_) => {
@@ -51,10 +53,44 @@ impl App {
                 requested
             }
         };
-        self.issue(&client.owner, client.id.as_str(), &granted)
+        let jkt = match self.token_proof(parts).await {
+            Ok(jkt) => jkt,
+            Err(reply) => return *reply,
+        };
+        self.issue(&client.owner, client.id.as_str(), &granted, jkt.as_deref())
     }
 
-    fn issue(&self, subject: &str, client_id: &str, scopes: &Scopes) -> Reply {
+    /// The thumbprint of the key of the request's DPoP proof, if it carries one; the 400 to
+    /// answer if the proof is refused.
+    async fn token_proof(&self, parts: &Parts) -> Result<Option<String>, Box<Reply>> {
+        let mut proofs = parts.headers.get_all(auth_jwt::dpop::DPOP_HEADER).iter();
+        let proof = match (proofs.next(), proofs.next()) {
+            (None, _) => return Ok(None),
+            (Some(proof), None) => proof.to_str().unwrap_or_default(),
+            (Some(_), Some(_)) => {
+                return Err(Box::new(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_dpop_proof",
+                    "more than one DPoP header",
+                )));
+            }
+        };
+        let url = format!("{}/oauth/token", self.issuer);
+        match self.proofs.verify(proof, &Method::POST, &url, None).await {
+            Ok(proof) => Ok(Some(proof.jkt)),
+            Err(e) => {
+                self.log
+                    .event("dpop_refused", &[("reason", json!(e.to_string()))]);
+                Err(Box::new(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_dpop_proof",
+                    &e.to_string(),
+                )))
+            }
+        }
+    }
+
+    fn issue(&self, subject: &str, client_id: &str, scopes: &Scopes, jkt: Option<&str>) -> Reply {
         let now = self.clock.now().as_secs();
         let ttl = self.config.token_ttl.as_secs();
         let mut jti = [0u8; 16];
@@ -66,7 +102,7 @@ impl App {
             );
         }
         let scope = scopes.to_string();
-        let claims = json!({
+        let mut claims = json!({
             "iss": self.issuer,
             "sub": subject,
             "aud": self.audience,
@@ -76,6 +112,10 @@ impl App {
             "exp": now + ttl,
             "jti": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(jti),
         });
+        if let Some(jkt) = jkt {
+            claims["cnf"] = json!({ "jkt": jkt });
+        }
+        let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
         match self.ring.sign(&claims) {
             Ok(token) => {
                 self.log.event(
@@ -84,11 +124,12 @@ impl App {
                         ("client_id", json!(client_id)),
                         ("subject", json!(subject)),
                         ("scope", json!(scope)),
+                        ("token_type", json!(token_type)),
                     ],
                 );
                 let mut reply = Reply::json(
                     StatusCode::OK,
-                    &json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope}),
+                    &json!({"access_token": token, "token_type": token_type, "expires_in": ttl, "scope": scope}),
                 );
                 reply.headers.insert(
                     header::CACHE_CONTROL,

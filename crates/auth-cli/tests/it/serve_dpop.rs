@@ -1,0 +1,210 @@
+//! `auth serve` with DPoP (RFC 9449), end to end, with proofs made by `auth dpop proof`: a
+//! token request with a proof gets a `DPoP` token bound to the proof's key, and the API then
+//! takes that token only with a fresh proof for that very request by that key. Each refusal
+//! sits beside the request that passes on the same server.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::http::{client, get, header};
+use crate::server::{Server, create_key};
+use crate::support::{run, run_with, temp_dir};
+
+/// `auth dpop proof` with `key`, for `method url`, with `ath` for `token` when given.
+fn proof(key: &str, method: &str, url: &str, token: Option<&str>) -> String {
+    let mut args = vec![
+        "dpop", "proof", "--key", key, "--method", method, "--url", url,
+    ];
+    let env = token.map(|t| [("DPOP_TEST_TOKEN", t)]);
+    if token.is_some() {
+        args.extend(["--token-env", "DPOP_TEST_TOKEN"]);
+    }
+    let out = run_with(&args, None, env.as_ref().map_or(&[][..], |e| &e[..])).expect(0);
+    out.stdout.trim().to_owned()
+}
+
+/// The payload of a JWT, decoded.
+fn payload(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn api(
+    http: &reqwest::Client,
+    url: &str,
+    method: reqwest::Method,
+    scheme: &str,
+    token: &str,
+    proof: Option<&str>,
+) -> reqwest::Response {
+    let mut request = http
+        .request(method, url)
+        .header("authorization", format!("{scheme} {token}"));
+    if let Some(p) = proof {
+        request = request.header("dpop", p);
+    }
+    request.send().await.unwrap()
+}
+
+fn assert_dpop_refusal(r: &reqwest::Response, error: &str) {
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let challenge = header(r, "www-authenticate");
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(
+        challenge.contains(&format!("error=\"{error}\"")),
+        "{challenge}"
+    );
+    assert!(challenge.contains("algs=\"ES256"), "{challenge}");
+}
+
+#[tokio::test]
+async fn dpop_bound_tokens_need_a_fresh_proof_for_each_request() {
+    let dir = temp_dir("serve-dpop");
+    let data = dir.join("data");
+    let server = Server::start(&data, &[]);
+    let (api_key, id) = create_key(&data, "alice", &["read"]);
+    let http = client();
+    let key_file = |name: &str| {
+        let path = dir.join(name);
+        let jwk = run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout;
+        std::fs::write(&path, jwk).unwrap();
+        path.display().to_string()
+    };
+    let (key, other_key) = (key_file("dpop.jwk"), key_file("other.jwk"));
+    let jkt = run(&["jwk", "thumbprint", &key, "--json"]).expect(0).json()["thumbprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The token request: with a proof, a DPoP token bound to the key.
+    let token_url = server.at("/oauth/token");
+    let token_request = |proof: Option<String>| {
+        let mut r = http
+            .post(&token_url)
+            .basic_auth(&id, Some(&api_key))
+            .form(&[("grant_type", "client_credentials")]);
+        if let Some(p) = proof {
+            r = r.header("dpop", p);
+        }
+        r.send()
+    };
+    let r = token_request(Some(proof(&key, "POST", &token_url, None)))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(payload(&token)["cnf"]["jkt"], jkt.as_str());
+    // A proof for another URL is a 400 invalid_dpop_proof, and no token.
+    let r = token_request(Some(proof(&key, "POST", &server.at("/elsewhere"), None)))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "invalid_dpop_proof"
+    );
+    // Without a proof, a plain bearer token, which the API takes as Bearer.
+    let r = token_request(None).await.unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    let bearer = body["access_token"].as_str().unwrap().to_owned();
+    assert!(payload(&bearer).get("cnf").is_none());
+    let r = get(&http, server.at("/api/whoami"), Some(&bearer)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The API: a fresh proof for this request, by this key, for this token.
+    let whoami = server.at("/api/whoami");
+    let good = proof(&key, "GET", &whoami, Some(&token));
+    let r = api(
+        &http,
+        &whoami,
+        reqwest::Method::GET,
+        "DPoP",
+        &token,
+        Some(&good),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["subject"], "alice");
+    // The same proof again: replayed.
+    let r = api(
+        &http,
+        &whoami,
+        reqwest::Method::GET,
+        "DPoP",
+        &token,
+        Some(&good),
+    )
+    .await;
+    assert_dpop_refusal(&r, "invalid_dpop_proof");
+    // A proof for another method, another URL, by another key, without or with a wrong ath.
+    let refused = [
+        proof(&key, "POST", &whoami, Some(&token)),
+        proof(&key, "GET", &server.at("/api/admin"), Some(&token)),
+        proof(&other_key, "GET", &whoami, Some(&token)),
+        proof(&key, "GET", &whoami, None),
+        proof(&key, "GET", &whoami, Some(&bearer)),
+    ];
+    for p in &refused {
+        let r = api(
+            &http,
+            &whoami,
+            reqwest::Method::GET,
+            "DPoP",
+            &token,
+            Some(p),
+        )
+        .await;
+        assert_dpop_refusal(&r, "invalid_dpop_proof");
+    }
+    // No proof at all.
+    let r = api(&http, &whoami, reqwest::Method::GET, "DPoP", &token, None).await;
+    assert_dpop_refusal(&r, "invalid_dpop_proof");
+    // The DPoP token sent as Bearer (with or without a proof): refused.
+    let fresh = proof(&key, "GET", &whoami, Some(&token));
+    let r = api(
+        &http,
+        &whoami,
+        reqwest::Method::GET,
+        "Bearer",
+        &token,
+        Some(&fresh),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(header(&r, "www-authenticate").contains("invalid_token"));
+    // And the fresh proof, unused by that refusal, still passes with the DPoP scheme.
+    let r = api(
+        &http,
+        &whoami,
+        reqwest::Method::GET,
+        "DPoP",
+        &token,
+        Some(&fresh),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Without any credential, both schemes are offered.
+    let r = get(&http, whoami.clone(), None).await;
+    let challenges: Vec<&str> = r
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        challenges.iter().any(|c| c.starts_with("DPoP ")),
+        "{challenges:?}"
+    );
+    assert!(
+        challenges.iter().any(|c| c.starts_with("Bearer ")),
+        "{challenges:?}"
+    );
+}

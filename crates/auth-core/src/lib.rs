@@ -72,6 +72,7 @@ pub mod limit;
 pub mod outgoing;
 pub mod principal;
 pub mod rejection;
+pub mod replay;
 pub mod resource_metadata;
 pub mod secret;
 pub mod transport;
@@ -97,6 +98,7 @@ pub use http_client::{
 pub use outgoing::StaticCredential;
 pub use principal::{CredentialKind, Principal, ScopeRequirement, Scopes};
 pub use rejection::{BoxError, Denial, Error, Rejection, RejectionKind};
+pub use replay::{BoxReplayCache, DynReplayCache, ReplayCache};
 pub use resource_metadata::{ProtectedResource, RESOURCE_METADATA_PARAM};
 pub use secret::{Secret, SecretError};
 pub use transport::Transport;

@@ -21,11 +21,12 @@ mod replay;
 #[cfg(test)]
 mod tests;
 
+pub use auth_core::{BoxReplayCache, DynReplayCache, ReplayCache};
 pub use authenticator::DpopAuthenticator;
 pub use key::DpopKey;
 pub use nonce::Nonces;
 pub use proof::{DpopError, Proof, ProofVerifier};
-pub use replay::{BoxReplayCache, DynReplayCache, MemoryReplayCache, ReplayCache};
+pub use replay::MemoryReplayCache;
 
 /// The `typ` of a DPoP proof.
 pub const PROOF_TYPE: &str = "dpop+jwt";

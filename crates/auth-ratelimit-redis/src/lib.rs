@@ -13,6 +13,9 @@
 //!   platform's roots or [a private CA](RedisLimiterBuilder::ca_certificate_pem)); plaintext `redis://`
 //!   only to loopback unless [explicitly allowed](RedisLimiterBuilder::danger_allow_plaintext).
 //!
+//! [`RedisReplayCache`] keeps one-time ids (DPoP proofs' `jti`) for a fleet: auth-core's
+//! `ReplayCache` with one `SET NX PXAT` per id.
+//!
 //! The Tokio runtime comes from the `redis` crate's async support; the limiter's own code
 //! uses none of it, and the decision logic is the same GCRA as the in-memory limiter.
 //!
@@ -40,9 +43,11 @@
 
 mod connect;
 mod limiter;
+mod replay;
 
 pub use auth_ratelimit::Error;
 pub use limiter::{FailurePolicy, RedisLimiter, RedisLimiterBuilder};
+pub use replay::{RedisReplayCache, RedisReplayCacheBuilder};
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -35,11 +35,13 @@ impl<V: VerifyToken> DpopAuthenticator<V> {
     ///
     /// # Errors
     ///
-    /// [`auth_core::Error::Config`]-style error when `origin` is not an `http(s)` origin.
+    /// [`crate::Error::Misconfigured`] when `origin` is not an `http(s)` origin.
     pub fn new(verifier: V, proofs: ProofVerifier, origin: &str) -> Result<Self, crate::Error> {
         let normalized = super::normalize_htu(origin)
             .filter(|o| o.ends_with('/') && o.matches('/').count() == 3)
-            .ok_or_else(|| crate::Error::invalid_key(format!("not an http(s) origin: {origin}")))?;
+            .ok_or_else(|| {
+                crate::Error::Misconfigured(format!("not an http(s) origin: {origin}").into())
+            })?;
         let challenge = Challenge::new("DPoP").with_param("algs", &proofs.algs_param());
         Ok(Self {
             verifier,

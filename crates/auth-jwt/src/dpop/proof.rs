@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::nonce::Nonces;
-use super::replay::{BoxReplayCache, MemoryReplayCache, ReplayCache as _};
+use super::replay::MemoryReplayCache;
 use crate::{Algorithm, Family, Key};
+use auth_core::{BoxReplayCache, ReplayCache as _};
 
 /// The longest proof read: a proof with an RSA 4096 key is about 1.3 KB.
 const MAX_PROOF_LEN: usize = 8 * 1024;

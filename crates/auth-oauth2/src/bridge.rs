@@ -15,6 +15,7 @@ use auth_core::{
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AsyncHttpClient, RequestTokenError, StandardErrorResponse};
 
+use crate::dpop::DpopState;
 use crate::error::{Error, ErrorCode, ServerError};
 
 /// What the bridge saw of the last response.
@@ -26,6 +27,8 @@ pub(crate) struct Seen {
     pub(crate) date: Option<UnixTime>,
     /// When the request was sent, by our clock.
     pub(crate) sent_at: UnixTime,
+    /// Whether the request carried a DPoP proof.
+    pub(crate) proof_sent: bool,
 }
 
 /// One use of the [`HttpClient`](auth_core::HttpClient) for `oauth2`: create one per call.
@@ -33,6 +36,7 @@ pub(crate) struct Bridge<'a> {
     http: &'a dyn DynHttpClient,
     transport: Transport,
     clock: &'a dyn Clock,
+    dpop: Option<&'a DpopState>,
     seen: Mutex<Seen>,
 }
 
@@ -41,11 +45,13 @@ impl<'a> Bridge<'a> {
         http: &'a dyn DynHttpClient,
         transport: Transport,
         clock: &'a dyn Clock,
+        dpop: Option<&'a DpopState>,
     ) -> Self {
         Self {
             http,
             transport,
             clock,
+            dpop,
             seen: Mutex::new(Seen::default()),
         }
     }
@@ -70,13 +76,15 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
                 value.set_sensitive(true);
             }
             let sent_at = self.clock.now();
-            let response = self.http.send_boxed(request).await?;
+            let (response, proof_sent) =
+                crate::dpop::send_token_request(self.http, self.dpop, request).await?;
             let date = UnixTime::from_date_header(response.headers());
             if let Ok(mut seen) = self.seen.lock() {
                 *seen = Seen {
                     status: response.status().as_u16(),
                     date,
                     sent_at,
+                    proof_sent,
                 };
             }
             Ok(response)
@@ -136,7 +144,7 @@ mod tests {
         request: HttpRequest,
     ) -> (Result<HttpResponse, HttpError>, Seen) {
         let clock = ManualClock::new(UnixTime::from_secs(5));
-        let bridge = Bridge::new(http, Transport::default(), &clock);
+        let bridge = Bridge::new(http, Transport::default(), &clock, None);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

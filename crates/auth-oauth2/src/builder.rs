@@ -11,6 +11,7 @@ use oauth2::{ClientId, Scope, TokenUrl};
 use crate::bridge::endpoint_name;
 use crate::client::{Inner, OAuthClient, Shared, check_endpoint};
 use crate::client_auth::{Authn, ClientAuth};
+use crate::dpop::DpopState;
 use crate::error::Error;
 use crate::response::{Quirk, Quirks};
 
@@ -31,6 +32,7 @@ pub struct OAuthClientBuilder {
     clock: Arc<dyn Clock>,
     transport: Transport,
     quirks: Quirks,
+    dpop: Option<Arc<DpopState>>,
 }
 
 impl fmt::Debug for OAuthClientBuilder {
@@ -38,6 +40,7 @@ impl fmt::Debug for OAuthClientBuilder {
         f.debug_struct("OAuthClientBuilder")
             .field("client_id", &self.client_id)
             .field("token_endpoint", &self.token_endpoint)
+            .field("dpop", &self.dpop)
             .finish_non_exhaustive()
     }
 }
@@ -125,6 +128,16 @@ impl OAuthClientBuilder {
     /// Accepts one provider deviation from RFC 6749 in token responses.
     pub fn accept_quirk(mut self, quirk: Quirk) -> Self {
         self.quirks = self.quirks.with(quirk);
+        self
+    }
+
+    /// Binds the tokens to `key` (DPoP, RFC 9449): every token request carries a proof made
+    /// with it, and tokens the server binds (`token_type: DPoP`) are sent with a fresh proof
+    /// on each request. Keep the key as long as the tokens: a bound refresh token is usable
+    /// only with it. See the [`dpop`](crate::dpop) module.
+    #[cfg(feature = "jwt")]
+    pub fn dpop(mut self, key: crate::dpop::DpopKey) -> Self {
+        self.dpop = Some(Arc::new(DpopState::new(key)));
         self
     }
 
@@ -242,6 +255,7 @@ impl OAuthClientBuilder {
                 device_uri,
                 token_uri,
                 clock_offset_secs: AtomicI64::new(0),
+                dpop: self.dpop,
             }),
         })
     }
@@ -265,6 +279,7 @@ impl OAuthClient {
             clock: Arc::new(CoarseClock),
             transport: Transport::default(),
             quirks: Quirks::default(),
+            dpop: None,
         }
     }
 }

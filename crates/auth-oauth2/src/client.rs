@@ -18,6 +18,7 @@ use oauth2::{EndpointMaybeSet, EndpointNotSet, RefreshToken, Scope, StandardRevo
 
 use crate::bridge::{Bridge, Seen, map_error};
 use crate::client_auth::{Authn, CLIENT_ASSERTION, CLIENT_ASSERTION_TYPE, JWT_BEARER};
+use crate::dpop::DpopState;
 use crate::error::Error;
 use crate::response::{Quirks, RawTokenResponse, TokenSet};
 
@@ -74,6 +75,8 @@ pub(crate) struct Shared {
     pub(crate) token_uri: Option<http::Uri>,
     pub(crate) token_name: String,
     pub(crate) clock_offset_secs: AtomicI64,
+    /// The DPoP key and nonces, when the client binds its tokens.
+    pub(crate) dpop: Option<Arc<DpopState>>,
 }
 
 /// A checked OAuth 2.0 client for one authorization server. Cheap to clone.
@@ -108,11 +111,18 @@ impl fmt::Debug for OAuthClient {
         f.debug_struct("OAuthClient")
             .field("client_id", &self.shared.client_id)
             .field("token_endpoint", &self.shared.token_name)
+            .field("dpop", &self.shared.dpop)
             .finish_non_exhaustive()
     }
 }
 
 impl OAuthClient {
+    /// The RFC 7638 thumbprint of the client's DPoP key (the `cnf.jkt` of the tokens bound to
+    /// it), when it has one.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.shared.dpop.as_deref().map(DpopState::thumbprint)
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.shared.client_id
@@ -218,6 +228,7 @@ impl OAuthClient {
             &self.shared.http,
             self.shared.transport,
             &*self.shared.clock,
+            self.shared.dpop.as_deref(),
         )
     }
 
@@ -236,7 +247,13 @@ impl OAuthClient {
         let raw = result.map_err(|e| map_error(name, seen, e))?;
         self.learn_offset(seen);
         let offset = self.server_clock_offset_secs();
-        let mut tokens = raw.check(name, self.shared.quirks, seen.sent_at, offset)?;
+        let mut tokens = raw.check(
+            name,
+            self.shared.quirks,
+            seen.sent_at,
+            offset,
+            seen.proof_sent,
+        )?;
         if tokens.refresh_token().is_none() {
             tokens.set_refresh_token(old_refresh.cloned());
         }

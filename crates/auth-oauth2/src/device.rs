@@ -26,7 +26,7 @@ use auth_core::{Secret, UnixTime};
 use serde_json::Value;
 
 use crate::client::{OAuthClient, no_token_endpoint};
-use crate::endpoint::{json_or_error, name, post_form};
+use crate::endpoint::{json_or_error, name, post_form, post_token_form};
 use crate::error::{Error, ErrorCode};
 use crate::response::{RawTokenResponse, TokenSet};
 
@@ -166,7 +166,7 @@ impl OAuthClient {
             .device_code
             .expose_str()
             .map_err(|_| Error::misconfigured("device code is not utf-8"))?;
-        let response = post_form(
+        let (response, proof_sent) = post_token_form(
             self,
             endpoint,
             uri,
@@ -182,6 +182,7 @@ impl OAuthClient {
                     shared.quirks,
                     sent_at,
                     self.server_clock_offset_secs(),
+                    proof_sent,
                 )
                 .map(DevicePoll::Ready);
         }

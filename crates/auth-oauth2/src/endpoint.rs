@@ -43,6 +43,27 @@ pub(crate) async fn post_form(
     send(client, endpoint, request).await
 }
 
+/// A form POST to the token endpoint `uri`: as [`post_form`], with a DPoP proof when the
+/// client has a key (and one retry with the server's nonce). Returns the response and
+/// whether a proof went with it.
+pub(crate) async fn post_token_form(
+    client: &OAuthClient,
+    endpoint: &str,
+    uri: &Uri,
+    params: &[(&str, &str)],
+) -> Result<(HttpResponse, bool), Error> {
+    let request = build_form(client, endpoint, uri, params)?;
+    let shared = &*client.shared;
+    let transport = |source| Error::Transport {
+        endpoint: endpoint.to_owned(),
+        source,
+    };
+    shared.transport.check(request.uri()).map_err(transport)?;
+    crate::dpop::send_token_request(&shared.http, shared.dpop.as_deref(), request)
+        .await
+        .map_err(transport)
+}
+
 fn build_form(
     client: &OAuthClient,
     endpoint: &str,

@@ -203,6 +203,10 @@ pub enum Error {
     /// The `private_key_jwt` client assertion could not be signed.
     #[error("cannot sign the client assertion")]
     ClientAssertion(#[source] auth_core::BoxError),
+    /// A DPoP proof could not be made (the key could not sign, or the token is bound to a key
+    /// this client does not have).
+    #[error("cannot make the DPoP proof")]
+    DpopProof(#[source] auth_core::BoxError),
     /// The refresh that this call made or waited for failed; every caller that waited on it
     /// gets the same failure.
     #[error("token refresh failed")]

@@ -327,9 +327,18 @@ impl Introspector {
             .unwrap_or_default();
         let cap = now.saturating_add(inner.max_cache);
         let until = exp.map_or(cap, |e| e.min(cap));
-        let principal = Principal::new(subject, CredentialKind::Introspection)
-            .with_scopes(scopes)
-            .with_attribute(IntrospectionClaims(doc));
+        let mut principal =
+            Principal::new(subject, CredentialKind::Introspection).with_scopes(scopes);
+        // RFC 9449 §6.2: a DPoP-bound token's `cnf.jkt`, which the authenticators enforce (a
+        // bound token is refused as a plain bearer token).
+        if let Some(jkt) = doc
+            .get("cnf")
+            .and_then(|c| c.get("jkt"))
+            .and_then(Value::as_str)
+        {
+            principal = principal.with_attribute(auth_core::Confirmation::new().with_jkt(jkt));
+        }
+        let principal = principal.with_attribute(IntrospectionClaims(doc));
         Outcome::Active(principal, until)
     }
 }
@@ -412,6 +421,34 @@ mod tests {
             .issuer("https://as.example")
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn a_bound_tokens_cnf_jkt_goes_on_the_principal() {
+        let i = stalled();
+        let doc = |cnf: Value| {
+            let mut d = serde_json::json!({"active": true, "sub": "s", "aud": "api",
+                "iss": "https://as.example"});
+            if !cnf.is_null() {
+                d["cnf"] = cnf;
+            }
+            d.as_object().cloned().unwrap()
+        };
+        let jkt = |d| match i.judge(d, UnixTime::EPOCH, UnixTime::from_secs) {
+            Outcome::Active(p, _) => p
+                .attribute::<auth_core::Confirmation>()
+                .map(|c| c.jkt().map(str::to_owned)),
+            _ => panic!("inactive"),
+        };
+        assert_eq!(
+            jkt(doc(serde_json::json!({"jkt": "T"}))),
+            Some(Some("T".into()))
+        );
+        assert_eq!(
+            jkt(doc(Value::Null)),
+            None,
+            "an unbound token stays a bearer token"
+        );
     }
 
     fn in_flight(i: &Introspector) -> usize {

@@ -5,15 +5,18 @@
 //! seam: no transport type appears in this crate's API, and one concrete [`OAuthClient`]
 //! (checked in `build()`) stands in front of `oauth2`'s many type parameters.
 //!
-//! Strict by default: HTTPS for every endpoint except loopback, only `Bearer` tokens, RFC 6749
-//! §5.1 types; provider deviations are accepted one by one with [`Quirk`]. The server's
-//! refusals are typed ([`ServerError`], [`ErrorCode`]) and kept apart from transport failures.
+//! Strict by default: HTTPS for every endpoint except loopback, only `Bearer` tokens (and
+//! `DPoP` ones for a client with a DPoP key), RFC 6749 §5.1 types; provider deviations are
+//! accepted one by one with [`Quirk`]. The server's refusals are typed ([`ServerError`],
+//! [`ErrorCode`]) and kept apart from transport failures.
 //!
 //! # Features
 //!
 //! - `jwt` (on through either backend): `private_key_jwt` client authentication
 //!   ([`ClientAuth::PrivateKeyJwt`]) and RFC 9068 JWT access tokens (`jwt_access_token`), on
 //!   auth-jwt. Without it, an OAuth client builds neither auth-jwt nor a crypto library.
+//! - `jwt` also brings DPoP (RFC 9449): tokens bound to a client key
+//!   ([`OAuthClientBuilder::dpop`], see [`dpop`]).
 //! - `aws-lc-rs` (default) or `rust-crypto`: auth-jwt's crypto backend, each with `jwt`.
 
 #[cfg(feature = "jwt")]
@@ -24,6 +27,7 @@ mod builder;
 pub mod client;
 pub mod client_auth;
 pub mod device;
+pub mod dpop;
 mod endpoint;
 pub mod error;
 pub mod introspect;
@@ -48,7 +52,7 @@ pub use error::{Error, ErrorCode, ServerError};
 pub use introspect::{IntrospectionClaims, Introspector, IntrospectorBuilder};
 pub use metadata::{Metadata, WellKnown};
 pub use resource_metadata::ResourceMetadata;
-pub use response::{Quirk, TokenSet};
+pub use response::{Quirk, TokenSet, TokenType};
 pub use revoke::TokenKind;
 pub use source::{AccessToken, TokenSource, TokenSourceBuilder};
 pub use store::{BoxTokenStore, DynTokenStore, FileTokenStore, MemoryTokenStore, TokenStore};

@@ -47,11 +47,34 @@ impl Quirks {
     }
 }
 
-/// Tokens from a token endpoint, checked: a Bearer access token, when it expires, the
+/// How an access token is presented (RFC 6749 §7.1): the `token_type` of the response.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenType {
+    /// `Bearer` (RFC 6750): whoever holds it may use it.
+    #[default]
+    Bearer,
+    /// `DPoP` (RFC 9449): bound to the client's DPoP key; every request needs a proof made
+    /// with that key.
+    DPoP,
+}
+
+impl TokenType {
+    /// The scheme of the `Authorization` header: `Bearer` or `DPoP`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::DPoP => "DPoP",
+        }
+    }
+}
+
+/// Tokens from a token endpoint, checked: a Bearer or DPoP access token, when it expires, the
 /// refresh token if one was issued, and the granted scopes.
 #[derive(Clone)]
 pub struct TokenSet {
     access_token: Secret,
+    token_type: TokenType,
     refresh_token: Option<Secret>,
     expires_at: Option<UnixTime>,
     scopes: Option<Scopes>,
@@ -62,6 +85,7 @@ impl TokenSet {
     pub fn new(access_token: Secret, expires_at: Option<UnixTime>) -> Self {
         Self {
             access_token,
+            token_type: TokenType::Bearer,
             refresh_token: None,
             expires_at,
             scopes: None,
@@ -72,6 +96,18 @@ impl TokenSet {
     pub fn with_refresh_token(mut self, refresh_token: Option<Secret>) -> Self {
         self.refresh_token = refresh_token;
         self
+    }
+
+    /// Sets the token type (default [`TokenType::Bearer`]): [`TokenType::DPoP`] for a token
+    /// bound to the client's DPoP key.
+    pub fn with_token_type(mut self, token_type: TokenType) -> Self {
+        self.token_type = token_type;
+        self
+    }
+
+    /// The token type: how the access token is presented.
+    pub fn token_type(&self) -> TokenType {
+        self.token_type
     }
 
     /// Sets the granted scopes.
@@ -111,6 +147,7 @@ impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
             .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
             .field("refresh_token", &self.refresh_token)
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
@@ -185,13 +222,16 @@ impl RawTokenResponse {
     /// the request left, by our clock: `expires_in` counts from then, which errs on the early
     /// side whatever the network delay. `expires_in` is relative, so the server's clock never
     /// enters it; only an absolute `expires_on` ([`Quirk::ExpiresOn`]) is moved onto our clock
-    /// by `server_offset_secs` (the server's clock minus ours).
+    /// by `server_offset_secs` (the server's clock minus ours). `DPoP` is accepted only when
+    /// the request carried a proof (`proof_sent`); `Bearer` always (a server may decline to
+    /// bind, RFC 9449 §5).
     pub(crate) fn check(
         self,
         endpoint: &str,
         quirks: Quirks,
         sent_at: UnixTime,
         server_offset_secs: i64,
+        proof_sent: bool,
     ) -> Result<TokenSet, Error> {
         let access = self.access_token.into_secret();
         if access.is_empty() {
@@ -203,9 +243,18 @@ impl RawTokenResponse {
                 "access_token has characters a header cannot carry",
             ));
         }
-        match &self.token_type {
+        let token_type = match &self.token_type {
             None => return Err(Error::invalid(endpoint, "token_type missing")),
-            Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => {}
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => TokenType::Bearer,
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop") && proof_sent => {
+                TokenType::DPoP
+            }
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("dpop") => {
+                return Err(Error::invalid(
+                    endpoint,
+                    "token_type is DPoP but this client sent no DPoP proof (RFC 9449 5: configure a DPoP key with OAuthClientBuilder::dpop)",
+                ));
+            }
             Some(Value::String(t)) => {
                 let t: String = t.chars().take(32).filter(char::is_ascii_graphic).collect();
                 return Err(Error::invalid(
@@ -216,7 +265,7 @@ impl RawTokenResponse {
                 ));
             }
             Some(_) => return Err(Error::invalid(endpoint, "token_type is not a string")),
-        }
+        };
         let expires_in = match self.expires_in {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => match (n.as_u64(), n.as_i64()) {
@@ -295,6 +344,7 @@ impl RawTokenResponse {
         };
         Ok(TokenSet {
             access_token: Secret::new(access),
+            token_type,
             refresh_token: refresh,
             expires_at: expires_in
                 .map(|s| sent_at.saturating_add(Duration::from_secs(s)))
@@ -305,145 +355,4 @@ impl RawTokenResponse {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const AT: UnixTime = UnixTime::from_secs(1_000);
-
-    fn parse(body: &str, quirks: Quirks) -> Result<TokenSet, String> {
-        let raw: RawTokenResponse = serde_json::from_str(body).map_err(|e| e.to_string())?;
-        raw.check("token endpoint", quirks, AT, 0)
-            .map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn expires_on_only_with_the_quirk_and_moved_onto_our_clock() {
-        let q = Quirks::default().with(Quirk::ExpiresOn);
-        let body = r#"{"access_token":"a","token_type":"Bearer","expires_on":"5000"}"#;
-        let at = |body: &str, q, offset| {
-            let raw: RawTokenResponse = serde_json::from_str(body).unwrap();
-            raw.check("t", q, AT, offset)
-                .map(|t| t.expires_at().map(UnixTime::as_secs))
-        };
-        // Ignored without the quirk; the server's clock 300 s ahead moves it 300 s earlier.
-        assert_eq!(at(body, Quirks::default(), 300).unwrap(), None);
-        assert_eq!(at(body, q, 300).unwrap(), Some(4_700));
-        assert_eq!(at(body, q, -300).unwrap(), Some(5_300));
-        // expires_in is relative: never moved by the offset, and it wins over expires_on.
-        let both =
-            r#"{"access_token":"a","token_type":"Bearer","expires_in":60,"expires_on":5000}"#;
-        assert_eq!(at(both, q, 300).unwrap(), Some(1_060));
-        let bad = r#"{"access_token":"a","token_type":"Bearer","expires_on":"soon"}"#;
-        assert!(at(bad, q, 0).is_err());
-    }
-
-    #[track_caller]
-    fn check(body: &str, quirks: Quirks, expected: Result<Option<u64>, &str>) {
-        match (parse(body, quirks), expected) {
-            (Ok(t), Ok(exp)) => {
-                assert_eq!(t.expires_at().map(UnixTime::as_secs), exp, "{body}");
-            }
-            (Err(e), Err(want)) => assert!(e.contains(want), "{body}: {e}"),
-            (got, want) => panic!("{body}: got {got:?}, want {want:?}"),
-        }
-    }
-
-    #[test]
-    fn strict_by_default() {
-        let none = Quirks::default();
-        check(
-            r#"{"access_token":"AT","token_type":"bearer","expires_in":3600}"#,
-            none,
-            Ok(Some(4600)),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"BEARER"}"#,
-            none,
-            Ok(None),
-        );
-        check(
-            r#"{"token_type":"Bearer","expires_in":3600}"#,
-            none,
-            Err("access_token missing"),
-        );
-        check(
-            r#"{"access_token":"AT","expires_in":3600}"#,
-            none,
-            Err("token_type missing"),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"example"}"#,
-            none,
-            Err("not Bearer"),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"DPoP"}"#,
-            none,
-            Err("not Bearer"),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"Bearer","expires_in":"3600"}"#,
-            none,
-            Err("ExpiresInAsString"),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"Bearer","expires_in":-5}"#,
-            none,
-            Ok(Some(1000)),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"Bearer","expires_in":1.5}"#,
-            none,
-            Err("not an integer"),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"Bearer","scope":["a"]}"#,
-            none,
-            Err("ScopeAsArray"),
-        );
-        check(
-            r#"{"access_token":"A T","token_type":"Bearer"}"#,
-            none,
-            Err("header"),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"Bearer","scope":"read write","unknown_member":{"x":1}}"#,
-            none,
-            Ok(None),
-        );
-    }
-
-    #[test]
-    fn quirks_when_switched_on() {
-        let q = Quirks::default()
-            .with(Quirk::ExpiresInAsString)
-            .with(Quirk::ScopeAsArray);
-        check(
-            r#"{"access_token":"AT","token_type":"Bearer","expires_in":"3600"}"#,
-            q,
-            Ok(Some(4600)),
-        );
-        check(
-            r#"{"access_token":"AT","token_type":"Bearer","expires_in":"soon"}"#,
-            q,
-            Err("not a number"),
-        );
-        let t = parse(
-            r#"{"access_token":"AT","token_type":"Bearer","scope":["a","b"]}"#,
-            q,
-        )
-        .unwrap();
-        assert!(t.scopes().unwrap().contains("b"));
-    }
-
-    #[test]
-    fn debug_hides_tokens() {
-        let t = parse(
-            r#"{"access_token":"sekrit-at","token_type":"Bearer","refresh_token":"sekrit-rt"}"#,
-            Quirks::default(),
-        )
-        .unwrap();
-        let d = format!("{t:?}");
-        assert!(!d.contains("sekrit"), "{d}");
-    }
-}
+mod tests;

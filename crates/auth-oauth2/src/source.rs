@@ -22,7 +22,7 @@ use http::header::WWW_AUTHENTICATE;
 
 use crate::client::OAuthClient;
 use crate::error::{Error, ErrorCode};
-use crate::response::TokenSet;
+use crate::response::{TokenSet, TokenType};
 use crate::store::{BoxTokenStore, MemoryTokenStore, TokenStore};
 pub use crate::token_cache::AccessToken;
 use crate::token_cache::{Cached, Current};
@@ -251,8 +251,9 @@ impl TokenSource {
     }
 
     /// Whether `response`, received for a request sent with `used`, warrants one forced
-    /// refresh and one retry: a 401 whose Bearer challenge says `error="invalid_token"`
-    /// (RFC 6750 §3.1). When it does, `used` is dropped so that the next
+    /// refresh and one retry: a 401 whose Bearer (or DPoP) challenge says
+    /// `error="invalid_token"` (RFC 6750 §3.1). For a DPoP-bound token prefer
+    /// [`TokenSource::should_retry_at`], which also answers a nonce challenge. When it does, `used` is dropped so that the next
     /// [`TokenSource::get`] fetches a new token.
     ///
     /// Retry once only: if the retry is refused again, the server refuses this client, and
@@ -268,7 +269,10 @@ impl TokenSource {
             .filter_map(|v| v.to_str().ok())
             .filter_map(|v| Challenge::parse_all(v).ok())
             .flatten()
-            .any(|c| c.is_scheme("Bearer") && c.param("error") == Some("invalid_token"));
+            .any(|c| {
+                (c.is_scheme("Bearer") || c.is_scheme("DPoP"))
+                    && c.param("error") == Some("invalid_token")
+            });
         if invalid_token {
             self.invalidate(used);
         }
@@ -460,8 +464,19 @@ impl Inner {
         let lifetime = expires_at.duration_since(now).unwrap_or_default();
         let ahead =
             (self.settings.margin + self.random_up_to(self.settings.jitter)).min(lifetime / 2);
-        let mut value = Vec::with_capacity(7 + tokens.access_token().len());
-        value.extend_from_slice(b"Bearer ");
+        let client = &self.settings.client.shared;
+        let dpop = match tokens.token_type() {
+            TokenType::Bearer => None,
+            TokenType::DPoP => Some(client.dpop.clone().ok_or_else(|| {
+                Error::DpopProof(
+                    "a DPoP-bound token (from the store) for a client without a DPoP key".into(),
+                )
+            })?),
+        };
+        let scheme = tokens.token_type().as_str();
+        let mut value = Vec::with_capacity(scheme.len() + 1 + tokens.access_token().len());
+        value.extend_from_slice(scheme.as_bytes());
+        value.push(b' ');
         value.extend_from_slice(tokens.access_token().expose_secret());
         // Zeroized when dropped; the header value is the one copy that must stay.
         let value = Secret::new(value);
@@ -474,7 +489,8 @@ impl Inner {
         header.set_sensitive(true);
         let refresh_at = expires_at.saturating_sub(ahead);
         let transport = self.settings.client.shared.transport;
-        let cached = Cached::new(tokens, header, (refresh_at, expires_at), transport);
+        let cached =
+            Cached::new(tokens, header, (refresh_at, expires_at), transport).with_dpop(dpop);
         Ok(self.current.publish(cached))
     }
 }

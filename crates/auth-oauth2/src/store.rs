@@ -15,7 +15,7 @@ use auth_core::{BoxFuture, Scopes, Secret, UnixTime};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::response::TokenSet;
+use crate::response::{TokenSet, TokenType};
 
 /// Persists a token set. Implement it for a database or a secret manager; the two here cover
 /// one process ([`MemoryTokenStore`]) and several processes on one machine ([`FileTokenStore`]).
@@ -251,6 +251,9 @@ fn encode(tokens: &TokenSet) -> Result<String, Error> {
         "access_token".into(),
         Value::String(text(tokens.access_token())?),
     );
+    if tokens.token_type() != TokenType::Bearer {
+        map.insert("token_type".into(), tokens.token_type().as_str().into());
+    }
     if let Some(rt) = tokens.refresh_token() {
         map.insert("refresh_token".into(), Value::String(text(rt)?));
     }
@@ -277,8 +280,15 @@ fn decode(value: &Value) -> Option<TokenSet> {
         Some(v) => Some(Scopes::from_space_separated(v.as_str()?)),
         None => None,
     };
+    let token_type = match value.get("token_type").map(Value::as_str) {
+        None => TokenType::Bearer,
+        Some(Some(t)) if t.eq_ignore_ascii_case("bearer") => TokenType::Bearer,
+        Some(Some(t)) if t.eq_ignore_ascii_case("dpop") => TokenType::DPoP,
+        Some(_) => return None,
+    };
     Some(
         TokenSet::new(Secret::new(access), expires_at)
+            .with_token_type(token_type)
             .with_refresh_token(refresh)
             .with_scopes(scopes),
     )
@@ -302,6 +312,7 @@ mod tests {
         let store = FileTokenStore::new(dir.join("tokens.json"));
         assert!(block_on(store.load()).unwrap().is_none());
         let t = TokenSet::new(Secret::new("AT1"), Some(UnixTime::from_secs(99)))
+            .with_token_type(TokenType::DPoP)
             .with_refresh_token(Some(Secret::new("RT1")))
             .with_scopes(Some(Scopes::from_space_separated("a b")));
         block_on(store.save(&t)).unwrap();
@@ -310,6 +321,11 @@ mod tests {
         assert!(back.refresh_token().unwrap().ct_eq(b"RT1"));
         assert_eq!(back.expires_at(), Some(UnixTime::from_secs(99)));
         assert!(back.scopes().unwrap().contains("b"));
+        assert_eq!(
+            back.token_type(),
+            TokenType::DPoP,
+            "the binding survives a restart"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

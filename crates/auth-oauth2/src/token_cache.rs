@@ -32,13 +32,17 @@ use http::HeaderValue;
 use http::header::AUTHORIZATION;
 use thread_local::ThreadLocal;
 
-use crate::response::TokenSet;
+use crate::dpop::DpopState;
+use crate::response::{TokenSet, TokenType};
 
 /// Tokens obtained once, and when to refresh them. Never changed after it is published.
 pub(crate) struct Cached {
     pub(crate) tokens: TokenSet,
-    /// `Bearer <access token>`, checked to be a valid header value, sensitive.
+    /// `Bearer <access token>` (or `DPoP <access token>`), checked to be a valid header
+    /// value, sensitive.
     pub(crate) header: HeaderValue,
+    /// The client's DPoP key and nonces, for a DPoP-bound token.
+    pub(crate) dpop: Option<Arc<DpopState>>,
     pub(crate) refresh_at: UnixTime,
     pub(crate) expires_at: UnixTime,
     /// Where the token may be sent: the client's policy.
@@ -61,8 +65,15 @@ impl Cached {
             refresh_at,
             expires_at,
             transport,
+            dpop: None,
             generation: 0,
         }
+    }
+
+    /// Binds the tokens to the client's DPoP key: each request gets a proof.
+    pub(crate) fn with_dpop(mut self, dpop: Option<Arc<DpopState>>) -> Self {
+        self.dpop = dpop;
+        self
     }
 }
 
@@ -110,13 +121,52 @@ impl AccessToken {
         self.0.cached.tokens.scopes()
     }
 
+    /// How the token is presented: [`TokenType::DPoP`] when the server bound it to the
+    /// client's DPoP key.
+    pub fn token_type(&self) -> TokenType {
+        self.0.cached.tokens.token_type()
+    }
+
+    /// The client's DPoP key and nonces, for a DPoP-bound token.
+    pub(crate) fn dpop(&self) -> Option<&DpopState> {
+        self.0.cached.dpop.as_deref()
+    }
+
+    /// A fresh DPoP proof for a request with `method` to `uri`, with `ath` for this token and
+    /// the origin's latest nonce: `None` for a bearer token. [`AccessToken::apply`] adds it
+    /// by itself; this is for callers that set headers themselves.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DpopProof`](crate::Error::DpopProof) when the key cannot sign.
+    pub fn dpop_proof(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+    ) -> Result<Option<HeaderValue>, crate::Error> {
+        let cached = &self.0.cached;
+        let Some(dpop) = cached.dpop.as_deref() else {
+            return Ok(None);
+        };
+        let token = cached
+            .tokens
+            .access_token()
+            .expose_str()
+            .map_err(|e| crate::Error::DpopProof(Box::new(e)))?;
+        dpop.proof(method, uri, Some(token)).map(Some)
+    }
+
     /// Sets `Authorization: Bearer <token>` on `request`, marked sensitive, replacing any
     /// earlier value, once the request's URL passes the client's transport policy (`https`,
     /// or `http` to loopback), as every other sender of a credential checks it.
     ///
+    /// For a DPoP-bound token ([`TokenType::DPoP`]): `Authorization: DPoP <token>` and a
+    /// `DPoP` header with a fresh proof for the request's method and URL (RFC 9449 §7.1).
+    ///
     /// # Errors
     ///
-    /// [`Error::Transport`](crate::Error::Transport) for a URL the policy refuses; the
+    /// [`Error::Transport`](crate::Error::Transport) for a URL the policy refuses;
+    /// [`Error::DpopProof`](crate::Error::DpopProof) when the proof cannot be made. The
     /// request is then left without the token.
     pub fn apply<B>(&self, request: &mut http::Request<B>) -> Result<(), crate::Error> {
         self.0
@@ -127,13 +177,20 @@ impl AccessToken {
                 endpoint: crate::bridge::endpoint_name("resource", request.uri()),
                 source,
             })?;
+        let proof = self.dpop_proof(request.method(), request.uri())?;
         self.apply_to_headers(request.headers_mut());
+        if let Some(proof) = proof {
+            request
+                .headers_mut()
+                .insert(http::HeaderName::from_static("dpop"), proof);
+        }
         Ok(())
     }
 
-    /// Sets `Authorization: Bearer <token>` in `headers`. There is no URL here to check: use
-    /// it only where the caller knows the request goes over HTTPS, and prefer
-    /// [`AccessToken::apply`].
+    /// Sets `Authorization: Bearer <token>` (or `DPoP <token>`) in `headers`. There is no URL
+    /// here to check: use it only where the caller knows the request goes over HTTPS, and
+    /// prefer [`AccessToken::apply`]. A DPoP-bound token also needs its proof, from
+    /// [`AccessToken::dpop_proof`], in the `DPoP` header.
     pub fn apply_to_headers(&self, headers: &mut http::HeaderMap) {
         headers.insert(AUTHORIZATION, self.0.header.clone());
     }
@@ -143,6 +200,7 @@ impl fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessToken")
             .field("token", &"[redacted]")
+            .field("token_type", &self.token_type())
             .field("expires_at", &self.0.cached.expires_at)
             .finish()
     }
@@ -213,7 +271,7 @@ impl Current {
         {
             let (tokens, header) = (c.tokens.clone(), c.header.clone());
             let never = (UnixTime::EPOCH, UnixTime::EPOCH);
-            let expired = Cached::new(tokens, header, never, c.transport);
+            let expired = Cached::new(tokens, header, never, c.transport).with_dpop(c.dpop.clone());
             self.publish_locked(&mut cached, expired);
         }
     }

@@ -19,6 +19,7 @@ mod metrics;
 mod otel;
 mod proxy;
 mod rate_limits;
+mod route_gates;
 mod routes;
 mod tls;
 mod token;
@@ -32,8 +33,7 @@ use arc_swap::ArcSwap;
 use auth_apikey::NewKey;
 use auth_core::{
     AuthenticateExt as _, BoxLimiter, Challenge, Clock, CoarseClock, GateExt as _, Guard,
-    ProtectedResource, RateLimit, RequireScope, ScopeRequirement, Scopes, TokenAuthenticator,
-    Transport,
+    ProtectedResource, RequireScope, ScopeRequirement, Scopes, TokenAuthenticator, Transport,
 };
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
@@ -225,7 +225,8 @@ async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
             "routes apply to an upstream: give --upstream (or upstream in the config)",
         ));
     }
-    let route_parts = RouteParts {
+    let route_parts = route_gates::RouteParts {
+        dpop: (proofs.clone(), issuer.clone()),
         args: args.clone(),
         keys: keys.clone(),
         tokens: tokens.clone(),
@@ -309,40 +310,6 @@ async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
     served
 }
 
-/// What a route's gate is made of, kept to remake the routes when the config is reloaded.
-struct RouteParts {
-    args: ServeArgs,
-    keys: auth_apikey::ApiKeys<auth_apikey::BoxKeyStore>,
-    tokens: IssuedTokens,
-    budgets: Budgets,
-    clock: Arc<dyn Clock>,
-}
-
-impl RouteParts {
-    /// The routes of `configured` (`None`: the implied route `/`), each with its gate.
-    fn build(
-        &self,
-        configured: Option<Vec<routes::RouteConfig>>,
-    ) -> Result<Vec<routes::Route>, Error> {
-        configured
-            .unwrap_or_else(|| vec![routes::RouteConfig::implied()])
-            .into_iter()
-            .enumerate()
-            .map(|(i, route)| {
-                route_gate(
-                    route,
-                    i,
-                    &self.args,
-                    &self.keys,
-                    &self.tokens,
-                    &self.budgets,
-                    &self.clock,
-                )
-            })
-            .collect()
-    }
-}
-
 /// On SIGHUP, reads the config again and swaps in its routes; connections and requests in
 /// flight are not touched. A config that does not load, or whose routes do not build, is
 /// logged and the routes in force stay. Other settings take a restart.
@@ -350,7 +317,7 @@ impl RouteParts {
 async fn reload_on_hangup(
     app: Arc<App>,
     path: PathBuf,
-    parts: RouteParts,
+    parts: route_gates::RouteParts,
     mut hangups: tokio::signal::unix::Signal,
 ) {
     while hangups.recv().await.is_some() {
@@ -379,101 +346,8 @@ async fn reload_on_hangup(
     }
 }
 
-/// The gate of route `i`: its credentials (any one of them), its scopes, the failure budget
-/// of the client's address, and the caller's budget (the route's own quota, or the API's).
-fn route_gate(
-    config: routes::RouteConfig,
-    i: usize,
-    args: &ServeArgs,
-    keys: &auth_apikey::ApiKeys<auth_apikey::BoxKeyStore>,
-    tokens: &IssuedTokens,
-    budgets: &Budgets,
-    clock: &Arc<dyn Clock>,
-) -> Result<routes::Route, Error> {
-    use routes::Credential;
-    if config.public {
-        let label = std::sync::Arc::<str>::from(config.prefix.as_str()).into();
-        return Ok(routes::Route {
-            config,
-            gate: None,
-            label,
-        });
-    }
-    let mut jwt_issuers = Vec::new();
-    let mut own_tokens = None;
-    let mut api_keys = false;
-    for credential in &config.credentials {
-        match credential {
-            Credential::ApiKey => api_keys = true,
-            Credential::Token => own_tokens = Some(tokens.clone()),
-            Credential::Jwt {
-                issuer_url,
-                audience,
-                algorithms,
-            } => jwt_issuers.push(
-                Verifier::builder()
-                    .issuer_url(issuer_url, crate::output::http_client()?)
-                    .audience(audience.clone())
-                    .algorithms(algorithms.iter().copied())
-                    .clock(Arc::clone(clock))
-                    .build()
-                    .map_err(|e| Error::config(format!("route {}: {e}", config.prefix)))?,
-            ),
-        }
-    }
-    let issuers = match jwt_issuers.len() {
-        0 => None,
-        _ => Some(
-            Verifier::issuers(jwt_issuers)
-                .build()
-                .map_err(|e| Error::config(format!("route {}: {e}", config.prefix)))?,
-        ),
-    };
-    let jwts = (issuers.is_some() || own_tokens.is_some()).then(|| {
-        TokenAuthenticator::bearer(
-            REALM,
-            routes::RouteTokens {
-                issuers,
-                own: own_tokens,
-            },
-        )
-        .with_challenge(Challenge::bearer().with_realm(REALM))
-        .boxed()
-    });
-    let authenticator = match (api_keys.then(|| keys.authenticator(REALM).boxed()), jwts) {
-        (Some(k), Some(j)) => k.or(j).boxed(),
-        (Some(one), None) | (None, Some(one)) => one,
-        (None, None) => return Err(Error::config("a route without credentials")),
-    };
-    let mut guard = Guard::new(authenticator);
-    if let Some(scopes) = &config.scopes {
-        guard = guard.require_scope(ScopeRequirement::parse(scopes).map_err(Error::config)?);
-    }
-    let caller = match &config.quota {
-        Some(quota) => RateLimit::new(
-            limiter(args, quota, &format!("auth-serve:route{i}:"))?,
-            |parts: &http::request::Parts| {
-                let principal = parts.extensions.get::<auth_core::Principal>()?;
-                Some(principal.subject().to_owned())
-            },
-        )
-        .with_own_quotas()
-        .boxed(),
-        None => budgets.principal_gate(Class::Api).boxed(),
-    };
-    let gate = guard
-        .on_refusal(budgets.failure_gate(Class::Api))
-        .then(caller)
-        .boxed();
-    Ok(routes::Route {
-        label: std::sync::Arc::<str>::from(config.prefix.as_str()).into(),
-        config,
-        gate: Some(gate),
-    })
-}
-
 /// A limiter of `quota`: in this process, or in Redis under `prefix` for a fleet.
-fn limiter(
+pub(crate) fn limiter(
     args: &ServeArgs,
     quota: &auth_ratelimit::Quota,
     prefix: &str,

@@ -1,8 +1,8 @@
 //! The reverse proxy (`--upstream URL`): a request that passed the gate goes to the upstream
 //! with its body streamed, on a pooled keep-alive hyper client; the answer streams back.
 //!
-//! On the way up: the credential the gate checked is removed (`X-API-Key`, a `Bearer`
-//! `Authorization`); the client's own `X-Auth-*` headers are dropped and the identity is
+//! On the way up: the credential the gate checked is removed (`X-API-Key`, a `Bearer` or
+//! `DPoP` `Authorization`, the `DPoP` proof); the client's own `X-Auth-*` headers are dropped and the identity is
 //! added (`X-Auth-Subject`, `X-Auth-Scopes`, `X-Auth-Key-Id` for a key); `Forwarded` and
 //! `X-Forwarded-For/-Proto/-Host` are replaced by what the trusted-proxy walk found; the
 //! hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded. An upstream that cannot be
@@ -220,12 +220,13 @@ pub(crate) fn identity(principal: &Principal) -> HeaderMap {
 /// `X-Auth-*` header the client sent (only the gateway says who the caller is).
 pub(crate) fn strip_credentials(headers: &mut HeaderMap) {
     headers.remove(X_API_KEY);
-    let bearer = headers.get(header::AUTHORIZATION).is_some_and(|v| {
-        v.as_bytes()
-            .get(..7)
-            .is_some_and(|s| s.eq_ignore_ascii_case(b"bearer "))
+    headers.remove(auth_jwt::dpop::DPOP_HEADER);
+    let ours = headers.get(header::AUTHORIZATION).is_some_and(|v| {
+        let v = v.as_bytes();
+        let scheme = |s: &[u8]| v.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s));
+        scheme(b"bearer ") || scheme(b"dpop ")
     });
-    if bearer {
+    if ours {
         headers.remove(header::AUTHORIZATION);
     }
     let claimed: Vec<HeaderName> = headers
@@ -298,6 +299,12 @@ mod tests {
         h.insert("accept", HeaderValue::from_static("*/*"));
         strip_credentials(&mut h);
         assert_eq!(h.len(), 1, "{h:?}");
+        let mut dpop = HeaderMap::new();
+        dpop.insert("authorization", HeaderValue::from_static("DPoP t"));
+        dpop.insert("dpop", HeaderValue::from_static("proof"));
+        dpop.insert("accept", HeaderValue::from_static("*/*"));
+        strip_credentials(&mut dpop);
+        assert_eq!(dpop.len(), 1, "{dpop:?}");
         // Another scheme is the upstream's own business.
         let mut basic = HeaderMap::new();
         basic.insert("authorization", HeaderValue::from_static("Basic dXNlcg=="));

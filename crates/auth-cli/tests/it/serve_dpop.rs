@@ -208,3 +208,68 @@ async fn dpop_bound_tokens_need_a_fresh_proof_for_each_request() {
         "{challenges:?}"
     );
 }
+
+/// Through the gateway (`--upstream`, the implied route): a DPoP-bound token with its proof
+/// reaches the upstream as an identity, with neither the token nor the proof; the same proof
+/// replayed never reaches it.
+#[tokio::test]
+async fn the_gateway_checks_dpop_and_forwards_neither_token_nor_proof() {
+    let upstream = crate::serve_gateway::Upstream::start();
+    let dir = temp_dir("gateway-dpop");
+    let data = dir.join("data");
+    let server = Server::start(&data, &["--upstream", &upstream.url]);
+    let (api_key, id) = create_key(&data, "carol", &["read"]);
+    let http = client();
+    let key = dir.join("dpop.jwk");
+    std::fs::write(
+        &key,
+        run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout,
+    )
+    .unwrap();
+    let key = key.display().to_string();
+    let token_url = server.at("/oauth/token");
+    let body: Value = http
+        .post(&token_url)
+        .basic_auth(&id, Some(&api_key))
+        .header("dpop", proof(&key, "POST", &token_url, None))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    let token = body["access_token"].as_str().unwrap();
+
+    let url = server.at("/orders/7");
+    let good = proof(&key, "GET", &url, Some(token));
+    let r = api(
+        &http,
+        &url,
+        reqwest::Method::GET,
+        "DPoP",
+        token,
+        Some(&good),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let seen = upstream.seen().await;
+    assert_eq!(seen.len(), 1);
+    let h = &seen[0]["headers"];
+    assert_eq!(h["x-auth-subject"], "carol");
+    assert!(h.get("authorization").is_none(), "the token went on: {h}");
+    assert!(h.get("dpop").is_none(), "the proof went on: {h}");
+    // Replayed: refused, and the upstream still saw one request.
+    let r = api(
+        &http,
+        &url,
+        reqwest::Method::GET,
+        "DPoP",
+        token,
+        Some(&good),
+    )
+    .await;
+    assert_dpop_refusal(&r, "invalid_dpop_proof");
+    assert_eq!(upstream.seen().await.len(), 1);
+}

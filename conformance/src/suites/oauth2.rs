@@ -19,6 +19,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::harness::{Suite, altered, block_on, ensure, ensure_eq};
 
 mod assertion;
+mod dpop_peer;
+mod dpop_resource;
 mod flows;
 mod peer;
 mod props;
@@ -119,6 +121,7 @@ pub fn suite() -> Suite {
     protected_resource::cases(&mut s);
     props::cases(&mut s);
     peer::cases(&mut s);
+    dpop_peer::cases(&mut s);
     s
 }
 

@@ -34,6 +34,8 @@ mod serve_gateway;
 mod serve_key_rate;
 #[path = "it/serve_metrics.rs"]
 mod serve_metrics;
+#[path = "it/serve_mtls.rs"]
+mod serve_mtls;
 #[path = "it/serve_nginx.rs"]
 mod serve_nginx;
 #[path = "it/serve_tls.rs"]

@@ -50,6 +50,18 @@ impl Confirmation {
     pub fn is_bound(&self) -> bool {
         self.jkt.is_some() || self.x5t_s256.is_some()
     }
+
+    /// Why `request` may not use a token with this confirmation as far as the client
+    /// certificate goes (RFC 8705 §3), if it may not: the token is bound to a certificate and
+    /// the connection presented none, or another one.
+    pub fn certificate_refusal(&self, request: &http::request::Parts) -> Option<&'static str> {
+        let bound = self.x5t_s256.as_deref()?;
+        match request.extensions.get::<ClientCertificate>() {
+            Some(cert) if cert.x5t_s256 == bound => None,
+            Some(_) => Some("a certificate-bound token on a connection with another certificate"),
+            None => Some("a certificate-bound token on a connection without a client certificate"),
+        }
+    }
 }
 
 /// The TLS client certificate of the connection a request came on, as its SHA-256 thumbprint
@@ -84,12 +96,7 @@ pub(crate) fn bearer_refusal(
     if cnf.jkt.is_some() {
         return Some("a DPoP-bound token presented as a bearer token");
     }
-    let bound = cnf.x5t_s256.as_deref()?;
-    match request.extensions.get::<ClientCertificate>() {
-        Some(cert) if cert.x5t_s256 == bound => None,
-        Some(_) => Some("a certificate-bound token on a connection with another certificate"),
-        None => Some("a certificate-bound token on a connection without a client certificate"),
-    }
+    cnf.certificate_refusal(request)
 }
 
 #[cfg(test)]

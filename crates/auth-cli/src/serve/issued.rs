@@ -95,8 +95,8 @@ impl VerifyToken for IssuedTokens {
                         principal = principal.with_attribute(own);
                     }
                     // A DPoP-bound token (RFC 9449): usable with a proof by that key only.
-                    if let Some(jkt) = claims["cnf"]["jkt"].as_str() {
-                        principal = principal.with_attribute(Confirmation::new().with_jkt(jkt));
+                    if let Some(cnf) = confirmation(&claims["cnf"]) {
+                        principal = principal.with_attribute(cnf);
                     }
                     TokenVerdict::Valid(principal)
                 }
@@ -105,4 +105,17 @@ impl VerifyToken for IssuedTokens {
             Err(why) => TokenVerdict::Invalid(why),
         })
     }
+}
+
+/// A token's `cnf`: the DPoP key (RFC 9449) and the client certificate (RFC 8705) it is bound
+/// to, if any.
+fn confirmation(cnf: &Value) -> Option<Confirmation> {
+    let mut bound = Confirmation::new();
+    if let Some(jkt) = cnf["jkt"].as_str() {
+        bound = bound.with_jkt(jkt);
+    }
+    if let Some(x5t) = cnf["x5t#S256"].as_str() {
+        bound = bound.with_x5t_s256(x5t);
+    }
+    bound.is_bound().then_some(bound)
 }

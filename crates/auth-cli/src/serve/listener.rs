@@ -17,6 +17,8 @@ use serde_json::json;
 
 use super::app::{App, Reply};
 use super::proxy;
+use auth_core::ClientCertificate;
+
 use crate::output::Error;
 
 /// The largest request body read (token requests are a few hundred bytes).
@@ -70,10 +72,16 @@ pub(crate) async fn accept_loop(
             continue;
         };
         let app = Arc::clone(&app);
-        let service = service_fn(move |request: hyper::Request<Incoming>| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(respond(&app, request, peer).await) }
-        });
+        // The connection's client certificate (RFC 8705), on each of its requests.
+        let service = move |cert: Option<ClientCertificate>| {
+            service_fn(move |mut request: hyper::Request<Incoming>| {
+                let app = Arc::clone(&app);
+                if let Some(cert) = &cert {
+                    request.extensions_mut().insert(cert.clone());
+                }
+                async move { Ok::<_, Infallible>(respond(&app, request, peer).await) }
+            })
+        };
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
@@ -89,12 +97,13 @@ pub(crate) async fn accept_loop(
                     if let Ok(Ok(stream)) =
                         tokio::time::timeout(IO_TIMEOUT, acceptor.accept(stream)).await
                     {
-                        let conn = builder.serve_connection(TokioIo::new(stream), service);
+                        let cert = super::tls::client_certificate(stream.get_ref().1);
+                        let conn = builder.serve_connection(TokioIo::new(stream), service(cert));
                         let _ = watcher.watch(conn).await;
                     }
                 }
                 None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let conn = builder.serve_connection(TokioIo::new(stream), service(None));
                     let _ = watcher.watch(conn).await;
                 }
             }

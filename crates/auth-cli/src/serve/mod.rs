@@ -68,6 +68,11 @@ pub(crate) struct ServeArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Ask clients for a certificate issued by this CA (PEM): a token request over such a
+    /// connection gets a token bound to the certificate (RFC 8705, `cnf.x5t#S256`), usable
+    /// only on a connection that presents it.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
     /// Where API keys live (default: SQLite in --data).
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
@@ -113,7 +118,7 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
 
 async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key, args.tls_client_ca.as_deref())?),
         _ => None,
     };
     if tls.is_none() && !args.listen.ip().is_loopback() && !args.insecure_http {

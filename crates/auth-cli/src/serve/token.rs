@@ -4,7 +4,7 @@
 //! `token_type: DPoP`); an invalid proof is a 400 `invalid_dpop_proof`.
 
 use auth_apikey::KeyRecord;
-use auth_core::Scopes;
+use auth_core::{ClientCertificate, Scopes};
 use base64::Engine as _;
 use http::{Method, StatusCode, header, request::Parts};
 use serde_json::json;
@@ -57,7 +57,13 @@ impl App {
             Ok(jkt) => jkt,
             Err(reply) => return *reply,
         };
-        self.issue(&client.owner, client.id.as_str(), &granted, jkt.as_deref())
+        let cert = parts.extensions.get::<ClientCertificate>();
+        self.issue(
+            &client.owner,
+            client.id.as_str(),
+            &granted,
+            (jkt.as_deref(), cert),
+        )
     }
 
     /// The thumbprint of the key of the request's DPoP proof, if it carries one; the 400 to
@@ -90,7 +96,13 @@ impl App {
         }
     }
 
-    fn issue(&self, subject: &str, client_id: &str, scopes: &Scopes, jkt: Option<&str>) -> Reply {
+    fn issue(
+        &self,
+        subject: &str,
+        client_id: &str,
+        scopes: &Scopes,
+        (jkt, cert): (Option<&str>, Option<&ClientCertificate>),
+    ) -> Reply {
         let now = self.clock.now().as_secs();
         let ttl = self.config.token_ttl.as_secs();
         let mut jti = [0u8; 16];
@@ -114,6 +126,10 @@ impl App {
         });
         if let Some(jkt) = jkt {
             claims["cnf"] = json!({ "jkt": jkt });
+        }
+        // Over a connection with a client certificate: bound to it too (RFC 8705 §3).
+        if let Some(cert) = cert {
+            claims["cnf"]["x5t#S256"] = json!(cert.x5t_s256());
         }
         let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
         match self.ring.sign(&claims) {

@@ -147,7 +147,7 @@ fn refuses_plain_http_off_loopback_and_bad_settings() {
 }
 
 /// A CA and a leaf certificate for localhost and 127.0.0.1 signed by it, with openssl.
-fn make_certificates(
+pub(crate) fn make_certificates(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     let openssl = |args: &[&str]| crate::support::openssl(dir, args);

@@ -163,15 +163,22 @@ impl<V: VerifyToken> Authenticate for DpopAuthenticator<V> {
             }
             _ => return Ok(self.refuse(RejectionKind::InvalidToken, "token refused")),
         };
-        let Some(jkt) = principal
-            .attribute::<Confirmation>()
-            .and_then(Confirmation::jkt)
-        else {
+        let Some(cnf) = principal.attribute::<Confirmation>() else {
+            return Ok(self.refuse(
+                RejectionKind::InvalidToken,
+                "token not bound to a DPoP key (no cnf)",
+            ));
+        };
+        let Some(jkt) = cnf.jkt() else {
             return Ok(self.refuse(
                 RejectionKind::InvalidToken,
                 "token not bound to a DPoP key (no cnf.jkt)",
             ));
         };
+        // Bound to a client certificate as well (RFC 8705): that one too.
+        if let Some(why) = cnf.certificate_refusal(request) {
+            return Ok(self.refuse(RejectionKind::InvalidToken, why));
+        }
         let url = format!("{}{}", self.origin, request.uri.path());
         let verified = match self
             .proofs

@@ -15,8 +15,8 @@ use auth_core::{
 use oauth2::basic::BasicErrorResponseType;
 use oauth2::{AsyncHttpClient, RequestTokenError, StandardErrorResponse};
 
-use crate::dpop::DpopState;
 use crate::error::{Error, ErrorCode, ServerError};
+use crate::proof_key::DpopState;
 
 /// What the bridge saw of the last response.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,7 +77,7 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
             }
             let sent_at = self.clock.now();
             let (response, proof_sent) =
-                crate::dpop::send_token_request(self.http, self.dpop, request).await?;
+                crate::proof_key::send_token_request(self.http, self.dpop, request).await?;
             let date = UnixTime::from_date_header(response.headers());
             if let Ok(mut seen) = self.seen.lock() {
                 *seen = Seen {

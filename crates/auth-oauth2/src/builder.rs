@@ -11,8 +11,8 @@ use oauth2::{ClientId, Scope, TokenUrl};
 use crate::bridge::endpoint_name;
 use crate::client::{Inner, OAuthClient, Shared, check_endpoint};
 use crate::client_auth::{Authn, ClientAuth};
-use crate::dpop::DpopState;
 use crate::error::Error;
+use crate::proof_key::DpopState;
 use crate::response::{Quirk, Quirks};
 
 /// Builds an [`OAuthClient`]; see [`OAuthClient::builder`].
@@ -136,7 +136,7 @@ impl OAuthClientBuilder {
     /// on each request. Keep the key as long as the tokens: a bound refresh token is usable
     /// only with it. See the [`dpop`](crate::dpop) module.
     #[cfg(feature = "jwt")]
-    pub fn dpop(mut self, key: crate::dpop::DpopKey) -> Self {
+    pub fn dpop(mut self, key: auth_jwt::dpop::DpopKey) -> Self {
         self.dpop = Some(Arc::new(DpopState::new(key)));
         self
     }

@@ -18,8 +18,8 @@ use oauth2::{EndpointMaybeSet, EndpointNotSet, RefreshToken, Scope, StandardRevo
 
 use crate::bridge::{Bridge, Seen, map_error};
 use crate::client_auth::{Authn, CLIENT_ASSERTION, CLIENT_ASSERTION_TYPE, JWT_BEARER};
-use crate::dpop::DpopState;
 use crate::error::Error;
+use crate::proof_key::DpopState;
 use crate::response::{Quirks, RawTokenResponse, TokenSet};
 
 pub(crate) type Inner = oauth2::Client<

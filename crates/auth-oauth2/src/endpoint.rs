@@ -59,7 +59,7 @@ pub(crate) async fn post_token_form(
         source,
     };
     shared.transport.check(request.uri()).map_err(transport)?;
-    crate::dpop::send_token_request(&shared.http, shared.dpop.as_deref(), request)
+    crate::proof_key::send_token_request(&shared.http, shared.dpop.as_deref(), request)
         .await
         .map_err(transport)
 }

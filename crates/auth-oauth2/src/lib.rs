@@ -34,6 +34,7 @@ pub mod introspect;
 #[cfg(feature = "jwt")]
 pub mod jwt_access_token;
 pub mod metadata;
+mod proof_key;
 pub mod resource_metadata;
 pub mod response;
 pub mod revoke;

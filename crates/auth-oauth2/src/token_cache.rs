@@ -32,7 +32,7 @@ use http::HeaderValue;
 use http::header::AUTHORIZATION;
 use thread_local::ThreadLocal;
 
-use crate::dpop::DpopState;
+use crate::proof_key::DpopState;
 use crate::response::{TokenSet, TokenType};
 
 /// Tokens obtained once, and when to refresh them. Never changed after it is published.

@@ -14,7 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-core", &["http", "thiserror", "subtle", "zeroize", "form_urlencoded", "httpdate", "rustls-pki-types", "rustix"]),
     ("auth-http", &["auth-core", "http", "reqwest"]),
     ("auth-tower", &["auth-core", "auth-ratelimit", "http", "http-body-util", "tower-layer", "tower-service", "tracing", "axum"]), // axum: the optional extractors
-    ("auth-jwt", &["auth-core", "jsonwebtoken", "aws-lc-rs", "base64", "serde", "serde_json", "thiserror", "arc-swap", "http", "metrics"]),
+    ("auth-jwt", &["auth-core", "jsonwebtoken", "aws-lc-rs", "base64", "serde", "serde_json", "thiserror", "arc-swap", "http", "metrics", "sha2", "hmac", "getrandom", "subtle"]), // sha2, hmac, getrandom, subtle: DPoP (ath, nonces, jti)
     ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "rusqlite", "foldhash"]),
     ("auth-ratelimit", &["auth-core", "http", "thiserror", "foldhash", "quanta", "sfv", "metrics"]),
     ("auth-oauth2", &["auth-core", "auth-jwt", "http", "thiserror", "oauth2", "serde", "serde_json", "thread_local", "subtle", "form_urlencoded", "base64", "tempfile", "tokio", "metrics"]), // tokio: `sync` only, no executor

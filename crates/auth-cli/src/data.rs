@@ -89,18 +89,7 @@ impl DataDir {
     /// pepper (`--pepper-env`, or the directory's), whose fingerprint must be the one the
     /// store recorded.
     pub(crate) async fn api_keys(&self, db: &DatabaseArgs) -> Result<ApiKeys<BoxKeyStore>, Error> {
-        let pepper = match &db.pepper_env {
-            Some(var) => {
-                let pepper = Secret::from_env(var).map_err(Error::config)?;
-                if pepper.len() < 32 {
-                    return Err(Error::config(format!(
-                        "{var}: the pepper must be at least 32 bytes"
-                    )));
-                }
-                pepper
-            }
-            None => self.pepper()?,
-        };
+        let pepper = self.fleet_pepper(db)?;
         let keys_db = self.path.join("keys.db");
         let store = store::open(db, || SqliteStore::open(keys_db).map_err(Error::config)).await?;
         let keys = ApiKeys::builder(KeyFormat::new(KEY_PREFIX).map_err(Error::config)?)
@@ -109,6 +98,33 @@ impl DataDir {
             .map_err(Error::config)?;
         store::check_pepper(&keys).await?;
         Ok(keys)
+    }
+
+    /// The pepper: `--pepper-env`'s, or the directory's.
+    fn fleet_pepper(&self, db: &DatabaseArgs) -> Result<Secret, Error> {
+        match &db.pepper_env {
+            Some(var) => {
+                let pepper = Secret::from_env(var).map_err(Error::config)?;
+                if pepper.len() < 32 {
+                    return Err(Error::config(format!(
+                        "{var}: the pepper must be at least 32 bytes"
+                    )));
+                }
+                Ok(pepper)
+            }
+            None => self.pepper(),
+        }
+    }
+
+    /// The key of the DPoP nonces: the same on every instance that shares the pepper, so a
+    /// nonce one hands out is good at all of them; an HMAC of a fixed label under the pepper,
+    /// never the pepper itself.
+    pub(crate) fn dpop_nonce_key(&self, db: &DatabaseArgs) -> Result<Secret, Error> {
+        use aws_lc_rs::hmac;
+        let pepper = self.fleet_pepper(db)?;
+        let key = hmac::Key::new(hmac::HMAC_SHA256, pepper.expose_secret());
+        let tag = hmac::sign(&key, b"auth serve: DPoP nonces");
+        Ok(Secret::new(tag.as_ref().to_vec()))
     }
 
     /// The key ring's generator: first the last run's current and next keys, then fresh

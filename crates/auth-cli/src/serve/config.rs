@@ -42,6 +42,8 @@ pub(crate) struct Config {
     pub(crate) upstream_token: bool,
     /// The route policies for the upstream (`None`: the implied route `/`).
     pub(crate) routes: Option<Vec<super::routes::RouteConfig>>,
+    /// DPoP proofs must carry the server's nonce, which changes this often (RFC 9449 §8).
+    pub(crate) dpop_nonce: Option<Duration>,
 }
 
 impl Config {
@@ -62,6 +64,7 @@ impl Config {
             upstream_token: false,
             max_connections: 10_000,
             head_timeout: Duration::from_secs(10),
+            dpop_nonce: None,
         })
     }
 
@@ -92,6 +95,11 @@ impl Config {
                     config.head_timeout = Duration::from_secs(
                         secs.ok_or_else(|| bad("header_timeout_secs: 1 to 300"))?,
                     );
+                }
+                "dpop_nonce_secs" => {
+                    let secs = value.as_u64().filter(|s| (1..=86_400).contains(s));
+                    let secs = secs.ok_or_else(|| bad("dpop_nonce_secs: 1 to 86400"))?;
+                    config.dpop_nonce = Some(Duration::from_secs(secs));
                 }
                 "upstream_token" => {
                     config.upstream_token = value

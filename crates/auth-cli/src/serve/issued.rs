@@ -66,14 +66,15 @@ impl IssuedTokens {
 
 impl IssuedTokens {
     /// These tokens sent as `Authorization: DPoP` with proofs checked by `proofs` for
-    /// requests to `issuer` (the server's own URL).
+    /// requests to `issuer` (the server's own URL), challenges naming `realm`.
     pub(crate) fn dpop(
         &self,
         proofs: ProofVerifier,
         issuer: &str,
+        realm: &str,
     ) -> Result<DpopAuthenticator<Self>, crate::output::Error> {
         DpopAuthenticator::new(self.clone(), proofs, issuer)
-            .map(|d| d.with_realm(super::app::REALM))
+            .map(|d| d.with_realm(realm))
             .map_err(|e| crate::output::Error::config(format!("issuer: {e}")))
     }
 }

@@ -35,6 +35,7 @@ use auth_core::{
     AuthenticateExt as _, BoxLimiter, Challenge, Clock, CoarseClock, GateExt as _, Guard,
     ProtectedResource, RequireScope, ScopeRequirement, Scopes, TokenAuthenticator, Transport,
 };
+use auth_jwt::dpop::Nonces;
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
 use auth_ratelimit::RateLimiter;
 use auth_ratelimit_redis::RedisLimiter;
@@ -208,13 +209,17 @@ async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
         verifier,
         keys: keys.clone(),
     };
-    let proofs = auth_jwt::dpop::ProofVerifier::new().clock(Arc::clone(&clock));
+    let mut proofs = auth_jwt::dpop::ProofVerifier::new().clock(Arc::clone(&clock));
+    if let Some(period) = config.dpop_nonce {
+        let key = data.dpop_nonce_key(&args.database)?;
+        proofs = proofs.nonces(Nonces::new(key, period).with_clock(Arc::clone(&clock)));
+    }
     // API keys, plain bearer tokens, DPoP-bound tokens with their proofs (RFC 9449 §7); the
     // Bearer challenge first, as clients that read only the first one expect.
     let authenticator = keys
         .authenticator(REALM)
         .or(TokenAuthenticator::bearer(REALM, tokens.clone()).with_challenge(challenge))
-        .or(tokens.dpop(proofs.clone(), &issuer)?);
+        .or(tokens.dpop(proofs.clone(), &issuer, REALM)?);
     let budgets = Budgets {
         granted: limiter(&args, &config.quota, "auth-serve:")?,
         failures: limiter(&args, &config.failure_quota, "auth-serve:fail:")?,

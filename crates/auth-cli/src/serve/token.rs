@@ -5,6 +5,7 @@
 
 use auth_apikey::KeyRecord;
 use auth_core::{ClientCertificate, Scopes};
+use auth_jwt::dpop::DpopError;
 use base64::Engine as _;
 use http::{Method, StatusCode, header, request::Parts};
 use serde_json::json;
@@ -84,6 +85,18 @@ impl App {
         let url = format!("{}/oauth/token", self.issuer);
         match self.proofs.verify(proof, &Method::POST, &url, None).await {
             Ok(proof) => Ok(Some(proof.jkt)),
+            // RFC 9449 §8: the nonce to retry with.
+            Err(DpopError::UseNonce { nonce }) => {
+                let mut reply = oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "use_dpop_nonce",
+                    "DPoP proofs must carry the server's nonce",
+                );
+                if let Ok(value) = http::HeaderValue::from_str(&nonce) {
+                    reply.headers.insert(auth_jwt::dpop::NONCE_HEADER, value);
+                }
+                Err(Box::new(reply))
+            }
             Err(e) => {
                 self.log
                     .event("dpop_refused", &[("reason", json!(e.to_string()))]);

@@ -273,3 +273,99 @@ async fn the_gateway_checks_dpop_and_forwards_neither_token_nor_proof() {
     assert_dpop_refusal(&r, "invalid_dpop_proof");
     assert_eq!(upstream.seen().await.len(), 1);
 }
+
+/// `dpop_nonce_secs`: proofs must carry the server's nonce (RFC 9449 §8). Without it the
+/// token endpoint answers 400 `use_dpop_nonce` and the API 401 `use_dpop_nonce`, each with a
+/// `DPoP-Nonce`; the same request again with that nonce passes.
+#[tokio::test]
+async fn server_nonces_are_asked_for_then_accepted() {
+    let dir = temp_dir("serve-dpop-nonce");
+    let (server, data) = Server::with_config(&dir, r#"{"dpop_nonce_secs": 300}"#);
+    let (api_key, id) = create_key(&data, "dana", &["read"]);
+    let http = client();
+    let key = dir.join("dpop.jwk");
+    std::fs::write(
+        &key,
+        run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout,
+    )
+    .unwrap();
+    let key = key.display().to_string();
+    let with_nonce = |method: &str, url: &str, token: Option<&str>, nonce: &str| {
+        let mut args = vec![
+            "dpop", "proof", "--key", &key, "--method", method, "--url", url,
+        ];
+        args.extend(["--nonce", nonce]);
+        let env = token.map(|t| [("DPOP_TEST_TOKEN", t)]);
+        if token.is_some() {
+            args.extend(["--token-env", "DPOP_TEST_TOKEN"]);
+        }
+        let out = run_with(&args, None, env.as_ref().map_or(&[][..], |e| &e[..])).expect(0);
+        out.stdout.trim().to_owned()
+    };
+    let token_url = server.at("/oauth/token");
+    let request = |proof: String| {
+        http.post(&token_url)
+            .basic_auth(&id, Some(&api_key))
+            .header("dpop", proof)
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    let r = request(proof(&key, "POST", &token_url, None))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let nonce = header(&r, "dpop-nonce").to_owned();
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "use_dpop_nonce");
+    let r = request(with_nonce("POST", &token_url, None, &nonce))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let whoami = server.at("/api/whoami");
+    let bare = proof(&key, "GET", &whoami, Some(&token));
+    let r = api(
+        &http,
+        &whoami,
+        reqwest::Method::GET,
+        "DPoP",
+        &token,
+        Some(&bare),
+    )
+    .await;
+    assert_dpop_refusal(&r, "use_dpop_nonce");
+    // A nonce to retry with (this period's: it may have turned since the token request,
+    // and the one from then stays good for one more period either way).
+    assert!(!header(&r, "dpop-nonce").is_empty());
+    let good = with_nonce("GET", &whoami, Some(&token), &nonce);
+    let r = api(
+        &http,
+        &whoami,
+        reqwest::Method::GET,
+        "DPoP",
+        &token,
+        Some(&good),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A nonce of the server's making only: another one is refused the same way.
+    let forged = with_nonce(
+        "GET",
+        &whoami,
+        Some(&token),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    );
+    let r = api(
+        &http,
+        &whoami,
+        reqwest::Method::GET,
+        "DPoP",
+        &token,
+        Some(&forged),
+    )
+    .await;
+    assert_dpop_refusal(&r, "use_dpop_nonce");
+}

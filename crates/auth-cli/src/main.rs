@@ -203,6 +203,10 @@ enum Oauth2Command {
         /// Send the secret in the form body (`client_secret_post`) instead of HTTP Basic.
         #[arg(long)]
         client_secret_post: bool,
+        /// Ask for a DPoP-bound token (RFC 9449), proving possession of this private key (a
+        /// JWK or PEM); `auth dpop proof --key FILE` then makes the proofs to use it with.
+        #[arg(long, value_name = "FILE")]
+        dpop_key: Option<PathBuf>,
     },
     /// Sign in with a browser: authorization code + PKCE with a loopback redirect
     /// (`http://127.0.0.1:PORT/callback`). Prints the URL to open, then the access token.
@@ -353,11 +357,13 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
             client,
             scopes,
             client_secret_post,
+            dpop_key,
         }) => {
             let request = oauth2::TokenRequest {
                 client: &client,
                 scopes: &scopes,
                 post: client_secret_post,
+                dpop_key: dpop_key.as_deref(),
             };
             oauth2::token(request, out).await
         }

@@ -64,6 +64,8 @@ pub(crate) struct TokenRequest<'a> {
     pub(crate) scopes: &'a [String],
     /// `client_secret_post` instead of `client_secret_basic`.
     pub(crate) post: bool,
+    /// A DPoP key file: ask for a token bound to it.
+    pub(crate) dpop_key: Option<&'a std::path::Path>,
 }
 
 /// `auth oauth2 token`: the client credentials grant through discovery. A refusal by the
@@ -85,6 +87,9 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
     };
     if !request.scopes.is_empty() {
         builder = builder.scopes(request.scopes.join(" "));
+    }
+    if let Some(path) = request.dpop_key {
+        builder = builder.dpop(crate::dpop::load_key(path, None)?);
     }
     let client = builder.build().map_err(Error::config)?;
     let tokens = match client.client_credentials().await {
@@ -108,7 +113,10 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
     let scope = tokens.scopes().map(ToString::to_string);
     let value = json!({
         "access_token": access,
-        "token_type": "Bearer",
+        "token_type": match tokens.token_type() {
+            auth_oauth2::TokenType::DPoP => "DPoP",
+            _ => "Bearer",
+        },
         "expires_at": expires_at,
         "scope": scope,
         "token_endpoint": metadata.token_endpoint(),

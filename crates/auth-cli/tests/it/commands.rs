@@ -65,6 +65,8 @@ fn help_for_every_command() {
         &["oauth2", "token"],
         &["oauth2", "introspect"],
         &["oauth2", "login"],
+        &["dpop"],
+        &["dpop", "proof"],
         &["serve"],
     ];
     for command in commands {

@@ -369,3 +369,51 @@ async fn server_nonces_are_asked_for_then_accepted() {
     .await;
     assert_dpop_refusal(&r, "use_dpop_nonce");
 }
+
+/// `auth oauth2 token --dpop-key`: the CLI asks for a DPoP token through discovery (its proof
+/// made by auth-oauth2), and `auth dpop proof` with the same key then uses it on the API.
+#[tokio::test]
+async fn the_cli_gets_a_dpop_token_and_proves_it() {
+    let dir = temp_dir("cli-dpop");
+    let data = dir.join("data");
+    let server = Server::start(&data, &[]);
+    let (api_key, id) = create_key(&data, "fay", &["read"]);
+    let key = dir.join("dpop.jwk");
+    std::fs::write(
+        &key,
+        run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout,
+    )
+    .unwrap();
+    let key = key.display().to_string();
+    let jkt = run(&["jwk", "thumbprint", &key, "--json"]).expect(0).json()["thumbprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = crate::http::oauth2_token(&server.url, &id, &api_key, &["--dpop-key", &key], &[])
+        .expect(0)
+        .json();
+    assert_eq!(out["token_type"], "DPoP");
+    let token = out["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(payload(&token)["cnf"]["jkt"], jkt.as_str());
+    // Without the key: a bearer token, as before.
+    let plain = crate::http::oauth2_token(&server.url, &id, &api_key, &[], &[])
+        .expect(0)
+        .json();
+    assert_eq!(plain["token_type"], "Bearer");
+
+    let http = client();
+    let whoami = server.at("/api/whoami");
+    let good = proof(&key, "GET", &whoami, Some(&token));
+    let r = api(
+        &http,
+        &whoami,
+        reqwest::Method::GET,
+        "DPoP",
+        &token,
+        Some(&good),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = api(&http, &whoami, reqwest::Method::GET, "Bearer", &token, None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

@@ -3,6 +3,7 @@
 
 mod attacks;
 mod discovery;
+mod dpop;
 mod issuers;
 mod nested;
 mod peers;
@@ -34,6 +35,7 @@ pub fn suite() -> Suite {
     remote::add(&mut s);
     discovery::add(&mut s);
     issuers::add(&mut s);
+    dpop::add(&mut s);
     peers::add(&mut s);
     s
 }

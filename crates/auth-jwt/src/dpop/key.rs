@@ -5,7 +5,7 @@ use std::sync::Arc;
 use auth_core::{Clock, SystemClock};
 use serde_json::{Map, Value, json};
 
-use crate::{Algorithm, Error, Family, SigningKey};
+use crate::{Algorithm, Error, SigningKey};
 
 /// A DPoP key pair (ES256 by default; EdDSA, RS256 and PS256 too) and the proofs it makes.
 /// Keep one per client: tokens bound to it stay usable only with it, across refreshes too.
@@ -36,7 +36,7 @@ impl DpopKey {
     /// [`Error::Signing`] when the backend cannot generate the key.
     #[cfg(feature = "aws-lc-rs")]
     pub fn generate(alg: Algorithm) -> Result<Self, Error> {
-        if alg.family() == Family::Hmac {
+        if alg.family() == crate::Family::Hmac {
             return Err(Error::invalid_key(
                 "a DPoP key must be asymmetric, not HMAC",
             ));

@@ -31,7 +31,7 @@ fn clock(at: u64) -> ManualClock {
 }
 
 fn key() -> DpopKey {
-    DpopKey::generate(Algorithm::ES256)
+    DpopKey::from_signing_key(signer(0))
         .expect("key")
         .with_clock(clock(NOW))
 }
@@ -41,6 +41,24 @@ fn verifier() -> ProofVerifier {
 }
 
 const URL: &str = "https://api.example.com/orders";
+
+/// Three P-256 test keys (PKCS#8 PEM), so that the tests run with either crypto backend.
+const TEST_KEYS: [&str; 3] = [
+    "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgNwNM6VjQqiEBBugD
+nrunEfyqVZJa+aYH6SBrHuvNJ/+hRANCAAQTV1/CuWznpVDWDW3gw/WdvpH++Vrb
+HJ1hUUwq0QWTWfne9voc8/TZqadSRWhd4u7alIiUvltrsK/IVU3OQu/s\n-----END PRIVATE KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgD7IKkAHHa2kR7ICR
+mxzt3tbyQ7fRiL5wSC65tIeP4EGhRANCAASGWr7PSozG0rgzkCbsqLQcxslO6XNX
+FzNqLJl/4bSs6ljUm+7bnZcbNHjsNi4WlsCjuSNsuV8XenuRnsXnjPBL\n-----END PRIVATE KEY-----\n",
+    "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgV2SnrvpXGXfN6Ap/
+DrlPIibw5QYyXV4PrfNkyADBhnShRANCAATdhuzGLwMZc50e8PVKCf505l1LfaMN
+aLKSoqXpWECftNXXlyKU7EEOrUQePye4AHURB/bz4Sge+FWUgJq6ZaOl\n-----END PRIVATE KEY-----\n",
+];
+
+/// Test key `i` as a signing key.
+fn signer(i: usize) -> crate::SigningKey {
+    crate::SigningKey::from_pem(TEST_KEYS[i].as_bytes(), Algorithm::ES256).expect("test key")
+}
 
 #[test]
 fn rfc_9449_proof_verifies_and_names_its_key() {
@@ -167,8 +185,7 @@ fn the_iat_window_holds_on_both_sides() {
 
 /// Signs `header` and `claims` with a fresh ES256 key, as a forger would.
 fn forged(header: &serde_json::Value, claims: &serde_json::Value) -> String {
-    let signer = crate::SigningKey::generate(Algorithm::ES256).expect("key");
-    signer
+    signer(1)
         .sign_parts(header.to_string().as_bytes(), claims.to_string().as_bytes())
         .expect("signed")
 }
@@ -179,7 +196,7 @@ fn headers_a_proof_may_not_have() {
     let jwk = key.public_jwk().clone();
     let claims = serde_json::json!({"jti": "j1", "htm": "GET", "htu": URL, "iat": NOW});
     let sign = |header: serde_json::Value| {
-        let signer = crate::SigningKey::generate(Algorithm::ES256).expect("key");
+        let signer = signer(2);
         let jwk = signer.public_jwk().expect("public");
         let mut header = header;
         if header.get("jwk") == Some(&serde_json::Value::Null) {

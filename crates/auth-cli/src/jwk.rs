@@ -15,12 +15,16 @@ use crate::keys::{
 use crate::output::{Error, Output, pretty, read_file};
 
 /// What `auth jwk generate` makes, for its messages.
-const GENERATED: &str =
-    "jwk generate makes ES256, ES384, ES512, EdDSA, HS256, HS384 and HS512 keys";
+const GENERATED: &str = "jwk generate makes RSA (RS256/384/512, PS256/384/512), ES256, ES384, ES512, EdDSA, HS256, HS384 and HS512 keys";
 
 /// `auth jwk generate`: a fresh private JWK for `alg` with `kid` (default: its thumbprint).
-pub(crate) fn generate(alg: Algorithm, kid: Option<&str>, out: Output) -> Result<(), Error> {
-    let jwk = private_jwk(alg, kid)?;
+pub(crate) fn generate(
+    alg: Algorithm,
+    rsa_bits: u32,
+    kid: Option<&str>,
+    out: Output,
+) -> Result<(), Error> {
+    let jwk = private_jwk(alg, rsa_bits, kid)?;
     // Check it loads back before anyone relies on it.
     signing_key_from_jwk(&jwk, &[alg])?;
     let value = Value::Object(jwk);
@@ -29,7 +33,11 @@ pub(crate) fn generate(alg: Algorithm, kid: Option<&str>, out: Output) -> Result
 }
 
 /// A new private JWK.
-pub(crate) fn private_jwk(alg: Algorithm, kid: Option<&str>) -> Result<Map<String, Value>, Error> {
+pub(crate) fn private_jwk(
+    alg: Algorithm,
+    rsa_bits: u32,
+    kid: Option<&str>,
+) -> Result<Map<String, Value>, Error> {
     use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair};
     let failed = |_| Error::config("the crypto backend could not generate a key");
     let enc = |b: &[u8]| Value::from(URL_SAFE_NO_PAD.encode(b));
@@ -73,10 +81,34 @@ pub(crate) fn private_jwk(alg: Algorithm, kid: Option<&str>) -> Result<Map<Strin
             let der = pair.to_pkcs8v1().map_err(failed)?;
             (public_of(der.as_ref(), alg)?, enc(d.as_ref()))
         }
+        Family::Rsa => {
+            use aws_lc_rs::encoding::AsDer as _;
+            use aws_lc_rs::rsa::{KeyPair, KeySize};
+            let size = match rsa_bits {
+                2048 => KeySize::Rsa2048,
+                3072 => KeySize::Rsa3072,
+                4096 => KeySize::Rsa4096,
+                8192 => KeySize::Rsa8192,
+                other => {
+                    return Err(Error::config(format!(
+                        "--size {other}: RSA keys are 2048, 3072, 4096 or 8192 bits"
+                    )));
+                }
+            };
+            let pair = KeyPair::generate(size).map_err(failed)?;
+            let der = pair.as_der().map_err(failed)?;
+            let mut jwk = crate::keys::rsa::private_jwk(der.as_ref())?;
+            jwk.insert("alg".into(), alg.as_str().into());
+            let kid = match kid {
+                Some(kid) => kid.to_owned(),
+                None => jwk_thumbprint(&crate::keys::public_members(&jwk))?,
+            };
+            jwk.insert("kid".into(), kid.into());
+            return Ok(jwk);
+        }
         _ => {
             return Err(Error::config(format!(
-                "RSA private JWKs are not generated ({GENERATED}): use `openssl genpkey \
-                 -algorithm RSA` and pass the PEM to `auth jwt sign --key`"
+                "{alg} keys are not generated ({GENERATED})"
             )));
         }
     };
@@ -181,6 +213,50 @@ fn pem_public_jwk(pem: &[u8], alg: Option<Algorithm>) -> Result<Value, Error> {
         .ok_or_else(|| Error::config("the key has no public part"))
 }
 
+/// The algorithm of `auth jwk generate --kty KTY [--crv CRV] [--size BITS]`, or of `--alg`.
+pub(crate) fn generated_alg(
+    alg: Option<Algorithm>,
+    kty: Option<&str>,
+    crv: Option<&str>,
+    size: Option<u32>,
+) -> Result<Algorithm, Error> {
+    let from_kty = match (kty.map(str::to_ascii_uppercase).as_deref(), crv, size) {
+        (None, None, None) => None,
+        (Some("EC"), None | Some("P-256"), None) => Some(Algorithm::ES256),
+        (Some("EC"), Some("P-384"), None) => Some(Algorithm::ES384),
+        (Some("EC"), Some("P-521"), None) => Some(Algorithm::ES512),
+        (Some("OKP"), None | Some("Ed25519"), None) => Some(Algorithm::EdDSA),
+        (Some("OCT"), None, None | Some(256)) => Some(Algorithm::HS256),
+        (Some("OCT"), None, Some(384)) => Some(Algorithm::HS384),
+        (Some("OCT"), None, Some(512)) => Some(Algorithm::HS512),
+        (Some("RSA"), None, _) => Some(Algorithm::RS256),
+        (kty, crv, size) => {
+            return Err(Error::config(format!(
+                "no key for --kty {} --crv {} --size {}: EC with P-256, P-384 or P-521; OKP with \
+                 Ed25519; oct with 256, 384 or 512; RSA with 2048, 3072, 4096 or 8192",
+                kty.unwrap_or("-"),
+                crv.unwrap_or("-"),
+                size.map_or("-".to_owned(), |s| s.to_string())
+            )));
+        }
+    };
+    match (alg, from_kty) {
+        (Some(alg), None) => Ok(alg),
+        (None, Some(from)) => Ok(from),
+        // `--kty RSA --alg PS256`: the family must agree.
+        (Some(alg), Some(from))
+            if alg.family() == from.family() && from.family() == Family::Rsa =>
+        {
+            Ok(alg)
+        }
+        (Some(alg), Some(from)) if alg == from => Ok(alg),
+        (Some(alg), Some(from)) => Err(Error::config(format!(
+            "--alg {alg} is not a {from} key's algorithm"
+        ))),
+        (None, None) => Err(Error::config("give --alg ALG or --kty KTY")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +270,7 @@ mod tests {
             Algorithm::EdDSA,
             Algorithm::HS256,
         ] {
-            let jwk = private_jwk(alg, None).unwrap();
+            let jwk = private_jwk(alg, 2048, None).unwrap();
             assert_eq!(
                 jwk["kid"].as_str(),
                 Some(jwk_thumbprint(&jwk).unwrap().as_str())
@@ -204,13 +280,13 @@ mod tests {
             let token = key.sign(&json!({"sub": "x"})).unwrap();
             assert_eq!(token.split('.').count(), 3);
         }
-        assert!(private_jwk(Algorithm::RS256, None).is_err());
+        assert!(private_jwk(Algorithm::RS256, 1024, None).is_err());
     }
 
     #[test]
     fn tampered_ed25519_is_refused() {
-        let mut jwk = private_jwk(Algorithm::EdDSA, None).unwrap();
-        let other = private_jwk(Algorithm::EdDSA, None).unwrap();
+        let mut jwk = private_jwk(Algorithm::EdDSA, 2048, None).unwrap();
+        let other = private_jwk(Algorithm::EdDSA, 2048, None).unwrap();
         jwk.insert("x".into(), other["x"].clone());
         assert!(signing_key_from_jwk(&jwk, &[]).is_err());
     }

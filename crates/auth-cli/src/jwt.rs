@@ -4,6 +4,8 @@
 //! auth-jwt's strict [`Verifier`] with the policy given on the command line, and answers
 //! a refusal with exit 1 and auth-jwt's stable [`ErrorKind`](auth_jwt::ErrorKind) name.
 
+mod sign;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,18 +19,26 @@ use crate::keys::KeyFile;
 use crate::output::{Error, Output, pretty, read_file, read_stdin};
 use crate::time;
 
+pub(crate) use sign::{SignArgs, secret_file, sign};
+
 /// A JSON object: a decoded header or claims set.
 type Object = Map<String, Value>;
 
 /// The time claims shown as dates.
 const TIME_CLAIMS: [&str; 3] = ["exp", "nbf", "iat"];
 
-/// The token argument, or standard input for `-`.
-pub(crate) fn token_arg(token: &str) -> Result<String, Error> {
-    if token == "-" {
-        read_stdin()
-    } else {
-        Ok(token.trim().to_owned())
+/// The token argument; standard input for `-`, or when there is no argument and standard
+/// input is not a terminal.
+pub(crate) fn token_arg(token: Option<&str>) -> Result<String, Error> {
+    use std::io::IsTerminal as _;
+    match token {
+        Some("-") => read_stdin(),
+        Some(token) => Ok(token.trim().to_owned()),
+        // Piped in: `echo $TOKEN | auth jwt decode`. From a terminal, the user forgot it.
+        None if !std::io::stdin().is_terminal() => read_stdin(),
+        None => Err(Error::config(
+            "no token: give it as an argument, `-`, or on standard input",
+        )),
     }
 }
 
@@ -105,7 +115,7 @@ fn times(claims: &Map<String, Value>, now: u64) -> Map<String, Value> {
 }
 
 /// `auth jwt decode`.
-pub(crate) fn decode(token: &str, now: Option<u64>, out: Output) -> Result<(), Error> {
+pub(crate) fn decode(token: Option<&str>, now: Option<u64>, out: Output) -> Result<(), Error> {
     let token = token_arg(token)?;
     let Decoded {
         header,
@@ -155,6 +165,8 @@ pub(crate) fn decode(token: &str, now: Option<u64>, out: Output) -> Result<(), E
 pub(crate) struct Policy<'a> {
     /// `--jwks`: a file or an `http(s)` URL, the keys of the `--iss` issuers.
     pub(crate) jwks: Option<&'a str>,
+    /// `--secret-env` / `--secret-file`: an HMAC secret, the key of the `--iss` issuers.
+    pub(crate) secret: Option<auth_core::Secret>,
     /// `--issuer-url`: issuers whose keys are found by discovery.
     pub(crate) issuer_urls: &'a [String],
     /// `--alg`.
@@ -169,6 +181,21 @@ pub(crate) struct Policy<'a> {
     pub(crate) now: Option<u64>,
     /// `--typ`.
     pub(crate) typ: Option<&'a str>,
+}
+
+/// The HMAC key of `secret` for each HMAC algorithm in `algs` (at least one).
+fn hmac_keys(secret: &auth_core::Secret, algs: &[Algorithm]) -> Result<KeySet, Error> {
+    let keys: Vec<auth_jwt::Key> = algs
+        .iter()
+        .filter(|a| a.family() == auth_jwt::Family::Hmac)
+        .map(|&alg| auth_jwt::Key::hmac(secret, alg).map_err(Error::config))
+        .collect::<Result<_, _>>()?;
+    if keys.is_empty() {
+        return Err(Error::config(
+            "--secret-env and --secret-file are HMAC secrets: --alg must name HS256, HS384 or HS512",
+        ));
+    }
+    Ok(KeySet::new(keys))
 }
 
 async fn load_keys(source: &str, algs: &[Algorithm]) -> Result<KeySet, Error> {
@@ -222,11 +249,19 @@ impl Policy<'_> {
 }
 
 /// `auth jwt verify`.
-pub(crate) async fn verify(token: &str, policy: Policy<'_>, out: Output) -> Result<(), Error> {
+pub(crate) async fn verify(
+    token: Option<&str>,
+    policy: Policy<'_>,
+    out: Output,
+) -> Result<(), Error> {
     let token = token_arg(token)?;
     let mut verifiers = Vec::new();
-    if let Some(jwks) = policy.jwks {
-        let keys = load_keys(jwks, &policy.algs).await?;
+    let keys = match (policy.jwks, &policy.secret) {
+        (Some(jwks), _) => Some(load_keys(jwks, &policy.algs).await?),
+        (None, Some(secret)) => Some(hmac_keys(secret, &policy.algs)?),
+        (None, None) => None,
+    };
+    if let Some(keys) = keys {
         let mut builder = policy.rules(Verifier::builder().keys(keys));
         for iss in policy.issuers {
             builder = builder.issuer(iss.clone());
@@ -274,93 +309,6 @@ pub(crate) async fn verify(token: &str, policy: Policy<'_>, out: Output) -> Resu
         }
         s
     });
-    Ok(())
-}
-
-/// Where `auth jwt sign` takes its key from.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum SignWith<'a> {
-    /// `--key FILE`: a private JWK or PEM.
-    File(&'a Path),
-    /// `--key-env VAR`: an HMAC secret in the environment (or the file `VAR_FILE` names).
-    Env(&'a str),
-}
-
-/// `auth jwt sign`.
-pub(crate) fn sign(
-    key: SignWith<'_>,
-    alg: Algorithm,
-    kid: Option<&str>,
-    claims: &str,
-    exp_in: Option<u64>,
-    out: Output,
-) -> Result<(), Error> {
-    let mut signing = match key {
-        SignWith::File(path) => {
-            KeyFile::parse(read_file(path)?, &path.display().to_string())?.signing_key(&[alg])?
-        }
-        SignWith::Env(var) => {
-            if alg.family() != auth_jwt::Family::Hmac {
-                return Err(Error::config(format!(
-                    "--key-env holds an HMAC secret: {alg} needs --key FILE"
-                )));
-            }
-            let secret = crate::output::secret_from_env(var)?;
-            auth_jwt::SigningKey::hmac(&secret, alg).map_err(Error::config)?
-        }
-    };
-    if signing.algorithm() != alg {
-        return Err(Error::config(format!(
-            "the key is for {}, not {alg}",
-            signing.algorithm()
-        )));
-    }
-    if let Some(kid) = kid {
-        signing = signing.with_kid(kid);
-    }
-    let claims_json = claims;
-    let Ok(Value::Object(mut claims)) = serde_json::from_str::<Value>(claims_json) else {
-        return Err(Error::config("--claims must be a JSON object"));
-    };
-    let duplicates = auth_jwt::duplicate_members(claims_json.as_bytes()).unwrap_or_default();
-    if !duplicates.is_empty() {
-        return Err(Error::config(format!(
-            "--claims has duplicate members ({}): verifiers refuse such a token",
-            duplicates.join(", ")
-        )));
-    }
-    if let Some(secs) = exp_in {
-        let now = time::now_or(None);
-        let exp = now
-            .checked_add(secs)
-            .filter(|&exp| exp <= time::MAX_NUMERIC_DATE)
-            .ok_or_else(|| {
-                Error::config(format!(
-                    "--exp-in {secs} ends after {} (Unix {}), the latest time written in a token",
-                    time::date(time::MAX_NUMERIC_DATE),
-                    time::MAX_NUMERIC_DATE
-                ))
-            })?;
-        claims.entry("iat").or_insert(now.into());
-        claims.insert("exp".into(), exp.into());
-    }
-    for name in TIME_CLAIMS {
-        if let Some(at) = claims.get(name) {
-            // u64 to f64 is exact up to 2^53, far past the bound.
-            #[allow(clippy::cast_precision_loss)]
-            let max = time::MAX_NUMERIC_DATE as f64;
-            if !at.as_f64().is_some_and(|at| (0.0..=max).contains(&at)) {
-                return Err(Error::config(format!(
-                    "claim {name} is {at}: a NumericDate here is seconds from 0 to {} ({})",
-                    time::MAX_NUMERIC_DATE,
-                    time::date(time::MAX_NUMERIC_DATE)
-                )));
-            }
-        }
-    }
-    let token = signing.sign(&claims).map_err(Error::config)?;
-    let value = json!({ "token": token, "alg": alg.as_str(), "kid": signing.kid() });
-    out.result(&value, || token.clone());
     Ok(())
 }
 

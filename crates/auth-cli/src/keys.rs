@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 
 use crate::output::Error;
 
+pub(crate) mod rsa;
+
 /// A parsed key set with at least one key, or an error naming `what` and what was skipped.
 fn usable(set: Result<KeySet, auth_jwt::Error>, what: &str) -> Result<KeySet, Error> {
     let set = set.map_err(Error::config)?;
@@ -246,9 +248,21 @@ pub(crate) fn signing_key_from_jwk(
             key
         }
         "RSA" => {
-            return Err(Error::config(
-                "RSA private JWKs are not supported: give the key as PEM (PKCS#8 or PKCS#1)",
-            ));
+            let alg = choose_alg(jwk, Family::Rsa, algs)?;
+            let der = rsa::pkcs1(jwk)?;
+            let key = SigningKey::from_pem(pem("RSA PRIVATE KEY", &der).as_bytes(), alg)
+                .map_err(|_| failed("RSA"))?;
+            // n and e must be the public half of d, p, q: the backend checked the key, and
+            // the public JWK it derives must name the same modulus.
+            let derived_n = key
+                .public_jwk()
+                .and_then(|j| j["n"].as_str().map(str::to_owned));
+            if derived_n.as_deref() != Some(member(jwk, "n")?) {
+                return Err(Error::config(
+                    "the private JWK's n does not match its primes",
+                ));
+            }
+            key
         }
         other => return Err(Error::config(format!("unknown JWK kty {other:?}"))),
     };

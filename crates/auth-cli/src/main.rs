@@ -70,14 +70,22 @@ enum Command {
     Oauth2(Oauth2Command),
     /// Run the gateway: API keys, a token endpoint, JWKS, rate limits, an example API.
     Serve(serve::ServeArgs),
+    /// A completion script for a shell: `auth completions bash > /etc/bash_completion.d/auth`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff), as `cargo xtask man` installs it.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
 enum JwtCommand {
     /// Show a token's header and claims WITHOUT verifying anything.
     Decode {
-        /// The token, or `-` to read it from standard input.
-        token: String,
+        /// The token; `-` or none reads it from standard input.
+        token: Option<String>,
         /// Show times relative to this Unix time instead of now.
         #[arg(long, value_name = "UNIX")]
         now: Option<u64>,
@@ -85,42 +93,36 @@ enum JwtCommand {
     /// Verify a token's signature and claims: exit 0 and the claims, or exit 1 and why.
     Verify(VerifyArgs),
     /// Sign claims into a compact JWS.
-    Sign {
-        /// A private key: a private JWK (EC, OKP, oct) or a PEM file (PKCS#8, PKCS#1, SEC1).
-        #[arg(long, value_name = "FILE", required_unless_present = "key_env")]
-        key: Option<PathBuf>,
-        /// For HS256/384/512: the environment variable holding the raw secret (or `VAR_FILE`
-        /// naming a file), instead of --key.
-        #[arg(long, value_name = "VAR", conflicts_with = "key")]
-        key_env: Option<String>,
-        /// The algorithm (ES256, EdDSA, RS256, HS256, ...).
-        #[arg(long, value_parser = parse_alg)]
-        alg: Algorithm,
-        /// The key id to put in the header (default: the JWK's kid, or the RFC 7638 thumbprint).
-        #[arg(long)]
-        kid: Option<String>,
-        /// The claims, a JSON object.
-        #[arg(long, value_name = "JSON")]
-        claims: String,
-        /// Set `exp` this many seconds from now (and `iat` to now if absent).
-        #[arg(long, value_name = "SECS")]
-        exp_in: Option<u64>,
-    },
+    Sign(jwt::SignArgs),
 }
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// The token, or `-` to read it from standard input.
-    token: String,
+    /// The token; `-` or none reads it from standard input.
+    token: Option<String>,
     /// The keys of the --iss issuers: a JWKS, JWK or PEM file, or an https URL of a JWKS
     /// (http only to loopback).
     #[arg(
         long,
         value_name = "FILE|URL",
-        required_unless_present = "issuer_url",
+        required_unless_present_any = ["issuer_url", "secret_env", "secret_file"],
+        conflicts_with_all = ["secret_env", "secret_file"],
         requires = "iss"
     )]
     jwks: Option<String>,
+    /// The HMAC secret of the --iss issuers (HS256/384/512), from this environment variable
+    /// (or the file `VAR_FILE` names).
+    #[arg(
+        long,
+        value_name = "VAR",
+        conflicts_with = "secret_file",
+        requires = "iss"
+    )]
+    secret_env: Option<String>,
+    /// The HMAC secret of the --iss issuers, from this file (a trailing newline is not part
+    /// of it).
+    #[arg(long, value_name = "FILE", requires = "iss")]
+    secret_file: Option<PathBuf>,
     /// An accepted issuer whose keys are found by discovery (its openid-configuration or
     /// RFC 8414 metadata, the `issuer` in it identical); repeat for several. The token's
     /// `iss` picks the issuer, whose keys must then verify it.
@@ -130,12 +132,7 @@ struct VerifyArgs {
     #[arg(long, value_name = "LIST")]
     alg: String,
     /// An issuer accepted with the --jwks keys (repeat for several).
-    #[arg(
-        long,
-        value_name = "ISS",
-        required_unless_present = "issuer_url",
-        requires = "jwks"
-    )]
+    #[arg(long, value_name = "ISS", required_unless_present = "issuer_url")]
     iss: Vec<String>,
     /// The accepted audience (repeat for several).
     #[arg(long, value_name = "AUD", required = true)]
@@ -162,9 +159,19 @@ enum DpopCommand {
 enum JwkCommand {
     /// A fresh private JWK (EC, Ed25519 or HMAC; RSA keys: use PEM).
     Generate {
-        /// ES256, ES384, ES512, EdDSA, HS256, HS384 or HS512.
-        #[arg(long, value_parser = parse_alg)]
-        alg: Algorithm,
+        /// The algorithm: RS256..PS512, ES256, ES384, ES512, EdDSA, HS256, HS384, HS512.
+        #[arg(long, value_parser = parse_alg, required_unless_present = "kty")]
+        alg: Option<Algorithm>,
+        /// Or the key type: RSA, EC, OKP or oct.
+        #[arg(long)]
+        kty: Option<String>,
+        /// With `--kty EC`: P-256 (default), P-384 or P-521; with OKP: Ed25519.
+        #[arg(long)]
+        crv: Option<String>,
+        /// With `--kty RSA`: 2048 (default), 3072, 4096 or 8192 bits; with oct: 256, 384 or
+        /// 512.
+        #[arg(long, value_name = "BITS")]
+        size: Option<u32>,
         /// The key id (default: the key's RFC 7638 thumbprint).
         #[arg(long)]
         kid: Option<String>,
@@ -192,6 +199,13 @@ enum JwkCommand {
 
 #[derive(Debug, Subcommand)]
 enum Oauth2Command {
+    /// Sign in on another device (RFC 8628): prints where to go and the code to enter, then
+    /// waits for the approval and prints the access token.
+    Device(oauth2::DeviceArgs),
+    /// A new access token for a refresh token (read from the environment).
+    Refresh(oauth2::RefreshArgs),
+    /// Revoke a token (RFC 7009).
+    Revoke(oauth2::RevokeArgs),
     /// Get an access token by the client credentials grant, finding the token endpoint
     /// through the issuer's RFC 8414 metadata. Prints the token (exit 1 if refused).
     Token {
@@ -232,8 +246,8 @@ enum Oauth2Command {
     },
     /// Ask the issuer whether a token is active (RFC 7662): exit 0 and its claims, or 1.
     Introspect {
-        /// The token, or `-` to read it from standard input.
-        token: String,
+        /// The token; `-` or none reads it from standard input.
+        token: Option<String>,
         #[command(flatten)]
         client: oauth2::ClientArgs,
     },
@@ -318,10 +332,21 @@ fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
 
 async fn run(command: Command, out: Output) -> Result<(), Error> {
     match command {
-        Command::Jwt(JwtCommand::Decode { token, now }) => jwt::decode(&token, now, out),
+        Command::Jwt(JwtCommand::Decode { token, now }) => jwt::decode(token.as_deref(), now, out),
         Command::Jwt(JwtCommand::Verify(a)) => {
+            let secret = match (&a.secret_env, &a.secret_file) {
+                (Some(var), _) => Some(output::secret_from_env(var)?),
+                (None, Some(path)) => Some(jwt::secret_file(path)?),
+                (None, None) => None,
+            };
+            if !a.iss.is_empty() && a.jwks.is_none() && secret.is_none() {
+                return Err(Error::config(
+                    "--iss names issuers whose keys --jwks, --secret-env or --secret-file gives",
+                ));
+            }
             let policy = jwt::Policy {
                 jwks: a.jwks.as_deref(),
+                secret,
                 issuer_urls: &a.issuer_url,
                 algs: keys::parse_algs(&a.alg)?,
                 issuers: &a.iss,
@@ -330,29 +355,32 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
                 now: a.now,
                 typ: a.typ.as_deref(),
             };
-            jwt::verify(&a.token, policy, out).await
+            jwt::verify(a.token.as_deref(), policy, out).await
         }
-        Command::Jwt(JwtCommand::Sign {
-            key,
-            key_env,
+        Command::Jwt(JwtCommand::Sign(args)) => jwt::sign(&args, out),
+        Command::Jwk(JwkCommand::Generate {
             alg,
+            kty,
+            crv,
+            size,
             kid,
-            claims,
-            exp_in,
         }) => {
-            let key = match (&key, &key_env) {
-                (Some(file), _) => jwt::SignWith::File(file),
-                (None, Some(var)) => jwt::SignWith::Env(var),
-                (None, None) => return Err(Error::config("give --key FILE or --key-env VAR")),
+            let alg = jwk::generated_alg(alg, kty.as_deref(), crv.as_deref(), size)?;
+            let rsa_bits = if alg.family() == auth_jwt::Family::Rsa {
+                size.unwrap_or(2048)
+            } else {
+                2048
             };
-            jwt::sign(key, alg, kid.as_deref(), &claims, exp_in, out)
+            jwk::generate(alg, rsa_bits, kid.as_deref(), out)
         }
-        Command::Jwk(JwkCommand::Generate { alg, kid }) => jwk::generate(alg, kid.as_deref(), out),
         Command::Jwk(JwkCommand::Public { file, alg }) => jwk::public(&file, alg, out),
         Command::Jwk(JwkCommand::Thumbprint { file, alg }) => jwk::thumbprint(&file, alg, out),
         Command::Dpop(DpopCommand::Proof(args)) => dpop::proof(&args, out),
         Command::Apikey(command) => apikey::run(command, out).await,
         Command::Pkce => oauth2::pkce(out),
+        Command::Oauth2(Oauth2Command::Device(args)) => oauth2::device(&args, out).await,
+        Command::Oauth2(Oauth2Command::Refresh(args)) => oauth2::refresh(&args, out).await,
+        Command::Oauth2(Oauth2Command::Revoke(args)) => oauth2::revoke(&args, out).await,
         Command::Oauth2(Oauth2Command::Token {
             client,
             scopes,
@@ -387,12 +415,24 @@ async fn run(command: Command, out: Output) -> Result<(), Error> {
         }
         Command::Oauth2(Oauth2Command::Introspect { token, client }) => {
             let request = oauth2::IntrospectRequest {
-                token: &token,
+                token: token.as_deref(),
                 client: &client,
             };
             oauth2::introspect(request, out).await
         }
         Command::Serve(args) => serve::serve(args, out).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            let mut stdout = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "auth", &mut stdout);
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory as _;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout().lock())
+                .map_err(|e| Error::config(format!("writing the man page: {e}")))
+        }
     }
 }
 

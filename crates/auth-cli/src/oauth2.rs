@@ -1,6 +1,10 @@
 //! `auth pkce` and the OAuth 2.0 client commands.
 
+mod grants;
+
 use auth_oauth2::{ClientAuth, Metadata, WellKnown};
+
+pub(crate) use grants::{DeviceArgs, RefreshArgs, RevokeArgs, device, refresh, revoke};
 use serde_json::json;
 
 use crate::output::{Error, Output};
@@ -27,16 +31,20 @@ pub(crate) fn pkce(out: Output) -> Result<(), Error> {
     Ok(())
 }
 
-/// The production HTTP client (HTTPS except to loopback) and `issuer`'s RFC 8414 metadata,
-/// whose `issuer` must equal the one asked for.
+/// The production HTTP client (HTTPS except to loopback) and `issuer`'s metadata, whose
+/// `issuer` must equal the one asked for: RFC 8414's, or else OpenID Connect's
+/// `openid-configuration` (providers publish one or the other, most both).
 pub(crate) async fn discover(
     issuer: &str,
 ) -> Result<(auth_http::Client, auth_oauth2::Metadata), Error> {
     let http = crate::output::http_client()?;
     let transport = http.config().transport;
-    let metadata = Metadata::discover(&http, issuer, WellKnown::OAuth, transport)
-        .await
-        .map_err(|e| Error::with_causes(&e))?;
+    let metadata = match Metadata::discover(&http, issuer, WellKnown::OAuth, transport).await {
+        Ok(metadata) => metadata,
+        Err(oauth) => Metadata::discover(&http, issuer, WellKnown::OpenId, transport)
+            .await
+            .map_err(|_| Error::with_causes(&oauth))?,
+    };
     Ok((http, metadata))
 }
 
@@ -129,7 +137,7 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
 #[derive(Debug)]
 pub(crate) struct IntrospectRequest<'a> {
     /// The token, or `-` for standard input.
-    pub(crate) token: &'a str,
+    pub(crate) token: Option<&'a str>,
     /// The issuer and the calling client.
     pub(crate) client: &'a ClientArgs,
 }

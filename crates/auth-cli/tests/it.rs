@@ -14,6 +14,8 @@ mod issuer_url;
 mod jwk;
 #[path = "it/login.rs"]
 mod login;
+#[path = "it/oauth2_grants.rs"]
+mod oauth2_grants;
 #[path = "it/python.rs"]
 mod python;
 #[path = "it/readme.rs"]
@@ -46,6 +48,8 @@ mod serve_token;
 mod serve_trust;
 #[path = "it/server.rs"]
 mod server;
+#[path = "it/shell.rs"]
+mod shell;
 #[path = "it/sign.rs"]
 mod sign;
 #[path = "it/support.rs"]

@@ -177,3 +177,9 @@ pub mod serverless {
 #[cfg(doctest)]
 #[doc = include_str!("../../crates/auth-tower/README.md")]
 pub struct TowerReadmeDoctests;
+
+/// The examples in the repository's README.md, compiled as doctests so they stay true (here,
+/// in a crate that is never published, so no library crate reaches outside its directory).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -46,6 +46,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 mod cache;
 mod conn;
 mod listener;

@@ -15,11 +15,17 @@ use auth_core::{Scopes, UnixTime};
 use crate::{DIGEST_LEN, Error, KeyDigest, KeyRecord, RateQuota};
 
 /// The 14 columns of a key row, in the order stores declare them.
+///
+/// With the `serde` feature, this is also how a [`KeyRecord`] is serialized: these fields,
+/// the digest in lowercase hex.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Columns {
     /// The key id.
     pub id: String,
     /// The digest ([`DIGEST_LEN`] bytes).
+    #[cfg_attr(feature = "serde", serde(with = "hex"))]
     pub digest: Vec<u8>,
     /// The key's prefix.
     pub prefix: String,
@@ -150,6 +156,42 @@ fn corrupt(column: &'static str) -> Error {
     Error::Store {
         what: format!("corrupt {column} in key database").into(),
         source: None,
+    }
+}
+
+/// Bytes as lowercase hex, for the digest column.
+#[cfg(feature = "serde")]
+mod hex {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            s.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
+        }
+        serializer.serialize_str(&s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let bytes = s.as_bytes();
+        if bytes.len() % 2 != 0 {
+            return Err(D::Error::custom("hex digest of odd length"));
+        }
+        bytes
+            .chunks_exact(2)
+            .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| D::Error::custom("digest is not lowercase hex"))
     }
 }
 

@@ -48,6 +48,9 @@
 //! # });
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod checksum;
 mod client;
 pub mod columns;
@@ -60,6 +63,8 @@ mod keys;
 mod lifecycle;
 mod record;
 mod refusal;
+#[cfg(feature = "serde")]
+mod serde_impls;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;

@@ -60,6 +60,9 @@
 //! # });
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod authenticate;
 pub mod ca_certificates;
 pub mod challenge;
@@ -75,6 +78,8 @@ pub mod rejection;
 pub mod replay;
 pub mod resource_metadata;
 pub mod secret;
+#[cfg(feature = "serde")]
+mod serde_impls;
 pub mod transport;
 pub mod well_known;
 
@@ -101,13 +106,10 @@ pub use rejection::{BoxError, Denial, Error, Rejection, RejectionKind};
 pub use replay::{BoxReplayCache, DynReplayCache, ReplayCache};
 pub use resource_metadata::{ProtectedResource, RESOURCE_METADATA_PARAM};
 pub use secret::{Secret, SecretError};
+#[cfg(feature = "serde")]
+pub use serde_impls::MAX_OTHER_KINDS;
 pub use transport::Transport;
 pub use well_known::{InvalidIdentifier, WellKnown};
-
-/// The examples in the repository's README.md, compiled as doctests so they stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
 
 /// The examples in this crate's README.md, compiled as doctests so they stay true.
 #[cfg(doctest)]

@@ -29,6 +29,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

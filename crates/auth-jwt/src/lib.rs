@@ -55,9 +55,14 @@
 //! # });
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod algorithm;
 mod backend;
 mod claims;
+#[cfg(feature = "serde")]
+mod claims_serde;
 pub mod dpop;
 mod error;
 mod header;

@@ -41,6 +41,9 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod connect;
 mod limiter;
 mod replay;

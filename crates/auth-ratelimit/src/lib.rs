@@ -64,6 +64,9 @@
 //! # Ok::<(), auth_ratelimit::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod client;
 pub mod client_addr;
 mod clock;
@@ -76,6 +79,8 @@ mod limiter;
 mod per_ip;
 mod policy;
 mod quota;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod shards;
 
 pub use clock::FastClock;

@@ -48,6 +48,9 @@
 //! # });
 //! ```
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "axum")]
 pub mod axum;
 mod grpc;
@@ -57,3 +60,8 @@ pub use auth_core::{BoxGate, Gate, GateExt, Guard, ProtectedResource, RateLimit,
 pub use auth_ratelimit::{PerIp, Quota};
 pub use grpc::{grpc_response, grpc_status};
 pub use layer::{GateLayer, GateResponse, GateService, Protocol};
+
+/// The examples in this crate's README.md, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::nonce::Nonces;
 use super::replay::MemoryReplayCache;
-use crate::{Algorithm, Family, Key};
+use crate::{Algorithm, Family};
 use auth_core::{BoxReplayCache, ReplayCache as _};
 
 /// The longest proof read: a proof with an RSA 4096 key is about 1.3 KB.
@@ -237,7 +237,9 @@ impl ProofVerifier {
         if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
             return Err(DpopError::BadKey("the jwk holds private key material"));
         }
-        let key = Key::from_jwk(&Value::Object(jwk).to_string())
+        // The header was read whole and checked for duplicate members already: the key is
+        // parsed from that value, not written out and read again.
+        let key = crate::jwk::parse(&Value::Object(jwk))
             .map_err(|_| DpopError::BadKey("not a public key"))?;
         if !key.supports(alg) {
             return Err(DpopError::BadKey("not a key for the header's alg"));

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&root, &args[1..]),
         Some("load") => load::load(&args[1..]),
         Some("release") => release::release(&root, &args[1..]),
+        Some("man") => man(&root),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -59,7 +60,8 @@ fn main() -> ExitCode {
                  services     install and start Redis and the interop peers (loopback only)\n  \
                  bench        run the benches [--quick] [--record] [FILTER]: table, JSON, Markdown, SVG\n  \
                  load         HTTP load on loopback: --url URL | --compare DIRECT_URL PROXIED_URL\n  \
-                 release --dry-run [--verify]  package every library crate in publishing order\n\n\
+                 release --dry-run [--verify]  package every library crate in publishing order\n  \
+                 man          write the auth command's man page to target/man/auth.1\n\n\
                  {}",
                 load::USAGE
             );
@@ -222,6 +224,38 @@ fn ci(root: &Path) -> Result<(), String> {
         // tests in release mode for nothing.
         cargo().args(["bench", "--package", "benches", "--locked", "--no-run"]),
     )
+}
+
+/// `cargo xtask man`: the `auth` command's man page, made by clap_mangen from the same
+/// definitions as its `--help` (`auth man` prints it), written to `target/man/auth.1`.
+fn man(root: &Path) -> Result<(), String> {
+    let output = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "--package",
+            "auth-cli",
+            "--bin",
+            "auth",
+            "--",
+            "man",
+        ])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cargo run: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "auth man failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let dir = root.join("target").join("man");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let page = dir.join("auth.1");
+    std::fs::write(&page, &output.stdout).map_err(|e| format!("{}: {e}", page.display()))?;
+    eprintln!("wrote {} (man {})", page.display(), page.display());
+    Ok(())
 }
 
 fn conformance(root: &Path, extra: &[String]) -> Result<(), String> {

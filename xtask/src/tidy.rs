@@ -17,7 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth-jwt", &["auth-core", "jsonwebtoken", "aws-lc-rs", "base64", "serde", "serde_json", "thiserror", "arc-swap", "http", "metrics", "sha2", "hmac", "getrandom", "subtle"]), // sha2, hmac, getrandom, subtle: DPoP (ath, nonces, jti)
     ("auth-apikey", &["auth-core", "http", "thiserror", "subtle", "zeroize", "sha2", "hmac", "getrandom", "rusqlite", "foldhash", "serde"]), // serde: optional (feature `serde`)
     ("auth-ratelimit", &["auth-core", "http", "thiserror", "foldhash", "quanta", "sfv", "metrics", "serde"]), // serde: optional (feature `serde`)
-    ("auth-oauth2", &["auth-core", "auth-jwt", "http", "thiserror", "oauth2", "serde", "serde_json", "thread_local", "subtle", "form_urlencoded", "base64", "tempfile", "tokio", "metrics"]), // tokio: `sync` only, no executor
+    ("auth-oauth2", &["auth-core", "auth-jwt", "http", "thiserror", "oauth2", "serde", "serde_json", "thread_local", "subtle", "form_urlencoded", "base64", "sha2", "tempfile", "tokio", "metrics"]), // tokio: `sync` only, no executor
     ("auth-ratelimit-redis", &["auth-core", "auth-ratelimit", "http", "redis", "rustls", "tokio", "metrics"]), // tokio: redis drives its connection on it
     ("auth-apikey-postgres", &["auth-core", "auth-apikey", "tokio-postgres", "tokio", "foldhash", "rustls", "rustls-native-certs", "tokio-postgres-rustls"]), // tokio: a network store drives its connections
 ];

@@ -272,6 +272,20 @@ impl RemoteJwks {
         self.shared.serve(self.shared.clock.now()).map(|_| ())
     }
 
+    /// The keys to verify a token whose header names `kid` and `alg`, under the same cache,
+    /// single flight and cooldown as a [`Verifier`](crate::Verifier): for callers that check
+    /// a JWS with [`danger::verify_jws_signature`](crate::danger::verify_jws_signature) and
+    /// its claims by rules of their own (OpenID Connect ID tokens and signed UserInfo).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeySourceUnavailable`] when no usable keys can be had.
+    pub async fn keys_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<KeySet>, Error> {
+        self.snapshot_for(kid, alg)
+            .await
+            .map(arc_swap::Guard::into_inner)
+    }
+
     /// The cached set when it is fresh and knows the key: the read path, no lock.
     pub(crate) fn snapshot_now(
         &self,

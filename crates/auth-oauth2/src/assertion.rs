@@ -57,6 +57,25 @@ impl Assertion {
                 "private_key_jwt needs an asymmetric key (HMAC would be client_secret_jwt)",
             ));
         }
+        Self::checked(key, audience, lifetime)
+    }
+
+    /// `client_secret_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): HS256 over the client
+    /// secret, which must then be at least 32 bytes (RFC 7518 §3.2).
+    pub(crate) fn with_secret(
+        secret: &auth_core::Secret,
+        audience: String,
+        lifetime: Duration,
+    ) -> Result<Self, Error> {
+        let key = SigningKey::hmac(secret, auth_jwt::Algorithm::HS256).map_err(|_| {
+            Error::misconfigured(
+                "client_secret_jwt needs a client secret of at least 32 bytes (RFC 7518 3.2)",
+            )
+        })?;
+        Self::checked(key, audience, lifetime)
+    }
+
+    fn checked(key: SigningKey, audience: String, lifetime: Duration) -> Result<Self, Error> {
         if lifetime.is_zero() || lifetime > MAX_ASSERTION_LIFETIME {
             return Err(Error::misconfigured(
                 "client assertion lifetime must be between 1 s and 300 s",

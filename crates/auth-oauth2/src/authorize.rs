@@ -7,7 +7,7 @@
 use std::fmt;
 
 use auth_core::Secret;
-use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
+use oauth2::{AuthorizationCode, PkceCodeChallenge, PkceCodeVerifier};
 use subtle::ConstantTimeEq;
 
 use crate::client::OAuthClient;
@@ -104,6 +104,18 @@ impl AuthorizationRequest {
 pub struct PendingAuthorization {
     state: Secret,
     pkce: Pkce,
+    /// The OpenID Connect `nonce`, sent when `openid` was requested (feature `jwt`).
+    nonce: Option<Secret>,
+}
+
+/// A code exchanged: the tokens (with the ID token still inside), and what the ID token is
+/// checked against.
+pub(crate) struct Exchanged {
+    pub(crate) tokens: TokenSet,
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    pub(crate) code: String,
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    pub(crate) nonce: Option<Secret>,
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -126,7 +138,8 @@ impl PendingAuthorization {
     /// The parts to keep between the redirect and the callback, across requests or a
     /// restart: the `state` and the PKCE `code_verifier`. Store the verifier server-side
     /// (never in a cookie the browser can read) and rebuild with
-    /// [`PendingAuthorization::from_parts`].
+    /// [`PendingAuthorization::from_parts`]. With `openid`, keep [`Self::nonce`] too and
+    /// give it back with [`Self::with_nonce`].
     pub fn into_parts(self) -> (Secret, Secret) {
         (self.state, self.pkce.verifier)
     }
@@ -139,12 +152,7 @@ impl PendingAuthorization {
     /// bits in base64url), or the verifier is not 43 to 128 unreserved characters
     /// (RFC 7636 §4.1).
     pub fn from_parts(state: Secret, verifier: &Secret) -> Result<Self, Error> {
-        let state_ok = state.expose_str().is_ok_and(|s| {
-            (22..=512).contains(&s.len())
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
-        });
-        if !state_ok {
+        if !url_safe_token(&state) {
             return Err(Error::misconfigured(
                 "a state is 22 to 512 URL-safe characters (at least 128 bits)",
             ));
@@ -155,7 +163,30 @@ impl PendingAuthorization {
         Ok(Self {
             state,
             pkce: Pkce::from_verifier(verifier)?,
+            nonce: None,
         })
+    }
+
+    /// The OpenID Connect `nonce` sent with the request (when `openid` was requested): keep
+    /// it with the parts of [`Self::into_parts`]. Not a credential, but single use like
+    /// `state`.
+    pub fn nonce(&self) -> Option<&Secret> {
+        self.nonce.as_ref()
+    }
+
+    /// Restores the `nonce` of a pending authorization rebuilt with [`Self::from_parts`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misconfigured`] when it is not 22 to 512 URL-safe characters.
+    pub fn with_nonce(mut self, nonce: Secret) -> Result<Self, Error> {
+        if !url_safe_token(&nonce) {
+            return Err(Error::misconfigured(
+                "a nonce is 22 to 512 URL-safe characters (at least 128 bits)",
+            ));
+        }
+        self.nonce = Some(nonce);
+        Ok(self)
     }
 
     /// Checks the redirect the browser came back with (`callback`: the full URL, or the
@@ -171,7 +202,24 @@ impl PendingAuthorization {
     ///
     /// [`Error::AuthorizationResponse`] when a check fails, [`Error::Server`] when the
     /// callback carries an error, or the errors of the token request.
+    ///
+    /// When `openid` was requested (a nonce was sent; feature `jwt`), the ID token is
+    /// verified as well ([`crate::id_token`]); [`Self::finish_with_id_token`] returns it typed.
     pub async fn finish(self, client: &OAuthClient, callback: &str) -> Result<TokenSet, Error> {
+        let done = self.exchange(client, callback).await?;
+        #[cfg(feature = "jwt")]
+        let tokens = done.verify::<serde::de::IgnoredAny>(client).await?.0;
+        #[cfg(not(feature = "jwt"))]
+        let tokens = done.tokens;
+        Ok(tokens)
+    }
+
+    /// The checks of [`Self::finish`] and the code exchange, the ID token not yet verified.
+    pub(crate) async fn exchange(
+        self,
+        client: &OAuthClient,
+        callback: &str,
+    ) -> Result<Exchanged, Error> {
         let shared = &*client.shared;
         let refuse = |why: &'static str| Error::AuthorizationResponse(why.into());
         let redirect = shared
@@ -253,47 +301,34 @@ impl PendingAuthorization {
                 .add_extra_param(CLIENT_ASSERTION, assertion);
         }
         let result = request.request_async(&bridge).await;
-        client.finish(&bridge, result, None)
+        let tokens = client.finish(&bridge, result, None)?;
+        Ok(Exchanged {
+            tokens,
+            code: code.to_owned(),
+            nonce: self.nonce,
+        })
     }
+}
+
+/// Whether `s` is 22 to 512 URL-safe characters: a `state` or `nonce` of at least 128 bits.
+fn url_safe_token(s: &Secret) -> bool {
+    s.expose_str().is_ok_and(|s| {
+        (22..=512).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    })
 }
 
 fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     form_urlencoded::parse(query.as_bytes()).into_owned()
 }
 
-impl OAuthClient {
-    /// Starts the authorization code flow with PKCE S256 and a fresh `state`, requesting the
-    /// configured scopes.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Misconfigured`] when no authorization endpoint or redirect URI is configured.
-    pub fn authorization_request(&self) -> Result<AuthorizationRequest, Error> {
-        let shared = &*self.shared;
-        if shared.redirect_uri.is_none() {
-            return Err(Error::misconfigured("no redirect uri configured"));
+impl AuthorizationRequest {
+    pub(crate) fn new(url: String, state: Secret, pkce: Pkce, nonce: Option<Secret>) -> Self {
+        Self {
+            url,
+            pending: PendingAuthorization { state, pkce, nonce },
         }
-        let pkce = Pkce::random();
-        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
-            pkce.verifier
-                .expose_str()
-                .map_err(|_| Error::misconfigured("pkce verifier is not utf-8"))?
-                .to_owned(),
-        ));
-        let (url, state) = shared
-            .inner
-            .authorize_url(|| CsrfToken::new_random_len(32))
-            .map_err(|_| Error::misconfigured("no authorization endpoint configured"))?
-            .set_pkce_challenge(challenge)
-            .add_scopes(shared.scopes.iter().cloned())
-            .url();
-        Ok(AuthorizationRequest {
-            url: url.to_string(),
-            pending: PendingAuthorization {
-                state: Secret::new(state.into_secret()),
-                pkce,
-            },
-        })
     }
 }
 

@@ -12,6 +12,7 @@ use crate::bridge::endpoint_name;
 use crate::client::{Inner, OAuthClient, Shared, check_endpoint};
 use crate::client_auth::{Authn, ClientAuth};
 use crate::error::Error;
+use crate::par::ParSettings;
 use crate::proof_key::DpopState;
 use crate::response::{Quirk, Quirks};
 
@@ -33,6 +34,9 @@ pub struct OAuthClientBuilder {
     transport: Transport,
     quirks: Quirks,
     dpop: Option<Arc<DpopState>>,
+    pub(crate) par: ParSettings,
+    #[cfg(feature = "jwt")]
+    pub(crate) oidc: crate::oidc::OidcSettings,
 }
 
 impl fmt::Debug for OAuthClientBuilder {
@@ -217,6 +221,7 @@ impl OAuthClientBuilder {
                 "iss_parameter_supported needs the issuer",
             ));
         }
+        let (par_uri, require_par) = self.par.build(self.transport)?;
         let scopes = match self.scopes {
             Some(s) => {
                 let list: Vec<Scope> = s
@@ -235,6 +240,13 @@ impl OAuthClientBuilder {
                 list
             }
             None => Vec::new(),
+        };
+        #[cfg(feature = "jwt")]
+        let oidc = {
+            let openid = scopes.iter().any(|s| s.as_str() == "openid");
+            self.oidc
+                .build(&http, &self.clock, self.transport, openid)?
+                .map(Arc::new)
         };
         Ok(OAuthClient {
             shared: Arc::new(Shared {
@@ -256,6 +268,10 @@ impl OAuthClientBuilder {
                 token_uri,
                 clock_offset_secs: AtomicI64::new(0),
                 dpop: self.dpop,
+                par_uri,
+                require_par,
+                #[cfg(feature = "jwt")]
+                oidc,
             }),
         })
     }
@@ -280,6 +296,9 @@ impl OAuthClient {
             transport: Transport::default(),
             quirks: Quirks::default(),
             dpop: None,
+            par: ParSettings::default(),
+            #[cfg(feature = "jwt")]
+            oidc: crate::oidc::OidcSettings::default(),
         }
     }
 }

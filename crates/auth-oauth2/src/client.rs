@@ -39,23 +39,7 @@ pub(crate) fn no_token_endpoint() -> Error {
     Error::misconfigured("no token endpoint configured")
 }
 
-/// Parses and checks an endpoint URL against the transport policy.
-pub(crate) fn check_endpoint(
-    what: &'static str,
-    url: &str,
-    transport: Transport,
-) -> Result<http::Uri, Error> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|_| Error::misconfigured(format!("{what} is not a valid url")))?;
-    if url.contains('#') {
-        return Err(Error::misconfigured(format!("{what} has a fragment")));
-    }
-    transport
-        .check(&uri)
-        .map_err(|e| Error::misconfigured(format!("{what}: {e}")))?;
-    Ok(uri)
-}
+pub(crate) use crate::endpoint_url::check_endpoint;
 
 pub(crate) struct Shared {
     pub(crate) inner: Inner,
@@ -77,6 +61,12 @@ pub(crate) struct Shared {
     pub(crate) clock_offset_secs: AtomicI64,
     /// The DPoP key and nonces, when the client binds its tokens.
     pub(crate) dpop: Option<Arc<DpopState>>,
+    /// The pushed authorization request endpoint (RFC 9126), and whether it is required.
+    pub(crate) par_uri: Option<http::Uri>,
+    pub(crate) require_par: bool,
+    /// The OpenID Connect settings, when the provider's `jwks_uri` is known.
+    #[cfg(feature = "jwt")]
+    pub(crate) oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 /// A checked OAuth 2.0 client for one authorization server. Cheap to clone.
@@ -205,6 +195,17 @@ impl OAuthClient {
     /// As [`OAuthClient::client_credentials`]; `invalid_grant` when the refresh token was
     /// revoked, expired, or already rotated away.
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<TokenSet, Error> {
+        let mut tokens = self.refresh_keeping_id_token(refresh_token).await?;
+        // Unverified here: use `refresh_with_id_token` for it.
+        drop(tokens.take_id_token());
+        Ok(tokens)
+    }
+
+    /// The refresh grant, any ID token of the response still in the token set.
+    pub(crate) async fn refresh_keeping_id_token(
+        &self,
+        refresh_token: &Secret,
+    ) -> Result<TokenSet, Error> {
         let rt = refresh_token
             .expose_str()
             .map_err(|_| Error::misconfigured("refresh token is not utf-8"))?;

@@ -40,6 +40,11 @@ pub enum ClientAuth {
     /// signed by the client's private key with every request (feature `jwt`).
     #[cfg(feature = "jwt")]
     PrivateKeyJwt(PrivateKeyJwt),
+    /// `client_secret_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a short-lived assertion
+    /// MACed (HS256) with the client secret with every request, so the secret itself never
+    /// travels (feature `jwt`).
+    #[cfg(feature = "jwt")]
+    SecretJwt(ClientSecretJwt),
 }
 
 impl fmt::Debug for ClientAuth {
@@ -50,6 +55,8 @@ impl fmt::Debug for ClientAuth {
             Self::Public => "ClientAuth::Public",
             #[cfg(feature = "jwt")]
             Self::PrivateKeyJwt(_) => "ClientAuth::PrivateKeyJwt(..)",
+            #[cfg(feature = "jwt")]
+            Self::SecretJwt(_) => "ClientAuth::SecretJwt([redacted])",
         })
     }
 }
@@ -95,12 +102,58 @@ impl PrivateKeyJwt {
     }
 }
 
+/// The settings of `client_secret_jwt`: the client secret (at least 32 bytes, as HS256 needs,
+/// RFC 7518 §3.2), and the assertions' audience and lifetime, as for [`PrivateKeyJwt`].
+#[cfg(feature = "jwt")]
+#[derive(Clone)]
+pub struct ClientSecretJwt {
+    secret: Secret,
+    audience: Option<String>,
+    lifetime: Duration,
+}
+
+#[cfg(feature = "jwt")]
+impl fmt::Debug for ClientSecretJwt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientSecretJwt")
+            .field("audience", &self.audience)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "jwt")]
+impl ClientSecretJwt {
+    /// Assertions MACed with `secret` (HS256).
+    pub fn new(secret: Secret) -> Self {
+        Self {
+            secret,
+            audience: None,
+            lifetime: DEFAULT_ASSERTION_LIFETIME,
+        }
+    }
+
+    /// The assertions' `aud`. Default: the token endpoint URL (RFC 7523 §3).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// How long each assertion is valid. Default: 60 s; at most
+    /// [`MAX_ASSERTION_LIFETIME`](crate::assertion::MAX_ASSERTION_LIFETIME).
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+}
+
 /// A checked [`ClientAuth`], as a built client keeps it.
 #[derive(Clone)]
 pub(crate) enum Authn {
     Basic(Secret),
     Post(Secret),
     Public,
+    /// `private_key_jwt` or `client_secret_jwt`: an assertion with every request.
     #[cfg(feature = "jwt")]
     PrivateKeyJwt(Arc<Assertion>),
 }
@@ -133,6 +186,17 @@ impl ClientAuth {
                     )
                 })?;
                 Authn::PrivateKeyJwt(Arc::new(Assertion::new(p.key, audience, p.lifetime)?))
+            }
+            #[cfg(feature = "jwt")]
+            Self::SecretJwt(p) => {
+                let audience = p.audience.or(audience).ok_or_else(|| {
+                    Error::misconfigured(
+                        "client_secret_jwt needs a token endpoint, an issuer or an audience",
+                    )
+                })?;
+                Authn::PrivateKeyJwt(Arc::new(Assertion::with_secret(
+                    &p.secret, audience, p.lifetime,
+                )?))
             }
         })
     }

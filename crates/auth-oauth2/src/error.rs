@@ -144,6 +144,94 @@ impl fmt::Display for ServerError {
     }
 }
 
+/// Which rule an ID token (or a signed UserInfo response) broke (feature `jwt`; see
+/// [`crate::id_token`]).
+#[cfg(feature = "jwt")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// `openid` was requested but the token response carries no `id_token`.
+    #[error("the token response has no id_token though openid was requested")]
+    Missing,
+    /// Not a well-formed compact JWS with a JSON object of unique claims.
+    #[error("malformed: {0}")]
+    Malformed(Cow<'static, str>),
+    /// `alg` is not both advertised by the provider and in the client's allow-list.
+    #[error("alg {0} is not both advertised and allowed")]
+    Algorithm(String),
+    /// No key of the provider's JWKS verifies the signature.
+    #[error("the signature does not verify with the provider's keys")]
+    Signature,
+    /// The provider's JWKS could not be fetched (transient: try again later).
+    #[error("the provider's keys are unavailable: {0}")]
+    KeysUnavailable(String),
+    /// A required claim is absent, or not of its type.
+    #[error("claim {0} is missing or not of its type")]
+    MissingClaim(&'static str),
+    /// `iss` is not exactly the provider's issuer.
+    #[error("iss is not the provider's issuer")]
+    Issuer,
+    /// `aud` does not contain the client id.
+    #[error("aud does not contain the client id")]
+    Audience,
+    /// `azp` is not the client id, or is missing though there are several audiences.
+    #[error("azp is not the client id, or is missing with several audiences")]
+    AuthorizedParty,
+    /// `exp` has passed (beyond the leeway).
+    #[error("expired")]
+    Expired,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("iat is in the future")]
+    IssuedAt,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("nbf is in the future")]
+    NotYetValid,
+    /// `nonce` is missing or differs from the one sent.
+    #[error("nonce is missing or differs from the one sent")]
+    Nonce,
+    /// `max_age` was requested and `auth_time` is missing or older.
+    #[error("auth_time is missing or older than max_age")]
+    AuthTime,
+    /// `at_hash` does not match the access token.
+    #[error("at_hash does not match the access token")]
+    AccessTokenHash,
+    /// `c_hash` does not match the authorization code.
+    #[error("c_hash does not match the authorization code")]
+    CodeHash,
+    /// A refreshed ID token names another `sub` than the first one (§12.2).
+    #[error("sub differs from the first ID token's")]
+    SubjectChanged,
+    /// The claims do not fit the application's claims type.
+    #[error("claims do not fit the claims type: {0}")]
+    Claims(String),
+}
+
+/// Why a UserInfo response was refused (feature `jwt`; see [`crate::userinfo`]).
+#[cfg(feature = "jwt")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UserInfoError {
+    /// Its `sub` is not the ID token's (OpenID Connect Core §5.3.4).
+    #[error("sub differs from the ID token's")]
+    SubjectMismatch,
+    /// It has no `sub` string.
+    #[error("sub is missing")]
+    MissingSubject,
+    /// Neither `application/json` nor `application/jwt`.
+    #[error("content type is neither application/json nor application/jwt")]
+    ContentType,
+    /// Not a JSON object.
+    #[error("not a json object")]
+    NotJson,
+    /// The signed (`application/jwt`) form broke a rule: signature, algorithm, or its `iss`
+    /// or `aud`.
+    #[error("signed response: {0}")]
+    Jwt(IdTokenError),
+    /// The claims do not fit the application's claims type.
+    #[error("claims do not fit the claims type: {0}")]
+    Claims(String),
+}
+
 /// Everything that can go wrong in auth-oauth2.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -207,6 +295,15 @@ pub enum Error {
     /// this client does not have).
     #[error("cannot make the DPoP proof")]
     DpopProof(#[source] auth_core::BoxError),
+    /// The ID token (or signed UserInfo response) broke a rule of OpenID Connect Core
+    /// §3.1.3.7; the [`IdTokenError`] says which (feature `jwt`).
+    #[cfg(feature = "jwt")]
+    #[error("ID token refused: {0}")]
+    IdToken(#[from] IdTokenError),
+    /// The UserInfo response was refused (feature `jwt`).
+    #[cfg(feature = "jwt")]
+    #[error("userinfo refused: {0}")]
+    UserInfo(#[from] UserInfoError),
     /// The refresh that this call made or waited for failed; every caller that waited on it
     /// gets the same failure.
     #[error("token refresh failed")]
@@ -243,6 +340,8 @@ impl Error {
         match self {
             Self::Transport { .. } | Self::Store { .. } | Self::BackingOff { .. } => true,
             Self::Refresh(e) => e.is_transient(),
+            #[cfg(feature = "jwt")]
+            Self::IdToken(IdTokenError::KeysUnavailable(_)) => true,
             Self::Status { status, .. } => *status >= 500 || *status == 429,
             Self::Server { error, .. } => {
                 error.status >= 500

@@ -29,11 +29,17 @@ pub mod client_auth;
 pub mod device;
 pub mod dpop;
 mod endpoint;
+mod endpoint_url;
 pub mod error;
+#[cfg(feature = "jwt")]
+pub mod id_token;
 pub mod introspect;
 #[cfg(feature = "jwt")]
 pub mod jwt_access_token;
 pub mod metadata;
+#[cfg(feature = "jwt")]
+pub mod oidc;
+mod par;
 mod proof_key;
 pub mod resource_metadata;
 pub mod response;
@@ -41,15 +47,20 @@ pub mod revoke;
 pub mod source;
 pub mod store;
 mod token_cache;
+pub mod token_exchange;
+#[cfg(feature = "jwt")]
+pub mod userinfo;
 
 pub use authorize::{AuthorizationRequest, PendingAuthorization, Pkce};
 pub use builder::OAuthClientBuilder;
 pub use client::OAuthClient;
-#[cfg(feature = "jwt")]
-pub use client_auth::PrivateKeyJwt;
 pub use client_auth::{ClientAuth, JWT_BEARER};
+#[cfg(feature = "jwt")]
+pub use client_auth::{ClientSecretJwt, PrivateKeyJwt};
 pub use device::{DeviceAuthorization, DevicePoll};
 pub use error::{Error, ErrorCode, ServerError};
+#[cfg(feature = "jwt")]
+pub use id_token::{IdToken, IdTokenClaims, IdTokenError};
 pub use introspect::{IntrospectionClaims, Introspector, IntrospectorBuilder};
 pub use metadata::{Metadata, WellKnown};
 pub use resource_metadata::ResourceMetadata;
@@ -57,6 +68,9 @@ pub use response::{Quirk, TokenSet, TokenType};
 pub use revoke::TokenKind;
 pub use source::{AccessToken, TokenSource, TokenSourceBuilder};
 pub use store::{BoxTokenStore, DynTokenStore, FileTokenStore, MemoryTokenStore, TokenStore};
+pub use token_exchange::{ExchangedToken, TokenExchange, TokenTypeId};
+#[cfg(feature = "jwt")]
+pub use userinfo::{UserInfo, UserInfoError};
 
 /// The quickstart in the crate's README.md, compiled as a doctest so it stays true (with the
 /// default features it is written for).

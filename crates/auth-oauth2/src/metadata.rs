@@ -126,6 +126,24 @@ impl Metadata {
         self.text("jwks_uri")
     }
 
+    /// `userinfo_endpoint` (OpenID Connect Discovery §3).
+    pub fn userinfo_endpoint(&self) -> Option<&str> {
+        self.text("userinfo_endpoint")
+    }
+
+    /// `pushed_authorization_request_endpoint` (RFC 9126 §5).
+    pub fn pushed_authorization_request_endpoint(&self) -> Option<&str> {
+        self.text("pushed_authorization_request_endpoint")
+    }
+
+    /// `require_pushed_authorization_requests` (RFC 9126 §5); `false` when absent.
+    pub fn require_pushed_authorization_requests(&self) -> bool {
+        self.doc
+            .get("require_pushed_authorization_requests")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §3); `false` when absent.
     pub fn iss_parameter_supported(&self) -> bool {
         self.doc
@@ -175,9 +193,17 @@ pub(crate) async fn fetch_json(
 }
 
 impl OAuthClientBuilder {
-    /// Takes the endpoints, the issuer and its RFC 9207 support from discovered metadata.
-    /// `build()` then checks the endpoints like any other.
+    /// Takes the endpoints, the issuer and its RFC 9207 support from discovered metadata;
+    /// the pushed authorization request endpoint and whether it is required (RFC 9126); and
+    /// with feature `jwt`, the OpenID Connect parts: `jwks_uri`, `userinfo_endpoint` and the
+    /// advertised ID token and UserInfo signing algorithms. `build()` then checks the
+    /// endpoints like any other.
     pub fn metadata(mut self, metadata: &Metadata) -> Self {
+        self = self.par_metadata(metadata);
+        #[cfg(feature = "jwt")]
+        {
+            self = self.oidc_metadata(metadata);
+        }
         if let Some(u) = metadata.token_endpoint() {
             self = self.token_endpoint(u);
         }
@@ -193,6 +219,32 @@ impl OAuthClientBuilder {
         self.issuer(metadata.issuer())
             .iss_parameter_supported(metadata.iss_parameter_supported())
     }
+}
+
+#[cfg(feature = "jwt")]
+impl OAuthClientBuilder {
+    /// The OpenID parts of [`Self::metadata`].
+    fn oidc_metadata(mut self, m: &Metadata) -> Self {
+        if let Some(u) = m.jwks_uri() {
+            self.oidc.jwks_uri = Some(u.to_owned());
+        }
+        if let Some(u) = m.userinfo_endpoint() {
+            self.oidc.userinfo_endpoint = Some(u.to_owned());
+        }
+        self.oidc.advertised_id_token = names(m.get("id_token_signing_alg_values_supported"));
+        self.oidc.advertised_userinfo = names(m.get("userinfo_signing_alg_values_supported"));
+        self
+    }
+}
+
+#[cfg(feature = "jwt")]
+fn names(v: Option<&Value>) -> Option<Vec<String>> {
+    v?.as_array().map(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    })
 }
 
 #[cfg(test)]

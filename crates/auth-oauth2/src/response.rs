@@ -78,6 +78,9 @@ pub struct TokenSet {
     refresh_token: Option<Secret>,
     expires_at: Option<UnixTime>,
     scopes: Option<Scopes>,
+    /// The `id_token` of the response, not yet verified: taken by the OpenID paths, never
+    /// shown.
+    id_token: Option<Secret>,
 }
 
 impl TokenSet {
@@ -89,7 +92,13 @@ impl TokenSet {
             refresh_token: None,
             expires_at,
             scopes: None,
+            id_token: None,
         }
+    }
+
+    /// Takes the response's unverified `id_token` out.
+    pub(crate) fn take_id_token(&mut self) -> Option<Secret> {
+        self.id_token.take()
     }
 
     /// Sets the refresh token.
@@ -171,6 +180,8 @@ pub(crate) struct RawTokenResponse {
     refresh_token: Option<RefreshToken>,
     #[serde(default)]
     scope: Option<Value>,
+    #[serde(default)]
+    id_token: Option<Value>,
     #[serde(skip, default = "bearer")]
     placeholder_type: BasicTokenType,
 }
@@ -350,6 +361,11 @@ impl RawTokenResponse {
                 .map(|s| sent_at.saturating_add(Duration::from_secs(s)))
                 .or(expires_on),
             scopes,
+            id_token: match self.id_token {
+                None | Some(Value::Null) => None,
+                Some(Value::String(t)) => Some(Secret::new(t)),
+                Some(_) => return Err(Error::invalid(endpoint, "id_token is not a string")),
+            },
         })
     }
 }

@@ -146,6 +146,39 @@ impl fmt::Debug for Redacted<'_> {
     }
 }
 
+/// A lazily connecting manager for `url` under the policy: half of `timeout` to (re)connect,
+/// half for a reply, no retries (the caller's timeout is the whole budget), and the printable
+/// server name. `who` names the caller in the error for a missing Tokio runtime.
+pub(crate) fn manager(
+    url: &str,
+    ca_pem: Option<&[u8]>,
+    transport: auth_core::Transport,
+    timeout: std::time::Duration,
+    who: &str,
+) -> Result<(redis::aio::ConnectionManager, String), Error> {
+    use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+    let client = client(url, ca_pem, transport)?;
+    let server = server_name(&client);
+    let half = timeout / 2;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(half))
+        .set_response_timeout(Some(half))
+        .set_number_of_retries(0);
+    // The settings are checked first; the runtime is needed from here on.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(Error::Misconfigured(
+            format!("{who} must be called inside a Tokio runtime").into(),
+        ));
+    }
+    let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
+        Error::Unavailable {
+            what: server.clone().into(),
+            source: Box::new(e),
+        }
+    })?;
+    Ok((conn, server))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use auth_core::{Denial, Limiter, Rejection, Transport};
 use auth_ratelimit::headers::Headers;
 use auth_ratelimit::{Error, LimitDecision, Outcome, Policy, PolicyState, Quota, RateLimiter};
 use http::HeaderMap;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use crate::connect::{self, Redacted};
 
@@ -343,25 +343,13 @@ impl RedisLimiterBuilder {
                 "timeout must be longer than zero".into(),
             ));
         }
-        let client = connect::client(&self.url, self.ca_pem.as_deref(), self.transport)?;
-        let server = connect::server_name(&client);
-        let half = self.timeout / 2;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(half))
-            .set_response_timeout(Some(half))
-            .set_number_of_retries(0);
-        // The settings are checked first; the runtime is needed from here on.
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::Misconfigured(
-                "RedisLimiter::build must be called inside a Tokio runtime".into(),
-            ));
-        }
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
-            Error::Unavailable {
-                what: server.clone().into(),
-                source: Box::new(e),
-            }
-        })?;
+        let (conn, server) = connect::manager(
+            &self.url,
+            self.ca_pem.as_deref(),
+            self.transport,
+            self.timeout,
+            "RedisLimiter::build",
+        )?;
         let micros = self.policy.quotas().iter().map(micros).collect();
         let local = match self.on_failure {
             FailurePolicy::FallbackLocal => {

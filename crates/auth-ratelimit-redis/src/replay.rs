@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use auth_core::{Error, ReplayCache, Transport, UnixTime};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use crate::connect;
 
@@ -92,24 +92,13 @@ impl RedisReplayCacheBuilder {
                 "timeout must be longer than zero".into(),
             ));
         }
-        let client = connect::client(&self.url, self.ca_pem.as_deref(), self.transport)?;
-        let server = connect::server_name(&client);
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(crate::Error::Misconfigured(
-                "RedisReplayCache::build must be called inside a Tokio runtime".into(),
-            ));
-        }
-        let half = self.timeout / 2;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(half))
-            .set_response_timeout(Some(half))
-            .set_number_of_retries(0);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
-            crate::Error::Unavailable {
-                what: server.clone().into(),
-                source: Box::new(e),
-            }
-        })?;
+        let (conn, server) = connect::manager(
+            &self.url,
+            self.ca_pem.as_deref(),
+            self.transport,
+            self.timeout,
+            "RedisReplayCache::build",
+        )?;
         Ok(RedisReplayCache {
             conn,
             prefix: self.prefix,

@@ -7,6 +7,9 @@
 //! `$AUTH_RS_PEERS_DIR/tls`); `other-ca.pem` there is a CA that signed nothing.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{prefix, redis_conn, url};
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -19,29 +22,12 @@ use auth_ratelimit_redis::{FailurePolicy, RedisLimiter};
 mod tls_files;
 use tls_files::{chain, tls_file};
 
-fn url() -> String {
-    std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
 fn tls_url() -> String {
     std::env::var("AUTH_RS_REDIS_TLS_URL").unwrap_or_else(|_| "rediss://127.0.0.1:6380".to_owned())
 }
 
-fn prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("auth-rs-test:{test}:{}:{nanos}:", std::process::id())
-}
-
 fn hourly(burst: u32) -> Quota {
     Quota::per_hour(1).unwrap().with_burst(burst).unwrap()
-}
-
-async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
-    let client = redis::Client::open(url).unwrap();
-    client.get_multiplexed_async_connection().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,25 +2,11 @@
 //! `redis://127.0.0.1:6379`, started by `.ci/services`): ids under a prefix of the test's own.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{prefix, redis_conn, url};
+
 use std::net::TcpListener;
 use std::time::Duration;
-
-fn url() -> String {
-    std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-fn prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("auth-rs-test:{test}:{}:{nanos}:", std::process::id())
-}
-
-async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
-    let client = redis::Client::open(url).unwrap();
-    client.get_multiplexed_async_connection().await.unwrap()
-}
 
 /// DPoP proofs' ids on Redis: the first use passes, a replay to another instance (another
 /// cache on the same Redis) is refused, and the key expires when the id would anyway.

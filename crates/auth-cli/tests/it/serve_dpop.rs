@@ -12,9 +12,23 @@ use crate::support::{run, run_with, temp_dir};
 
 /// `auth dpop proof` with `key`, for `method url`, with `ath` for `token` when given.
 fn proof(key: &str, method: &str, url: &str, token: Option<&str>) -> String {
+    proof_with_nonce(key, method, url, token, None)
+}
+
+/// [`proof`] carrying the server's `nonce`.
+fn proof_with_nonce(
+    key: &str,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    nonce: Option<&str>,
+) -> String {
     let mut args = vec![
         "dpop", "proof", "--key", key, "--method", method, "--url", url,
     ];
+    if let Some(nonce) = nonce {
+        args.extend(["--nonce", nonce]);
+    }
     let env = token.map(|t| [("DPOP_TEST_TOKEN", t)]);
     if token.is_some() {
         args.extend(["--token-env", "DPOP_TEST_TOKEN"]);
@@ -291,16 +305,7 @@ async fn server_nonces_are_asked_for_then_accepted() {
     .unwrap();
     let key = key.display().to_string();
     let with_nonce = |method: &str, url: &str, token: Option<&str>, nonce: &str| {
-        let mut args = vec![
-            "dpop", "proof", "--key", &key, "--method", method, "--url", url,
-        ];
-        args.extend(["--nonce", nonce]);
-        let env = token.map(|t| [("DPOP_TEST_TOKEN", t)]);
-        if token.is_some() {
-            args.extend(["--token-env", "DPOP_TEST_TOKEN"]);
-        }
-        let out = run_with(&args, None, env.as_ref().map_or(&[][..], |e| &e[..])).expect(0);
-        out.stdout.trim().to_owned()
+        proof_with_nonce(&key, method, url, token, Some(nonce))
     };
     let token_url = server.at("/oauth/token");
     let request = |proof: String| {

@@ -1,5 +1,6 @@
 """A service behind `auth serve --upstream`, in Python's standard library only: it answers
-every request with what it received (method, path, headers, body length) as JSON, keeps a
+every request with what it received (method, path, headers, body length, chunked bodies
+decoded) as JSON, keeps a
 list of them for the test (`GET /__seen`, which it does not record), answers `/status/N` with
 status N, `/slow/SECS` after SECS seconds, and `/reset` with a body cut off mid-way. Prints `listening on PORT` once bound."""
 
@@ -24,13 +25,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 body = json.dumps(SEEN).encode()
             return self.send(200, body)
-        length = int(self.headers.get("content-length") or 0)
-        received = 0
-        while received < length:
-            chunk = self.rfile.read(min(65536, length - received))
-            if not chunk:
-                break
-            received += len(chunk)
+        received = self.read_body()
         seen = {
             "method": self.command,
             "path": self.path,
@@ -55,6 +50,34 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path.startswith("/slow/"):
             time.sleep(float(self.path.split("/")[2]))
         self.send(status, json.dumps(seen).encode())
+
+    def read_body(self):
+        """Reads the whole body, `content-length` or chunked (RFC 9112 §7.1), and returns its
+        length: a body left unread would be answered before it ends, and the connection
+        closed under a sender still writing it."""
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            received = 0
+            while True:
+                line = self.rfile.readline(1024)
+                if not line:
+                    return received
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    # Trailer fields, then the empty line.
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return received
+                data = self.rfile.read(size)
+                received += len(data)
+                self.rfile.readline(1024)  # the CRLF after the chunk
+        length = int(self.headers.get("content-length") or 0)
+        received = 0
+        while received < length:
+            chunk = self.rfile.read(min(65536, length - received))
+            if not chunk:
+                break
+            received += len(chunk)
+        return received
 
     def send(self, status, body):
         self.send_response(status)

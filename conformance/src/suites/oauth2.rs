@@ -22,6 +22,7 @@ mod assertion;
 mod dpop_peer;
 mod dpop_resource;
 mod flows;
+mod oidc_peer;
 mod peer;
 mod props;
 mod protected_resource;
@@ -122,6 +123,7 @@ pub fn suite() -> Suite {
     props::cases(&mut s);
     peer::cases(&mut s);
     dpop_peer::cases(&mut s);
+    oidc_peer::cases(&mut s);
     s
 }
 

@@ -16,10 +16,13 @@
 //!   dependency order and prints what it would publish (name, version, size, files); uploads
 //!   nothing. `ci` runs the same checks with `cargo package --no-verify`, and builds the
 //!   library crates with the workspace's `rust-version` toolchain (`msrv.rs`); see `release.rs`.
+//! - `cargo xtask fuzz [--time SECS] [TARGET]`: the cargo-fuzz targets of `fuzz/` on nightly,
+//!   with executions per second and coverage; see `fuzz.rs`. (`ci` replays their corpora.)
 //! - `cargo xtask services`: installs and starts what the tests need (Redis on loopback, the
 //!   Python and Node interop peers); `ci` and `conformance` run it first.
 
 mod bench;
+mod fuzz;
 mod load;
 #[cfg(test)]
 mod module_circles;
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Some("load") => load::load(&args[1..]),
         Some("release") => release::release(&root, &args[1..]),
         Some("man") => man(&root),
+        Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -61,7 +65,8 @@ fn main() -> ExitCode {
                  bench        run the benches [--quick] [--record] [FILTER]: table, JSON, Markdown, SVG\n  \
                  load         HTTP load on loopback: --url URL | --compare DIRECT_URL PROXIED_URL\n  \
                  release --dry-run [--verify]  package every library crate in publishing order\n  \
-                 man          write the auth command's man page to target/man/auth.1\n\n\
+                 man          write the auth command's man page to target/man/auth.1\n  \
+                 fuzz [--time SECS] [TARGET]  run the cargo-fuzz targets (nightly), print execs/s and coverage\n\n\
                  {}",
                 load::USAGE
             );
@@ -144,6 +149,18 @@ fn ci(root: &Path) -> Result<(), String> {
         root,
         "cargo test",
         cargo().args(["test", "--workspace", "--locked"]),
+    )?;
+    // The fuzz corpora through the targets' properties, on stable (fuzz/ is its own workspace).
+    run(
+        root,
+        "cargo test --manifest-path fuzz/Cargo.toml --lib (fuzz corpora replayed)",
+        cargo().args([
+            "test",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--lib",
+            "--locked",
+        ]),
     )?;
     // Cargo unifies features across a build: both backends at once must build (aws-lc-rs
     // is then used), as the auth-jwt docs promise.

@@ -149,7 +149,14 @@ fn runtime_free_tokio(dep: &Value) -> bool {
 /// so the checks over it cannot pass by finding nothing.
 fn rust_sources() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    for dir in ["crates", "conformance", "benches", "xtask", "examples"] {
+    for dir in [
+        "crates",
+        "conformance",
+        "benches",
+        "xtask",
+        "examples",
+        "fuzz",
+    ] {
         walk(&root().join(dir), &mut |path| {
             if path.extension().is_some_and(|e| e == "rs") {
                 out.push((path.to_owned(), std::fs::read_to_string(path).unwrap()));

@@ -81,25 +81,41 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
     };
     // Later callbacks are told at once that this sign-in is answered.
     drop(callbacks);
-    let result = pending
-        .finish(&client, &callback.target)
-        .await
-        .map_err(|e| match e.server_error() {
-            Some(server) => Error::Rejected {
-                reason: server.code().as_str().to_owned().into(),
+    // With `openid`, the ID token is verified (OpenID Connect Core §3.1.3.7: the provider's
+    // keys by discovery, iss, aud, azp, exp, iat, the nonce sent, at_hash) and its claims
+    // are printed with the token.
+    let openid = request.scopes.iter().any(|s| s == "openid");
+    let finished = if openid {
+        pending
+            .finish_with_id_token::<serde_json::Value>(&client, &callback.target)
+            .await
+            .map(|(tokens, id)| (tokens, Some(id)))
+    } else {
+        pending
+            .finish(&client, &callback.target)
+            .await
+            .map(|tokens| (tokens, None))
+    };
+    let result = finished.map_err(|e| match e.server_error() {
+        Some(server) => Error::Rejected {
+            reason: server.code().as_str().to_owned().into(),
+            message: e.to_string(),
+        },
+        None => match e {
+            auth_oauth2::Error::AuthorizationResponse(_) => Error::Rejected {
+                reason: "invalid_callback".into(),
                 message: e.to_string(),
             },
-            None => match e {
-                auth_oauth2::Error::AuthorizationResponse(_) => Error::Rejected {
-                    reason: "invalid_callback".into(),
-                    message: e.to_string(),
-                },
-                other => Error::with_causes(&other),
+            auth_oauth2::Error::IdToken(_) => Error::Rejected {
+                reason: "invalid_id_token".into(),
+                message: e.to_string(),
             },
-        });
+            other => Error::with_causes(&other),
+        },
+    });
     // The browser learns the verdict before the terminal does.
     callback.answer(&result).await;
-    let tokens = result?;
+    let (tokens, id_token) = result?;
     let access = tokens
         .access_token()
         .expose_str()
@@ -111,7 +127,21 @@ pub(crate) async fn login(request: LoginRequest<'_>, out: Output) -> Result<(), 
         "expires_at": tokens.expires_at().map(|t| t.as_secs()),
         "scope": tokens.scopes().map(ToString::to_string),
         "refresh_token_received": tokens.refresh_token().is_some(),
+        "id_token": id_token.as_ref().map(|id| json!({
+            "subject": id.subject(),
+            "issuer": id.standard().issuer,
+            "alg": id.algorithm().as_str(),
+            "claims": id.claims(),
+        })),
     });
+    if let Some(id) = &id_token {
+        out.notice(&format!(
+            "signed in as {} at {}:\n{}",
+            id.subject(),
+            id.standard().issuer,
+            crate::output::pretty(id.claims())
+        ));
+    }
     out.result(&value, || access.clone());
     Ok(())
 }

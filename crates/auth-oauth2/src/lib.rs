@@ -19,6 +19,9 @@
 //!   ([`OAuthClientBuilder::dpop`], see [`dpop`]).
 //! - `aws-lc-rs` (default) or `rust-crypto`: auth-jwt's crypto backend, each with `jwt`.
 
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "jwt")]
 pub mod assertion;
 pub mod authorize;

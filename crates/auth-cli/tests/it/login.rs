@@ -63,11 +63,24 @@ struct Outcome {
 /// Starts `auth --json oauth2 login` and acts as the browser, coming back to the callback
 /// with the query `callback` makes of the real state.
 async fn login(server: &MockServer, callback: fn(&str) -> String) -> Outcome {
-    login_visits(server, &[callback]).await
+    login_visits(server, &[callback], None).await
 }
 
-/// [`login`], coming back to the callback once per entry of `visits`, in order.
-async fn login_visits(server: &MockServer, visits: &[fn(&str) -> String]) -> Outcome {
+/// An OpenID Connect sign-in: the provider signs the ID token with `key`, and names the
+/// nonce the client sent, or another one when `wrong_nonce`.
+struct Oidc {
+    key: auth_jwt::SigningKey,
+    wrong_nonce: bool,
+}
+
+/// [`login`], coming back to the callback once per entry of `visits`, in order; with `oidc`,
+/// `openid` is requested and the token response carries an ID token.
+async fn login_visits(
+    server: &MockServer,
+    visits: &[fn(&str) -> String],
+    oidc: Option<&Oidc>,
+) -> Outcome {
+    let scope = if oidc.is_some() { "openid" } else { "read" };
     let mut child = Command::new(bin())
         .args([
             "--json",
@@ -78,7 +91,7 @@ async fn login_visits(server: &MockServer, visits: &[fn(&str) -> String]) -> Out
             "--client-id",
             "cli",
         ])
-        .args(["--scope", "read", "--timeout", "30"])
+        .args(["--scope", scope, "--timeout", "30"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -101,6 +114,33 @@ async fn login_visits(server: &MockServer, visits: &[fn(&str) -> String]) -> Out
     let get = |k: &str| param(&query, k);
     let redirect = get("redirect_uri");
     assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"));
+    if let Some(oidc) = oidc {
+        let nonce = if oidc.wrong_nonce {
+            "another-nonce".to_owned()
+        } else {
+            get("nonce")
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let id_token = oidc
+            .key
+            .sign(&json!({
+                "iss": server.uri(), "sub": "alice", "aud": "cli", "exp": now + 600,
+                "iat": now, "nonce": nonce, "email": "alice@example.com",
+            }))
+            .unwrap();
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "at-from-login", "token_type": "Bearer", "expires_in": 600,
+                "id_token": id_token,
+            })))
+            .with_priority(1)
+            .mount(server)
+            .await;
+    }
     // The authorization server would redirect the browser here.
     let mut pages = Vec::new();
     for callback in visits {
@@ -209,7 +249,7 @@ async fn stray_callbacks_are_ignored_until_the_right_one() {
         |state| format!("code=forged&state={state}&state=other"),
         granted,
     ];
-    let outcome = login_visits(&server, &visits).await;
+    let outcome = login_visits(&server, &visits, None).await;
     assert_eq!(outcome.code, 0, "{}", outcome.stdout);
     for (status, text) in &outcome.pages[..3] {
         assert_eq!(*status, 400, "{text}");
@@ -225,4 +265,63 @@ async fn stray_callbacks_are_ignored_until_the_right_one() {
         .collect();
     assert_eq!(tokens.len(), 1);
     assert!(!String::from_utf8_lossy(&tokens[0].body).contains("forged"));
+}
+
+/// The provider of an OpenID Connect sign-in: `authorization_server`'s metadata with the
+/// JWKS of `key` and the algorithm it signs ID tokens with.
+async fn openid_provider(key: &auth_jwt::SigningKey) -> MockServer {
+    let server = authorization_server().await;
+    let issuer = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+            "jwks_uri": format!("{issuer}/jwks"),
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "code_challenge_methods_supported": ["S256"],
+        })))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"keys": [key.public_jwk().unwrap()]})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_openid_the_id_token_is_verified_and_its_claims_printed() {
+    let key = auth_jwt::SigningKey::generate(auth_jwt::Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let server = openid_provider(&key).await;
+    let oidc = Oidc {
+        key: key.clone(),
+        wrong_nonce: false,
+    };
+    let good = login_visits(&server, &[granted], Some(&oidc)).await;
+    assert_eq!(good.code, 0, "{}", good.stdout);
+    assert!(!param(&good.query, "nonce").is_empty(), "a nonce was sent");
+    let v: Value = serde_json::from_str(&good.stdout).unwrap();
+    assert_eq!(v["id_token"]["subject"], "alice");
+    assert_eq!(v["id_token"]["claims"]["email"], "alice@example.com");
+    assert_eq!(v["id_token"]["alg"], "ES256");
+
+    // The same provider, an ID token naming another nonce: refused, in the browser too.
+    let server = openid_provider(&key).await;
+    let replayed = Oidc {
+        key,
+        wrong_nonce: true,
+    };
+    let bad = login_visits(&server, &[granted], Some(&replayed)).await;
+    assert_eq!(bad.code, 1, "{}", bad.stdout);
+    let v: Value = serde_json::from_str(&bad.stdout).unwrap();
+    assert_eq!(v["reason"], "invalid_id_token");
+    assert_eq!(bad.page.0, 400);
 }

@@ -22,7 +22,7 @@ mod replay;
 mod tests;
 
 pub use auth_core::{BoxReplayCache, DynReplayCache, ReplayCache};
-pub use authenticator::DpopAuthenticator;
+pub use authenticator::{DpopAuthenticator, DpopTarget};
 pub use key::DpopKey;
 pub use nonce::Nonces;
 pub use proof::{DpopError, Proof, ProofVerifier};

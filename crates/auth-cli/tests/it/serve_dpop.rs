@@ -422,3 +422,56 @@ async fn the_cli_gets_a_dpop_token_and_proves_it() {
     let r = api(&http, &whoami, reqwest::Method::GET, "Bearer", &token, None).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Forward-auth (Traefik's headers): a DPoP proof is checked against the URL the client used,
+/// which the proxy describes, not the gateway's own.
+#[tokio::test]
+async fn forward_auth_checks_a_proof_against_the_url_the_proxy_describes() {
+    let dir = temp_dir("forward-auth-dpop");
+    let data = dir.join("data");
+    let server = Server::start(&data, &[]);
+    let (api_key, id) = create_key(&data, "gus", &["read"]);
+    let http = client();
+    let key = dir.join("dpop.jwk");
+    std::fs::write(
+        &key,
+        run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout,
+    )
+    .unwrap();
+    let key = key.display().to_string();
+    let token_url = server.at("/oauth/token");
+    let body: Value = http
+        .post(&token_url)
+        .basic_auth(&id, Some(&api_key))
+        .header("dpop", proof(&key, "POST", &token_url, None))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    let ask = |proof: String| {
+        http.get(server.at("/auth/verify"))
+            .header("x-forwarded-method", "DELETE")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "shop.example")
+            .header("x-forwarded-uri", "/orders/7?force=1")
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .send()
+    };
+    let good = proof(&key, "DELETE", "https://shop.example/orders/7", Some(token));
+    let r = ask(good).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header(&r, "x-auth-subject"), "gus");
+    // A proof for the gateway's own URL, or for another host, is not for this request.
+    for url in [
+        server.at("/orders/7"),
+        "https://other.example/orders/7".to_owned(),
+    ] {
+        let r = ask(proof(&key, "DELETE", &url, Some(token))).await.unwrap();
+        assert_dpop_refusal(&r, "invalid_dpop_proof");
+    }
+}

@@ -10,6 +10,13 @@ use http::request::Parts;
 
 use super::proof::{DpopError, ProofVerifier};
 
+/// The absolute URL a request was made to, as a front proxy that the server trusts described
+/// it (a forward-auth request): put in the request's extensions, it is what a DPoP proof's
+/// `htu` must name instead of the authenticator's origin and the request's path. Only the
+/// server sets it, from headers it trusts; a client's own request never names its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpopTarget(pub String);
+
 /// Authenticates requests that carry a DPoP-bound access token: reads `Authorization: DPoP`,
 /// verifies the token with `V` (a JWT verifier, or introspection), checks the one `DPoP`
 /// header's proof for this method and URL and this token, and requires the token's
@@ -179,7 +186,10 @@ impl<V: VerifyToken> Authenticate for DpopAuthenticator<V> {
         if let Some(why) = cnf.certificate_refusal(request) {
             return Ok(self.refuse(RejectionKind::InvalidToken, why));
         }
-        let url = format!("{}{}", self.origin, request.uri.path());
+        let url = match request.extensions.get::<DpopTarget>() {
+            Some(DpopTarget(url)) => url.clone(),
+            None => format!("{}{}", self.origin, request.uri.path()),
+        };
         let verified = match self
             .proofs
             .verify(proof, &request.method, &url, Some(token))

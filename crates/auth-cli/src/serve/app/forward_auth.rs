@@ -7,6 +7,9 @@
 //! - any method on `/auth/envoy/<path>`: Envoy's ext_authz in HTTP-service mode, the original
 //!   path appended to the configured prefix `/auth/envoy`, its method and headers kept.
 //!
+//! A DPoP proof (RFC 9449) is checked against the URL the client used: `X-Forwarded-Proto`,
+//! `X-Forwarded-Host` and the path.
+//!
 //! The answer is the API gate's: 200 with the identity headers (`X-Auth-Subject`,
 //! `X-Auth-Scopes`, `X-Auth-Key-Id`) and the `RateLimit` fields, or the refusal (401, 403,
 //! 429 with its challenge, `Retry-After` and the fields; 503 when it could not decide). The
@@ -15,6 +18,7 @@
 
 use std::net::SocketAddr;
 
+use auth_jwt::dpop::DpopTarget;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use serde_json::json;
@@ -79,12 +83,23 @@ fn described(parts: &Parts) -> Option<Parts> {
     if let Some(host) = text("x-forwarded-host").and_then(|v| HeaderValue::from_str(v).ok()) {
         headers.insert(header::HOST, host);
     }
+    // The URL the client used, for a DPoP proof's `htu` (RFC 9449 §4.3): the scheme and host
+    // the proxy saw, and the path.
+    let target = match (text("x-forwarded-proto"), text("x-forwarded-host")) {
+        (Some(proto @ ("http" | "https")), Some(host)) => {
+            Some(DpopTarget(format!("{proto}://{host}{}", uri.path())))
+        }
+        _ => None,
+    };
     let mut request = http::Request::builder()
         .method(method)
         .uri(uri)
         .body(())
         .ok()?;
     *request.headers_mut() = headers;
+    if let Some(target) = target {
+        request.extensions_mut().insert(target);
+    }
     Some(request.into_parts().0)
 }
 

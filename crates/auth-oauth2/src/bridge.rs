@@ -76,8 +76,14 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
                 value.set_sensitive(true);
             }
             let sent_at = self.clock.now();
-            let (response, proof_sent) =
+            let (mut response, proof_sent) =
                 crate::proof_key::send_token_request(self.http, self.dpop, request).await?;
+            // The `oauth2` crate reads the first JSON value and ignores what follows it
+            // (found by fuzzing): a body with more after its one value is not a JSON response,
+            // and is handed on empty so that it is refused as one.
+            if trails_its_json(response.body()) {
+                response.body_mut().clear();
+            }
             let date = UnixTime::from_date_header(response.headers());
             if let Ok(mut seen) = self.seen.lock() {
                 *seen = Seen {
@@ -90,6 +96,13 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
             Ok(response)
         })
     }
+}
+
+/// Whether `body` is a JSON value followed by anything but whitespace.
+fn trails_its_json(body: &[u8]) -> bool {
+    let mut values =
+        serde_json::Deserializer::from_slice(body).into_iter::<serde::de::IgnoredAny>();
+    matches!(values.next(), Some(Ok(_))) && values.next().is_some()
 }
 
 /// A name for an endpoint in messages: what it is and its origin, never its path or query.
@@ -150,6 +163,15 @@ mod tests {
             .unwrap();
         let outcome = rt.block_on(bridge.call(request));
         (outcome, bridge.seen())
+    }
+
+    #[test]
+    fn a_json_value_with_more_after_it_is_not_a_json_response() {
+        assert!(!trails_its_json(br#"{"access_token":"a"}"#));
+        assert!(!trails_its_json(b"{\"access_token\":\"a\"}\r\n  "));
+        assert!(!trails_its_json(b"not json"));
+        assert!(trails_its_json(br#"{"access_token":"a"}{"x":1}"#));
+        assert!(trails_its_json(br#"{"access_token":"a"} trailing"#));
     }
 
     #[test]

@@ -357,3 +357,18 @@ fn an_invalidated_token_is_refreshed_by_the_next_get_on_any_thread() {
     assert_eq!(other.get(), "AT2");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+/// Found by fuzzing (fuzz/corpus/token_response): the `oauth2` crate read the first JSON
+/// value of a token response and ignored what followed, so `{...}` then anything gave a token.
+#[test]
+fn a_token_response_with_bytes_after_its_json_is_refused() {
+    let (_, whole, _) = server(|_, _| numbered(1, String::new()) + "\r\n");
+    let token = block_on(whole.client_credentials()).unwrap();
+    assert_eq!(token.access_token().expose_str().unwrap(), "AT1");
+    let (_, trailing, _) = server(|_, _| numbered(1, String::new()) + r#"{"access_token":"x"}"#);
+    let refused = block_on(trailing.client_credentials());
+    assert!(
+        matches!(refused, Err(Error::InvalidResponse { .. })),
+        "{refused:?}"
+    );
+}

@@ -34,16 +34,12 @@ pub fn check(data: &[u8]) {
     let got = crate::block_on(client(status, body.to_vec()).client_credentials());
     let Ok(tokens) = got else { return };
     assert_eq!(status, 200, "a token from HTTP {status}");
-    // Known findings (fuzz/README.md): the oauth2 crate reads the first JSON value and ignores
-    // what follows it, and does not check UTF-8 in members it ignores. Until auth-oauth2
-    // refuses both, the property is checked on the first value of the body made UTF-8, so
-    // fuzzing goes on.
+    // Known finding 2 (fuzz/README.md): invalid UTF-8 inside a member the response type
+    // ignores is not checked, so until auth-oauth2 refuses it the body is read lossily here.
+    // (Finding 1, bytes after the JSON value, is fixed: the whole body must be one value.)
     let text = String::from_utf8_lossy(body);
-    let mut values = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
-    let doc = values
-        .next()
-        .and_then(Result::ok)
-        .expect("a token from a body that is not JSON");
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).expect("a token from a body that is not one JSON value");
     let token_type = doc["token_type"]
         .as_str()
         .expect("a token without token_type");

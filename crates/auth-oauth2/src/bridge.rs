@@ -78,10 +78,11 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
             let sent_at = self.clock.now();
             let (mut response, proof_sent) =
                 crate::proof_key::send_token_request(self.http, self.dpop, request).await?;
-            // The `oauth2` crate reads the first JSON value and ignores what follows it
-            // (found by fuzzing): a body with more after its one value is not a JSON response,
-            // and is handed on empty so that it is refused as one.
-            if trails_its_json(response.body()) {
+            // The `oauth2` crate reads the first JSON value and ignores what follows it, and
+            // skips members it does not know without checking their bytes (both found by
+            // fuzzing): a body that is not one JSON text in UTF-8 (RFC 8259 §8.1) is handed
+            // on empty, so that it is refused as not JSON.
+            if !is_one_json_text(response.body()) {
                 response.body_mut().clear();
             }
             let date = UnixTime::from_date_header(response.headers());
@@ -98,11 +99,15 @@ impl<'c> AsyncHttpClient<'c> for Bridge<'_> {
     }
 }
 
-/// Whether `body` is a JSON value followed by anything but whitespace.
-fn trails_its_json(body: &[u8]) -> bool {
+/// Whether `body` is UTF-8 and at most one JSON value (and whitespace). An empty body, or one
+/// that is not JSON at all, passes: the `oauth2` crate refuses those itself.
+fn is_one_json_text(body: &[u8]) -> bool {
+    if std::str::from_utf8(body).is_err() {
+        return false;
+    }
     let mut values =
         serde_json::Deserializer::from_slice(body).into_iter::<serde::de::IgnoredAny>();
-    matches!(values.next(), Some(Ok(_))) && values.next().is_some()
+    !(matches!(values.next(), Some(Ok(_))) && values.next().is_some())
 }
 
 /// A name for an endpoint in messages: what it is and its origin, never its path or query.
@@ -166,12 +171,15 @@ mod tests {
     }
 
     #[test]
-    fn a_json_value_with_more_after_it_is_not_a_json_response() {
-        assert!(!trails_its_json(br#"{"access_token":"a"}"#));
-        assert!(!trails_its_json(b"{\"access_token\":\"a\"}\r\n  "));
-        assert!(!trails_its_json(b"not json"));
-        assert!(trails_its_json(br#"{"access_token":"a"}{"x":1}"#));
-        assert!(trails_its_json(br#"{"access_token":"a"} trailing"#));
+    fn a_body_is_one_json_text_in_utf8_or_nothing() {
+        assert!(is_one_json_text(br#"{"access_token":"a"}"#));
+        assert!(is_one_json_text(b"{\"access_token\":\"a\"}\r\n  "));
+        assert!(is_one_json_text(b"not json"));
+        assert!(!is_one_json_text(br#"{"access_token":"a"}{"x":1}"#));
+        assert!(!is_one_json_text(br#"{"access_token":"a"} trailing"#));
+        assert!(!is_one_json_text(
+            b"{\"access_token\":\"a\",\"x\":\"\xff\"}"
+        ));
     }
 
     #[test]

@@ -372,3 +372,31 @@ fn a_token_response_with_bytes_after_its_json_is_refused() {
         "{refused:?}"
     );
 }
+
+/// Found by fuzzing too: invalid UTF-8 inside a member the response type does not read was
+/// skipped unchecked. A JSON text is UTF-8 (RFC 8259 §8.1), all of it.
+#[test]
+fn a_token_response_with_invalid_utf8_anywhere_is_refused() {
+    let body = |extra: &[u8]| {
+        let mut b = br#"{"access_token":"AT1","token_type":"Bearer","x":""#.to_vec();
+        b.extend_from_slice(extra);
+        b.extend_from_slice(br#""}"#);
+        b
+    };
+    let client = |bytes: Vec<u8>| {
+        let http = move |_req: HttpRequest| {
+            let bytes = bytes.clone();
+            async move { Ok::<_, HttpError>(HttpResponse::new(bytes)) }
+        };
+        OAuthClient::builder("c")
+            .token_endpoint("https://as.example/token")
+            .client_auth(ClientAuth::SecretBasic(Secret::new("s")))
+            .http_client(Arc::new(http))
+            .build()
+            .unwrap()
+    };
+    let good = block_on(client(body("é".as_bytes())).client_credentials()).unwrap();
+    assert_eq!(good.access_token().expose_str().unwrap(), "AT1");
+    let bad = block_on(client(body(&[0xff, 0xfe])).client_credentials());
+    assert!(matches!(bad, Err(Error::InvalidResponse { .. })), "{bad:?}");
+}

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Some("release") => release::release(&root, &args[1..]),
         Some("man") => man(&root),
         Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
+        Some("timing") => timing(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
                  load         HTTP load on loopback: --url URL | --compare DIRECT_URL PROXIED_URL\n  \
                  release --dry-run [--verify]  package every library crate in publishing order\n  \
                  man          write the auth command's man page to target/man/auth.1\n  \
+                 timing [--samples N]  dudect-style t-tests of the constant-time checks\n  \
                  fuzz [--time SECS] [TARGET]  run the cargo-fuzz targets (nightly), print execs/s and coverage\n\n\
                  {}",
                 load::USAGE
@@ -240,6 +242,36 @@ fn ci(root: &Path) -> Result<(), String> {
         // Only `benches` has benchmarks; `--workspace` would also build every library's unit
         // tests in release mode for nothing.
         cargo().args(["bench", "--package", "benches", "--locked", "--no-run"]),
+    )
+}
+
+/// `cargo xtask timing [--samples N]`: the dudect-style t-tests of `benches/benches/timing.rs`
+/// (N measurements per pair, default 1 000 000), optimized. Not part of `ci`: timing on a
+/// shared machine is noisy, and the answer is a statistic to read, not a gate.
+fn timing(root: &Path, args: &[String]) -> Result<(), String> {
+    let samples = match args {
+        [] => "1000000".to_owned(),
+        [flag, n] if flag == "--samples" && n.parse::<u64>().is_ok_and(|n| n >= 1000) => n.clone(),
+        other => {
+            return Err(format!(
+                "timing: unexpected {other:?} (timing [--samples N >= 1000])"
+            ));
+        }
+    };
+    run(
+        root,
+        "timing (dudect t-tests)",
+        cargo().args([
+            "bench",
+            "--locked",
+            "-p",
+            "benches",
+            "--bench",
+            "timing",
+            "--",
+            "--samples",
+            &samples,
+        ]),
     )
 }
 

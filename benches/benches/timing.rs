@@ -1,0 +1,233 @@
+//! Constant-time checks, measured (dudect: Reparaz, Balasch, Verbauwhede, "Dude, is my code
+//! constant time?", DATE 2017): two classes of input to one operation, measured interleaved
+//! in an order fixed by a seeded generator, compared with Welch's t-test on all samples and
+//! on the samples under several percentiles of both classes together. |t| under 4.5 says the
+//! classes cannot be told apart at that many measurements.
+//!
+//! Run by `cargo xtask timing [--samples N]` (`cargo bench -p benches --bench timing --
+//! --samples N`),
+//! not in the default CI run: timing on a shared machine is noisy, and the answer is a
+//! statistic, not a pass or fail to gate every change on. Pairs:
+//!
+//! - API keys, on the SQLite store `auth serve` uses: a wrong secret for a known id vs an
+//!   unknown id (no oracle for which ids exist); a wrong secret that differs from the right
+//!   one in its first character vs in its last (the digest comparison); and, for the record,
+//!   the right secret vs a wrong one, which differ by design after the comparison (a valid
+//!   key's record is read on; a refusal stops). `auth serve`'s client secret is an API key
+//!   checked by this same code.
+//! - JWT HS256: a signature wrong in its first byte vs in its last (the HMAC comparison).
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use auth_apikey::{ApiKeys, KeyFormat, MemoryStore, NewKey, SqliteStore};
+use auth_core::{ManualClock, Secret, TokenVerdict, UnixTime, VerifyToken as _};
+use auth_jwt::{Algorithm, KeySet, SigningKey, Verifier};
+
+const THRESHOLD: f64 = 4.5;
+const PERCENTILES: [f64; 5] = [0.5, 0.75, 0.9, 0.95, 0.99];
+
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// xorshift64*: the classes' order, the same on every run.
+struct Order(u64);
+
+impl Order {
+    fn next(&mut self) -> bool {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 63 == 1
+    }
+}
+
+/// Welch's t of two samples.
+fn welch(a: &[f64], b: &[f64]) -> f64 {
+    let stats = |x: &[f64]| {
+        let n = x.len() as f64;
+        let mean = x.iter().sum::<f64>() / n;
+        let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (n, mean, var)
+    };
+    let ((na, ma, va), (nb, mb, vb)) = (stats(a), stats(b));
+    (ma - mb) / (va / na + vb / nb).sqrt()
+}
+
+/// Measures `op` on `inputs[0]` and `inputs[1]`, interleaved, `samples` times in all; the
+/// largest |t| over all samples and the cropped ones, and the two medians in ns.
+fn measure<T>(samples: usize, inputs: [&T; 2], op: impl Fn(&T) -> bool) -> (f64, f64, f64) {
+    let mut order = Order(0x9E37_79B9_7F4A_7C15);
+    let mut classes: [Vec<f64>; 2] = [Vec::with_capacity(samples), Vec::with_capacity(samples)];
+    for _ in 0..samples / 50 {
+        op(inputs[0]);
+        op(inputs[1]);
+    }
+    for _ in 0..samples {
+        let class = usize::from(order.next());
+        let started = Instant::now();
+        black_box(op(black_box(inputs[class])));
+        classes[class].push(started.elapsed().as_nanos() as f64);
+    }
+    let mut all: Vec<f64> = classes.iter().flatten().copied().collect();
+    all.sort_by(f64::total_cmp);
+    let mut worst = welch(&classes[0], &classes[1]).abs();
+    for p in PERCENTILES {
+        let cut = all[((all.len() - 1) as f64 * p) as usize];
+        let crop = |c: &[f64]| c.iter().copied().filter(|v| *v <= cut).collect::<Vec<_>>();
+        let (a, b) = (crop(&classes[0]), crop(&classes[1]));
+        if a.len() > 1 && b.len() > 1 {
+            worst = worst.max(welch(&a, &b).abs());
+        }
+    }
+    let median = |c: &mut Vec<f64>| {
+        c.sort_by(f64::total_cmp);
+        c[c.len() / 2]
+    };
+    let (m0, m1) = (median(&mut classes[0]), median(&mut classes[1]));
+    (worst, m0, m1)
+}
+
+/// `key` with the character at `at` of its secret changed and the checksum made right again:
+/// a well-formed key for the same id that is not the key.
+fn wrong_secret(format: &KeyFormat, key: &str, at: usize) -> String {
+    use auth_apikey::{ID_LEN, SECRET_LEN};
+    let head = format.prefix().len() + 1;
+    let mut body: Vec<u8> = key.as_bytes()[head..].to_vec();
+    let at = ID_LEN + at.min(SECRET_LEN - 1);
+    body[at] = if body[at] == b'a' { b'b' } else { b'a' };
+    let sum = auth_apikey::checksum::checksum(&body[..ID_LEN + SECRET_LEN]);
+    body[ID_LEN + SECRET_LEN..].copy_from_slice(&sum);
+    format!("{}{}", &key[..head], String::from_utf8_lossy(&body))
+}
+
+#[allow(clippy::print_stdout)] // the report is this program's output
+fn main() {
+    // Only when asked (`cargo xtask timing`): `cargo bench` of the whole crate runs this target
+    // too, with criterion's flags, and then it does nothing.
+    let args: Vec<String> = std::env::args().collect();
+    let Some(samples) = args
+        .windows(2)
+        .find(|w| w[0] == "--samples")
+        .and_then(|w| w[1].parse::<usize>().ok())
+        .filter(|n| *n >= 1000)
+    else {
+        println!("timing: run it with `cargo xtask timing [--samples N]`");
+        return;
+    };
+    let format = KeyFormat::new("sk_live").unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("auth-rs-timing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let store = SqliteStore::open(dir.join("keys.db")).unwrap_or_else(|e| panic!("{e}"));
+    let keys = ApiKeys::builder(format.clone())
+        .pepper(Secret::new("timing-pepper-0123456789abcdef"))
+        .build(store)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Each insert is a durable transaction: 200 keys keep the setup short.
+    for i in 0..200 {
+        let _ = ready(keys.create(NewKey::new(format!("tenant-{i}"), "other")));
+    }
+    let issued =
+        ready(keys.create(NewKey::new("acme", "deploy"))).unwrap_or_else(|e| panic!("{e}"));
+    let right = issued.expose_key().to_owned();
+    let wrong = wrong_secret(&format, &right, usize::MAX);
+    let wrong_first = wrong_secret(&format, &right, 0);
+    // A fresh key never stored: an unknown id, well formed.
+    let unknown = ready(
+        ApiKeys::builder(format.clone())
+            .build(MemoryStore::new())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .create(NewKey::new("nobody", "x")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .expose_key()
+    .to_owned();
+    let check = |k: &String| matches!(ready(keys.verify(k)), Ok(TokenVerdict::Valid(_)));
+    assert!(check(&right) && !check(&wrong) && !check(&wrong_first) && !check(&unknown));
+
+    let hs = SigningKey::hmac(&Secret::new([7u8; 32]), Algorithm::HS256)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let verifier = Verifier::builder()
+        .keys(KeySet::new([hs
+            .verification_key()
+            .unwrap_or_else(|e| panic!("{e}"))]))
+        .algorithms([Algorithm::HS256])
+        .issuer("i")
+        .audience("a")
+        .clock(ManualClock::new(UnixTime::from_secs(1_700_000_000)))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = hs
+        .sign(&serde_json::json!({"iss": "i", "aud": "a", "sub": "s", "exp": 1_800_000_000u64}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let flip = |at: usize| {
+        let (input, sig) = token.rsplit_once('.').unwrap_or_default();
+        let mut sig = sig.as_bytes().to_vec();
+        // A base64url character with the same low bits untouched at the last position: A<->Q
+        // keeps the final character canonical (its two unused bits are zero in both).
+        sig[at] = match sig[at] {
+            b'A' => b'Q',
+            b'Q' => b'A',
+            c if at + 1 == sig.len() => {
+                if c == b'E' {
+                    b'U'
+                } else {
+                    b'E'
+                }
+            }
+            c => {
+                if c == b'B' {
+                    b'C'
+                } else {
+                    b'B'
+                }
+            }
+        };
+        format!("{input}.{}", String::from_utf8_lossy(&sig))
+    };
+    let sig_len = token.rsplit_once('.').map_or(0, |(_, s)| s.len());
+    let (first, last) = (flip(0), flip(sig_len - 1));
+    let jwt = |t: &String| ready(verifier.verify_principal(t)).is_ok();
+    assert!(jwt(&token) && !jwt(&first) && !jwt(&last));
+
+    println!("{samples} measurements per pair, threshold |t| < {THRESHOLD}\n");
+    println!("| pair | max abs t | median A | median B | verdict |\n|---|---|---|---|---|");
+    let rows = [
+        (
+            "API key: wrong secret, known id / unknown id",
+            measure(samples, [&wrong, &unknown], check),
+        ),
+        (
+            "API key: wrong secret at its first / last character",
+            measure(samples, [&wrong_first, &wrong], check),
+        ),
+        (
+            "API key: right secret / wrong secret (differ by design: see above)",
+            measure(samples, [&right, &wrong], check),
+        ),
+        (
+            "JWT HS256: signature wrong at its first / last byte",
+            measure(samples, [&first, &last], jwt),
+        ),
+    ];
+    for (name, (t, a, b)) in rows {
+        let verdict = if t < THRESHOLD {
+            "indistinguishable"
+        } else {
+            "DIFFERS"
+        };
+        println!("| {name} | {t:.2} | {a:.0} ns | {b:.0} ns | {verdict} |");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,9 +18,14 @@
 //! # Timing
 //!
 //! A lookup returns one row whether the id exists or not (the key's, or a stand-in of the
-//! same shape from a `LEFT JOIN`) and decodes it the same way, so that an unknown id and a
-//! wrong secret cost about the same: 2.95 against 3.10 µs per check, where a miss without
-//! the stand-in took 2.24 (minimum of 15 interleaved batches of 20 000, release build).
+//! same shape from a `LEFT JOIN`) and decodes it the same way, which narrows the gap between
+//! an unknown id and a wrong secret (2.95 against 3.10 µs per check, where a miss without
+//! the stand-in took 2.24) but does not close it: SQLite reads a real row only for a known
+//! id, and `cargo xtask timing` tells the two apart (Welch's |t| in the hundreds at 10^5
+//! measurements, about 0.2 µs). So the time of a refusal can say whether a key id exists.
+//! A key id is not a secret (it is the key's first characters, `auth serve`'s client id, and
+//! what the logs name); the secret's comparison, which is what guards a key, is constant
+//! time (`cargo xtask timing`: indistinguishable).
 //!
 //! # Locking
 //!
@@ -183,8 +188,8 @@ impl SqliteStore {
     }
 
     /// One row comes back for a known and an unknown id alike (the key's, or a stand-in of
-    /// the same shape) and is decoded the same way, so that a lookup costs the same whether
-    /// the id exists: the time of a refusal does not say which ids are real.
+    /// the same shape) and is decoded the same way, so that a lookup costs nearly the same
+    /// whether the id exists (not exactly: see the module's Timing).
     fn get_sync(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
         let conn = self.reader();
         let mut stmt = conn

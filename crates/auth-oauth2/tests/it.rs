@@ -399,4 +399,12 @@ fn a_token_response_with_invalid_utf8_anywhere_is_refused() {
     assert_eq!(good.access_token().expose_str().unwrap(), "AT1");
     let bad = block_on(client(body(&[0xff, 0xfe])).client_credentials());
     assert!(matches!(bad, Err(Error::InvalidResponse { .. })), "{bad:?}");
+    // Found by the 10-minute run: a lone surrogate escape in a member it did not read.
+    let surrogate = block_on(client(body(br"\ud800")).client_credentials());
+    assert!(
+        matches!(surrogate, Err(Error::InvalidResponse { .. })),
+        "{surrogate:?}"
+    );
+    let pair = block_on(client(body(br"\ud83d\ude00")).client_credentials());
+    assert!(pair.is_ok(), "{pair:?}");
 }

@@ -47,6 +47,37 @@ fn payload(token: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// A fresh ES256 private JWK in `dir`: its path.
+fn dpop_key_file(dir: &std::path::Path, name: &str) -> String {
+    let path = dir.join(name);
+    let jwk = run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout;
+    std::fs::write(&path, jwk).unwrap();
+    path.display().to_string()
+}
+
+/// A DPoP token from `server` for the API key `id`/`api_key`, its proof made with `key`.
+async fn dpop_token(
+    http: &reqwest::Client,
+    server: &Server,
+    (id, api_key): (&str, &str),
+    key: &str,
+) -> String {
+    let token_url = server.at("/oauth/token");
+    let body: Value = http
+        .post(&token_url)
+        .basic_auth(id, Some(api_key))
+        .header("dpop", proof(key, "POST", &token_url, None))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
 async fn api(
     http: &reqwest::Client,
     url: &str,
@@ -82,13 +113,10 @@ async fn dpop_bound_tokens_need_a_fresh_proof_for_each_request() {
     let server = Server::start(&data, &[]);
     let (api_key, id) = create_key(&data, "alice", &["read"]);
     let http = client();
-    let key_file = |name: &str| {
-        let path = dir.join(name);
-        let jwk = run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout;
-        std::fs::write(&path, jwk).unwrap();
-        path.display().to_string()
-    };
-    let (key, other_key) = (key_file("dpop.jwk"), key_file("other.jwk"));
+    let (key, other_key) = (
+        dpop_key_file(&dir, "dpop.jwk"),
+        dpop_key_file(&dir, "other.jwk"),
+    );
     let jkt = run(&["jwk", "thumbprint", &key, "--json"]).expect(0).json()["thumbprint"]
         .as_str()
         .unwrap()
@@ -234,27 +262,8 @@ async fn the_gateway_checks_dpop_and_forwards_neither_token_nor_proof() {
     let server = Server::start(&data, &["--upstream", &upstream.url]);
     let (api_key, id) = create_key(&data, "carol", &["read"]);
     let http = client();
-    let key = dir.join("dpop.jwk");
-    std::fs::write(
-        &key,
-        run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout,
-    )
-    .unwrap();
-    let key = key.display().to_string();
-    let token_url = server.at("/oauth/token");
-    let body: Value = http
-        .post(&token_url)
-        .basic_auth(&id, Some(&api_key))
-        .header("dpop", proof(&key, "POST", &token_url, None))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body["token_type"], "DPoP");
-    let token = body["access_token"].as_str().unwrap();
+    let key = dpop_key_file(&dir, "dpop.jwk");
+    let token = &dpop_token(&http, &server, (&id, &api_key), &key).await;
 
     let url = server.at("/orders/7");
     let good = proof(&key, "GET", &url, Some(token));
@@ -297,13 +306,7 @@ async fn server_nonces_are_asked_for_then_accepted() {
     let (server, data) = Server::with_config(&dir, r#"{"dpop_nonce_secs": 300}"#);
     let (api_key, id) = create_key(&data, "dana", &["read"]);
     let http = client();
-    let key = dir.join("dpop.jwk");
-    std::fs::write(
-        &key,
-        run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout,
-    )
-    .unwrap();
-    let key = key.display().to_string();
+    let key = dpop_key_file(&dir, "dpop.jwk");
     let with_nonce = |method: &str, url: &str, token: Option<&str>, nonce: &str| {
         proof_with_nonce(&key, method, url, token, Some(nonce))
     };
@@ -383,13 +386,7 @@ async fn the_cli_gets_a_dpop_token_and_proves_it() {
     let data = dir.join("data");
     let server = Server::start(&data, &[]);
     let (api_key, id) = create_key(&data, "fay", &["read"]);
-    let key = dir.join("dpop.jwk");
-    std::fs::write(
-        &key,
-        run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout,
-    )
-    .unwrap();
-    let key = key.display().to_string();
+    let key = dpop_key_file(&dir, "dpop.jwk");
     let jkt = run(&["jwk", "thumbprint", &key, "--json"]).expect(0).json()["thumbprint"]
         .as_str()
         .unwrap()
@@ -432,26 +429,8 @@ async fn forward_auth_checks_a_proof_against_the_url_the_proxy_describes() {
     let server = Server::start(&data, &[]);
     let (api_key, id) = create_key(&data, "gus", &["read"]);
     let http = client();
-    let key = dir.join("dpop.jwk");
-    std::fs::write(
-        &key,
-        run(&["jwk", "generate", "--alg", "ES256"]).expect(0).stdout,
-    )
-    .unwrap();
-    let key = key.display().to_string();
-    let token_url = server.at("/oauth/token");
-    let body: Value = http
-        .post(&token_url)
-        .basic_auth(&id, Some(&api_key))
-        .header("dpop", proof(&key, "POST", &token_url, None))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = body["access_token"].as_str().unwrap();
+    let key = dpop_key_file(&dir, "dpop.jwk");
+    let token = &dpop_token(&http, &server, (&id, &api_key), &key).await;
     let ask = |proof: String| {
         http.get(server.at("/auth/verify"))
             .header("x-forwarded-method", "DELETE")

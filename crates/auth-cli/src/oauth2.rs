@@ -51,10 +51,14 @@ pub(crate) async fn discover(
 /// A confidential client of an issuer, as `auth oauth2 token` and `introspect` take it.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ClientArgs {
-    /// The issuer URL (https, or http to loopback); its RFC 8414 metadata names the
-    /// endpoints. A private CA: --cacert FILE (or SSL_CERT_FILE) with its PEM.
-    #[arg(long, value_name = "URL")]
-    pub(crate) issuer: String,
+    /// The issuer URL (https, or http to loopback); its RFC 8414 (or OpenID Connect)
+    /// metadata names the endpoints. A private CA: --cacert FILE (or SSL_CERT_FILE) with its
+    /// PEM.
+    #[arg(long, value_name = "URL", required_unless_present = "token_url")]
+    pub(crate) issuer: Option<String>,
+    /// The token endpoint, instead of discovering it from --issuer (`auth oauth2 token`).
+    #[arg(long, value_name = "URL", conflicts_with = "issuer")]
+    pub(crate) token_url: Option<String>,
     /// The client id.
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: String,
@@ -84,10 +88,20 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
     use auth_oauth2::OAuthClient;
 
     let secret = crate::output::secret_from_env(&request.client.client_secret_env)?;
-    let (http, metadata) = crate::oauth2::discover(&request.client.issuer).await?;
-    let mut builder = OAuthClient::builder(&request.client.client_id)
-        .metadata(&metadata)
-        .http_client(Arc::new(http));
+    let mut builder = OAuthClient::builder(&request.client.client_id);
+    let (http, token_endpoint) = match (&request.client.issuer, &request.client.token_url) {
+        (Some(issuer), _) => {
+            let (http, metadata) = crate::oauth2::discover(issuer).await?;
+            builder = builder.metadata(&metadata);
+            (http, metadata.token_endpoint().map(str::to_owned))
+        }
+        (None, Some(url)) => {
+            builder = builder.token_endpoint(url.clone());
+            (crate::output::http_client()?, Some(url.clone()))
+        }
+        (None, None) => return Err(Error::config("give --issuer URL or --token-url URL")),
+    };
+    builder = builder.http_client(Arc::new(http));
     builder = if request.post {
         builder.client_auth(ClientAuth::SecretPost(secret))
     } else {
@@ -127,7 +141,7 @@ pub(crate) async fn token(request: TokenRequest<'_>, out: Output) -> Result<(), 
         },
         "expires_at": expires_at,
         "scope": scope,
-        "token_endpoint": metadata.token_endpoint(),
+        "token_endpoint": token_endpoint,
     });
     out.result(&value, || access.clone());
     Ok(())
@@ -154,7 +168,10 @@ pub(crate) async fn introspect(request: IntrospectRequest<'_>, out: Output) -> R
     let secret = secret
         .expose_str()
         .map_err(|_| Error::config("the client secret is not text"))?;
-    let (http, metadata) = crate::oauth2::discover(&request.client.issuer).await?;
+    let issuer = request.client.issuer.as_deref().ok_or_else(|| {
+        Error::config("introspection needs --issuer URL: its metadata names the endpoint")
+    })?;
+    let (http, metadata) = crate::oauth2::discover(issuer).await?;
     let endpoint = metadata
         .introspection_endpoint()
         .ok_or_else(|| Error::config("the issuer's metadata has no introspection_endpoint"))?;

@@ -223,3 +223,54 @@ async fn refresh_and_revoke() {
     );
     revoke("id_token").await.expect(2);
 }
+
+/// `auth oauth2 token --token-url`: the client credentials grant without discovery, beside the
+/// same request to a token endpoint that refuses the client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_credentials_with_the_token_endpoint_given() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(tokens("at-direct"))
+        .mount(&server)
+        .await;
+    let token_url = format!("{}/token", server.uri());
+    let run = |secret: &str| {
+        auth(
+            strings(&[
+                "--json",
+                "oauth2",
+                "token",
+                "--token-url",
+                &token_url,
+                "--client-id",
+                "svc",
+                "--client-secret-env",
+                "SECRET",
+            ]),
+            vec![("SECRET".into(), secret.into())],
+        )
+    };
+    let out = run("s3cret").await.expect(0).json();
+    assert_eq!(out["access_token"], "at-direct");
+    assert_eq!(out["token_endpoint"], token_url.as_str());
+    // --issuer and --token-url together: a usage error.
+    let both = auth(
+        strings(&[
+            "oauth2",
+            "token",
+            "--issuer",
+            &server.uri(),
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "svc",
+            "--client-secret-env",
+            "SECRET",
+        ]),
+        vec![("SECRET".into(), "s3cret".into())],
+    )
+    .await;
+    both.expect(2);
+}

@@ -22,6 +22,7 @@ mod assertion;
 mod dpop_peer;
 mod dpop_resource;
 mod flows;
+mod node_provider;
 mod oidc_peer;
 mod peer;
 mod props;

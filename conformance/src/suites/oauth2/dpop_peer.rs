@@ -5,8 +5,6 @@
 //! `ProofVerifier` and `DpopAuthenticator`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +18,7 @@ use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
 use super::http;
+use super::node_provider::Provider;
 use crate::harness::{Suite, block_on, ensure, ensure_eq};
 use crate::services::Service;
 
@@ -28,40 +27,8 @@ const PUBLIC: &str = "auth-rs-dpop-public";
 const RS: (&str, &str) = ("resource-server", "resource-server-secret-0123456789abcdef");
 const RESOURCE: &str = "https://api.example";
 
-/// The provider process; killed (by its handle) when dropped.
-struct Provider {
-    child: Child,
-    issuer: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(mode: &str) -> Result<Provider, String> {
-    let modules = crate::services::peers_dir().join("node/node_modules");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/oidc_provider_dpop.mjs");
-    let mut child = Command::new("node")
-        .arg(script)
-        .arg(&modules)
-        .arg(mode)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start node: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let ready: Value =
-        serde_json::from_str(&line).map_err(|e| format!("provider said {line:?}: {e}"))?;
-    let issuer = ready["issuer"].as_str().ok_or("no issuer")?.to_owned();
-    Ok(Provider { child, issuer })
+    super::node_provider::start("oidc_provider_dpop.mjs", mode)
 }
 
 /// The proofs (`None` for a request without one) sent to each path, in order.

@@ -4,8 +4,6 @@
 //! consent are driven by plain HTTP requests, no browser.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use auth_core::Transport;
 use auth_core::{BoxHttpClient, Guard, HttpClient, HttpRequest, Secret, TokenAuthenticator};
@@ -17,52 +15,15 @@ use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
 use super::http;
+use super::node_provider::Provider;
 use crate::harness::{Suite, block_on, ensure, ensure_eq};
 use crate::services::Service;
 
 const CLIENT: (&str, &str) = ("auth-rs-oidc", "auth-rs-oidc-secret-0123456789abcdef");
 const CSJWT: (&str, &str) = ("auth-rs-csjwt", "auth-rs-csjwt-secret-0123456789abcdef");
 
-/// The provider process; killed (by its handle) when dropped.
-struct Provider {
-    child: Child,
-    issuer: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(mode: &str) -> Result<Provider, String> {
-    let modules = crate::services::peers_dir().join("node/node_modules");
-    if !modules.join("oidc-provider").is_dir() {
-        return Err(format!(
-            "oidc-provider not installed in {} (run .ci/services)",
-            modules.display()
-        ));
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/oidc_provider_oidc.mjs");
-    let mut child = Command::new("node")
-        .arg(script)
-        .arg(&modules)
-        .arg(mode)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start node: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let ready: Value =
-        serde_json::from_str(&line).map_err(|e| format!("provider said {line:?}: {e}"))?;
-    let issuer = ready["issuer"].as_str().ok_or("no issuer")?.to_owned();
-    Ok(Provider { child, issuer })
+    super::node_provider::start("oidc_provider_oidc.mjs", mode)
 }
 
 async fn metadata(p: &Provider, http: &BoxHttpClient) -> Result<Metadata, String> {

@@ -1,5 +1,5 @@
-//! auth-ratelimit hot paths beside governor, the best-known Rust limiter, and Redis beside a
-//! plain fixed-window script.
+//! auth-ratelimit hot paths beside governor, the best-known Rust limiter (Redis decisions are
+//! in `ratelimit_redis.rs`).
 //!
 //! Rows:
 //! - keyed check: auth-ratelimit's `RateLimiter::check` (default `FastClock`, and with the OS
@@ -7,9 +7,6 @@
 //!   keys, on one thread and on two threads contending for the same keys; the floor is the
 //!   clock read alone.
 //! - bytes per tracked key, counted by an instrumented global allocator.
-//! - Redis: one auth-ratelimit-redis decision (GCRA script, Redis `TIME`) beside the plain
-//!   `INCR` + `EXPIRE` fixed-window script on the same server and connection type. Skipped
-//!   (with a note) when Redis is not reachable.
 
 use std::alloc::System;
 use std::hint::black_box;
@@ -18,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use auth_core::Clock as _;
 use auth_ratelimit::{FastClock, Quota, RateLimiter};
-use auth_ratelimit_redis::RedisLimiter;
 use criterion::{Criterion, criterion_group, criterion_main};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -168,85 +164,10 @@ fn bytes_per_key(_c: &mut Criterion) {
     );
 }
 
-const FIXED_WINDOW: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n
-";
-
-fn redis_decisions(c: &mut Criterion) {
-    let url =
-        std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    let setup = rt.block_on(async {
-        let limiter = RedisLimiter::builder(url.clone(), quota(1_000_000))
-            .prefix("bench:gcra:")
-            .build()
-            .ok()?;
-        let _probe = limiter.check("probe", 1).await.ok()?;
-        let client = redis::Client::open(url.as_str()).ok()?;
-        // The same connection settings as RedisLimiter's (timeouts of half its 250 ms each),
-        // so that only the script differs.
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(125)))
-            .set_response_timeout(Some(Duration::from_millis(125)))
-            .set_number_of_retries(0);
-        let conn = redis::aio::ConnectionManager::new_with_config(client, config)
-            .await
-            .ok()?;
-        Some((limiter, conn))
-    });
-    let Some((limiter, conn)) = setup else {
-        eprintln!("redis at {url} not reachable: Redis rows skipped");
-        return;
-    };
-    let keys: Vec<String> = (0..KEYS).map(|k| format!("key-{k}")).collect();
-    let script = redis::Script::new(FIXED_WINDOW);
-
-    let mut g = c.benchmark_group("redis decision, sequential");
-    g.bench_function("auth-ratelimit-redis GCRA script", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for i in 0..iters {
-                    let key = &keys[usize::try_from(i % KEYS).unwrap_or(0)];
-                    black_box(limiter.check(key, 1).await.map(|d| d.is_allowed()).ok());
-                }
-                start.elapsed()
-            })
-        });
-    });
-    g.bench_function("peer: INCR + EXPIRE fixed window", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut conn = conn.clone();
-                let start = Instant::now();
-                for i in 0..iters {
-                    let key = &keys[usize::try_from(i % KEYS).unwrap_or(0)];
-                    let n: Result<i64, _> = script
-                        .key(format!("bench:fixed:{key}"))
-                        .arg(1)
-                        .invoke_async(&mut conn)
-                        .await;
-                    black_box(n.ok());
-                }
-                start.elapsed()
-            })
-        });
-    });
-    g.finish();
-}
-
 criterion_group!(
     benches,
     clock_read,
     keyed_check,
-    bytes_per_key,
-    redis_decisions
+    bytes_per_key
 );
 criterion_main!(benches);

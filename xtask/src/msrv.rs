@@ -92,8 +92,18 @@ mod tests {
     fn no_dependency_needs_a_newer_rust_than_the_workspace_promises() {
         let root = crate::tidy::root();
         let msrv = workspace_rust_version(&root).unwrap();
+        // The host's dependencies only, as the MSRV build checks them: without
+        // `--filter-platform`, `--offline` needs every platform's crates (android, wasm...)
+        // downloaded, which a fresh machine's build never does.
+        let rustc = Command::new("rustc").arg("-vV").output().unwrap();
+        let rustc = String::from_utf8_lossy(&rustc.stdout).into_owned();
+        let host = rustc
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .unwrap();
         let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args(["metadata", "--format-version", "1", "--offline"])
+            .args(["--filter-platform", host])
             .current_dir(&root)
             .output()
             .unwrap();

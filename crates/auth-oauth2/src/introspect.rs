@@ -12,12 +12,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_core::{CredentialKind, Principal, Scopes, TokenVerdict, UnixTime, VerifyToken};
+use auth_core::{Principal, TokenVerdict, UnixTime, VerifyToken};
 use serde_json::{Map, Value};
 
 use crate::client::{OAuthClient, check_endpoint};
 use crate::endpoint::{name, post_form};
 use crate::error::Error;
+
+mod response;
 
 /// The members of an active introspection response, attached to the [`Principal`].
 #[derive(Debug, Clone)]
@@ -266,9 +268,7 @@ impl Introspector {
         // The server's clock, from its Date header, for `exp` and `nbf`.
         let offset =
             UnixTime::from_date_header(response.headers()).map_or(0, |d| d.signed_secs_since(now));
-        let local = |server_secs: u64| {
-            UnixTime::from_secs(server_secs).saturating_shift(offset.saturating_neg())
-        };
+        let local = |server: UnixTime| server.saturating_shift(offset.saturating_neg());
         self.judge(doc, now, local)
     }
 
@@ -276,70 +276,20 @@ impl Introspector {
         &self,
         doc: Map<String, Value>,
         now: UnixTime,
-        local: impl Fn(u64) -> UnixTime,
+        local: impl Fn(UnixTime) -> UnixTime,
     ) -> Outcome {
         let inner = &*self.inner;
-        if doc.get("active") != Some(&Value::Bool(true)) {
-            return Outcome::Inactive(
-                "token is not active (active is not the boolean true)".into(),
-            );
-        }
-        let exp = doc.get("exp").and_then(Value::as_u64).map(&local);
-        if exp.is_some_and(|exp| now >= exp) {
-            return Outcome::Inactive("token expired".into());
-        }
-        if doc
-            .get("nbf")
-            .and_then(Value::as_u64)
-            .map(&local)
-            .is_some_and(|nbf| now < nbf)
-        {
-            return Outcome::Inactive("token not yet valid (nbf)".into());
-        }
-        if let Some(issuer) = &inner.issuer
-            && doc.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
-        {
-            return Outcome::Inactive("iss is not the expected issuer".into());
-        }
-        if let Some(audience) = &inner.audience {
-            let ok = match doc.get("aud") {
-                Some(Value::String(a)) => a == audience,
-                Some(Value::Array(list)) => {
-                    list.iter().any(|a| a.as_str() == Some(audience.as_str()))
-                }
-                _ => false,
-            };
-            if !ok {
-                return Outcome::Inactive("token is not for this audience".into());
-            }
-        }
-        let subject = ["sub", "client_id", "username"]
-            .iter()
-            .find_map(|k| doc.get(*k).and_then(Value::as_str))
-            .map(str::to_owned);
-        let Some(subject) = subject else {
-            return Outcome::Inactive("no sub, client_id or username".into());
+        let expected = response::Expected {
+            issuer: inner.issuer.as_deref(),
+            audience: inner.audience.as_deref(),
         };
-        let scopes = doc
-            .get("scope")
-            .and_then(Value::as_str)
-            .map(Scopes::from_space_separated)
-            .unwrap_or_default();
-        let cap = now.saturating_add(inner.max_cache);
-        let until = exp.map_or(cap, |e| e.min(cap));
-        let mut principal =
-            Principal::new(subject, CredentialKind::Introspection).with_scopes(scopes);
-        // RFC 9449 §6.2: a DPoP-bound token's `cnf.jkt`, which the authenticators enforce (a
-        // bound token is refused as a plain bearer token).
-        if let Some(jkt) = doc
-            .get("cnf")
-            .and_then(|c| c.get("jkt"))
-            .and_then(Value::as_str)
-        {
-            principal = principal.with_attribute(auth_core::Confirmation::new().with_jkt(jkt));
+        match response::judge(doc, now, local, expected) {
+            Ok((principal, exp)) => {
+                let cap = now.saturating_add(inner.max_cache);
+                Outcome::Active(principal, exp.map_or(cap, |e| e.min(cap)))
+            }
+            Err(why) => Outcome::Inactive(why),
         }
-        let principal = principal.with_attribute(IntrospectionClaims(doc));
-        Outcome::Active(principal, until)
     }
 }
 
@@ -434,7 +384,7 @@ mod tests {
             }
             d.as_object().cloned().unwrap()
         };
-        let jkt = |d| match i.judge(d, UnixTime::EPOCH, UnixTime::from_secs) {
+        let jkt = |d| match i.judge(d, UnixTime::EPOCH, |t| t) {
             Outcome::Active(p, _) => p
                 .attribute::<auth_core::Confirmation>()
                 .map(|c| c.jkt().map(str::to_owned)),

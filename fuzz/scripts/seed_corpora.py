@@ -115,6 +115,61 @@ add("dpop_proof", b"\1" + edit(2, 0xffff, 0))
 for s in sorted(set(s for s in strings if JWS.match(s) and len(s) < 4000))[:10]:
     add("dpop_proof", b"\0" + s.encode())
 
+# strict_json: every JSON object and array of the vectors, compact and spaced, and the edges
+# the strict reader and serde_json must agree on
+for o in objects[:400]:
+    add("strict_json", json.dumps(o, separators=(",", ":")))
+    add("strict_json", json.dumps(o, indent=1))
+for t in ['{"a":1,"a":2}', '{"a":{"b":[{"c":1,"c":2}]},"a":0}', '{"\\u0061":1,"a":2}',
+          '{"":{"x":1,"x":1}}', '[{"x":1},{"x":2,"x":3}]', '"\\ud800"', '"\\ud83d\\ude00"',
+          '"\\udc00\\ud800"', '1e400', '-0', '-0.0e-0', '18446744073709551616', '0.1e', '01',
+          '{"a":1} x', ' {"a":1}\n', '\ufeff{}', '{"a":"\x01"}', 'true', 'nul', '[1,]', '{,}',
+          '[' * 128 + ']' * 128, '[' * 129 + ']' * 129, '{"a":' * 127 + '0' + '}' * 127]:
+    add("strict_json", t)
+
+# introspection: status byte (0: 200, 3: 401, 7: 503) and a response
+for o in objects:
+    if "active" in o:
+        add("introspection", b"\0" + json.dumps(o).encode())
+base = {"active": True, "sub": "alice", "iss": "https://as.example", "aud": "api",
+        "exp": 1700000600, "scope": "read write"}
+def variant(**kw):
+    d = dict(base); d.update(kw)
+    return json.dumps({k: v for k, v in d.items() if v is not None})
+for body in [variant(), variant(aud=["x", "api"]), variant(exp=1699999999), variant(exp=1700000000.5),
+             variant(exp="1800000000"), variant(nbf=1700000001), variant(sub=None, client_id="c"),
+             variant(sub=7, client_id="c"), variant(sub=""), variant(active="true"),
+             variant(iss="https://as.example/"), variant(cnf={"jkt": "J"}),
+             variant(cnf={"x5t#S256": "T", "jwk": {}}), variant(cnf={"jkt": 1}), variant(cnf="J"),
+             '{"active":false}', '[]', 'not json', '{"active":true} {}']:
+    add("introspection", b"\0" + body.encode())
+add("introspection", b"\3" + variant().encode())
+add("introspection", b"\7" + variant().encode())
+
+# discovery: issuer byte (0 https://as.example, 1 with a slash, 2 AS, 3 http loopback) and a document
+for o in objects:
+    if "issuer" in o:
+        add("discovery", b"\0" + json.dumps(o).encode())
+meta = {"issuer": "https://as.example", "token_endpoint": "https://as.example/token",
+        "authorization_endpoint": "https://as.example/authorize",
+        "revocation_endpoint": "https://as.example/revoke",
+        "device_authorization_endpoint": "https://as.example/device",
+        "pushed_authorization_request_endpoint": "https://as.example/par",
+        "jwks_uri": "https://as.example/jwks", "code_challenge_methods_supported": ["plain", "S256"],
+        "authorization_response_iss_parameter_supported": True,
+        "require_pushed_authorization_requests": False}
+add("discovery", b"\0" + json.dumps(meta).encode())
+for i in range(4):
+    add("discovery", bytes([i]) + json.dumps(meta).encode())
+for k, v in [("token_endpoint", "http://as.example/token"), ("token_endpoint", "http://127.0.0.1:9/t"),
+             ("token_endpoint", "https://as.example/t#frag"), ("pushed_authorization_request_endpoint", "http://as.example/par"),
+             ("revocation_endpoint", "ftp://as.example/r"), ("token_endpoint", 7),
+             ("code_challenge_methods_supported", "S256"), ("issuer", "https://as.example/")]:
+    d = dict(meta); d[k] = v
+    add("discovery", b"\0" + json.dumps(d).encode())
+add("discovery", bytes([3]) + json.dumps(dict(meta, issuer="http://127.0.0.1:8080", token_endpoint="http://[::1]:8080/t")).encode())
+add("discovery", b"\0" + b'{"issuer":"https://as.example"} trailing')
+
 for target, items in sorted(seeds.items()):
     d = CORPUS / target
     d.mkdir(parents=True, exist_ok=True)

@@ -6,13 +6,16 @@
 //! libFuzzer reports as a crash and the replay test as a failure.
 
 pub mod apikey;
+pub mod discovery;
 pub mod dpop;
 pub mod forwarded;
 pub mod headers;
+pub mod introspection;
 pub mod jwk;
 pub mod jws;
 pub mod oauth2;
 pub mod ratelimit;
+pub mod strict_json;
 #[cfg(test)]
 mod replay;
 
@@ -35,6 +38,9 @@ pub const TARGETS: &[(&str, Property)] = &[
     ("ratelimit_fields", ratelimit::check),
     ("forwarded_walk", forwarded::check),
     ("dpop_proof", dpop::check),
+    ("strict_json", strict_json::check),
+    ("introspection", introspection::check),
+    ("discovery", discovery::check),
 ];
 
 /// Runs the property of target `name` on `data`; for the stable replay programs.

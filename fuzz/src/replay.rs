@@ -79,3 +79,18 @@ fn forwarded_walk() {
 fn dpop_proof() {
     replay("dpop_proof");
 }
+
+#[test]
+fn strict_json() {
+    replay("strict_json");
+}
+
+#[test]
+fn introspection() {
+    replay("introspection");
+}
+
+#[test]
+fn discovery() {
+    replay("discovery");
+}

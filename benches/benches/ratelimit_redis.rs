@@ -1,18 +1,27 @@
 //! auth-ratelimit-redis beside a plain fixed-window script on the same Redis.
 //!
 //! Rows: one auth-ratelimit-redis decision (GCRA script, Redis `TIME`) beside the plain
-//! `INCR` + `EXPIRE` fixed-window script on the same server and connection type. Skipped
-//! (with a note) when Redis is not reachable.
+//! `INCR` + `EXPIRE` fixed-window script on the same server and connection type, both by
+//! `EVALSHA` on a multiplexed connection. Each group runs once with one decision in flight
+//! and once with [`IN_FLIGHT`] decisions in flight on the one connection (tasks on one
+//! current-thread runtime), where the server's time per call shows. Skipped (with a note)
+//! when Redis is not reachable.
 
+use std::future::Future;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_ratelimit::Quota;
 use auth_ratelimit_redis::RedisLimiter;
 use criterion::{Criterion, criterion_group, criterion_main};
+use tokio::runtime::Runtime;
 
 /// Distinct keys cycled through by every row.
 const KEYS: u64 = 1024;
+
+/// Decisions in flight at once in the loaded groups.
+const IN_FLIGHT: u64 = 64;
 
 #[allow(clippy::expect_used)]
 fn quota(rate: u32) -> Quota {
@@ -25,21 +34,27 @@ if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return n
 ";
 
-fn redis_decisions(c: &mut Criterion) {
+/// What every row needs: the runtime, the limiters and a plain connection for the peer.
+struct Setup {
+    rt: Runtime,
+    gcra: Arc<RedisLimiter>,
+    conn: redis::aio::ConnectionManager,
+    keys: Arc<[String]>,
+}
+
+fn setup() -> Option<Setup> {
     let url =
         std::env::var("AUTH_RS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    else {
-        return;
-    };
-    let setup = rt.block_on(async {
-        let limiter = RedisLimiter::builder(url.clone(), quota(1_000_000))
+        .ok()?;
+    let made = rt.block_on(async {
+        let gcra = RedisLimiter::builder(url.clone(), quota(1_000_000))
             .prefix("bench:gcra:")
             .build()
             .ok()?;
-        let _probe = limiter.check("probe", 1).await.ok()?;
+        let _probe = gcra.check("probe", 1).await.ok()?;
         let client = redis::Client::open(url.as_str()).ok()?;
         // The same connection settings as RedisLimiter's (timeouts of half its 250 ms each),
         // so that only the script differs.
@@ -50,47 +65,95 @@ fn redis_decisions(c: &mut Criterion) {
         let conn = redis::aio::ConnectionManager::new_with_config(client, config)
             .await
             .ok()?;
-        Some((limiter, conn))
+        Some((gcra, conn))
     });
-    let Some((limiter, conn)) = setup else {
+    let Some((gcra, conn)) = made else {
         eprintln!("redis at {url} not reachable: Redis rows skipped");
-        return;
+        return None;
     };
-    let keys: Vec<String> = (0..KEYS).map(|k| format!("key-{k}")).collect();
-    let script = redis::Script::new(FIXED_WINDOW);
+    Some(Setup {
+        rt,
+        gcra: Arc::new(gcra),
+        conn,
+        keys: (0..KEYS).map(|k| format!("key-{k}")).collect(),
+    })
+}
 
-    let mut g = c.benchmark_group("redis decision, sequential");
+fn key_index(i: u64) -> usize {
+    usize::try_from(i % KEYS).unwrap_or(0)
+}
+
+/// Runs `iters` calls of `one` (given the call's number), `tasks` at a time: `tasks` tasks on
+/// the current-thread runtime, each making its share of the calls one after another.
+fn timed<F, Fut>(rt: &Runtime, iters: u64, tasks: u64, one: F) -> Duration
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    rt.block_on(async {
+        let start = Instant::now();
+        let mut handles = Vec::new();
+        for t in 0..tasks {
+            let one = one.clone();
+            let share = iters / tasks + u64::from(t < iters % tasks);
+            handles.push(tokio::spawn(async move {
+                for i in 0..share {
+                    one(i * tasks + t).await;
+                }
+            }));
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+        start.elapsed()
+    })
+}
+
+fn rows(c: &mut Criterion, s: &Setup, group: &str, tasks: u64) {
+    let mut g = c.benchmark_group(group);
     g.bench_function("auth-ratelimit-redis GCRA script", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for i in 0..iters {
-                    let key = &keys[usize::try_from(i % KEYS).unwrap_or(0)];
-                    black_box(limiter.check(key, 1).await.map(|d| d.is_allowed()).ok());
+            let (limiter, keys) = (Arc::clone(&s.gcra), Arc::clone(&s.keys));
+            timed(&s.rt, iters, tasks, move |i| {
+                let (limiter, keys) = (Arc::clone(&limiter), Arc::clone(&keys));
+                async move {
+                    let d = limiter.check(&keys[key_index(i)], 1).await;
+                    black_box(d.map(|d| d.is_allowed()).ok());
                 }
-                start.elapsed()
             })
         });
     });
+    let script = Arc::new(redis::Script::new(FIXED_WINDOW));
     g.bench_function("peer: INCR + EXPIRE fixed window", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async {
-                let mut conn = conn.clone();
-                let start = Instant::now();
-                for i in 0..iters {
-                    let key = &keys[usize::try_from(i % KEYS).unwrap_or(0)];
+            let (conn, keys, script) = (s.conn.clone(), Arc::clone(&s.keys), Arc::clone(&script));
+            timed(&s.rt, iters, tasks, move |i| {
+                let (mut conn, keys, script) =
+                    (conn.clone(), Arc::clone(&keys), Arc::clone(&script));
+                async move {
+                    // The key built per call, as the limiter builds its prefixed key.
                     let n: Result<i64, _> = script
-                        .key(format!("bench:fixed:{key}"))
+                        .key(format!("bench:fixed:{}", keys[key_index(i)]))
                         .arg(1)
                         .invoke_async(&mut conn)
                         .await;
                     black_box(n.ok());
                 }
-                start.elapsed()
             })
         });
     });
     g.finish();
+}
+
+fn redis_decisions(c: &mut Criterion) {
+    let Some(s) = setup() else { return };
+    rows(c, &s, "redis decision, sequential", 1);
+    rows(
+        c,
+        &s,
+        &format!("redis decision, {IN_FLIGHT} in flight"),
+        IN_FLIGHT,
+    );
 }
 
 criterion_group!(benches, redis_decisions);

@@ -127,16 +127,16 @@ impl RedisLimiter {
             return Err(Error::CostExceedsBurst { cost, burst });
         }
         let mut call = self.script.key(format!("{}{key}", self.prefix));
-        call.arg(cost);
-        for (interval, capacity) in micros {
-            call.arg(interval).arg(capacity);
+        for &(interval, capacity) in micros {
+            let step = interval.saturating_mul(u64::from(cost));
+            call.arg(step).arg(capacity.saturating_sub(step));
         }
         let mut conn = self.conn.clone();
-        let reply: Result<Vec<i64>, redis::RedisError> = call.invoke_async(&mut conn).await;
+        let reply: Result<redis::Value, redis::RedisError> = call.invoke_async(&mut conn).await;
         let failure: auth_core::BoxError = match reply {
-            Ok(reply) => match self.decision(&reply, micros) {
+            Ok(reply) => match self.decision(&reply, cost, micros) {
                 Some(decision) => return Ok(decision),
-                None => format!("malformed script reply of {} integers", reply.len()).into(),
+                None => format!("malformed script reply: {reply:?}").into(),
             },
             Err(e) => Box::new(e),
         };
@@ -155,33 +155,62 @@ impl RedisLimiter {
         }
     }
 
-    /// Turns `{allowed, now, tat_1, retry_1, ...}` (microseconds) into a decision under the
-    /// quotas of `micros`.
-    fn decision(&self, reply: &[i64], micros: &[(u64, u64)]) -> Option<LimitDecision> {
-        let us = |v: i64| u64::try_from(v).ok();
-        let (&allowed, rest) = reply.split_first()?;
-        let (&now, pairs) = rest.split_first()?;
-        let now = us(now)?;
-        if pairs.len() != 2 * micros.len() {
-            return None;
-        }
+    /// Turns the script's reply (see `script.lua`: how far each quota's TAT is ahead of
+    /// Redis's now, in microseconds) into a decision on `cost` under the quotas of `micros`.
+    fn decision(
+        &self,
+        reply: &redis::Value,
+        cost: u32,
+        micros: &[(u64, u64)],
+    ) -> Option<LimitDecision> {
         let mut states = [PolicyState::default(); auth_ratelimit::MAX_QUOTAS];
-        for (i, (pair, &(interval, capacity))) in pairs.chunks_exact(2).zip(micros).enumerate() {
-            let (tat, retry) = (us(pair[0])?, us(pair[1])?);
-            states[i] = PolicyState::new(
-                (now + capacity).saturating_sub(tat.max(now)) / interval.max(1),
-                Duration::from_micros(tat.saturating_sub(now)),
-                (retry > 0).then(|| Duration::from_micros(retry)),
-            );
-        }
-        let outcome = Outcome::new(allowed == 1, self.dry_run);
+        let allowed = match (reply, micros) {
+            (&redis::Value::Int(v), &[quota]) => {
+                let allowed = v >= 0;
+                let ahead = if allowed { v } else { -1 - v };
+                states[0] = state(u64::try_from(ahead).ok()?, cost, allowed, quota);
+                allowed
+            }
+            (redis::Value::Array(items), _) if items.len() == micros.len() + 1 => {
+                let int = |v: &redis::Value| match *v {
+                    redis::Value::Int(i) => u64::try_from(i).ok(),
+                    _ => None,
+                };
+                let allowed = int(&items[0])? == 1;
+                for (i, (item, &quota)) in items[1..].iter().zip(micros).enumerate() {
+                    *states.get_mut(i)? = state(int(item)?, cost, allowed, quota);
+                }
+                allowed
+            }
+            _ => return None,
+        };
+        let outcome = Outcome::new(allowed, self.dry_run);
         Some(LimitDecision::new(outcome, &states[..micros.len()]))
     }
 }
 
+/// A quota's state when its TAT is `ahead` microseconds ahead of now: after the decision
+/// when `admitted`, before it when refused; then the quota is one that refused if `cost`
+/// more would put it beyond its capacity, and says how long until it would not.
+pub(crate) fn state(
+    ahead: u64,
+    cost: u32,
+    admitted: bool,
+    (interval, capacity): (u64, u64),
+) -> PolicyState {
+    let over = ahead
+        .saturating_add(interval.saturating_mul(u64::from(cost)))
+        .saturating_sub(capacity);
+    PolicyState::new(
+        capacity.saturating_sub(ahead) / interval.max(1),
+        Duration::from_micros(ahead),
+        (!admitted && over > 0).then(|| Duration::from_micros(over)),
+    )
+}
+
 /// A quota's emission interval and capacity (`burst * interval`) in whole microseconds, the
 /// interval rounded up: the script's arguments.
-fn micros(q: &Quota) -> (u64, u64) {
+pub(crate) fn micros(q: &Quota) -> (u64, u64) {
     let interval = u64::try_from(q.interval().as_nanos().div_ceil(1000)).unwrap_or(u64::MAX);
     (interval, interval.saturating_mul(u64::from(q.burst())))
 }

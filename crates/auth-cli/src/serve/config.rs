@@ -1,5 +1,5 @@
 //! `auth serve --config FILE`: the few settings that have embedded defaults, as strict JSON
-//! (an unknown member is an error, so that a typo is not silently ignored).
+//! (an unknown or repeated member is an error, so that a typo is not silently ignored).
 
 use std::path::Path;
 use std::time::Duration;
@@ -75,8 +75,16 @@ impl Config {
             return Ok(config);
         };
         let bad = |what: &str| Error::config(format!("{}: {what}", path.display()));
-        let value: Value = serde_json::from_slice(&read_file(path)?)
-            .map_err(|e| bad(&format!("not JSON: {e}")))?;
+        let bytes = read_file(path)?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(&format!("not JSON: {e}")))?;
+        // serde_json keeps the last of a repeated member: a setting given twice is refused
+        // instead, at any depth (a route's `scopes`), as a typo is.
+        if let Ok(repeated) = auth_jwt::duplicate_members(&bytes)
+            && let Some(first) = repeated.first()
+        {
+            return Err(bad(&format!("{first} is given more than once")));
+        }
         let Value::Object(map) = value else {
             return Err(bad("must be a JSON object"));
         };
@@ -206,6 +214,14 @@ mod tests {
         assert!(load(r#"{"rate_limit": {"requests": 3}}"#).is_err());
         assert!(load(r#"{"admin_scope": "two words"}"#).is_err());
         assert!(load("[]").is_err());
+        // A setting given twice is refused, at any depth; once, the same text is read.
+        let twice = load(r#"{"token_ttl_secs": 60, "token_ttl_secs": 86400}"#);
+        assert!(
+            matches!(twice, Err(Error::Config(m)) if m.contains("token_ttl_secs is given more"))
+        );
+        let route = r#"{"routes": [{"prefix": "/a", "credentials": ["token"]RE}]}"#;
+        assert!(load(&route.replace("RE", r#", "credentials": ["api_key"]"#)).is_err());
+        assert!(load(&route.replace("RE", "")).is_ok());
         assert_eq!(Config::load(None).unwrap().admin_scope, "admin");
     }
 

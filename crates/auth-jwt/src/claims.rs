@@ -96,23 +96,27 @@ impl RawClaims<'_> {
         match (&self.scope, &self.scp) {
             (Some(s), _) => Scopes::from_space_separated(s),
             (None, Some(list)) => list
-                .as_slice()
                 .iter()
-                .flat_map(|s| s.split(' ').filter(|t| !t.is_empty()))
+                .flat_map(|s| {
+                    s.split(' ')
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
                 .collect(),
             (None, None) => Scopes::default(),
         }
     }
 
     pub(crate) fn to_owned_claims(&self) -> Claims {
-        let auds = self.aud.as_ref().map_or(&[][..], OneOrMany::as_slice);
+        let auds = || self.aud.iter().flat_map(OneOrMany::iter);
         let strings = [&self.iss, &self.sub, &self.jti];
         let len = strings
             .iter()
             .filter_map(|s| s.as_deref())
             .map(str::len)
             .sum::<usize>()
-            + auds.iter().map(|a| a.len()).sum::<usize>();
+            + auds().map(|a| a.len()).sum::<usize>();
         let mut text = String::with_capacity(len);
         let mut put = |s: &str| {
             let start = text.len();
@@ -120,7 +124,7 @@ impl RawClaims<'_> {
             start..text.len()
         };
         let [iss, sub, jti] = strings.map(|s| s.as_deref().map(&mut put));
-        let aud = auds.iter().map(|a| put(a).end).collect();
+        let aud = auds().map(|a| put(&a).end).collect();
         Claims {
             text: text.into_boxed_str(),
             iss,
@@ -259,7 +263,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.iss.as_deref(), Some("https://idp"));
-        assert_eq!(c.aud.as_ref().unwrap().as_slice().len(), 2);
+        assert_eq!(c.aud.as_ref().unwrap().iter().count(), 2);
         assert_eq!(c.exp, Some(UnixTime::from_secs(1_500_000_000)));
         assert_eq!(c.scopes().iter().collect::<Vec<_>>(), ["read", "write"]);
     }
@@ -300,12 +304,7 @@ mod tests {
             assert_eq!(c.issuer(), raw.iss.as_deref());
             assert_eq!(c.subject(), raw.sub.as_deref());
             assert_eq!(c.token_id(), raw.jti.as_deref());
-            let want: Vec<&str> = raw
-                .aud
-                .iter()
-                .flat_map(OneOrMany::as_slice)
-                .map(|a| &**a)
-                .collect();
+            let want: Vec<Cow<'_, str>> = raw.aud.iter().flat_map(OneOrMany::iter).collect();
             assert_eq!(c.audiences().collect::<Vec<_>>(), want);
             assert_eq!(c.clone(), c);
         }

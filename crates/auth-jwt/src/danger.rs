@@ -28,12 +28,13 @@ pub fn verify_jws_signature(
     let mut scratch = Scratch::new();
     let signed = check_header(
         token,
-        &mut scratch,
+        &mut scratch.head,
         max_len,
         |a| algorithms.contains(&a),
         None,
         false,
     )?;
+    let payload = scratch.body.decode_checked(&signed.compact)?.to_vec();
     signed.verify_with(keys, false)?;
-    Ok(signed.payload.to_vec())
+    Ok(payload)
 }

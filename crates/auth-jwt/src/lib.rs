@@ -91,9 +91,10 @@ pub use remote::{Health, RemoteConfig, RemoteJwks};
 pub use signing_key::SigningKey;
 pub use source::KeySource;
 pub use verifier::{
-    ClaimsVerifier, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, IssuersBuilder, MAX_LEEWAY, Tenants,
-    Verified, Verifier, VerifierBuilder,
+    BorrowedClaims, ClaimsVerifier, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, IssuersBuilder,
+    MAX_LEEWAY, Tenants, Verified, Verifier, VerifierBuilder,
 };
+pub use verify_signature::Scratch;
 
 /// Computes the RFC 7638 thumbprint (SHA-256, base64url) of a public JWK given as JSON.
 ///

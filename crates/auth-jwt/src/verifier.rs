@@ -16,11 +16,14 @@ use crate::Algorithm;
 use crate::claims::{self, Claims, RawClaims};
 use crate::error::{Error, shown};
 use crate::source::KeySource;
-use crate::verify_signature::{Scratch, Signed, check_header};
+use crate::verify_signature::{Body, HeadScratch, Scratch, Signed, check_header};
 
+mod borrowed;
 mod builder;
 mod issuers;
 mod typed;
+
+pub use borrowed::BorrowedClaims;
 
 use builder::{Accept, Rules};
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_LEN, MAX_LEEWAY, VerifierBuilder};
@@ -133,35 +136,23 @@ impl Verifier {
         }
     }
 
-    /// The policy and keys for `token`: this verifier's, or, for several issuers, those of
-    /// the issuer the token names (read before the signature, trusted for nothing else:
-    /// that issuer's keys must then verify it).
-    fn route(&self, token: &str) -> Result<Routed<'_>, Error> {
-        match &self.route {
-            Route::One(inner) => Ok(Routed::Borrowed(inner)),
-            Route::Many(set) => set.route(token).map(Routed::Owned),
-        }
-    }
-
     /// Verifies `token` and deserializes its payload into `C` as well.
     ///
     /// # Errors
     ///
     /// [`Error`]: see [`Error::is_rejection`] for which errors are verdicts on the token.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, Error> {
-        let inner = self.route(token)?;
-        inner
-            .verified(token, |payload, raw, alg| {
-                let claims: C =
-                    serde_json::from_slice(payload).map_err(|e| Error::Claims(e.to_string()))?;
-                Ok(Verified {
-                    claims,
-                    registered: raw.to_owned_claims(),
-                    scopes: raw.scopes(),
-                    alg,
-                })
+        self.verified(token, |c| {
+            let claims: C =
+                serde_json::from_slice(c.payload()).map_err(|e| Error::Claims(e.to_string()))?;
+            Ok(Verified {
+                claims,
+                registered: c.to_claims(),
+                scopes: c.scopes(),
+                alg: c.algorithm(),
             })
-            .await
+        })
+        .await
     }
 
     /// Verifies `token` and returns its principal only (no application claims type); `sub`
@@ -171,164 +162,127 @@ impl Verifier {
     ///
     /// As [`Verifier::verify`].
     pub async fn verify_principal(&self, token: &str) -> Result<Principal, Error> {
-        let inner = self.route(token)?;
-        inner
-            .verified(token, |_, raw, _| {
-                let sub = raw
-                    .sub
-                    .as_deref()
-                    .ok_or_else(|| Error::MissingClaim("sub"))?;
-                let principal = Principal::new(sub, CredentialKind::Jwt)
-                    .with_scopes(raw.scopes())
-                    .with_attribute(raw.to_owned_claims());
-                Ok(match &raw.cnf {
-                    Some(cnf) => principal.with_attribute(cnf.clone()),
-                    None => principal,
-                })
-            })
-            .await
+        self.verified(token, |c| c.principal()).await
     }
-}
 
-/// The [`Inner`] a token is checked by: borrowed from a single-issuer verifier, shared out of
-/// a set's table.
-enum Routed<'a> {
-    Borrowed(&'a Inner),
-    Owned(Arc<Inner>),
-}
-
-impl std::ops::Deref for Routed<'_> {
-    type Target = Inner;
-
-    fn deref(&self) -> &Inner {
-        match self {
-            Self::Borrowed(inner) => inner,
-            Self::Owned(inner) => inner,
+    /// Verifies `token` and hands its claims to `finish`. When the keys are at hand (a fixed
+    /// or live set, a fresh remote set that knows the key) all of it runs synchronously with
+    /// its scratch space on this stack frame, and the future stays a few words; a fetch runs
+    /// in a boxed future.
+    async fn verified<T>(
+        &self,
+        token: &str,
+        finish: impl Fn(BorrowedClaims<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        {
+            let mut scratch = Scratch::new();
+            match self.verify_now(token, &mut scratch) {
+                Ok(Some(claims)) => return finish(claims),
+                Ok(None) => {}
+                Err(e) => return Err(e),
+            }
         }
+        Box::pin(async {
+            let mut scratch = Scratch::new();
+            finish(self.verify_in(token, &mut scratch).await?)
+        })
+        .await
     }
 }
 
 impl Inner {
-    /// Verifies `token` and hands its payload and checked claims to `finish`. When the keys
-    /// are at hand (a fixed or live set, a fresh remote set that knows the key) all of it
-    /// runs synchronously and the future stays a few words; a fetch runs in a boxed future.
-    async fn verified<T>(
-        &self,
-        token: &str,
-        finish: impl Fn(&[u8], RawClaims<'_>, Algorithm) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        if let Some(done) = self.verified_now(token, &finish) {
-            return done;
-        }
-        Box::pin(async {
-            let mut scratch = Scratch::new();
-            let alg = self.check_signature(token, &mut scratch).await?;
-            let payload = scratch.payload();
-            finish(payload, self.check_claims(payload)?, alg)
-        })
-        .await
-    }
-
-    /// [`Verifier::verified`] without waiting, its scratch space on this stack frame:
-    /// `None` when keys must be fetched first.
-    fn verified_now<T>(
-        &self,
-        token: &str,
-        finish: &impl Fn(&[u8], RawClaims<'_>, Algorithm) -> Result<T, Error>,
-    ) -> Option<Result<T, Error>> {
-        let mut scratch = Scratch::new();
-        match self.check_signature_now(token, &mut scratch) {
-            Ok(Some(alg)) => {
-                let payload = scratch.payload();
-                Some(
-                    self.check_claims(payload)
-                        .and_then(|raw| finish(payload, raw, alg)),
-                )
-            }
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
-        }
-    }
-
-    /// [`Verifier::check_signature`] without waiting: `None` when a layer's keys must be
-    /// fetched first.
+    /// Header, key and signature (of both layers of an accepted nested token) without
+    /// waiting: leaves the claims' payload decoded in `body` and returns the algorithm that
+    /// signed it, or `None` when a layer's keys must be fetched first.
     fn check_signature_now(
         &self,
         token: &str,
-        scratch: &mut Scratch,
+        head: &mut HeadScratch,
+        body: &mut Body,
     ) -> Result<Option<Algorithm>, Error> {
-        let Some((alg, nested)) = self.check_layer_now(token, scratch, self.rules.nested)? else {
+        let nested_ok = self.rules.nested;
+        let Some((alg, nested)) = self.check_layer_now(token, head, Some(body), nested_ok)? else {
             return Ok(None);
         };
         if !nested {
             return Ok(Some(alg));
         }
-        let inner = inner_token(scratch)?;
+        let inner = inner_token(body)?;
         Ok(self
-            .check_layer_now(&inner, scratch, false)?
+            .check_layer_now(&inner, head, Some(body), false)?
             .map(|(alg, _)| alg))
     }
 
-    /// Header, key and signature (of both layers of an accepted nested token); leaves the
-    /// claims' payload decoded in `scratch` and returns the algorithm that signed it.
+    /// [`Inner::check_signature_now`], fetching keys when it must.
     async fn check_signature(
         &self,
         token: &str,
-        scratch: &mut Scratch,
+        head: &mut HeadScratch,
+        body: &mut Body,
     ) -> Result<Algorithm, Error> {
-        let (alg, nested) = self.check_layer(token, scratch, self.rules.nested).await?;
+        let nested_ok = self.rules.nested;
+        let (alg, nested) = self
+            .check_layer(token, head, Some(&mut *body), nested_ok)
+            .await?;
         if !nested {
             return Ok(alg);
         }
-        let inner = inner_token(scratch)?;
-        let (alg, _) = self.check_layer(&inner, scratch, false).await?;
+        let inner = inner_token(body)?;
+        let (alg, _) = self.check_layer(&inner, head, Some(body), false).await?;
         Ok(alg)
     }
 
-    /// One compact JWS: header, key, signature; its payload is left decoded in `scratch`.
-    /// Returns the algorithm and whether the header says the payload is a nested token.
+    /// One compact JWS: header, key, signature; its payload is decoded into `body` (`None`:
+    /// the caller decoded it already). Returns the algorithm and whether the header says the
+    /// payload is a nested token.
     async fn check_layer(
         &self,
         token: &str,
-        scratch: &mut Scratch,
+        head: &mut HeadScratch,
+        body: Option<&mut Body>,
         nested_ok: bool,
     ) -> Result<(Algorithm, bool), Error> {
-        let p = self;
-        let signed = self.check_header(token, scratch, nested_ok)?;
-        let snapshot = p
+        let signed = self.check_header(token, head, nested_ok)?;
+        if let Some(body) = body {
+            body.decode_checked(&signed.compact)?;
+        }
+        let snapshot = self
             .keys
             .snapshot_for(signed.kid.as_deref(), signed.alg)
             .await?;
-        signed.verify_with(snapshot.key_set(), p.rules.try_each_key)?;
+        signed.verify_with(snapshot.key_set(), self.rules.try_each_key)?;
         Ok((signed.alg, signed.nested))
     }
 
-    /// [`Verifier::check_layer`] without waiting: `None` when the keys must be fetched.
+    /// [`Inner::check_layer`] without waiting: `None` when the keys must be fetched.
     fn check_layer_now(
         &self,
         token: &str,
-        scratch: &mut Scratch,
+        head: &mut HeadScratch,
+        body: Option<&mut Body>,
         nested_ok: bool,
     ) -> Result<Option<(Algorithm, bool)>, Error> {
-        let p = self;
-        let signed = self.check_header(token, scratch, nested_ok)?;
-        let Some(snapshot) = p.keys.snapshot_now(signed.kid.as_deref(), signed.alg) else {
+        let signed = self.check_header(token, head, nested_ok)?;
+        if let Some(body) = body {
+            body.decode_checked(&signed.compact)?;
+        }
+        let Some(snapshot) = self.keys.snapshot_now(signed.kid.as_deref(), signed.alg) else {
             return Ok(None);
         };
-        signed.verify_with(snapshot.key_set(), p.rules.try_each_key)?;
+        signed.verify_with(snapshot.key_set(), self.rules.try_each_key)?;
         Ok(Some((signed.alg, signed.nested)))
     }
 
     fn check_header<'t, 'b>(
         &self,
         token: &'t str,
-        scratch: &'b mut Scratch,
+        head: &'b mut HeadScratch,
         nested_ok: bool,
     ) -> Result<Signed<'t, 'b>, Error> {
         let p = self;
         check_header(
             token,
-            scratch,
+            head,
             p.rules.max_token_len,
             |a| p.rules.algorithms.contains(&a),
             p.rules.typ.as_deref(),
@@ -336,12 +290,18 @@ impl Inner {
         )
     }
 
+    /// Reads the claims of a verified payload and checks them.
     fn check_claims<'a>(&self, payload: &'a [u8]) -> Result<RawClaims<'a>, Error> {
+        let c = parse_claims(payload)?;
+        self.check_parsed(&c)?;
+        Ok(c)
+    }
+
+    /// Times, issuer and audience.
+    fn check_parsed(&self, c: &RawClaims<'_>) -> Result<(), Error> {
         let p = self;
-        let c =
-            claims::parse(payload).map_err(|e| Error::Malformed(format!("claims: {e}").into()))?;
         let now = p.rules.clock.now();
-        check_times(&c, now, p.rules.leeway, p.rules.max_age)?;
+        check_times(c, now, p.rules.leeway, p.rules.max_age)?;
         match &p.rules.issuers {
             Accept::OneOf(list) => {
                 let iss = c.iss.as_deref().ok_or_else(|| Error::MissingClaim("iss"))?;
@@ -353,28 +313,29 @@ impl Inner {
         }
         match &p.rules.audiences {
             Accept::OneOf(list) => {
-                let aud = c
-                    .aud
-                    .as_ref()
-                    .ok_or_else(|| Error::MissingClaim("aud"))?
-                    .as_slice();
-                if !aud.iter().any(|a| list.iter().any(|w| w == a)) {
+                let aud = c.aud.as_ref().ok_or_else(|| Error::MissingClaim("aud"))?;
+                if !aud.iter().any(|a| list.iter().any(|w| **w == *a)) {
                     let first = aud
                         .first()
-                        .map_or_else(|| "[] (empty)".to_owned(), |a| shown(a));
+                        .map_or_else(|| "[] (empty)".to_owned(), |a| shown(&a));
                     return Err(Error::WrongAudience(first));
                 }
             }
             Accept::Any | Accept::Unset => {}
         }
-        Ok(c)
+        Ok(())
     }
+}
+
+/// The claims of a payload, strictly read.
+fn parse_claims(payload: &[u8]) -> Result<RawClaims<'_>, Error> {
+    claims::parse(payload).map_err(|e| Error::Malformed(format!("claims: {e}").into()))
 }
 
 /// The outer payload of a nested token: the inner token, at most `max_token_len` long
 /// already.
-fn inner_token(scratch: &Scratch) -> Result<String, Error> {
-    std::str::from_utf8(scratch.payload())
+fn inner_token(body: &Body) -> Result<String, Error> {
+    std::str::from_utf8(body.payload())
         .map(str::to_owned)
         .map_err(|_| Error::malformed("nested token is not text"))
 }

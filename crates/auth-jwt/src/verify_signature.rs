@@ -8,38 +8,106 @@ use crate::jws::{self, Compact};
 use crate::keyset::Resolved;
 use crate::{Algorithm, KeySet};
 
-/// Room to decode a header, a signature and a payload without allocating: typical headers,
-/// payloads up to 1 KiB and signatures up to RSA-4096 fit on the stack; larger ones spill to
-/// the heap.
-pub(crate) struct Scratch {
-    header: [u8; 256],
-    signature: [u8; 512],
-    payload: [u8; 1024],
-    /// The decoded payload's length: in `payload` if it fits, else all of `heap_payload`.
-    payload_len: usize,
-    heap: Vec<u8>,
-    heap_signature: Vec<u8>,
-    heap_payload: Vec<u8>,
+/// Room to decode a token without allocating, for [`Verifier::verify_in`]: typical headers,
+/// payloads up to 1 KiB and signatures up to RSA-4096 fit in it (about 1.8 KB); larger parts
+/// spill to the heap. One scratch serves any number of verifications, one at a time: the
+/// claims a verification returns borrow it until they are dropped.
+///
+/// [`Verifier::verify_in`]: crate::Verifier::verify_in
+pub struct Scratch {
+    pub(crate) head: HeadScratch,
+    pub(crate) body: Body,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The contents are a token's decoded parts: not shown.
+        f.debug_struct("Scratch").finish_non_exhaustive()
+    }
 }
 
 impl Scratch {
-    pub(crate) fn new() -> Self {
+    /// An empty scratch.
+    pub fn new() -> Self {
         Self {
-            header: [0; 256],
-            signature: [0; 512],
-            payload: [0; 1024],
-            payload_len: 0,
-            heap: Vec::new(),
-            heap_signature: Vec::new(),
-            heap_payload: Vec::new(),
+            head: HeadScratch {
+                header: [0; 256],
+                header_len: 0,
+                signature: [0; 512],
+                heap: Vec::new(),
+                heap_signature: Vec::new(),
+            },
+            body: Body {
+                payload: [0; 1024],
+                len: 0,
+                heap: Vec::new(),
+            },
         }
     }
+}
 
-    /// The payload decoded by the last [`check_header`].
+/// Room for a header and a signature.
+pub(crate) struct HeadScratch {
+    header: [u8; 256],
+    /// The decoded header's length: in `header` if it fits, else all of `heap`.
+    header_len: usize,
+    signature: [u8; 512],
+    heap: Vec<u8>,
+    heap_signature: Vec<u8>,
+}
+
+impl HeadScratch {
+    /// The header decoded by the last [`check_header`].
+    pub(crate) fn header_json(&self) -> &[u8] {
+        self.header.get(..self.header_len).unwrap_or(&self.heap)
+    }
+}
+
+/// Room for a payload.
+pub(crate) struct Body {
+    payload: [u8; 1024],
+    /// The decoded payload's length: in `payload` if it fits, else all of `heap`.
+    len: usize,
+    heap: Vec<u8>,
+}
+
+impl Body {
+    /// The payload decoded by the last [`Body::decode`].
     pub(crate) fn payload(&self) -> &[u8] {
-        self.payload
-            .get(..self.payload_len)
-            .unwrap_or(&self.heap_payload)
+        self.payload.get(..self.len).unwrap_or(&self.heap)
+    }
+
+    /// Decodes a payload part: `None` when it is not canonical base64url.
+    pub(crate) fn decode(&mut self, part: &str) -> Option<&[u8]> {
+        self.len = jws::decoded_len(part.len())?;
+        let out = match self.payload.get_mut(..self.len) {
+            Some(out) => out,
+            None => {
+                self.heap = vec![0; self.len];
+                &mut self.heap
+            }
+        };
+        jws::decode_into(part.as_bytes(), out)?;
+        Some(out)
+    }
+
+    /// Decodes the payload of a token whose header passed, with the verifier's errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`], or [`Error::Unsupported`] for a JWE.
+    pub(crate) fn decode_checked(&mut self, compact: &Compact<'_>) -> Result<&[u8], Error> {
+        match self.decode(compact.payload) {
+            Some(payload) => Ok(payload),
+            None if compact.payload.contains('.') => Err(jws::extra_parts(compact.payload)),
+            None => Err(Error::malformed("payload is not base64url")),
+        }
     }
 }
 
@@ -71,36 +139,33 @@ pub(crate) struct Signed<'t, 'b> {
     /// The header says `cty: JWT`: the payload is itself a token (RFC 7519 §5.2).
     pub(crate) nested: bool,
     signature: &'b [u8],
-    /// The payload, decoded; not yet authenticated.
-    pub(crate) payload: &'b [u8],
 }
 
 /// Length, shape and header: JWE, `crit` and `b64` refused, nested tokens refused unless
-/// `nested_ok`, `alg` allowed, `typ` as required; then the signature and the payload
-/// decoded (the payload is only read as claims once the signature is verified).
+/// `nested_ok`, `alg` allowed, `typ` as required; then the signature decoded. The payload
+/// is the caller's to decode ([`Body::decode_checked`]) before the signature is verified.
 ///
 /// # Errors
 ///
 /// The first check that fails.
 pub(crate) fn check_header<'t, 'b>(
     token: &'t str,
-    scratch: &'b mut Scratch,
+    scratch: &'b mut HeadScratch,
     max_len: usize,
     allowed: impl Fn(Algorithm) -> bool,
     typ: Option<&str>,
     nested_ok: bool,
 ) -> Result<Signed<'t, 'b>, Error> {
     let compact = jws::split(token, max_len)?;
-    let Scratch {
+    let HeadScratch {
         header: header_buf,
+        header_len,
         signature: signature_buf,
-        payload: payload_buf,
-        payload_len,
         heap,
         heap_signature,
-        heap_payload,
     } = scratch;
     let header_json = decode_into(compact.header, header_buf, heap, "header is not base64url")?;
+    *header_len = header_json.len();
     let header =
         header::parse(header_json).map_err(|e| Error::Malformed(format!("header: {e}").into()))?;
     if header.enc || header.zip {
@@ -146,27 +211,12 @@ pub(crate) fn check_header<'t, 'b>(
         heap_signature,
         "signature is not base64url",
     )?;
-    let payload = decode_into(
-        compact.payload,
-        payload_buf,
-        heap_payload,
-        "payload is not base64url",
-    )
-    .map_err(|e| {
-        if compact.payload.contains('.') {
-            jws::extra_parts(compact.payload)
-        } else {
-            e
-        }
-    })?;
-    *payload_len = payload.len();
     Ok(Signed {
         compact,
         alg,
         kid: header.kid,
         nested,
         signature,
-        payload,
     })
 }
 

@@ -109,6 +109,25 @@ pub(crate) fn read_object<'a, T: Default>(
     Ok(out)
 }
 
+/// The JSON text of the value of member `name` of the object `json` (already read
+/// strictly, so an error here only ends the search), the first if it repeats.
+pub(crate) fn member<'a>(json: &'a str, name: &str) -> Option<&'a str> {
+    let mut p = Parser::of_str(json);
+    let mut found = None;
+    // An error with a static message (no allocation) stops the walk once found.
+    let _ = p.object(|p, n| {
+        p.peek();
+        let start = p.pos();
+        p.skip()?;
+        if n == name {
+            found = Some(p.since(start));
+            return p.fail("found");
+        }
+        Ok(())
+    });
+    found
+}
+
 /// Checks that `json` is one JSON value with unique members at every depth.
 ///
 /// # Errors

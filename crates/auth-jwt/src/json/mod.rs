@@ -20,7 +20,7 @@ mod scalars;
 mod tests;
 
 pub use members::duplicate_members;
-pub(crate) use members::{Members, check_unique, read_object};
+pub(crate) use members::{Members, check_unique, member, read_object};
 
 /// Objects and arrays nest at most this deep (as serde_json's default limit).
 const MAX_DEPTH: u32 = 128;
@@ -48,20 +48,77 @@ pub(crate) enum Number {
     Float(f64),
 }
 
-/// A string or an array of strings (`aud`, `scp`); a single string is held without a `Vec`.
+/// A string or an array of strings (`aud`, `scp`). Neither form allocates as read from a
+/// token: an array is held as its checked JSON text and its strings are read again when
+/// iterated (allocating only for a string with escapes).
 #[derive(Debug)]
 pub(crate) enum OneOrMany<'a> {
     One(Cow<'a, str>),
+    /// A JSON array of strings, already checked, as written (`["a","b"]`).
+    Array(&'a str),
+    /// Strings from elsewhere (serde).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     Many(Vec<Cow<'a, str>>),
 }
 
 impl<'a> OneOrMany<'a> {
     /// The strings, one for a string member.
-    pub(crate) fn as_slice(&self) -> &[Cow<'a, str>] {
-        match self {
-            Self::One(s) => std::slice::from_ref(s),
-            Self::Many(v) => v,
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Cow<'a, str>> + '_ {
+        let (one, array, many) = match self {
+            Self::One(s) => (Some(s.clone()), None, &[][..]),
+            Self::Array(text) => (None, Some(StringsOf::new(text)), &[][..]),
+            Self::Many(v) => (None, None, &v[..]),
+        };
+        one.into_iter()
+            .chain(array.into_iter().flatten())
+            .chain(many.iter().cloned())
+    }
+
+    /// The first string, if any.
+    pub(crate) fn first(&self) -> Option<Cow<'a, str>> {
+        self.iter().next()
+    }
+}
+
+/// The strings of a JSON array of strings that was checked when the claims were read.
+pub(crate) struct StringsOf<'a> {
+    p: Parser<'a>,
+    started: bool,
+    done: bool,
+}
+
+impl<'a> StringsOf<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            p: Parser {
+                text,
+                pos: 0,
+                depth: 0,
+            },
+            started: false,
+            done: false,
         }
+    }
+}
+
+impl<'a> Iterator for StringsOf<'a> {
+    type Item = Cow<'a, str>;
+
+    fn next(&mut self) -> Option<Cow<'a, str>> {
+        if self.done {
+            return None;
+        }
+        // `[` before the first string, `,` before each other; anything else is the end.
+        let opener = if self.started { b',' } else { b'[' };
+        self.started = true;
+        if self.p.peek() == Some(opener) {
+            self.p.pos += 1;
+            if let Ok(s) = self.p.string() {
+                return Some(s);
+            }
+        }
+        self.done = true;
+        None
     }
 }
 
@@ -104,7 +161,7 @@ impl<'a> Parser<'a> {
 
     /// The next byte that is not JSON whitespace, without taking it.
     #[inline]
-    fn peek(&mut self) -> Option<u8> {
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
         while let Some(&b) = bytes.get(self.pos) {
             if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
@@ -123,6 +180,25 @@ impl<'a> Parser<'a> {
         } else {
             self.fail(what)
         }
+    }
+
+    /// A reader over text already known to be UTF-8.
+    pub(crate) fn of_str(text: &'a str) -> Self {
+        Self {
+            text,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// The text from byte `start` to the current position.
+    pub(crate) fn since(&self, start: usize) -> &'a str {
+        self.text.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// The current byte offset.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
     }
 
     /// Checks that only whitespace follows the value.
@@ -231,7 +307,7 @@ impl<'a> Parser<'a> {
                 })
             }
             Some(b'[') => self.array(Self::skip),
-            Some(b'"') => self.string_body().map(drop),
+            Some(b'"') => self.skip_string(),
             Some(b'-' | b'0'..=b'9') => self.number_body().map(drop),
             Some(b't') => self.literal("true"),
             Some(b'f') => self.literal("false"),

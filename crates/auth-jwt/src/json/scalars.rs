@@ -35,7 +35,11 @@ impl<'a> Parser<'a> {
     pub(crate) fn strings(&mut self) -> Result<OneOrMany<'a>, JsonError> {
         match self.peek() {
             Some(b'"') => self.string_body().map(OneOrMany::One),
-            Some(b'[') => self.string_array().map(OneOrMany::Many),
+            Some(b'[') => {
+                let start = self.pos;
+                self.array(|p| p.string().map(drop))?;
+                Ok(OneOrMany::Array(self.since(start)))
+            }
             _ => self.fail("expected a string or an array of strings"),
         }
     }
@@ -167,6 +171,29 @@ impl<'a> Parser<'a> {
                     return Ok(Cow::Borrowed(self.text.get(start..i).unwrap_or_default()));
                 }
                 Some(b'\\') => return self.unescape(start, i).map(Cow::Owned),
+                Some(&c) if c >= 0x20 => i += 1,
+                _ => return self.bad_string(i),
+            }
+        }
+    }
+
+    /// Skips a string from its opening quote at `pos`, checking it as [`Self::string_body`]
+    /// does, without unescaping it into an owned copy.
+    pub(super) fn skip_string(&mut self) -> Result<(), JsonError> {
+        let bytes = self.text.as_bytes();
+        let mut i = self.pos + 1;
+        loop {
+            i = skip_plain(bytes, i);
+            match bytes.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.pos = i;
+                    let (_, len) = self.escape(i)?;
+                    i += len;
+                }
                 Some(&c) if c >= 0x20 => i += 1,
                 _ => return self.bad_string(i),
             }

@@ -170,3 +170,30 @@ fn duplicate_paths_at_any_depth() {
         );
     }
 }
+
+#[test]
+fn arrays_of_strings_are_read_again_as_written() {
+    let read = |json: &str| {
+        let mut p = Parser::new(json.as_bytes()).unwrap();
+        let list = p.strings().unwrap();
+        p.end().unwrap();
+        list.iter().map(Cow::into_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(read(r#"[ "a" , "b\u0063" ,"" ]"#), ["a", "bc", ""]);
+    assert_eq!(read("[ ]"), Vec::<String>::new());
+    assert_eq!(read(r#""one""#), ["one"]);
+    // A mistyped array is refused when read, so it is never iterated.
+    let mut p = Parser::new(br#"["a",1]"#).unwrap();
+    assert!(p.strings().is_err());
+}
+
+#[test]
+fn a_member_is_found_as_its_json_text() {
+    let json = r#"{ "a" : {"x":[1,"\""]} , "b":"s\"t", "c\u0064":7, "e":null }"#;
+    assert_eq!(member(json, "a"), Some(r#"{"x":[1,"\""]}"#));
+    assert_eq!(member(json, "b"), Some(r#""s\"t""#));
+    assert_eq!(member(json, "cd"), Some("7"));
+    assert_eq!(member(json, "e"), Some("null"));
+    assert_eq!(member(json, "x"), None);
+    assert_eq!(member("{}", "a"), None);
+}

@@ -17,10 +17,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::builder::Accept;
-use super::{Inner, Route, Verifier};
-use crate::claims;
+use super::{Inner, Route, Verifier, parse_claims};
+use crate::claims::RawClaims;
 use crate::error::{Error, shown};
 use crate::jws;
+use crate::verify_signature::Body;
 
 /// The placeholder in a [`Tenants`] pattern.
 const TENANT: &str = "{tenant}";
@@ -34,27 +35,27 @@ pub(super) struct Issuers {
 }
 
 impl Issuers {
-    /// The policy and keys of the issuer `token` names. The `iss` is read unverified: only
-    /// the length, the shape and the payload's JSON are checked here.
-    pub(super) fn route(&self, token: &str) -> Result<Arc<Inner>, Error> {
+    /// The policy and keys of the issuer `token` names, with the payload decoded into
+    /// `body` and its claims read (once: the verification that follows checks these). The
+    /// `iss` is read unverified: only the length, the shape and the payload's JSON are
+    /// checked here.
+    pub(super) fn route_in<'s>(
+        &self,
+        token: &str,
+        body: &'s mut Body,
+    ) -> Result<(Arc<Inner>, &'s [u8], RawClaims<'s>), Error> {
         let compact = jws::split(token, self.max_token_len)?;
-        // Decoded on the stack when it fits (most payloads): this read comes on top of the
-        // verification's own, so it should cost a decode and a parse, not an allocation.
-        let mut stack = [0u8; 1024];
-        let mut heap = Vec::new();
-        let unreadable = || jws::extra_parts(compact.payload);
-        let len = jws::decoded_len(compact.payload.len()).ok_or_else(unreadable)?;
-        let out = match stack.get_mut(..len) {
-            Some(out) => out,
-            None => {
-                heap.resize(len, 0);
-                &mut heap[..]
-            }
-        };
-        jws::decode_into(compact.payload.as_bytes(), out).ok_or_else(unreadable)?;
-        let claims =
-            claims::parse(out).map_err(|e| Error::Malformed(format!("claims: {e}").into()))?;
-        let iss = claims.iss.as_deref().ok_or(Error::MissingClaim("iss"))?;
+        let payload: &'s [u8] = body
+            .decode(compact.payload)
+            .ok_or_else(|| jws::extra_parts(compact.payload))?;
+        let claims = parse_claims(payload)?;
+        let inner = self.lookup(claims.iss.as_deref())?;
+        Ok((inner, payload, claims))
+    }
+
+    /// The verifier of issuer `iss`: a hash lookup, or a tenant's.
+    fn lookup(&self, iss: Option<&str>) -> Result<Arc<Inner>, Error> {
+        let iss = iss.ok_or(Error::MissingClaim("iss"))?;
         if let Some(inner) = self.by_issuer.get(iss) {
             return Ok(Arc::clone(inner));
         }

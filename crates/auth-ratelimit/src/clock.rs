@@ -48,7 +48,8 @@ impl Clock for FastClock {
     #[inline]
     fn now(&self) -> UnixTime {
         let elapsed: Duration = self.counter.now().saturating_duration_since(self.anchor);
-        self.anchor_unix.saturating_add(elapsed)
+        // `Duration`'s own (inlined) addition, not a call into auth-core per decision.
+        UnixTime::from_duration(self.anchor_unix.as_duration().saturating_add(elapsed))
     }
 
     #[inline]

@@ -5,8 +5,6 @@ mod under;
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
-use std::sync::PoisonError;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use auth_core::{Clock, UnixTime};
 use http::HeaderMap;
@@ -14,7 +12,7 @@ use http::HeaderMap;
 use crate::decision::{MAX_QUOTAS, Outcome, Raw};
 use crate::gcra::{self, Step};
 use crate::headers::Headers;
-use crate::shards::{ManyTats, Shards};
+use crate::shards::Shards;
 use crate::{Error, FastClock, LimitDecision, Policy, Quota};
 
 /// The default hasher: foldhash, seeded per process (fast, and minimally resistant to keys
@@ -54,8 +52,8 @@ pub struct RateLimiter<K, C = FastClock, S = DefaultHasher> {
 
 /// The keyed state, by the number of quotas.
 enum State<K, S> {
-    One(Shards<K, AtomicU64, S>),
-    Many(Shards<K, ManyTats, S>),
+    One(Shards<K, 1, S>),
+    Many(Shards<K, MAX_QUOTAS, S>),
 }
 
 impl RateLimiter<()> {
@@ -187,57 +185,37 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
     {
         match &self.state {
             State::One(shards) => {
-                shards.with(key, now, |tat| self.decide_one(&quotas[0], tat, cost, now))
+                let quota = &quotas[0];
+                // Under the shard's lock: the step and its write-back only.
+                let step = shards.with(key, now, |tats| {
+                    let step = gcra::step(quota, tats[0], now, cost);
+                    tats[0] = step.tat;
+                    step
+                });
+                self.finish(std::slice::from_ref(quota), &[step], &[step.tat], now)
             }
-            State::Many(shards) => shards.with(key, now, |tats| {
-                let mut tats = tats.lock().unwrap_or_else(PoisonError::into_inner);
-                self.decide_many(quotas, &mut tats, cost, now)
-            }),
-        }
-    }
-
-    #[inline]
-    fn decide_one(&self, quota: &Quota, tat: &AtomicU64, cost: u32, now: u64) -> LimitDecision {
-        let mut current = tat.load(Ordering::Relaxed);
-        loop {
-            let step = gcra::step(quota, current, now, cost);
-            if !step.allowed {
-                return self.finish(std::slice::from_ref(quota), &[step], &[current], now);
-            }
-            // Relaxed is enough: every decision is a read-modify-write of this one location,
-            // and their total order is what bounds the admissions.
-            match tat.compare_exchange_weak(current, step.tat, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => {
-                    return self.finish(std::slice::from_ref(quota), &[step], &[step.tat], now);
-                }
-                Err(actual) => current = actual,
-            }
-        }
-    }
-
-    fn decide_many(
-        &self,
-        quotas: &[Quota],
-        tats: &mut [u64; MAX_QUOTAS],
-        cost: u32,
-        now: u64,
-    ) -> LimitDecision {
-        let n = quotas.len().min(MAX_QUOTAS);
-        let mut steps = [Step {
-            allowed: true,
-            tat: 0,
-            retry_after: 0,
-        }; MAX_QUOTAS];
-        for (i, quota) in quotas.iter().take(n).enumerate() {
-            steps[i] = gcra::step(quota, tats[i], now, cost);
-        }
-        if steps[..n].iter().all(|s| s.allowed) {
-            for (tat, step) in tats.iter_mut().zip(&steps[..n]) {
-                *tat = step.tat;
+            State::Many(shards) => {
+                let n = quotas.len().min(MAX_QUOTAS);
+                let mut steps = [Step {
+                    allowed: true,
+                    tat: 0,
+                    retry_after: 0,
+                }; MAX_QUOTAS];
+                let tats = shards.with(key, now, |tats| {
+                    for (i, quota) in quotas.iter().take(n).enumerate() {
+                        steps[i] = gcra::step(quota, tats[i], now, cost);
+                    }
+                    // All admit or none is charged.
+                    if steps[..n].iter().all(|s| s.allowed) {
+                        for (tat, step) in tats.iter_mut().zip(&steps[..n]) {
+                            *tat = step.tat;
+                        }
+                    }
+                    *tats
+                });
+                self.finish(quotas, &steps[..n], &tats[..n], now)
             }
         }
-        self.finish(quotas, &steps[..n], &tats[..n], now)
     }
 
     /// Builds the decision from each quota's step and its TAT afterwards.

@@ -1,16 +1,22 @@
 //! The keyed state: a sharded map from key to theoretical arrival times, with eviction of
 //! replenished keys and a cap on how many keys are tracked.
 //!
-//! The hot path takes a shard's read lock (never held across anything but a map insert or a
-//! sweep) and does a compare-and-swap on the key's TAT; the write lock is taken only to insert
-//! a key not seen before.
+//! The hot path takes one shard's mutex, finds the key's TATs and updates them in place: two
+//! atomic read-modify-writes in all (lock, unlock), where a read lock plus a compare-and-swap
+//! on an atomic TAT took three, and no per-key lock for several quotas. The critical section
+//! is a hash probe and a few compares; the decision is built after the lock is released.
 //!
 //! Eviction policy: a key is evicted only when every one of its quotas is fully replenished
 //! (TAT at or before now), which is indistinguishable from a key never seen, so eviction
-//! never resets a throttled key. Sweeps run, under the shard's write lock, when inserting a
-//! key into a shard that holds at least 4096 keys and has doubled since its last sweep. Each shard remembers the latest
-//! time it swept and starts new keys there, so a clock stepping backwards after a sweep cannot
-//! turn an evicted key into a fresh burst.
+//! never resets a throttled key. A shard sweeps when a key is inserted into it while it
+//! holds `next_sweep` keys: at least [`MIN_SWEEP`], then twice what the previous sweep kept
+//! (so the work of sweeping is amortised over as many inserts as keys it inspects). A sweep
+//! that leaves the table at most a quarter full returns the memory (`shrink_to`). Each shard
+//! remembers the latest time it swept and starts new keys there, so a clock stepping
+//! backwards after a sweep cannot turn an evicted key into a fresh burst.
+//!
+//! Hence the bound: a shard holds at most `max(MIN_SWEEP, 2 * kept)` keys, `kept` being the
+//! keys still replenishing at its last sweep, and never more than its share of `max_keys`.
 //!
 //! Cap policy: when a shard is full of keys that are all still replenishing, new keys share
 //! one overflow cell with the same quotas. Memory stays bounded, a flood of new keys cannot
@@ -21,55 +27,24 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock};
-
-use crate::decision::MAX_QUOTAS;
+use std::sync::{Mutex, PoisonError};
 
 /// Sweep a shard no sooner than when it holds this many keys: a small working set of keys
-/// that replenish between requests is kept rather than evicted and re-inserted (a write lock)
-/// over and over. Memory for up to this many keys per shard is kept for reuse.
-const MIN_SWEEP: usize = 4096;
+/// that replenish between requests is kept rather than evicted and re-inserted over and over.
+/// Memory for up to this many keys per shard is kept for reuse.
+pub(crate) const MIN_SWEEP: usize = 4096;
 
-/// The TATs of one key: an atomic for a single quota (compare-and-swap), a small locked
-/// array behind a pointer for several (so that "all quotas admit or none is charged" is
-/// atomic). Either way a map entry is the key plus eight bytes.
-pub(crate) trait Tats: Send + Sync {
-    /// A key's state starting at `tat` (the time it is fully replenished).
-    fn starting_at(tat: u64) -> Self;
-    /// Whether every quota is fully replenished at `now`.
-    fn replenished(&self, now: u64) -> bool;
-}
+/// The TATs of one key, one per quota, held inline in the map (a key costs the key plus
+/// `8 * N` bytes).
+pub(crate) type Tats<const N: usize> = [u64; N];
 
-impl Tats for AtomicU64 {
-    fn starting_at(tat: u64) -> Self {
-        Self::new(tat)
-    }
-
-    fn replenished(&self, now: u64) -> bool {
-        self.load(Ordering::Relaxed) <= now
-    }
-}
-
-/// Several quotas' TATs.
-pub(crate) type ManyTats = Box<Mutex<[u64; MAX_QUOTAS]>>;
-
-impl Tats for ManyTats {
-    fn starting_at(tat: u64) -> Self {
-        Box::new(Mutex::new([tat; MAX_QUOTAS]))
-    }
-
-    fn replenished(&self, now: u64) -> bool {
-        self.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .all(|&t| t <= now)
-    }
+fn replenished<const N: usize>(tats: &Tats<N>, now: u64) -> bool {
+    tats.iter().all(|&t| t <= now)
 }
 
 #[derive(Debug)]
-struct Inner<K, V, S> {
-    map: HashMap<K, V, S>,
+struct Inner<K, const N: usize, S> {
+    map: HashMap<K, Tats<N>, S>,
     next_sweep: usize,
     last_sweep: u64,
 }
@@ -77,20 +52,20 @@ struct Inner<K, V, S> {
 /// One shard, on its own cache line so that neighbours' lock traffic does not collide.
 #[derive(Debug)]
 #[repr(align(128))]
-struct Shard<K, V, S>(RwLock<Inner<K, V, S>>);
+struct Shard<K, const N: usize, S>(Mutex<Inner<K, N, S>>);
 
 /// Key to [`Tats`], sharded.
 #[derive(Debug)]
-pub(crate) struct Shards<K, V, S> {
-    shards: Box<[Shard<K, V, S>]>,
+pub(crate) struct Shards<K, const N: usize, S> {
+    shards: Box<[Shard<K, N, S>]>,
     hasher: S,
     mask: usize,
     cap_per_shard: usize,
     sweep_gap: u64,
-    overflow: V,
+    overflow: Mutex<Tats<N>>,
 }
 
-impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
+impl<K: Hash + Eq + Clone, const N: usize, S: BuildHasher + Clone> Shards<K, N, S> {
     /// `shards` (rounded up to a power of two) shards holding at most `max_keys` in total; a
     /// full shard sweeps at most once per `sweep_gap` nanoseconds.
     pub(crate) fn new(shards: usize, max_keys: usize, sweep_gap: u64, hasher: S) -> Self {
@@ -98,7 +73,7 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
         let cap_per_shard = max_keys.div_ceil(count).max(1);
         let shards = (0..count)
             .map(|_| {
-                Shard(RwLock::new(Inner {
+                Shard(Mutex::new(Inner {
                     map: HashMap::with_hasher(hasher.clone()),
                     next_sweep: MIN_SWEEP.min(cap_per_shard),
                     last_sweep: 0,
@@ -111,14 +86,15 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
             mask: count - 1,
             cap_per_shard,
             sweep_gap,
-            overflow: V::starting_at(0),
+            overflow: Mutex::new([0; N]),
         }
     }
 
-    /// Runs `f` on `key`'s cell, inserting it (or using the overflow cell when the shard is
-    /// full) if it is new.
+    /// Runs `f` on `key`'s TATs under its shard's lock, inserting the key (or using the
+    /// overflow cell when the shard is full) if it is new. `f` should be short: it holds the
+    /// shard.
     #[inline]
-    pub(crate) fn with<Q, R>(&self, key: &Q, now: u64, f: impl FnOnce(&V) -> R) -> R
+    pub(crate) fn with<Q, R>(&self, key: &Q, now: u64, f: impl FnOnce(&mut Tats<N>) -> R) -> R
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -128,33 +104,26 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
         let hash = self.hasher.hash_one(key);
         #[allow(clippy::cast_possible_truncation)] // masked to the shard count
         let shard = &self.shards[(hash >> 32) as usize & self.mask].0;
-        {
-            let inner = shard.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(cell) = inner.map.get(key) {
-                return f(cell);
-            }
+        let mut inner = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tats) = inner.map.get_mut(key) {
+            return f(tats);
         }
-        self.insert(shard, key, now, f)
+        self.insert(&mut inner, key, now, f)
     }
 
     #[cold]
+    #[inline(never)]
     fn insert<Q, R>(
         &self,
-        shard: &RwLock<Inner<K, V, S>>,
+        inner: &mut Inner<K, N, S>,
         key: &Q,
         now: u64,
-        f: impl FnOnce(&V) -> R,
+        f: impl FnOnce(&mut Tats<N>) -> R,
     ) -> R
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let mut guard = shard.write().unwrap_or_else(PoisonError::into_inner);
-        let inner = &mut *guard;
-        if let Some(cell) = inner.map.get(key) {
-            // Another thread inserted it between our read and write locks.
-            return f(cell);
-        }
         if inner.map.len() >= inner.next_sweep {
             let full = inner.map.len() >= self.cap_per_shard;
             if !full || now.saturating_sub(inner.last_sweep) >= self.sweep_gap {
@@ -163,16 +132,13 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
             }
         }
         if inner.map.len() >= self.cap_per_shard {
-            drop(guard);
-            return f(&self.overflow);
+            // The shard's lock is held too: the overflow lock is only ever taken inside one.
+            return f(&mut self.overflow.lock().unwrap_or_else(PoisonError::into_inner));
         }
         // A new key starts at the shard's last sweep time: equivalent to "never seen" while
         // the clock moves forward, and no fresher than an evicted key if it steps back.
         let start = inner.last_sweep;
-        f(inner
-            .map
-            .entry(key.to_owned())
-            .or_insert_with(|| V::starting_at(start)))
+        f(inner.map.entry(key.to_owned()).or_insert([start; N]))
     }
 
     /// Evicts every fully replenished key; returns how many were evicted.
@@ -180,9 +146,10 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
         self.shards
             .iter()
             .map(|shard| {
-                let mut inner = shard.0.write().unwrap_or_else(PoisonError::into_inner);
+                let mut inner = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
                 let before = inner.map.len();
                 sweep(&mut inner, now);
+                inner.next_sweep = (inner.map.len() * 2).max(MIN_SWEEP).min(self.cap_per_shard);
                 before - inner.map.len()
             })
             .sum()
@@ -192,13 +159,19 @@ impl<K: Hash + Eq + Clone, V: Tats, S: BuildHasher + Clone> Shards<K, V, S> {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.0.read().unwrap_or_else(PoisonError::into_inner).map.len())
+            .map(|s| s.0.lock().unwrap_or_else(PoisonError::into_inner).map.len())
             .sum()
     }
 }
 
-fn sweep<K, V: Tats, S>(inner: &mut Inner<K, V, S>, now: u64) {
-    inner.map.retain(|_, cell| !cell.replenished(now));
+/// Drops every replenished key; gives the memory back when the table is left at most a
+/// quarter full (a shard that held a burst of keys does not keep its peak size).
+fn sweep<K: Hash + Eq, const N: usize, S: BuildHasher>(inner: &mut Inner<K, N, S>, now: u64) {
+    inner.map.retain(|_, tats| !replenished(tats, now));
+    let len = inner.map.len();
+    if inner.map.capacity() > 4 * len.max(MIN_SWEEP / 2) {
+        inner.map.shrink_to(2 * len);
+    }
     inner.last_sweep = inner.last_sweep.max(now);
 }
 
@@ -206,10 +179,10 @@ fn sweep<K, V: Tats, S>(inner: &mut Inner<K, V, S>, now: u64) {
 mod tests {
     use super::*;
 
-    type Map = Shards<u64, AtomicU64, std::hash::RandomState>;
+    type Map = Shards<u64, 1, std::hash::RandomState>;
 
     fn touch(map: &Map, key: u64, now: u64, tat: u64) {
-        map.with(&key, now, |t| t.store(tat, Ordering::Relaxed));
+        map.with(&key, now, |t| t[0] = tat);
     }
 
     #[test]
@@ -221,7 +194,7 @@ mod tests {
         assert_eq!(map.evict_replenished(200), 1);
         assert_eq!(map.len(), 1);
         // A key inserted after the sweep starts at the sweep time, not at zero.
-        map.with(&3, 50, |t| assert_eq!(t.load(Ordering::Relaxed), 200));
+        map.with(&3, 50, |t| assert_eq!(t[0], 200));
     }
 
     #[test]
@@ -231,7 +204,7 @@ mod tests {
         touch(&map, 2, 0, 10_000);
         touch(&map, 3, 0, 7);
         assert_eq!(map.len(), 2);
-        assert_eq!(map.overflow.load(Ordering::Relaxed), 7);
+        assert_eq!(map.overflow.lock().unwrap()[0], 7);
         // Once the others replenish, a later insert sweeps them and key 4 gets its own cell.
         touch(&map, 4, 20_000, 20_001);
         assert_eq!(map.len(), 1);
@@ -245,5 +218,29 @@ mod tests {
             touch(&map, key, key, key + 1);
         }
         assert!(map.len() <= 4 * MIN_SWEEP, "{} keys tracked", map.len());
+    }
+
+    #[test]
+    fn a_sweep_after_a_burst_returns_the_memory() {
+        let map = Map::new(1, 1_000_000, 1, Default::default());
+        for key in 0..50_000 {
+            touch(&map, key, 0, 10); // all replenished at 10
+        }
+        let peak = map.shards[0].0.lock().unwrap().map.capacity();
+        assert!(peak >= 50_000);
+        assert_eq!(map.evict_replenished(10), 50_000);
+        let after = map.shards[0].0.lock().unwrap().map.capacity();
+        assert!(after < MIN_SWEEP * 2, "{after} slots kept after the sweep");
+    }
+
+    #[test]
+    fn a_sweep_that_keeps_most_keys_keeps_the_table() {
+        let map = Map::new(1, 1_000_000, 1, Default::default());
+        for key in 0..50_000 {
+            touch(&map, key, 0, 20); // none replenished at 10
+        }
+        let peak = map.shards[0].0.lock().unwrap().map.capacity();
+        assert_eq!(map.evict_replenished(10), 0);
+        assert_eq!(map.shards[0].0.lock().unwrap().map.capacity(), peak);
     }
 }

@@ -7,6 +7,11 @@
 //!   keys, on one thread and on two threads contending for the same keys; the floor is the
 //!   clock read alone.
 //! - bytes per tracked key, counted by an instrumented global allocator.
+//! - printed, not timed: allocations per check of a tracked key; the heap held while 10^6
+//!   distinct keys pass through one limiter on a fake clock (auth-ratelimit evicts on its own,
+//!   governor only when its user calls `retain_recent`); and, as load-independent evidence
+//!   for the keyed rows on a shared machine, the minimum time per check over many
+//!   interleaved batches of each path.
 
 use std::alloc::System;
 use std::hint::black_box;
@@ -164,10 +169,172 @@ fn bytes_per_key(_c: &mut Criterion) {
     );
 }
 
+/// Allocations per check of an already-tracked key (the hot path), counted by the
+/// instrumented global allocator.
+fn allocations_per_check(_c: &mut Criterion) {
+    const N: u64 = 1_000_000;
+    let limiter = ours(RATE);
+    let gov = governor(RATE);
+    (0..KEYS).for_each(|k| {
+        let _ = black_box(limiter.check(&k));
+        let _ = black_box(gov.check_key(&k));
+    });
+    let count = |f: &dyn Fn(u64)| {
+        let region = Region::new(GLOBAL);
+        (0..N).for_each(|i| f(i % KEYS));
+        let stats = region.change();
+        #[allow(clippy::cast_precision_loss)]
+        let per_check = (stats.allocations + stats.reallocations) as f64 / N as f64;
+        per_check
+    };
+    let ours_allocs = count(&|k| {
+        black_box(limiter.check(&k).is_allowed());
+    });
+    let gov_allocs = count(&|k| {
+        black_box(gov.check_key(&k).is_ok());
+    });
+    eprintln!(
+        "allocations per check of a tracked u64 key ({N} checks): auth-ratelimit {ours_allocs}, governor {gov_allocs}"
+    );
+}
+
+/// Heap held while 10^6 distinct keys pass through one limiter, one request each, one key per
+/// microsecond of fake time, under 10 per second (a key is replenished 100 ms after its
+/// request, so about 10^5 keys are replenishing at any time): auth-ratelimit as it comes;
+/// governor as it comes (it evicts nothing on its own); governor with its user calling
+/// `retain_recent` and `shrink_to_fit` every 10^5 keys.
+fn distinct_keys(_c: &mut Criterion) {
+    use governor::clock::FakeRelativeClock;
+
+    const KEYS_SEEN: u64 = 1_000_000;
+    const REPORT_EVERY: u64 = 100_000;
+    let step = Duration::from_micros(1);
+    let mib = |region: &Region<'_, System>| {
+        let stats = region.change();
+        #[allow(clippy::cast_precision_loss)]
+        let held =
+            (stats.bytes_allocated as f64 - stats.bytes_deallocated as f64) / (1 << 20) as f64;
+        held
+    };
+
+    let clock = auth_core::ManualClock::new(auth_core::UnixTime::from_secs(1_700_000_000));
+    let region = Region::new(GLOBAL);
+    #[allow(clippy::expect_used)]
+    let limiter = RateLimiter::builder(quota(10))
+        .clock(clock.clone())
+        .build::<u64>()
+        .expect("valid limiter");
+    let mut ours_rows = Vec::new();
+    let mut ours_peak = 0.0_f64;
+    for key in 0..KEYS_SEEN {
+        let _ = black_box(limiter.check(&key));
+        clock.advance(step);
+        if (key + 1) % (REPORT_EVERY / 10) == 0 {
+            ours_peak = ours_peak.max(mib(&region));
+        }
+        if (key + 1) % REPORT_EVERY == 0 {
+            ours_rows.push((mib(&region), limiter.len()));
+        }
+    }
+    drop(limiter);
+
+    let governor_rows = |retain: bool| {
+        let clock = FakeRelativeClock::default();
+        let region = Region::new(GLOBAL);
+        let gov = governor::RateLimiter::dashmap_with_clock(
+            governor::Quota::per_second(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN)),
+            clock.clone(),
+        );
+        let mut rows = Vec::new();
+        for key in 0..KEYS_SEEN {
+            let _ = black_box(gov.check_key(&key));
+            clock.advance(step);
+            if (key + 1) % REPORT_EVERY == 0 {
+                if retain {
+                    gov.retain_recent();
+                    gov.shrink_to_fit();
+                }
+                rows.push((mib(&region), gov.len()));
+            }
+        }
+        rows
+    };
+    let gov_plain = governor_rows(false);
+    let gov_retain = governor_rows(true);
+
+    eprintln!(
+        "heap held (MiB) / keys tracked, 10^6 distinct u64 keys, 1 per µs of fake time, 10 per second each:"
+    );
+    eprintln!("keys seen | auth-ratelimit | governor | governor + retain_recent + shrink_to_fit");
+    for (i, ((o, g), r)) in ours_rows
+        .iter()
+        .zip(&gov_plain)
+        .zip(&gov_retain)
+        .enumerate()
+    {
+        eprintln!(
+            "{:>9} | {:6.2} / {:>7} | {:6.2} / {:>7} | {:6.2} / {:>7}",
+            (i as u64 + 1) * REPORT_EVERY,
+            o.0,
+            o.1,
+            g.0,
+            g.1,
+            r.0,
+            r.1
+        );
+    }
+    eprintln!("auth-ratelimit peak (sampled every 10^4 keys): {ours_peak:.2} MiB");
+}
+
+/// The minimum time per check over many interleaved batches of each path: on a loaded
+/// machine the minimum is the batch that ran undisturbed, so the ratio holds where criterion's
+/// medians swing.
+fn minimum_per_check(_c: &mut Criterion) {
+    const ROUNDS: u32 = 300;
+    const BATCH: u64 = 20_000;
+    let limiter = ours(RATE);
+    let gov = governor(RATE);
+    let ours_check = |k: u64| {
+        black_box(limiter.check(&k).is_allowed());
+    };
+    let gov_check = |k: u64| {
+        black_box(gov.check_key(&k).is_ok());
+    };
+    for threads in [1, 2] {
+        let mut best = [f64::INFINITY; 2];
+        for _ in 0..ROUNDS {
+            for (slot, check) in [&ours_check as &(dyn Fn(u64) + Sync), &gov_check]
+                .into_iter()
+                .enumerate()
+            {
+                let elapsed = if threads == 1 {
+                    let start = Instant::now();
+                    (0..BATCH).for_each(|i| check(black_box(i % KEYS)));
+                    start.elapsed()
+                } else {
+                    contended(threads, BATCH, check)
+                };
+                #[allow(clippy::cast_precision_loss)]
+                let per_check = elapsed.as_nanos() as f64 / BATCH as f64;
+                best[slot] = best[slot].min(per_check);
+            }
+        }
+        eprintln!(
+            "minimum per check over {ROUNDS} interleaved batches of {BATCH}, {threads} thread(s): auth-ratelimit {:.1} ns, governor {:.1} ns, ratio {:.2}",
+            best[0],
+            best[1],
+            best[0] / best[1]
+        );
+    }
+}
+
 criterion_group!(
     benches,
     clock_read,
     keyed_check,
-    bytes_per_key
+    bytes_per_key,
+    allocations_per_check,
+    distinct_keys,
+    minimum_per_check
 );
 criterion_main!(benches);

@@ -99,8 +99,11 @@ impl<'a> Parser<'a> {
             return Ok(Number::Unsigned(n));
         }
         // The grammar was checked above; Rust's float syntax is a superset of JSON's.
+        // Past f64's range (`1e400`) is refused, as serde_json refuses it, rather than read
+        // as infinity.
         match digits.parse::<f64>() {
-            Ok(f) => Ok(Number::Float(f)),
+            Ok(f) if f.is_finite() => Ok(Number::Float(f)),
+            Ok(_) => self.fail("number out of range"),
             Err(_) => self.fail("invalid number"),
         }
     }

@@ -37,9 +37,10 @@ fn trailing_data_is_refused() {
 fn deep_nesting_does_not_overflow() {
     let deep = "[".repeat(100_000);
     assert!(check_unique(deep.as_bytes()).is_err());
-    let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+    // serde_json's limit: 127 levels read, the 128th refused (fuzz target strict_json).
+    let ok = format!("{}{}", "[".repeat(127), "]".repeat(127));
     assert!(check_unique(ok.as_bytes()).is_ok());
-    let over = format!("{}{}", "[".repeat(129), "]".repeat(129));
+    let over = format!("{}{}", "[".repeat(128), "]".repeat(128));
     assert!(check_unique(over.as_bytes()).is_err());
 }
 
@@ -82,6 +83,14 @@ fn numbers() {
     assert_eq!(num("-5"), Ok(Number::Float(-5.0)));
     assert_eq!(num("1.5e9"), Ok(Number::Float(1.5e9)));
     assert_eq!(num("2E-1"), Ok(Number::Float(0.2)));
+    // Past f64's range, refused as serde_json refuses it (found by fuzz target
+    // strict_json), beside the largest finite and a tiny one, which read.
+    assert_eq!(num("1.7976931348623157e308"), Ok(Number::Float(f64::MAX)));
+    assert_eq!(num("1e-400"), Ok(Number::Float(0.0)));
+    let big = format!("1{}", "0".repeat(400));
+    assert!(num("1e400").is_err() && num("-1e400").is_err() && num(&big).is_err());
+    assert!(check_unique(br#"{"a":[1e400]}"#).is_err());
+    assert!(check_unique(br#"{"a":[1e300]}"#).is_ok());
     for bad in [
         "01", "-", "1.", ".5", "1e", "1e+", "+1", "0x10", "1_0", "NaN", "inf", "--1",
     ] {

@@ -13,6 +13,10 @@
 //!   platform's roots or [a private CA](RedisLimiterBuilder::ca_certificate_pem)); plaintext `redis://`
 //!   only to loopback unless [explicitly allowed](RedisLimiterBuilder::danger_allow_plaintext).
 //!
+//! - A batched mode, [`LeasedRedisLimiter`]: one script call leases up to N tokens of a key's
+//!   quota to the process, and checks are answered locally until the lease is spent or
+//!   expires; its accuracy bound is written on the type.
+//!
 //! [`RedisReplayCache`] keeps one-time ids (DPoP proofs' `jti`) for a fleet: auth-core's
 //! `ReplayCache` with one `SET NX PXAT` per id.
 //!
@@ -45,10 +49,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod connect;
+mod lease;
 mod limiter;
 mod replay;
 
 pub use auth_ratelimit::Error;
+pub use lease::{LeaseConfig, LeasedRedisLimiter};
 pub use limiter::{FailurePolicy, RedisLimiter, RedisLimiterBuilder};
 pub use replay::{RedisReplayCache, RedisReplayCacheBuilder};
 

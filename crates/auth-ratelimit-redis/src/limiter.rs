@@ -41,15 +41,15 @@ pub enum FailurePolicy {
 /// the request is admitted, and sets the key to expire when every quota is fully replenished.
 /// Times are whole microseconds in Redis: emission intervals are rounded up to the microsecond.
 pub struct RedisLimiter {
-    conn: ConnectionManager,
+    pub(crate) conn: ConnectionManager,
     script: redis::Script,
     quotas: Box<[Quota]>,
-    micros: Box<[(u64, u64)]>,
-    prefix: String,
+    pub(crate) micros: Box<[(u64, u64)]>,
+    pub(crate) prefix: String,
     on_failure: FailurePolicy,
     local: Option<RateLimiter<String>>,
     headers: Headers,
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     server: String,
 }
 
@@ -140,6 +140,18 @@ impl RedisLimiter {
             },
             Err(e) => Box::new(e),
         };
+        self.failed(key, cost, own, failure)
+    }
+
+    /// The decision when Redis could not give one (`failure` saying why), under the failure
+    /// policy.
+    pub(crate) fn failed(
+        &self,
+        key: &str,
+        cost: u32,
+        own: Option<&Quota>,
+        failure: auth_core::BoxError,
+    ) -> Result<LimitDecision, Error> {
         #[cfg(feature = "metrics")]
         metrics::counter!("auth_ratelimit_store_errors_total", "store" => "redis").increment(1);
         match (&self.on_failure, &self.local, own) {

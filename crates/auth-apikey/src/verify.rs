@@ -138,7 +138,7 @@ enum Use {
 /// [`OwnQuota`](auth_core::OwnQuota) ([`KeyRecord::own_quota`]) too, which a rate
 /// limit gate built `with_own_quotas` enforces in place of its default.
 pub fn principal(record: &KeyRecord) -> Principal {
-    let mut p = Principal::new(record.owner.clone(), CredentialKind::ApiKey)
+    let mut p = Principal::new(record.owner.as_str(), CredentialKind::ApiKey)
         .with_scopes(record.scopes.clone())
         .with_attribute(record.id);
     if let Some(quota) = record.rate_quota {

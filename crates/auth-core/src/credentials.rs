@@ -221,33 +221,27 @@ pub fn authorization_token<'a>(
         return Ok(None);
     };
     let bytes = value.as_bytes();
-    // `scheme` + at least one space + the token.
-    if bytes.len() > max_len.saturating_add(scheme.len() + 1) {
-        // Only an error if this is our scheme; another scheme is not ours to judge.
-        return if starts_with_scheme(bytes, scheme) {
-            Err(CredentialError::TooLong { limit: max_len })
-        } else {
-            Ok(None)
-        };
-    }
+    // Another scheme is not ours to judge, whatever its length.
     if !starts_with_scheme(bytes, scheme) {
         return Ok(None);
     }
-    let rest = &bytes[scheme.len()..];
-    let token = trim_spaces(rest);
-    if token.len() == rest.len() && !rest.is_empty() {
-        // No space between scheme and token: "Bearerabc" is another scheme's name.
-        return Ok(None);
+    // `scheme` + at least one space + the token.
+    if bytes.len() > max_len.saturating_add(scheme.len() + 1) {
+        return Err(CredentialError::TooLong { limit: max_len });
     }
-    if token.is_empty() || !is_token68(token) {
-        return Err(CredentialError::Malformed("Authorization"));
+    let rest = bytes.get(scheme.len()..).unwrap_or_default();
+    match token_span::<TOKEN68_BODY>(rest) {
+        Some((start, end)) => rest
+            .get(start..end)
+            .and_then(|token| std::str::from_utf8(token).ok())
+            .map(Some)
+            .ok_or(CredentialError::Malformed("Authorization")),
+        None => Err(CredentialError::Malformed("Authorization")),
     }
-    // `token` is ASCII, so this cannot fail; map rather than unwrap all the same.
-    std::str::from_utf8(token)
-        .map(Some)
-        .map_err(|_| CredentialError::Malformed("Authorization"))
 }
 
+/// Whether `bytes` starts with `scheme` (ASCII case-insensitively) followed by a space, a tab
+/// or nothing: "Bearerabc" is another scheme's name.
 fn starts_with_scheme(bytes: &[u8], scheme: &str) -> bool {
     bytes
         .get(..scheme.len())
@@ -255,33 +249,85 @@ fn starts_with_scheme(bytes: &[u8], scheme: &str) -> bool {
         && matches!(bytes.get(scheme.len()), None | Some(b' ' | b'\t'))
 }
 
-fn trim_spaces(mut b: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = b {
-        b = rest;
+/// The bounds of the one credential in `b`, in a single pass: optional spaces and tabs, one
+/// or more bytes of class `BODY` then, for token68 alone, `=` padding, then only spaces and
+/// tabs. `None` when `b` is anything else (empty, an inner space, a byte of no class).
+fn token_span<const BODY: u8>(b: &[u8]) -> Option<(usize, usize)> {
+    let start = b.iter().position(|&c| CLASS[usize::from(c)] & SPACE == 0)?;
+    let rest = b.get(start..)?;
+    let body = if BODY == VISIBLE {
+        visible_prefix(rest)
+    } else {
+        rest.iter()
+            .position(|&c| CLASS[usize::from(c)] & BODY == 0)
+            .unwrap_or(rest.len())
+    };
+    if body == 0 {
+        return None;
     }
-    while let [rest @ .., b' ' | b'\t'] = b {
-        b = rest;
+    let mut end = start + body;
+    if BODY == TOKEN68_BODY {
+        end += b.get(end..)?.iter().take_while(|&&c| c == b'=').count();
     }
-    b
-}
-
-/// RFC 9110 token68 (which is RFC 6750's b64token).
-fn is_token68(b: &[u8]) -> bool {
-    let body_end = b
+    b.get(end..)?
         .iter()
-        .position(|&c| !TOKEN68[usize::from(c)])
-        .unwrap_or(b.len());
-    body_end > 0 && b[body_end..].iter().all(|&c| c == b'=')
+        .all(|&c| CLASS[usize::from(c)] & SPACE != 0)
+        .then_some((start, end))
 }
 
-/// The token68 body characters (`ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`) as a
-/// table: one load a byte on the path every request takes.
-static TOKEN68: [bool; 256] = {
-    let mut t = [false; 256];
+/// How many bytes at the start of `b` are visible ASCII (%x21-7E): eight at a time, then one
+/// at a time for the tail.
+fn visible_prefix(b: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        // The high bit of each byte below 0x21, equal to 0x7F, or 0x80 and above: exact up
+        // to the first such byte, which is all that is read.
+        let below = w.wrapping_sub(ONES * 0x21) & !w & HIGH;
+        let del = {
+            let x = w ^ (ONES * 0x7f);
+            x.wrapping_sub(ONES) & !x & HIGH
+        };
+        let hits = below | del | (w & HIGH);
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + b
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&c| CLASS[usize::from(c)] & VISIBLE == 0)
+        .unwrap_or(b.len() - i)
+}
+
+/// [`CLASS`] bit: a token68 body character, `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" /
+/// "/"` (RFC 9110 §11.2; RFC 6750's b64token).
+const TOKEN68_BODY: u8 = 1;
+/// [`CLASS`] bit: visible ASCII (`VCHAR`, %x21-7E), a bare credential header's characters.
+const VISIBLE: u8 = 2;
+/// [`CLASS`] bit: a space or a horizontal tab.
+const SPACE: u8 = 4;
+
+/// Each byte's classes, as [`TOKEN68_BODY`], [`VISIBLE`] and [`SPACE`] bits: one load a byte
+/// on the path every request takes.
+static CLASS: [u8; 256] = {
+    let mut t = [0; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/') {
+            t[c] |= TOKEN68_BODY;
+        }
+        if b.is_ascii_graphic() {
+            t[c] |= VISIBLE;
+        }
+        if b == b' ' || b == b'\t' {
+            t[c] |= SPACE;
+        }
         c += 1;
     }
     t
@@ -315,16 +361,30 @@ fn header_token<'a>(
     let Some(value) = single_header(headers, name)? else {
         return Ok(None);
     };
-    let bytes = trim_spaces(value.as_bytes());
-    if bytes.len() > max_len {
+    let bytes = value.as_bytes();
+    // Too long is said first, whatever else is wrong with the value (and a value no longer
+    // than the limit cannot be too long once trimmed).
+    if bytes.len() > max_len && trim_spaces(bytes).len() > max_len {
         return Err(CredentialError::TooLong { limit: max_len });
     }
-    if bytes.is_empty() || !bytes.iter().all(|b| b.is_ascii_graphic()) {
+    let Some((start, end)) = token_span::<VISIBLE>(bytes) else {
         return Err(CredentialError::Malformed("credential header"));
-    }
-    std::str::from_utf8(bytes)
+    };
+    bytes
+        .get(start..end)
+        .and_then(|token| std::str::from_utf8(token).ok())
         .map(|s| Some(Cow::Borrowed(s)))
-        .map_err(|_| CredentialError::Malformed("credential header"))
+        .ok_or(CredentialError::Malformed("credential header"))
+}
+
+fn trim_spaces(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = b {
+        b = rest;
+    }
+    b
 }
 
 fn query_token<'a>(

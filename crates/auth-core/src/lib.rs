@@ -101,7 +101,7 @@ pub use http_client::{
     BoxHttpClient, DynHttpClient, HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse,
 };
 pub use outgoing::StaticCredential;
-pub use principal::{CredentialKind, Principal, ScopeRequirement, Scopes};
+pub use principal::{CredentialKind, Principal, ScopeRequirement, Scopes, Subject};
 pub use rejection::{BoxError, Denial, Error, Rejection, RejectionKind};
 pub use replay::{BoxReplayCache, DynReplayCache, ReplayCache};
 pub use resource_metadata::{ProtectedResource, RESOURCE_METADATA_PARAM};

@@ -17,7 +17,7 @@ use http::request::Parts;
 
 use crate::BoxFuture;
 use crate::gate::Gate;
-use crate::principal::Principal;
+use crate::principal::{Principal, Subject};
 use crate::rejection::{Denial, Error};
 
 pub use own_quota::OwnQuota;
@@ -160,7 +160,9 @@ impl<L: Limiter + ?Sized> Limiter for Arc<L> {
 pub struct PeerAddr(pub SocketAddr);
 
 /// A limiter as a [`Gate`]: `key` picks the request's key (`None` lets it through unlimited
-/// by this gate), the limiter decides, and its headers go on the response.
+/// by this gate), the limiter decides, and its headers go on the response. The key is any
+/// text: a `String`, or a [`Subject`] (which [`RateLimit::per_principal`] takes from the
+/// principal without copying it).
 pub struct RateLimit<L, K> {
     limiter: L,
     key: K,
@@ -168,8 +170,9 @@ pub struct RateLimit<L, K> {
     own_quotas: bool,
 }
 
-/// The key function of [`RateLimit::per_principal`].
-pub type SubjectKey = fn(&Parts) -> Option<String>;
+/// The key function of [`RateLimit::per_principal`]: the principal's [`Subject`], a clone
+/// that allocates nothing.
+pub type SubjectKey = fn(&Parts) -> Option<Subject>;
 
 impl<L: Limiter> RateLimit<L, SubjectKey> {
     /// Limits each principal by its subject. Stack it after the authentication gate;
@@ -177,19 +180,23 @@ impl<L: Limiter> RateLimit<L, SubjectKey> {
     /// [`with_own_quotas`](RateLimit::with_own_quotas) to hold principals that carry an
     /// [`OwnQuota`] to it.
     pub fn per_principal(limiter: L) -> Self {
-        fn subject(parts: &Parts) -> Option<String> {
+        fn subject(parts: &Parts) -> Option<Subject> {
             parts
                 .extensions
                 .get::<Principal>()
-                .map(|p| p.subject().to_owned())
+                .map(|p| p.shared_subject().clone())
         }
-        Self::new(limiter, subject)
+        Self::new(limiter, subject as SubjectKey)
     }
 }
 
-impl<L: Limiter, K: Fn(&Parts) -> Option<String> + Send + Sync> RateLimit<L, K> {
+impl<L: Limiter, K> RateLimit<L, K> {
     /// Limits requests by `key(request)`, one unit each.
-    pub fn new(limiter: L, key: K) -> Self {
+    pub fn new<R>(limiter: L, key: K) -> Self
+    where
+        K: Fn(&Parts) -> Option<R> + Send + Sync,
+        R: AsRef<str> + Send,
+    {
         Self {
             limiter,
             key,
@@ -216,11 +223,17 @@ impl<L: Limiter, K: Fn(&Parts) -> Option<String> + Send + Sync> RateLimit<L, K> 
     }
 }
 
-impl<L: Limiter, K: Fn(&Parts) -> Option<String> + Send + Sync> Gate for RateLimit<L, K> {
+impl<L, K, R> Gate for RateLimit<L, K>
+where
+    L: Limiter,
+    K: Fn(&Parts) -> Option<R> + Send + Sync,
+    R: AsRef<str> + Send,
+{
     async fn check(&self, request: &mut Parts) -> Result<HeaderMap, Denial> {
         let Some(key) = (self.key)(request) else {
             return Ok(HeaderMap::new());
         };
+        let key = key.as_ref();
         let own = if self.own_quotas {
             request
                 .extensions
@@ -230,7 +243,7 @@ impl<L: Limiter, K: Fn(&Parts) -> Option<String> + Send + Sync> Gate for RateLim
             None
         };
         match own {
-            None => self.limiter.admit(&key, self.cost).await,
+            None => self.limiter.admit(key, self.cost).await,
             Some(quota) => {
                 let key = format!("{key}#{}", quota.id());
                 self.limiter.admit_under(&key, self.cost, quota).await

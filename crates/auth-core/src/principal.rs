@@ -1,8 +1,13 @@
 //! [`Principal`]: who a verified credential speaks for, with its [`Scopes`].
 
+mod subject;
+
 use std::fmt;
+use std::sync::Arc;
 
 use http::Extensions;
+
+pub use subject::Subject;
 
 /// Which kind of credential proved a principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,9 +40,13 @@ impl CredentialKind {
 /// It travels with the request in [`http::Extensions`]; handlers read it back with
 /// `parts.extensions.get::<Principal>()`. Typed attributes (JWT claims, key metadata) ride
 /// along in [`Principal::attributes`].
+///
+/// Building one is cheap: a short subject is kept inline and a long one shared (see
+/// [`Subject`]), the [`Scopes`] are shared with wherever they came from (a key record, say),
+/// and the attribute map is allocated only when a first attribute is added.
 #[derive(Clone)]
 pub struct Principal {
-    subject: String,
+    subject: Subject,
     scopes: Scopes,
     kind: CredentialKind,
     attributes: Extensions,
@@ -45,7 +54,10 @@ pub struct Principal {
 
 impl Principal {
     /// A principal for `subject`, proved by a credential of `kind`, with no scopes.
-    pub fn new(subject: impl Into<String>, kind: CredentialKind) -> Self {
+    ///
+    /// `subject` is anything a `String` can be made from (`&str`, `String`, ...) or an
+    /// `Arc<str>`, whose allocation is then shared; see [`Subject`].
+    pub fn new(subject: impl Into<Subject>, kind: CredentialKind) -> Self {
         Self {
             subject: subject.into(),
             scopes: Scopes::default(),
@@ -68,6 +80,12 @@ impl Principal {
 
     /// The subject: a user id, a client id, an API key's owner.
     pub fn subject(&self) -> &str {
+        self.subject.as_str()
+    }
+
+    /// The subject as a [`Subject`]: cloning it allocates nothing, for a key (a rate limit's,
+    /// a cache's) that must outlive the borrow of the principal.
+    pub fn shared_subject(&self) -> &Subject {
         &self.subject
     }
 
@@ -109,11 +127,11 @@ impl fmt::Debug for Principal {
 
 /// A set of OAuth 2.0 scope tokens (RFC 6749 §3.3), kept sorted and free of duplicates.
 ///
-/// Held as one string, the tokens in order separated by single spaces: one allocation
-/// however many scopes (a token's scopes are built on every request), and none at all for
-/// an already sorted scope string beyond its copy.
+/// Held as one shared string, the tokens in order separated by single spaces: one allocation
+/// however many scopes (a token's scopes are built on every request), none for no scopes,
+/// and none to clone (a key's scopes go onto every principal of that key).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scopes(Box<str>);
+pub struct Scopes(Option<Arc<str>>);
 
 impl Scopes {
     /// Parses a space-separated scope string. Tokens with characters RFC 6749 §3.3 forbids
@@ -122,7 +140,7 @@ impl Scopes {
         // Already canonical (valid tokens in strictly ascending order, single spaces), as
         // issuers usually send it: a copy is all there is to do.
         if is_canonical(s.as_bytes()) {
-            return Self(Box::from(s));
+            return Self::from_canonical(s);
         }
         s.split(' ').collect()
     }
@@ -138,13 +156,18 @@ impl Scopes {
     /// trailing or doubled space).
     pub fn parse(s: &str) -> Result<Self, ScopeError> {
         if s.is_empty() || is_canonical(s.as_bytes()) {
-            return Ok(Self(Box::from(s)));
+            return Ok(Self::from_canonical(s));
         }
         if s.split(' ').all(is_scope_token) {
             Ok(s.split(' ').collect())
         } else {
             Err(ScopeError::InvalidToken)
         }
+    }
+
+    /// Scopes from a string already in canonical form (the empty string is no scopes).
+    fn from_canonical(s: &str) -> Self {
+        Self((!s.is_empty()).then(|| Arc::from(s)))
     }
 
     /// Whether `scope` is granted.
@@ -154,26 +177,25 @@ impl Scopes {
 
     /// The scopes in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.split(' ').filter(|s| !s.is_empty())
+        self.as_str().split(' ').filter(|s| !s.is_empty())
     }
 
     /// How many scopes there are.
     pub fn len(&self) -> usize {
-        if self.0.is_empty() {
-            0
-        } else {
-            self.0.bytes().filter(|b| *b == b' ').count() + 1
+        match &self.0 {
+            None => 0,
+            Some(s) => s.bytes().filter(|b| *b == b' ').count() + 1,
         }
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     /// The scopes as an OAuth 2.0 `scope` parameter: sorted, separated by single spaces.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_deref().unwrap_or_default()
     }
 }
 
@@ -269,7 +291,7 @@ impl<S: AsRef<str>> FromIterator<S> for Scopes {
             }
             joined.push_str(s.as_ref());
         }
-        Self(joined.into_boxed_str())
+        Self((!joined.is_empty()).then(|| Arc::from(joined)))
     }
 }
 
@@ -282,7 +304,7 @@ impl fmt::Debug for Scopes {
 impl fmt::Display for Scopes {
     /// Space-separated, as in an OAuth 2.0 `scope` parameter.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -392,98 +414,4 @@ pub enum ScopeError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strict_parse_refuses_what_the_lenient_one_drops() {
-        assert_eq!(Scopes::parse("b a b").unwrap().as_str(), "a b");
-        assert_eq!(Scopes::parse("a b").unwrap().as_str(), "a b");
-        assert!(Scopes::parse("").unwrap().is_empty());
-        for bad in [
-            "a\"b",
-            "read\u{1}",
-            "a  b",
-            " a",
-            "a ",
-            "caf\u{e9}",
-            "a\\b",
-            " ",
-        ] {
-            assert_eq!(Scopes::parse(bad), Err(ScopeError::InvalidToken), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn scopes_are_a_set() {
-        let s = Scopes::from_space_separated("b a  b \"bad\" c");
-        assert_eq!(s.to_string(), "a b c");
-        assert!(s.contains("a") && !s.contains("bad"));
-    }
-
-    /// The canonical fast path and the general one agree with a plain sort and dedup.
-    #[test]
-    fn scope_strings_normalize_like_a_sorted_set() {
-        let words = [
-            "a",
-            "b",
-            "c",
-            "a:b",
-            "",
-            "\"",
-            "é",
-            "\t",
-            "orders:read",
-            "orders:write",
-            "x\\y",
-            "del\u{7f}ete",
-            "profile",
-        ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..5_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let n = seed % 6;
-            let input: Vec<&str> = (0..n)
-                .map(|i| words[((seed >> (8 * i)) % words.len() as u64) as usize])
-                .collect();
-            let input = input.join(" ");
-            let mut expected: Vec<&str> = input.split(' ').filter(|t| is_scope_token(t)).collect();
-            expected.sort_unstable();
-            expected.dedup();
-            let got = Scopes::from_space_separated(&input);
-            assert_eq!(got.iter().collect::<Vec<_>>(), expected, "{input:?}");
-            assert_eq!(got.len(), expected.len(), "{input:?}");
-            assert_eq!(got.as_str(), expected.join(" "), "{input:?}");
-            assert_eq!(got, expected.iter().collect::<Scopes>(), "{input:?}");
-        }
-    }
-
-    #[test]
-    fn requirement_grammar() {
-        assert_eq!(ScopeRequirement::parse(""), Err(ScopeError::Empty));
-        assert_eq!(ScopeRequirement::parse("a |"), Err(ScopeError::Empty));
-        assert_eq!(
-            ScopeRequirement::parse("a\"b"),
-            Err(ScopeError::InvalidToken)
-        );
-        let r = ScopeRequirement::parse(" a  b|c ").unwrap();
-        assert_eq!(r.to_string(), "a b | c");
-        assert_eq!(
-            r.clone()
-                .or(ScopeRequirement::parse("d").unwrap())
-                .to_string(),
-            "a b | c | d"
-        );
-    }
-
-    #[test]
-    fn principal_carries_typed_attributes() {
-        #[derive(Clone, Debug, PartialEq)]
-        struct Tenant(u32);
-        let p = Principal::new("alice", CredentialKind::Jwt).with_attribute(Tenant(7));
-        assert_eq!(p.attribute::<Tenant>(), Some(&Tenant(7)));
-        assert_eq!(p.kind().as_str(), "jwt");
-    }
-}
+mod tests;

@@ -152,3 +152,92 @@ fn strip_removes_the_credential() {
     assert!(p.headers.get("authorization").is_some(), "not our scheme");
     assert_eq!(p.uri.to_string(), "/p");
 }
+
+/// The single-pass readers against the rules written out plainly (trim, then the token68 or
+/// visible-ASCII check, as RFC 6750 §2.1 and RFC 9110 §11.2 put them), on every string of up
+/// to five bytes over an alphabet of the interesting bytes, and on longer ones that cross the
+/// eight-byte steps.
+#[test]
+fn single_pass_readers_agree_with_the_rules_written_out() {
+    fn trim(mut b: &[u8]) -> &[u8] {
+        while let [b' ' | b'\t', rest @ ..] = b {
+            b = rest;
+        }
+        while let [rest @ .., b' ' | b'\t'] = b {
+            b = rest;
+        }
+        b
+    }
+    fn token68(b: &[u8]) -> bool {
+        let body = b
+            .iter()
+            .position(|&c| !(c.is_ascii_alphanumeric() || b"-._~+/".contains(&c)))
+            .unwrap_or(b.len());
+        body > 0 && b[body..].iter().all(|&c| c == b'=')
+    }
+    fn bearer_rule(value: &[u8]) -> Result<Option<String>, CredentialError> {
+        let Some(rest) = value.strip_prefix(b"Bearer") else {
+            return Ok(None);
+        };
+        if !matches!(rest.first(), None | Some(b' ' | b'\t')) {
+            return Ok(None);
+        }
+        let token = trim(rest);
+        if token.is_empty() || !token68(token) {
+            return Err(CredentialError::Malformed("Authorization"));
+        }
+        Ok(Some(String::from_utf8_lossy(token).into_owned()))
+    }
+    fn header_rule(value: &[u8]) -> Result<Option<String>, CredentialError> {
+        let token = trim(value);
+        if token.is_empty() || !token.iter().all(u8::is_ascii_graphic) {
+            return Err(CredentialError::Malformed("credential header"));
+        }
+        Ok(Some(String::from_utf8_lossy(token).into_owned()))
+    }
+    let alphabet: &[u8] = b" \t=a~^,!\x7f\x80Z9/";
+    let mut values: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut last = values.clone();
+    for _ in 0..5 {
+        last = last
+            .iter()
+            .flat_map(|v| {
+                alphabet.iter().map(move |&c| {
+                    let mut v = v.clone();
+                    v.push(c);
+                    v
+                })
+            })
+            .collect();
+        values.extend(last.iter().cloned());
+    }
+    for n in [7, 8, 9, 15, 16, 17, 40] {
+        for &c in alphabet {
+            for at in [0, n / 2, n - 1] {
+                let mut v = vec![b'k'; n];
+                v[at] = c;
+                values.push(v);
+            }
+        }
+    }
+    let bearer = TokenExtractor::bearer();
+    let header = TokenExtractor::new([Location::Header(HeaderName::from_static("x-api-key"))]);
+    for value in &values {
+        // A header value cannot hold a control byte other than a tab.
+        let Ok(header_value) = http::HeaderValue::from_bytes(value) else {
+            continue;
+        };
+        let mut with_scheme = b"Bearer ".to_vec();
+        with_scheme.extend_from_slice(value);
+        if let Ok(auth) = http::HeaderValue::from_bytes(&with_scheme) {
+            let mut p = parts(&[], "/");
+            p.headers.insert(AUTHORIZATION, auth);
+            let got = bearer.extract(&p).map(|f| f.map(|f| f.value.into_owned()));
+            assert_eq!(got, bearer_rule(&with_scheme), "{with_scheme:?}");
+        }
+        let mut p = parts(&[], "/");
+        p.headers.insert("x-api-key", header_value);
+        let got = header.extract(&p).map(|f| f.map(|f| f.value.into_owned()));
+        assert_eq!(got, header_rule(value), "{value:?}");
+    }
+}

@@ -1,7 +1,8 @@
 //! auth-ratelimit-redis beside a plain fixed-window script on the same Redis.
 //!
-//! Rows: one auth-ratelimit-redis decision (GCRA script, Redis `TIME`) beside the plain
-//! `INCR` + `EXPIRE` fixed-window script on the same server and connection type, both by
+//! Rows: one auth-ratelimit-redis decision (GCRA script, Redis `TIME`), the same limiter in
+//! batched mode (`LeasedRedisLimiter`, leases of [`LEASE`] tokens answered locally), and the
+//! plain `INCR` + `EXPIRE` fixed-window script on the same server and connection type, all by
 //! `EVALSHA` on a multiplexed connection. Each group runs once with one decision in flight
 //! and once with [`IN_FLIGHT`] decisions in flight on the one connection (tasks on one
 //! current-thread runtime), where the server's time per call shows. Skipped (with a note)
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_ratelimit::Quota;
-use auth_ratelimit_redis::RedisLimiter;
+use auth_ratelimit_redis::{LeaseConfig, LeasedRedisLimiter, RedisLimiter};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
@@ -22,6 +23,9 @@ const KEYS: u64 = 1024;
 
 /// Decisions in flight at once in the loaded groups.
 const IN_FLIGHT: u64 = 64;
+
+/// Tokens per lease in the batched rows.
+const LEASE: u32 = 64;
 
 #[allow(clippy::expect_used)]
 fn quota(rate: u32) -> Quota {
@@ -38,6 +42,7 @@ return n
 struct Setup {
     rt: Runtime,
     gcra: Arc<RedisLimiter>,
+    leased: Arc<LeasedRedisLimiter>,
     conn: redis::aio::ConnectionManager,
     keys: Arc<[String]>,
 }
@@ -55,6 +60,10 @@ fn setup() -> Option<Setup> {
             .build()
             .ok()?;
         let _probe = gcra.check("probe", 1).await.ok()?;
+        let leased = RedisLimiter::builder(url.clone(), quota(1_000_000))
+            .prefix("bench:lease:")
+            .build_leased(LeaseConfig::new(LEASE))
+            .ok()?;
         let client = redis::Client::open(url.as_str()).ok()?;
         // The same connection settings as RedisLimiter's (timeouts of half its 250 ms each),
         // so that only the script differs.
@@ -65,15 +74,16 @@ fn setup() -> Option<Setup> {
         let conn = redis::aio::ConnectionManager::new_with_config(client, config)
             .await
             .ok()?;
-        Some((gcra, conn))
+        Some((gcra, leased, conn))
     });
-    let Some((gcra, conn)) = made else {
+    let Some((gcra, leased, conn)) = made else {
         eprintln!("redis at {url} not reachable: Redis rows skipped");
         return None;
     };
     Some(Setup {
         rt,
         gcra: Arc::new(gcra),
+        leased: Arc::new(leased),
         conn,
         keys: (0..KEYS).map(|k| format!("key-{k}")).collect(),
     })
@@ -118,6 +128,18 @@ fn rows(c: &mut Criterion, s: &Setup, group: &str, tasks: u64) {
                 let (limiter, keys) = (Arc::clone(&limiter), Arc::clone(&keys));
                 async move {
                     let d = limiter.check(&keys[key_index(i)], 1).await;
+                    black_box(d.map(|d| d.is_allowed()).ok());
+                }
+            })
+        });
+    });
+    g.bench_function(format!("auth-ratelimit-redis leases of {LEASE}"), |b| {
+        b.iter_custom(|iters| {
+            let (limiter, keys) = (Arc::clone(&s.leased), Arc::clone(&s.keys));
+            timed(&s.rt, iters, tasks, move |i| {
+                let (limiter, keys) = (Arc::clone(&limiter), Arc::clone(&keys));
+                async move {
+                    let d = limiter.check(&keys[key_index(i)]).await;
                     black_box(d.map(|d| d.is_allowed()).ok());
                 }
             })

@@ -21,7 +21,8 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 const N: usize = 1000;
 
 /// Allocations (and reallocations) per call of `f`, after one warm-up call.
-fn per_call(mut f: impl FnMut() -> bool) -> f64 {
+#[inline(never)] // a symbol for callgrind to toggle on
+fn per_call(f: &mut dyn FnMut() -> bool) -> f64 {
     assert!(f(), "the row must accept its token");
     let region = Region::new(GLOBAL);
     for _ in 0..N {
@@ -32,53 +33,45 @@ fn per_call(mut f: impl FnMut() -> bool) -> f64 {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; any other argument is a filter on the row's name.
+    // `cargo bench` passes `--bench`; any other argument is a filter on the row's name. Rows
+    // outside it are not run, so that `valgrind --tool=callgrind
+    // --toggle-collect='jwt_allocations::per_call'` on one row counts that row's
+    // instructions (over N + 1 calls).
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
-    let show = |group: &str, id: &str, n: f64| {
+    let show = |group: &str, id: &str, f: &mut dyn FnMut() -> bool| {
         let name = format!("{group}/{id}");
         if filter.as_ref().is_none_or(|f| name.contains(f.as_str())) {
+            let n = per_call(f);
             eprintln!("allocations per verification: {name}: {n}");
         }
     };
     for case in cases() {
         let group = format!("jwt verify {}", case.name);
-        for (id, row) in rows(&case) {
-            show(&group, id, per_call(row));
+        for (id, mut row) in rows(&case) {
+            show(&group, id, &mut row);
         }
     }
     let group = "jwt kid lookup (HS256, 100 keys)";
     let (many, one, token) = kid_lookup_setup();
-    show(
-        group,
-        "last of 100 keys",
-        per_call(|| block(many.verify_principal(&token)).is_ok()),
-    );
-    show(
-        group,
-        "the only key",
-        per_call(|| block(one.verify_principal(&token)).is_ok()),
-    );
+    show(group, "last of 100 keys", &mut || {
+        block(many.verify_principal(&token)).is_ok()
+    });
+    show(group, "the only key", &mut || {
+        block(one.verify_principal(&token)).is_ok()
+    });
     let group = "jwt issuers (HS256)";
     let (alone, set, token) = issuers_setup();
     let mut scratch = Scratch::new();
-    show(
-        group,
-        "one issuer's verifier",
-        per_call(|| block(alone.verify_principal(&token)).is_ok()),
-    );
-    show(
-        group,
-        "a set of two issuers",
-        per_call(|| block(set.verify_principal(&token)).is_ok()),
-    );
-    show(
-        group,
-        "one issuer's verifier, borrowed claims",
-        per_call(|| block(alone.verify_in(&token, &mut scratch)).is_ok()),
-    );
-    show(
-        group,
-        "a set of two issuers, borrowed claims",
-        per_call(|| block(set.verify_in(&token, &mut scratch)).is_ok()),
-    );
+    show(group, "one issuer's verifier", &mut || {
+        block(alone.verify_principal(&token)).is_ok()
+    });
+    show(group, "a set of two issuers", &mut || {
+        block(set.verify_principal(&token)).is_ok()
+    });
+    show(group, "one issuer's verifier, borrowed claims", &mut || {
+        block(alone.verify_in(&token, &mut scratch)).is_ok()
+    });
+    show(group, "a set of two issuers, borrowed claims", &mut || {
+        block(set.verify_in(&token, &mut scratch)).is_ok()
+    });
 }

@@ -6,10 +6,13 @@
 //! `EVALSHA` on a multiplexed connection. Each group runs once with one decision in flight
 //! and once with [`IN_FLIGHT`] decisions in flight on the one connection (tasks on one
 //! current-thread runtime), where the server's time per call shows. Skipped (with a note)
-//! when Redis is not reachable.
+//! when Redis is not reachable. With `AUTH_RS_REDIS_INTERLEAVED` set, prints instead the
+//! minimum and median per call of each path over interleaved batches (less sensitive to the
+//! machine's load than separate criterion runs).
 
 use std::future::Future;
 use std::hint::black_box;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -167,8 +170,113 @@ fn rows(c: &mut Criterion, s: &Setup, group: &str, tasks: u64) {
     g.finish();
 }
 
+/// One decision of a path, given the call's number.
+type Op = Arc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Rounds and calls per batch of the interleaved measurement.
+const ROUNDS: usize = 40;
+const BATCH: u64 = 512;
+
+/// The minimum and median per-call time of each path over [`ROUNDS`] rounds, the paths
+/// taking turns within each round (so the machine's load falls on all of them alike), each
+/// sequentially and with [`IN_FLIGHT`] in flight; printed as a table with ratios to the peer.
+fn interleaved(s: &Setup) {
+    let script = Arc::new(redis::Script::new(FIXED_WINDOW));
+    let gcra_script = Arc::new(redis::Script::new(include_str!(
+        "../../crates/auth-ratelimit-redis/src/script.lua"
+    )));
+    let (gcra, leased, keys, conn) = (&s.gcra, &s.leased, &s.keys, &s.conn);
+    let ops: Vec<(&str, Op)> = vec![
+        ("GCRA, RedisLimiter::check", {
+            let (limiter, keys) = (Arc::clone(gcra), Arc::clone(keys));
+            Arc::new(move |i| {
+                let (limiter, keys) = (Arc::clone(&limiter), Arc::clone(&keys));
+                Box::pin(async move {
+                    black_box(limiter.check(&keys[key_index(i)], 1).await.ok());
+                })
+            })
+        }),
+        ("GCRA script alone, raw EVALSHA", {
+            let (conn, keys, script) = (conn.clone(), Arc::clone(keys), gcra_script);
+            Arc::new(move |i| {
+                let (mut conn, keys, script) =
+                    (conn.clone(), Arc::clone(&keys), Arc::clone(&script));
+                Box::pin(async move {
+                    let n: Result<i64, _> = script
+                        .key(format!("bench:raw:{}", keys[key_index(i)]))
+                        .arg(1)
+                        .arg(999_999)
+                        .invoke_async(&mut conn)
+                        .await;
+                    black_box(n.ok());
+                })
+            })
+        }),
+        ("LeasedRedisLimiter::check, leases of 64", {
+            let (limiter, keys) = (Arc::clone(leased), Arc::clone(keys));
+            Arc::new(move |i| {
+                let (limiter, keys) = (Arc::clone(&limiter), Arc::clone(&keys));
+                Box::pin(async move {
+                    black_box(limiter.check(&keys[key_index(i)]).await.ok());
+                })
+            })
+        }),
+        ("peer: INCR + EXPIRE fixed window", {
+            let (conn, keys, script) = (conn.clone(), Arc::clone(keys), script);
+            Arc::new(move |i| {
+                let (mut conn, keys, script) =
+                    (conn.clone(), Arc::clone(&keys), Arc::clone(&script));
+                Box::pin(async move {
+                    let n: Result<i64, _> = script
+                        .key(format!("bench:fixed:{}", keys[key_index(i)]))
+                        .arg(1)
+                        .invoke_async(&mut conn)
+                        .await;
+                    black_box(n.ok());
+                })
+            })
+        }),
+    ];
+    let loads = [1, IN_FLIGHT];
+    let mut per_call = vec![vec![Vec::new(); loads.len()]; ops.len()];
+    for round in 0..ROUNDS {
+        for k in 0..ops.len() {
+            let k = (k + round) % ops.len();
+            for (l, &tasks) in loads.iter().enumerate() {
+                let op = Arc::clone(&ops[k].1);
+                let took = timed(&s.rt, BATCH, tasks, move |i| op(i));
+                per_call[k][l].push(took.as_nanos() as f64 / BATCH as f64);
+            }
+        }
+    }
+    let stat = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[0], v[v.len() / 2])
+    };
+    let mut table: Vec<Vec<(f64, f64)>> = per_call
+        .iter_mut()
+        .map(|loads| loads.iter_mut().map(stat).collect())
+        .collect();
+    let peer = table.pop().unwrap_or_default();
+    eprintln!("path | in flight | min ns/call | median ns/call | vs peer (min) | vs peer (median)");
+    for ((name, _), row) in ops.iter().zip(table.iter().chain([&peer])) {
+        for (l, &tasks) in loads.iter().enumerate() {
+            let ((min, median), (pmin, pmedian)) = (row[l], peer[l]);
+            eprintln!(
+                "{name} | {tasks} | {min:.0} | {median:.0} | {:.2} | {:.2}",
+                min / pmin,
+                median / pmedian
+            );
+        }
+    }
+}
+
 fn redis_decisions(c: &mut Criterion) {
     let Some(s) = setup() else { return };
+    if std::env::var_os("AUTH_RS_REDIS_INTERLEAVED").is_some() {
+        interleaved(&s);
+        return;
+    }
     rows(c, &s, "redis decision, sequential", 1);
     rows(
         c,

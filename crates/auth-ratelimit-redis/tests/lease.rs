@@ -128,8 +128,10 @@ async fn charged(key: &str) {
     }
 }
 
-// Several threads: the connection's task sends the request while the caller still waits.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One thread, so the first poll cannot see the answer: the request is queued, then the
+// connection's task sends it while the test waits for Redis (the caller's future is kept,
+// unpolled), and the caller goes away only then.
+#[tokio::test(flavor = "current_thread")]
 async fn a_caller_gone_after_redis_charged_its_lease_loses_the_tokens_and_wedges_nothing() {
     let prefix = prefix("lease-dropped-late");
     let a = leased(&prefix, 10, LeaseConfig::new(4));
@@ -207,7 +209,8 @@ async fn past_max_keys_a_key_is_decided_per_request() {
     assert_eq!(spend_all(&a, "second").await, 9);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One thread, so the first check is still waiting when the second one starts.
+#[tokio::test(flavor = "current_thread")]
 async fn while_a_lease_is_requested_other_checks_of_the_key_go_per_request() {
     let prefix = prefix("lease-concurrent");
     let a = leased(&prefix, 10, LeaseConfig::new(4));
@@ -224,4 +227,26 @@ async fn while_a_lease_is_requested_other_checks_of_the_key_go_per_request() {
     assert_eq!(a.leased_tokens("k"), 3);
     assert_eq!(spend_all(&a, "k").await, 8);
     // 1 per request, 1 + 3 from the first lease, 5 from the next ones: the burst of 10.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_auth_cores_seam_leased_decisions_carry_headers_and_the_429() {
+    use auth_core::{Denial, Limiter as _};
+
+    let prefix = prefix("lease-seam");
+    let a = leased(&prefix, 2, LeaseConfig::new(4));
+    // A lease of 2 (all the burst): both admitted from it, with the quota's fields.
+    for left in [1, 0] {
+        let headers = a.admit("k", 1).await.unwrap();
+        let fields = headers["ratelimit"].to_str().unwrap();
+        assert!(fields.contains(&format!(";r={left};")), "{fields}");
+    }
+    match a.admit("k", 1).await {
+        Err(Denial::Rejected(rejection)) => {
+            let response = rejection.to_response();
+            assert_eq!(response.status(), 429);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        other => panic!("{other:?}"),
+    }
 }

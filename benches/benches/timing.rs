@@ -15,7 +15,10 @@
 //!   the right secret vs a wrong one, which differ by design after the comparison (a valid
 //!   key's record is read on; a refusal stops). `auth serve`'s client secret is an API key
 //!   checked by this same code.
-//! - JWT HS256: a signature wrong in its first byte vs in its last (the HMAC comparison).
+//! - JWT HS256: a signature wrong in its first byte vs in its last (the HMAC comparison), and
+//!   two content controls: wrong at the same place by two different characters (the same
+//!   matching prefix for the comparison, different bytes for the decoder), which tell a
+//!   comparison that leaks from input bytes that decode differently.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -171,38 +174,37 @@ fn main() {
     let token = hs
         .sign(&serde_json::json!({"iss": "i", "aud": "a", "sub": "s", "exp": 1_800_000_000u64}))
         .unwrap_or_else(|e| panic!("{e}"));
-    let flip = |at: usize| {
+    // The signature with its character at `at` replaced by the `k`-th candidate that differs
+    // from it. At the last position the candidates keep the character canonical (its two
+    // unused low bits zero: A, Q, g, w).
+    let flip = |at: usize, k: usize| {
         let (input, sig) = token.rsplit_once('.').unwrap_or_default();
         let mut sig = sig.as_bytes().to_vec();
-        // A base64url character with the same low bits untouched at the last position: A<->Q
-        // keeps the final character canonical (its two unused bits are zero in both).
-        sig[at] = match sig[at] {
-            b'A' => b'Q',
-            b'Q' => b'A',
-            c if at + 1 == sig.len() => {
-                if c == b'E' {
-                    b'U'
-                } else {
-                    b'E'
-                }
-            }
-            c => {
-                if c == b'B' {
-                    b'C'
-                } else {
-                    b'B'
-                }
-            }
+        let candidates: &[u8] = if at + 1 == sig.len() {
+            b"AQgw"
+        } else {
+            b"BCDE"
         };
+        let original = sig[at];
+        sig[at] = candidates
+            .iter()
+            .copied()
+            .filter(|c| *c != original)
+            .nth(k)
+            .unwrap_or(b'A');
         format!("{input}.{}", String::from_utf8_lossy(&sig))
     };
     let sig_len = token.rsplit_once('.').map_or(0, |(_, s)| s.len());
-    let (first, last) = (flip(0), flip(sig_len - 1));
+    let (first, last) = (flip(0, 0), flip(sig_len - 1, 0));
+    // Content controls: wrong at the same place by two different characters. The HMAC
+    // comparison sees the same matching prefix in both; only the bytes decoded differ.
+    let (first_other, last_other) = (flip(0, 1), flip(sig_len - 1, 1));
     // The control pair: equal work on equal bytes at another address. A |t| over the
     // threshold there says the machine, not the code, tells the classes apart.
     let first_copy = first.clone();
     let jwt = |t: &String| ready(verifier.verify_principal(t)).is_ok();
     assert!(jwt(&token) && !jwt(&first) && !jwt(&last));
+    assert!(!jwt(&first_other) && !jwt(&last_other) && first != first_other && last != last_other);
 
     println!("{samples} measurements per pair, threshold |t| < {THRESHOLD}\n");
     println!("| pair | max abs t | median A | median B | verdict |\n|---|---|---|---|---|");
@@ -226,6 +228,14 @@ fn main() {
         (
             "control: JWT HS256, one token / an equal copy of it",
             measure(samples, [&first, &first_copy], jwt),
+        ),
+        (
+            "content control: JWT HS256 wrong at its first byte, by two different characters",
+            measure(samples, [&first, &first_other], jwt),
+        ),
+        (
+            "content control: JWT HS256 wrong at its last byte, by two different characters",
+            measure(samples, [&last, &last_other], jwt),
         ),
     ];
     for (name, (t, a, b)) in rows {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -28,7 +29,8 @@ pub struct LeaseConfig {
     /// then dropped.
     pub ttl: Duration,
     /// The most keys this process holds a lease for at once; past it, keys without a live
-    /// lease are decided one request at a time, as by [`RedisLimiter`].
+    /// lease are decided one request at a time, as by [`RedisLimiter`]. A full table is swept
+    /// of spent and expired leases at most once per [`ttl`](Self::ttl).
     pub max_keys: usize,
     /// The clock that times leases (its [`monotonic`](Clock::monotonic) reading).
     pub clock: Arc<dyn Clock>,
@@ -128,6 +130,9 @@ pub struct LeasedRedisLimiter {
     micros: (u64, u64),
     config: LeaseConfig,
     leases: Mutex<HashMap<String, Lease>>,
+    /// Monotonic nanoseconds before which a full table is not swept again (so a flood of new
+    /// keys costs one sweep per lease time, not one per key).
+    next_sweep: AtomicU64,
 }
 
 impl RedisLimiterBuilder {
@@ -159,6 +164,7 @@ impl RedisLimiterBuilder {
             micros: (micros.0.max(1), micros.1),
             config: lease,
             leases: Mutex::new(HashMap::new()),
+            next_sweep: AtomicU64::new(0),
         })
     }
 }
@@ -251,7 +257,13 @@ impl LeasedRedisLimiter {
             return Found::Fetch;
         }
         if table.len() >= self.config.max_keys {
-            table.retain(|_, lease| lease.fetching || (lease.left > 0 && now < lease.expires));
+            let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            // Under the table's lock: the order of these reads and writes is the lock's.
+            if nanos(now) >= self.next_sweep.load(Ordering::Relaxed) {
+                table.retain(|_, lease| lease.fetching || (lease.left > 0 && now < lease.expires));
+                let next = nanos(now.saturating_add(self.config.ttl));
+                self.next_sweep.store(next, Ordering::Relaxed);
+            }
             if table.len() >= self.config.max_keys {
                 return Found::PerRequest;
             }

@@ -86,6 +86,12 @@ pub(crate) struct ServeArgs {
     /// it, the platform's roots.
     #[arg(long, value_name = "FILE", requires = "redis")]
     pub(crate) redis_ca: Option<PathBuf>,
+    /// The most one rate-limit decision waits for Redis, in milliseconds, (re)connecting
+    /// included (half to connect, half for the reply); past it the request gets 503. Raise it
+    /// for a Redis that is far away or slow to shake hands over TLS.
+    #[arg(long, value_name = "MS", requires = "redis", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub(crate) redis_timeout_ms: u64,
     /// Allow plain HTTP on a non-loopback address (credentials then cross the network in
     /// clear), to listen on and to an --upstream.
     #[arg(long)]
@@ -369,7 +375,9 @@ pub(crate) fn limiter(
                 .map_err(Error::config)?,
         ),
         Some(url) => {
-            let mut builder = RedisLimiter::builder(url.clone(), quota.clone()).prefix(prefix);
+            let mut builder = RedisLimiter::builder(url.clone(), quota.clone())
+                .prefix(prefix)
+                .timeout(std::time::Duration::from_millis(args.redis_timeout_ms));
             if let Some(ca) = &args.redis_ca {
                 builder = builder.ca_certificate_pem(crate::output::read_file(ca)?);
             }

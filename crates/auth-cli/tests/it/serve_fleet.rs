@@ -48,14 +48,28 @@ async fn a_fleet_shares_rate_limits_through_redis() {
         r#"{"rate_limit": {"requests": 3, "period_secs": 60}}"#,
     );
     let data = dir.join("data");
-    fleet_admits_the_quota_once(&data, &["--config", &config, "--redis", &redis], "plain").await;
+    // A budget far above the default 250 ms: a debug build shaking hands over TLS beside a
+    // parallel test suite can take longer than that, which would be a 503 (fail closed), not
+    // what this test is about. The dead and untrusted servers below keep the default.
+    let budget = ["--redis-timeout-ms", "10000"];
+    let plain = ["--config", &config, "--redis", &redis, budget[0], budget[1]];
+    fleet_admits_the_quota_once(&data, &plain, "plain").await;
 
     // The same over TLS, trusting the services' private CA.
     let rediss = std::env::var("AUTH_RS_REDIS_TLS_URL")
         .unwrap_or_else(|_| "rediss://127.0.0.1:6380".to_owned());
     let ca = String::from_utf8(crate::tls_files::tls_file("ca.pem")).unwrap();
     let ca = write(&dir, "ca.pem", &ca);
-    let over_tls = ["--config", &config, "--redis", &rediss, "--redis-ca", &ca];
+    let over_tls = [
+        "--config",
+        &config,
+        "--redis",
+        &rediss,
+        "--redis-ca",
+        &ca,
+        budget[0],
+        budget[1],
+    ];
     fleet_admits_the_quota_once(&data, &over_tls, "tls").await;
     let key = create_key(&data, &format!("fail-closed-{}", std::process::id()), &[]).0;
 

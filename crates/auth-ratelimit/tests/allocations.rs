@@ -1,7 +1,7 @@
 //! Allocation counts and held heap, through a counting global allocator. This file is its own
-//! test binary with a single test running the cases one after the other, so the allocator
-//! counts nothing but the case at hand (no other test, nor the harness starting one, runs
-//! meanwhile). Counts are deterministic, unlike timings, so they are asserted:
+//! test binary without libtest (`harness = false`), running the cases one after the other, so
+//! the allocator counts nothing but the case at hand (no other test, nor a harness starting
+//! one, runs meanwhile). Counts are deterministic, unlike timings, so they are asserted:
 //! no allocation when deciding on a key already tracked, and the heap held under a stream of
 //! distinct keys stays within the bound the crate docs give.
 #![allow(clippy::unwrap_used)]
@@ -17,7 +17,15 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// The cases, one at a time: the allocator's counters are global to the process.
-#[test]
+/// Without libtest (`harness = false`): its main thread allocates while a test starts, which
+/// the process-wide counter would count. The line printed is libtest's, for `cargo xtask ci
+/// --repeat`; a failure panics, which exits non-zero.
+#[allow(clippy::print_stdout)] // the line libtest would print
+fn main() {
+    allocations_and_held_heap();
+    println!("test allocations_and_held_heap ... ok");
+}
+
 fn allocations_and_held_heap() {
     deciding_on_tracked_keys_allocates_nothing();
     tracking_new_keys_allocates();

@@ -9,7 +9,8 @@
 //! not in the default CI run: timing on a shared machine is noisy, and the answer is a
 //! statistic, not a pass or fail to gate every change on. Pairs:
 //!
-//! - API keys, on the SQLite store `auth serve` uses: a wrong secret for a known id vs an
+//! - API keys, on the SQLite store `auth serve` uses, and again on the memory store (no
+//!   database read around the comparison): a wrong secret for a known id vs an
 //!   unknown id (no oracle for which ids exist); a wrong secret that differs from the right
 //!   one in its first character vs in its last (the digest comparison); and, for the record,
 //!   the right secret vs a wrong one, which differ by design after the comparison (a valid
@@ -158,6 +159,26 @@ fn main() {
     .to_owned();
     let check = |k: &String| matches!(ready(keys.verify(k)), Ok(TokenVerdict::Valid(_)));
     assert!(check(&right) && !check(&wrong) && !check(&wrong_first) && !check(&unknown));
+    // The same pairs on the memory store, where no database read stands around the
+    // comparison: what is left is auth-apikey's own code.
+    let in_memory = ApiKeys::builder(format.clone())
+        .pepper(Secret::new("timing-pepper-0123456789abcdef"))
+        .build(MemoryStore::new())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..200 {
+        let _ = ready(in_memory.create(NewKey::new(format!("tenant-{i}"), "other")));
+    }
+    let m_right = ready(in_memory.create(NewKey::new("acme", "deploy")))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expose_key()
+        .to_owned();
+    let (m_wrong, m_wrong_first) = (
+        wrong_secret(&format, &m_right, usize::MAX),
+        wrong_secret(&format, &m_right, 0),
+    );
+    let m_check = |k: &String| matches!(ready(in_memory.verify(k)), Ok(TokenVerdict::Valid(_)));
+    assert!(m_check(&m_right) && !m_check(&m_wrong) && !m_check(&m_wrong_first));
+    assert!(!m_check(&unknown));
 
     let hs = SigningKey::hmac(&Secret::new([7u8; 32]), Algorithm::HS256)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -220,6 +241,14 @@ fn main() {
         (
             "API key: right secret / wrong secret (differ by design: see above)",
             measure(samples, [&right, &wrong], check),
+        ),
+        (
+            "API key, memory store: wrong secret, known id / unknown id",
+            measure(samples, [&m_wrong, &unknown], m_check),
+        ),
+        (
+            "API key, memory store: wrong secret at its first / last character",
+            measure(samples, [&m_wrong_first, &m_wrong], m_check),
         ),
         (
             "JWT HS256: signature wrong at its first / last byte",

@@ -4,48 +4,18 @@
 //! Floors: one SHA-256 (or HMAC-SHA-256 with the pepper's state precomputed) of the key,
 //! which every verification must pay, and a 32-byte constant-time comparison.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use auth_apikey::{ApiKeys, KeyFormat, KeyStore, MemoryStore, NewKey, SqliteStore};
 use auth_core::{Guard, Scopes, Secret, UnixTime, VerifyToken};
+use benches::{ready, ready_is_ok};
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 const PEPPER: &str = "bench-pepper-0123456789abcdef";
-
-/// Runs a future that is ready at once (the memory and SQLite stores' futures are), without
-/// an executor in the measurement.
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
-/// Polls a future that is ready at once and tells whether its output is `Ok`, looking at the
-/// output where the poll left it, as a caller matching on `.await` does. (Moving the output
-/// out, as [`ready`] does, copies all 64 bytes of a `Result<KeyStatus, Error>` in 16-byte
-/// loads that straddle the poll's smaller stores: a store-forwarding stall of about 10 ns,
-/// which is the harness's, not the check's, and would double the cost of a rejection.)
-#[inline(always)]
-fn ready_is_ok<T, E>(f: impl Future<Output = Result<T, E>>) -> bool {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = &f.as_mut().poll(&mut cx) {
-            return out.is_ok();
-        }
-    }
-}
 
 fn keys<S: KeyStore>(store: S, pepper: bool) -> ApiKeys<S> {
     let mut builder = ApiKeys::builder(KeyFormat::new("sk_live").unwrap_or_else(|e| panic!("{e}")));

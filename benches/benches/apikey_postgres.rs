@@ -5,16 +5,14 @@
 //! Needs the PostgreSQL from `.ci/services` (`AUTH_RS_DATABASE_URL`; with TLS for the
 //! `sslmode=require` row, its test CA from `.ci/services`).
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use auth_apikey::{ApiKeys, KeyFormat, KeyId, KeyStore, MemoryStore, NewKey};
 use auth_apikey_postgres::PgStore;
 use auth_core::{ManualClock, Scopes, UnixTime};
+use benches::ready;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 // Only the CA file is read here.
@@ -25,18 +23,6 @@ mod tls_files;
 fn url() -> String {
     std::env::var("AUTH_RS_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://auth_rs:auth_rs@127.0.0.1:5433/auth_rs".to_owned())
-}
-
-/// Polls a future that is ready at once (a cache hit is), with no executor in the
-/// measurement.
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

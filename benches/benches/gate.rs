@@ -14,16 +14,14 @@
 //! instrumented global allocator.
 
 use std::alloc::System;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use auth_apikey::{ApiKeys, KeyFormat, MemoryStore, NewKey};
 use auth_core::{Gate, GateExt, Guard, Limiter, RateLimit, Scopes};
 use auth_ratelimit::{Quota, RateLimiter};
+use benches::{ready, ready_is_ok};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Extensions;
 use http::request::Parts;
@@ -34,20 +32,6 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// The key's owner: the principal's subject and the limiter's key.
 const OWNER: &str = "acme-ci";
-
-/// Polls a future that is ready at once (the memory store's, the in-process limiter's and so
-/// the gate's are) and tells whether its output is `Ok`, without an executor in the
-/// measurement.
-#[inline(always)]
-fn ready_is_ok<T, E>(f: impl Future<Output = Result<T, E>>) -> bool {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = &f.as_mut().poll(&mut cx) {
-            return out.is_ok();
-        }
-    }
-}
 
 /// The gate: the API key guard, then the limiter per principal.
 type WholeGate = auth_core::Then<
@@ -72,9 +56,9 @@ fn setup() -> Setup {
         MemoryStore::new(),
     );
     for i in 0..10_000 {
-        let _other = futures_ready(keys.create(NewKey::new(format!("tenant-{i}"), "other")));
+        let _other = ready(keys.create(NewKey::new(format!("tenant-{i}"), "other")));
     }
-    let issued = futures_ready(keys.create(
+    let issued = ready(keys.create(
         NewKey::new(OWNER, "deploy").with_scopes(Scopes::from_space_separated("deploy read")),
     ))
     .expect("issue");
@@ -99,17 +83,6 @@ fn setup() -> Setup {
         limiter,
         gate,
         parts,
-    }
-}
-
-/// Runs a future that is ready at once, for the setup.
-fn futures_ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
     }
 }
 

@@ -21,28 +21,16 @@
 //!   matching prefix for the comparison, different bytes for the decoder), which tell a
 //!   comparison that leaks from input bytes that decode differently.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use auth_apikey::{ApiKeys, KeyFormat, MemoryStore, NewKey, SqliteStore};
 use auth_core::{ManualClock, Secret, TokenVerdict, UnixTime, VerifyToken as _};
 use auth_jwt::{Algorithm, KeySet, SigningKey, Verifier};
+use benches::ready;
 
 const THRESHOLD: f64 = 4.5;
 const PERCENTILES: [f64; 5] = [0.5, 0.75, 0.9, 0.95, 0.99];
-
-fn ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
 
 /// xorshift64*: the classes' order, the same on every run.
 struct Order(u64);

@@ -47,6 +47,7 @@ impl UnixTime {
     }
 
     /// Nanoseconds since the epoch, saturating at `u64::MAX` (the year 2554).
+    #[inline]
     pub fn as_nanos(self) -> u64 {
         u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX)
     }
@@ -149,6 +150,15 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn monotonic(&self) -> Duration {
         static ORIGIN: OnceLock<Instant> = OnceLock::new();
         ORIGIN.get_or_init(Instant::now).elapsed()
+    }
+
+    /// [`now`](Self::now) as nanoseconds since the epoch, saturating at `u64::MAX` (the year
+    /// 2554): what a rate limiter counts in. The default converts `now`; a clock that counts
+    /// in nanoseconds itself overrides it and skips the round trip through [`Duration`]
+    /// (about 8 ns of a 45 ns limiter decision).
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        self.now().as_nanos()
     }
 }
 

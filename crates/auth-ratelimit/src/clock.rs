@@ -21,20 +21,29 @@ use auth_core::{Clock, SystemClock, UnixTime};
 #[derive(Clone)]
 pub struct FastClock {
     counter: quanta::Clock,
-    anchor: quanta::Instant,
-    anchor_unix: UnixTime,
+    /// The counter's raw reading at the anchor (scaled to nanoseconds only as a difference).
+    anchor_raw: u64,
+    /// The wall-clock time at the anchor, in nanoseconds since the epoch.
+    anchor_unix_nanos: u64,
 }
 
 impl FastClock {
     /// A clock anchored at the system clock's current time.
     pub fn new() -> Self {
         let counter = quanta::Clock::new();
-        let anchor = counter.now();
+        let anchor_raw = counter.raw();
         Self {
             counter,
-            anchor,
-            anchor_unix: SystemClock.now(),
+            anchor_raw,
+            anchor_unix_nanos: SystemClock.now().as_nanos(),
         }
+    }
+
+    /// Nanoseconds elapsed since the anchor: one counter read and one multiply-shift.
+    #[inline]
+    fn elapsed_nanos(&self) -> u64 {
+        self.counter
+            .delta_as_nanos(self.anchor_raw, self.counter.raw())
     }
 }
 
@@ -47,21 +56,26 @@ impl Default for FastClock {
 impl Clock for FastClock {
     #[inline]
     fn now(&self) -> UnixTime {
-        let elapsed: Duration = self.counter.now().saturating_duration_since(self.anchor);
-        // `Duration`'s own (inlined) addition, not a call into auth-core per decision.
-        UnixTime::from_duration(self.anchor_unix.as_duration().saturating_add(elapsed))
+        UnixTime::from_duration(Duration::from_nanos(self.now_nanos()))
     }
 
     #[inline]
     fn monotonic(&self) -> Duration {
-        self.counter.now().saturating_duration_since(self.anchor)
+        Duration::from_nanos(self.elapsed_nanos())
+    }
+
+    /// The limiter's read: integer nanoseconds throughout, no `Duration` in between
+    /// (governor's `QuantaClock` reads the same way).
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        self.anchor_unix_nanos.saturating_add(self.elapsed_nanos())
     }
 }
 
 impl fmt::Debug for FastClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FastClock")
-            .field("anchor_unix", &self.anchor_unix)
+            .field("anchor_unix_nanos", &self.anchor_unix_nanos)
             .finish_non_exhaustive()
     }
 }
@@ -77,6 +91,11 @@ mod tests {
         let sys = SystemClock.now();
         let b = fast.now();
         assert!(b >= a, "monotonic");
+        let nanos = fast.now_nanos();
+        assert!(
+            nanos >= b.as_nanos() && nanos >= a.as_nanos(),
+            "one reading, in nanoseconds"
+        );
         let skew = sys
             .duration_since(a)
             .or_else(|| a.duration_since(sys))

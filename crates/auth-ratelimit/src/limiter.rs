@@ -93,7 +93,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        self.check_cost_at(key, cost, self.clock.now())
+        self.check_cost_nanos(key, cost, self.now_nanos())
     }
 
     /// [`check_cost`](Self::check_cost) at a time read by the caller (who may have read the
@@ -112,11 +112,19 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
+        self.check_cost_nanos(key, cost, now.as_nanos())
+    }
+
+    fn check_cost_nanos<Q>(&self, key: &Q, cost: u32, now: u64) -> Result<LimitDecision, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let burst = self.quotas.iter().map(Quota::burst).min().unwrap_or(0);
         if cost > burst {
             return Err(Error::CostExceedsBurst { cost, burst });
         }
-        Ok(self.decide(&self.quotas, key, cost, now.as_nanos()))
+        Ok(self.decide(&self.quotas, key, cost, now))
     }
 
     /// The response headers for `decision`: `RateLimit-Policy` and `RateLimit`, plus
@@ -172,7 +180,7 @@ impl<K: Hash + Eq + Clone, C: Clock, S: BuildHasher + Clone> RateLimiter<K, C, S
 
     #[inline]
     fn now_nanos(&self) -> u64 {
-        self.clock.now().as_nanos()
+        self.clock.now_nanos()
     }
 
     /// Decides for `key` under `quotas`: the limiter's own, or a caller's quota alone (which

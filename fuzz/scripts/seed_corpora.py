@@ -170,6 +170,28 @@ for k, v in [("token_endpoint", "http://as.example/token"), ("token_endpoint", "
 add("discovery", bytes([3]) + json.dumps(dict(meta, issuer="http://127.0.0.1:8080", token_endpoint="http://[::1]:8080/t")).encode())
 add("discovery", b"\0" + b'{"issuer":"https://as.example"} trailing')
 
+# serve_config: the README's config examples, each setting alone, and a few refusals
+readme = (ROOT / "crates" / "auth-cli" / "README.md").read_text()
+for block in re.findall(r"```json\n(.*?)```", readme, re.S):
+    add("serve_config", block)
+for k, v in [("issuer", "https://auth.example"), ("audience", "api"), ("upstream", "http://127.0.0.1:9000"),
+             ("upstream_token", True), ("upstream_timeout_secs", 30), ("max_connections", 10000),
+             ("header_timeout_secs", 10), ("dpop_nonce_secs", 300), ("admin_scope", "admin"),
+             ("token_ttl_secs", 300), ("rate_limit", {"requests": 3, "period_secs": 60, "burst": 5}),
+             ("failure_rate_limit", {"requests": 5, "period_secs": 1}),
+             ("trusted_proxies", ["10.0.0.0/8", "::1", "2001:db8::/32"]), ("forwarded_header", "forwarded"),
+             ("ipv6_prefix", 56), ("token_ttl_secs", 0), ("token_ttl_secs", 1e2), ("admin_scope", "two words"),
+             ("trusted_proxies", ["10.0.0.0/33"]), ("routes", []),
+             ("routes", [{"prefix": "/", "credentials": [{"jwt": {"issuer_url": "https://a", "audience": "x",
+                                                                   "algorithms": ["ES256"], "leeway": 5}}]}]),
+             ("routes", [{"prefix": "/a", "public": True}, {"prefix": "/a/b", "methods": ["GET", "POST"],
+                                                             "scopes": ["read"], "max_body_bytes": 0}])]:
+    add("serve_config", json.dumps({k: v}))
+add("serve_config", '{"token_ttl_secs": 60, "token_ttl_secs": 86400}')
+add("serve_config", '{"routes": [{"prefix": "/a", "credentials": ["token"], "credentials": ["api_key"]}]}')
+add("serve_config", '{"colour": "red"}')
+add("serve_config", '[]')
+
 for target, items in sorted(seeds.items()):
     d = CORPUS / target
     d.mkdir(parents=True, exist_ok=True)

@@ -50,9 +50,7 @@ pub fn check(data: &[u8]) {
     let issuer = ISSUERS[usize::from(first) % ISSUERS.len()];
     let got = Metadata::from_json(issuer, body);
     let doc = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(doc)) if doc.get("issuer").and_then(Value::as_str) == Some(issuer) => {
-            doc
-        }
+        Ok(Value::Object(doc)) if doc.get("issuer").and_then(Value::as_str) == Some(issuer) => doc,
         _ => {
             assert!(got.is_err(), "metadata accepted for {issuer}: {got:?}");
             return;

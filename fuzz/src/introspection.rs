@@ -136,7 +136,10 @@ pub fn check(data: &[u8]) {
             assert_eq!(p.subject(), subject);
             assert_eq!(p.scopes(), &scopes);
             let got = p.attribute::<Confirmation>();
-            assert_eq!(got.map(Confirmation::jkt), cnf.as_ref().map(Confirmation::jkt));
+            assert_eq!(
+                got.map(Confirmation::jkt),
+                cnf.as_ref().map(Confirmation::jkt)
+            );
             assert_eq!(
                 got.map(Confirmation::x5t_s256),
                 cnf.as_ref().map(Confirmation::x5t_s256)

@@ -15,9 +15,10 @@ pub mod jwk;
 pub mod jws;
 pub mod oauth2;
 pub mod ratelimit;
-pub mod strict_json;
 #[cfg(test)]
 mod replay;
+pub mod serve_config;
+pub mod strict_json;
 
 use std::future::Future;
 use std::pin::pin;
@@ -41,6 +42,7 @@ pub const TARGETS: &[(&str, Property)] = &[
     ("strict_json", strict_json::check),
     ("introspection", introspection::check),
     ("discovery", discovery::check),
+    ("serve_config", serve_config::check),
 ];
 
 /// Runs the property of target `name` on `data`; for the stable replay programs.

@@ -94,3 +94,8 @@ fn introspection() {
 fn discovery() {
     replay("discovery");
 }
+
+#[test]
+fn serve_config() {
+    replay("serve_config");
+}

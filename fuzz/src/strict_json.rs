@@ -91,7 +91,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
 }
 
 /// serde_json's reading of `data`: the repeated members' paths, or its error.
-fn oracle(data: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+pub(crate) fn oracle(data: &[u8]) -> Result<Vec<String>, serde_json::Error> {
     let mut found = Vec::new();
     let mut d = serde_json::Deserializer::from_slice(data);
     Walk {

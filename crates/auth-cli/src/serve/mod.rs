@@ -18,7 +18,6 @@ mod metrics;
 #[cfg(feature = "otel")]
 mod otel;
 mod proxy;
-mod rate_limits;
 mod route_gates;
 mod routes;
 mod tls;
@@ -123,6 +122,15 @@ pub(crate) async fn serve(args: ServeArgs, out: Output) -> Result<(), Error> {
     result
 }
 
+/// The settings of `--config FILE` over the defaults, or the defaults alone.
+fn load_config(path: Option<&std::path::Path>) -> Result<Config, Error> {
+    let Some(path) = path else {
+        return Config::defaults().map_err(Error::config);
+    };
+    let bytes = crate::output::read_file(path)?;
+    Config::from_json(&bytes).map_err(|e| Error::config(format!("{}: {e}", path.display())))
+}
+
 async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key, args.tls_client_ca.as_deref())?),
@@ -135,7 +143,7 @@ async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
             args.listen
         )));
     }
-    let config = Config::load(args.config.as_deref())?;
+    let config = load_config(args.config.as_deref())?;
     let upstream = match args.upstream.as_ref().or(config.upstream.as_ref()) {
         Some(url) => Some(proxy::Upstream::new(
             url,
@@ -337,7 +345,7 @@ async fn reload_on_hangup(
     mut hangups: tokio::signal::unix::Signal,
 ) {
     while hangups.recv().await.is_some() {
-        let reloaded = Config::load(Some(&path)).and_then(|c| parts.build(c.routes));
+        let reloaded = load_config(Some(&path)).and_then(|c| parts.build(c.routes));
         match reloaded {
             Ok(routes) => {
                 let count = routes.len();

@@ -1,15 +1,22 @@
 //! `auth serve --config FILE`: the few settings that have embedded defaults, as strict JSON
 //! (an unknown or repeated member is an error, so that a typo is not silently ignored).
+//!
+//! This module and its two children read bytes into settings and nothing else: they use no
+//! other module of the crate (`crate::` or `super::` outside `config/`) and only the library
+//! crates, so that the fuzz crate compiles these same files (`fuzz/src/serve_config.rs`)
+//! without linking the gateway. The file is read, and errors become the command's, in
+//! `serve::load_config`.
 
-use std::path::Path;
+mod rate_limits;
+pub(crate) mod routes;
+
 use std::time::Duration;
 
 use auth_ratelimit::Quota;
 use auth_ratelimit::client_addr::{ForwardedHeader, TrustedProxies};
 use serde_json::Value;
 
-use super::rate_limits::{quota, rate_limit};
-use crate::output::{Error, read_file};
+use self::rate_limits::{quota, rate_limit};
 
 /// The gateway's settings.
 #[derive(Debug, Clone)]
@@ -41,7 +48,7 @@ pub(crate) struct Config {
     /// Whether the upstream gets `X-Auth-Token`, a gateway-signed JWT of the caller.
     pub(crate) upstream_token: bool,
     /// The route policies for the upstream (`None`: the implied route `/`).
-    pub(crate) routes: Option<Vec<super::routes::RouteConfig>>,
+    pub(crate) routes: Option<Vec<routes::RouteConfig>>,
     /// DPoP proofs must carry the server's nonce, which changes this often (RFC 9449 §8).
     pub(crate) dpop_nonce: Option<Duration>,
 }
@@ -49,7 +56,7 @@ pub(crate) struct Config {
 impl Config {
     /// The embedded defaults: 5-minute tokens, 60 requests a minute for each caller and for
     /// each address's failures, no trusted proxy, scope `admin`.
-    pub(crate) fn defaults() -> Result<Self, Error> {
+    pub(crate) fn defaults() -> Result<Self, String> {
         Ok(Self {
             issuer: None,
             audience: None,
@@ -68,19 +75,16 @@ impl Config {
         })
     }
 
-    /// Reads `path` over the defaults.
-    pub(crate) fn load(path: Option<&Path>) -> Result<Self, Error> {
+    /// Reads a config file's bytes over the defaults; the error says what is wrong (the
+    /// caller adds the file's name).
+    pub(crate) fn from_json(bytes: &[u8]) -> Result<Self, String> {
         let mut config = Self::defaults()?;
-        let Some(path) = path else {
-            return Ok(config);
-        };
-        let bad = |what: &str| Error::config(format!("{}: {what}", path.display()));
-        let bytes = read_file(path)?;
+        let bad = |what: &str| what.to_owned();
         let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| bad(&format!("not JSON: {e}")))?;
+            serde_json::from_slice(bytes).map_err(|e| bad(&format!("not JSON: {e}")))?;
         // serde_json keeps the last of a repeated member: a setting given twice is refused
         // instead, at any depth (a route's `scopes`), as a typo is.
-        if let Ok(repeated) = auth_jwt::duplicate_members(&bytes)
+        if let Ok(repeated) = auth_jwt::duplicate_members(bytes)
             && let Some(first) = repeated.first()
         {
             return Err(bad(&format!("{first} is given more than once")));
@@ -114,7 +118,7 @@ impl Config {
                         .as_bool()
                         .ok_or_else(|| bad("upstream_token: true or false"))?;
                 }
-                "routes" => config.routes = Some(super::routes::parse(value).map_err(|e| bad(&e))?),
+                "routes" => config.routes = Some(routes::parse(value)?),
                 "upstream_timeout_secs" => {
                     let secs = value.as_u64().filter(|s| (1..=300).contains(s));
                     config.upstream_timeout = Duration::from_secs(
@@ -132,10 +136,8 @@ impl Config {
                     config.token_ttl =
                         Duration::from_secs(secs.ok_or_else(|| bad("token_ttl_secs: 1 to 86400"))?);
                 }
-                "rate_limit" => config.quota = rate_limit(value).map_err(|e| bad(&e))?,
-                "failure_rate_limit" => {
-                    config.failure_quota = rate_limit(value).map_err(|e| bad(&e))?;
-                }
+                "rate_limit" => config.quota = rate_limit(value)?,
+                "failure_rate_limit" => config.failure_quota = rate_limit(value)?,
                 "trusted_proxies" => {
                     let list = value
                         .as_array()
@@ -191,16 +193,8 @@ fn string(value: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> Result<Config, Error> {
-        // A name per call: the tests run in parallel threads of one process.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("auth-cli-config-{}-{n}.json", std::process::id()));
-        std::fs::write(&path, text).unwrap();
-        let c = Config::load(Some(&path));
-        std::fs::remove_file(&path).unwrap();
-        c
+    fn load(text: &str) -> Result<Config, String> {
+        Config::from_json(text.as_bytes())
     }
 
     #[test]
@@ -216,13 +210,11 @@ mod tests {
         assert!(load("[]").is_err());
         // A setting given twice is refused, at any depth; once, the same text is read.
         let twice = load(r#"{"token_ttl_secs": 60, "token_ttl_secs": 86400}"#);
-        assert!(
-            matches!(twice, Err(Error::Config(m)) if m.contains("token_ttl_secs is given more"))
-        );
+        assert!(matches!(twice, Err(m) if m.contains("token_ttl_secs is given more")));
         let route = r#"{"routes": [{"prefix": "/a", "credentials": ["token"]RE}]}"#;
         assert!(load(&route.replace("RE", r#", "credentials": ["api_key"]"#)).is_err());
         assert!(load(&route.replace("RE", "")).is_ok());
-        assert_eq!(Config::load(None).unwrap().admin_scope, "admin");
+        assert_eq!(Config::defaults().unwrap().admin_scope, "admin");
     }
 
     #[test]

@@ -6,8 +6,6 @@ use std::time::Duration;
 use auth_ratelimit::Quota;
 use serde_json::{Map, Value};
 
-use crate::output::Error;
-
 /// Reads a `rate_limit` object.
 pub(crate) fn rate_limit(value: &Value) -> Result<Quota, String> {
     let map: &Map<String, Value> = value.as_object().ok_or("rate_limit must be an object")?;
@@ -28,19 +26,15 @@ pub(crate) fn rate_limit(value: &Value) -> Result<Quota, String> {
     }
     let requests = requests.ok_or("rate_limit.requests is required")?;
     let period = period.ok_or("rate_limit.period_secs is required")?;
-    quota(requests, period, burst).map_err(|e| match e {
-        Error::Config(m) | Error::Rejected { message: m, .. } => m,
-    })
+    quota(requests, period, burst)
 }
 
 /// A quota of `requests` per `period_secs`, with `burst` when given.
-pub(crate) fn quota(requests: u32, period_secs: u32, burst: Option<u32>) -> Result<Quota, Error> {
+pub(crate) fn quota(requests: u32, period_secs: u32, burst: Option<u32>) -> Result<Quota, String> {
     let quota = Quota::new(requests, Duration::from_secs(period_secs.into()))
-        .map_err(|e| Error::config(format!("rate limit: {e}")))?;
+        .map_err(|e| format!("rate limit: {e}"))?;
     match burst {
-        Some(b) => quota
-            .with_burst(b)
-            .map_err(|e| Error::config(format!("rate limit: {e}"))),
+        Some(b) => quota.with_burst(b).map_err(|e| format!("rate limit: {e}")),
         None => Ok(quota),
     }
 }

@@ -12,14 +12,20 @@
 //!   governor only when its user calls `retain_recent`); and, as load-independent evidence
 //!   for the keyed rows on a shared machine, the minimum time per check over many
 //!   interleaved batches of each path.
+//! - admitted path with its response fields: `Limiter::admit` (the seam gates and servers
+//!   call: the decision plus the `RateLimit-Policy` and `RateLimit` fields in a `HeaderMap`)
+//!   on one quota, with the legacy `X-RateLimit-*` fields, and on four quotas, beside its
+//!   floor `RateLimiter::check` on the same `&str` key; printed too, the minimum over
+//!   interleaved batches and the allocations per call.
 
 use std::alloc::System;
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use auth_core::Clock as _;
-use auth_ratelimit::{FastClock, Quota, RateLimiter};
+use auth_core::{Clock as _, Limiter};
+use auth_ratelimit::{FastClock, Policy, Quota, RateLimiter};
+use benches::ready_is_ok;
 use criterion::{Criterion, criterion_group, criterion_main};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -329,6 +335,82 @@ fn minimum_per_check(_c: &mut Criterion) {
     }
 }
 
+/// The key every admission row decides on (tracked after the first call).
+const ADMIT_KEY: &str = "acme-ci";
+
+/// The admission rows' limiters: one quota; one quota with the legacy fields; four quotas.
+#[allow(clippy::expect_used)]
+fn admit_limiters() -> [(&'static str, RateLimiter<String>); 3] {
+    let build = |policy: Policy| RateLimiter::builder(policy).build().expect("valid limiter");
+    let four = Policy::new(quota(RATE).named("s").expect("name"))
+        .quota(Quota::per_minute(RATE).expect("quota"))
+        .quota(Quota::per_hour(RATE).expect("quota"))
+        .quota(Quota::per_day(RATE).expect("quota"));
+    [
+        ("Limiter::admit, one quota", build(Policy::new(quota(RATE)))),
+        (
+            "Limiter::admit, legacy X-RateLimit-* too",
+            build(Policy::new(quota(RATE)).legacy_headers(true)),
+        ),
+        ("Limiter::admit, four quotas", build(four)),
+    ]
+}
+
+fn admit(c: &mut Criterion) {
+    let limiters = admit_limiters();
+    let mut g = c.benchmark_group("admitted, with response fields, &str key");
+    g.bench_function("floor: RateLimiter::check", |b| {
+        b.iter(|| black_box(limiters[0].1.check(black_box(ADMIT_KEY)).is_allowed()));
+    });
+    for (name, limiter) in &limiters {
+        g.bench_function(*name, |b| {
+            b.iter(|| black_box(ready_is_ok(limiter.admit(black_box(ADMIT_KEY), 1))));
+        });
+    }
+    g.finish();
+}
+
+/// The admission rows' minimum time per call over interleaved batches, and their
+/// allocations per call (the `HeaderMap` and the values written into it).
+fn minimum_per_admit(_c: &mut Criterion) {
+    const ROUNDS: u32 = 300;
+    const BATCH: u32 = 1_000;
+    let limiters = admit_limiters();
+    let [(one_name, one), (legacy_name, legacy), (four_name, four)] = &limiters;
+    let check = || {
+        black_box(one.check(black_box(ADMIT_KEY)).is_allowed());
+    };
+    let admit = |l: &RateLimiter<String>| {
+        black_box(ready_is_ok(l.admit(black_box(ADMIT_KEY), 1)));
+    };
+    let rows: [(&str, &dyn Fn()); 4] = [
+        ("floor: RateLimiter::check", &check),
+        (one_name, &|| admit(one)),
+        (legacy_name, &|| admit(legacy)),
+        (four_name, &|| admit(four)),
+    ];
+    let mut best = [f64::INFINITY; 4];
+    for _ in 0..ROUNDS {
+        for (slot, (_, f)) in rows.iter().enumerate() {
+            let start = Instant::now();
+            (0..BATCH).for_each(|_| f());
+            best[slot] = best[slot].min(start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH));
+        }
+    }
+    eprintln!("admitted with response fields, minimum of {ROUNDS} interleaved batches of {BATCH}:");
+    for ((name, f), ns) in rows.iter().zip(best) {
+        let region = Region::new(GLOBAL);
+        (0..BATCH).for_each(|_| f());
+        let stats = region.change();
+        #[allow(clippy::cast_precision_loss)]
+        let (count, bytes) = (
+            (stats.allocations + stats.reallocations) as f64 / f64::from(BATCH),
+            stats.bytes_allocated as f64 / f64::from(BATCH),
+        );
+        eprintln!("  {name:<42} {ns:6.1} ns  {count:3.1} allocations ({bytes:4.0} bytes)");
+    }
+}
+
 criterion_group!(
     benches,
     clock_read,
@@ -336,6 +418,8 @@ criterion_group!(
     bytes_per_key,
     allocations_per_check,
     distinct_keys,
-    minimum_per_check
+    minimum_per_check,
+    admit,
+    minimum_per_admit
 );
 criterion_main!(benches);

@@ -2,14 +2,18 @@
 //! test binary without libtest (`harness = false`), running the cases one after the other, so
 //! the allocator counts nothing but the case at hand (no other test, nor a harness starting
 //! one, runs meanwhile). Counts are deterministic, unlike timings, so they are asserted:
-//! no allocation when deciding on a key already tracked, and the heap held under a stream of
+//! no allocation when deciding on a key already tracked, the response fields of an admitted
+//! request in three (five with the legacy fields), and the heap held under a stream of
 //! distinct keys stays within the bound the crate docs give.
 #![allow(clippy::unwrap_used)]
 
 use std::alloc::System;
 use std::time::Duration;
 
-use auth_core::{ManualClock, UnixTime};
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+use auth_core::{Limiter, ManualClock, UnixTime};
 use auth_ratelimit::{Policy, Quota, RateLimiter};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -29,6 +33,7 @@ fn main() {
 fn allocations_and_held_heap() {
     deciding_on_tracked_keys_allocates_nothing();
     tracking_new_keys_allocates();
+    admitting_allocates_only_the_fields();
     idle_keys_are_evicted_so_the_heap_stays_bounded();
     keys_still_replenishing_are_all_kept();
 }
@@ -112,6 +117,45 @@ fn tracking_new_keys_allocates() {
         }
     });
     assert!(allocations >= 100, "{allocations}");
+}
+
+/// `Limiter::admit` on a tracked key, polled once with no executor (the future is ready):
+/// whether it admitted.
+fn admitted(limiter: &RateLimiter<String, ManualClock>, key: &str) -> bool {
+    let mut cx = Context::from_waker(Waker::noop());
+    match std::pin::pin!(limiter.admit(key, 1)).poll(&mut cx) {
+        Poll::Ready(r) => r.is_ok(),
+        Poll::Pending => panic!("the in-memory limiter never waits"),
+    }
+}
+
+fn admitting_allocates_only_the_fields() {
+    const N: usize = 1_000;
+    let policy = || {
+        Policy::new(Quota::per_second(1_000_000).unwrap()).quota(
+            Quota::per_hour(1_000_000_000)
+                .unwrap()
+                .named("h\"our")
+                .unwrap(),
+        )
+    };
+    // The `HeaderMap`'s index and entries, and the `RateLimit` value; `RateLimit-Policy` is
+    // shared, and so is the legacy `X-RateLimit-Limit`, while `-Remaining` and `-Reset` take
+    // one each.
+    for (legacy, per_call) in [(false, 3), (true, 5)] {
+        let limiter = RateLimiter::builder(policy().legacy_headers(legacy))
+            .clock(clock())
+            .build::<String>()
+            .unwrap();
+        // Tracks the key and shares the policy's bytes (their first clone).
+        assert!(admitted(&limiter, "client"));
+        let allocations = allocations_during(|| {
+            for _ in 0..N {
+                assert!(admitted(&limiter, "client"));
+            }
+        });
+        assert_eq!(allocations, per_call * N, "legacy {legacy}");
+    }
 }
 
 /// Heap bytes held after `keys` distinct `u64` keys, one request each, one every 10 µs, on a

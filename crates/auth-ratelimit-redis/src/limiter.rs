@@ -71,6 +71,51 @@ impl RedisLimiter {
         }
     }
 
+    /// Opens the connection now and loads the decision script, so that the first decision
+    /// pays for neither (a TLS handshake and a `SCRIPT LOAD` round trip); a server calls it
+    /// before it accepts requests. Without it the limiter connects on its first decision.
+    /// Limiters made by [`with_policy`](Self::with_policy) share the connection it opens.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when Redis does not answer within the limiter's timeout. The
+    /// limiter stays usable: it connects again on its next decision.
+    pub async fn connect(&self) -> Result<(), Error> {
+        let mut conn = self.conn.clone();
+        match self.script.load_async(&mut conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Error::Unavailable {
+                what: Cow::Owned(self.server.clone()),
+                source: Box::new(e),
+            }),
+        }
+    }
+
+    /// Another limiter on this one's connection: the same server, timeout and failure
+    /// policy, enforcing `policy` on keys under `prefix`. A process that limits several
+    /// things in one Redis (a gateway's budgets and routes) then keeps one multiplexed
+    /// connection for all of them, connected and reconnected once, rather than one each.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misconfigured`] for quotas a limiter cannot take, as
+    /// [`RedisLimiterBuilder::build`].
+    pub fn with_policy(
+        &self,
+        policy: impl Into<Policy>,
+        prefix: impl Into<String>,
+    ) -> Result<RedisLimiter, Error> {
+        let policy = policy.into();
+        policy.check()?;
+        assemble(
+            self.conn.clone(),
+            self.server.clone(),
+            &policy,
+            prefix.into(),
+            self.on_failure,
+        )
+    }
+
     /// The failure policy.
     pub fn failure_policy(&self) -> FailurePolicy {
         self.on_failure
@@ -391,24 +436,32 @@ impl RedisLimiterBuilder {
             self.timeout,
             "RedisLimiter::build",
         )?;
-        let micros = self.policy.quotas().iter().map(micros).collect();
-        let local = match self.on_failure {
-            FailurePolicy::FallbackLocal => {
-                Some(RateLimiter::builder(self.policy.clone()).build()?)
-            }
-            _ => None,
-        };
-        Ok(RedisLimiter {
-            conn,
-            script: redis::Script::new(SCRIPT),
-            headers: self.policy.headers(),
-            quotas: self.policy.quotas().into(),
-            micros,
-            prefix: self.prefix,
-            on_failure: self.on_failure,
-            local,
-            dry_run: self.policy.is_dry_run(),
-            server,
-        })
+        assemble(conn, server, &self.policy, self.prefix, self.on_failure)
     }
+}
+
+/// A limiter of `policy` under `prefix` on the connection `conn` to `server`.
+fn assemble(
+    conn: ConnectionManager,
+    server: String,
+    policy: &Policy,
+    prefix: String,
+    on_failure: FailurePolicy,
+) -> Result<RedisLimiter, Error> {
+    let local = match on_failure {
+        FailurePolicy::FallbackLocal => Some(RateLimiter::builder(policy.clone()).build()?),
+        _ => None,
+    };
+    Ok(RedisLimiter {
+        conn,
+        script: redis::Script::new(SCRIPT),
+        headers: policy.headers(),
+        quotas: policy.quotas().into(),
+        micros: policy.quotas().iter().map(micros).collect(),
+        prefix,
+        on_failure,
+        local,
+        dry_run: policy.is_dry_run(),
+        server,
+    })
 }

@@ -12,6 +12,7 @@ mod client;
 mod config;
 mod introspect;
 mod issued;
+mod limiters;
 mod listener;
 mod log;
 mod metrics;
@@ -31,13 +32,11 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use auth_apikey::NewKey;
 use auth_core::{
-    AuthenticateExt as _, BoxLimiter, Challenge, Clock, CoarseClock, GateExt as _, Guard,
-    ProtectedResource, RequireScope, ScopeRequirement, Scopes, TokenAuthenticator, Transport,
+    AuthenticateExt as _, Challenge, Clock, CoarseClock, GateExt as _, Guard, ProtectedResource,
+    RequireScope, ScopeRequirement, Scopes, TokenAuthenticator, Transport,
 };
 use auth_jwt::dpop::Nonces;
 use auth_jwt::{Algorithm, KeyRing, Rotation, Verifier};
-use auth_ratelimit::RateLimiter;
-use auth_ratelimit_redis::RedisLimiter;
 use serde_json::json;
 
 use self::app::{App, REALM};
@@ -234,9 +233,10 @@ async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
         .authenticator(REALM)
         .or(TokenAuthenticator::bearer(REALM, tokens.clone()).with_challenge(challenge))
         .or(tokens.dpop(proofs.clone(), &issuer, REALM)?);
+    let limiters = limiters::Limiters::start(&args, &config.quota).await?;
     let budgets = Budgets {
-        granted: limiter(&args, &config.quota, "auth-serve:")?,
-        failures: limiter(&args, &config.failure_quota, "auth-serve:fail:")?,
+        granted: limiters.limiter(&config.quota, "auth-serve:")?,
+        failures: limiters.limiter(&config.failure_quota, "auth-serve:fail:")?,
         proxies: config.proxies.clone(),
         log: Log,
     };
@@ -251,7 +251,7 @@ async fn run(args: ServeArgs, out: Output) -> Result<(), Error> {
     }
     let route_parts = route_gates::RouteParts {
         dpop: (proofs.clone(), issuer.clone()),
-        args: args.clone(),
+        limiters,
         keys: keys.clone(),
         tokens: tokens.clone(),
         budgets: budgets.clone(),
@@ -368,28 +368,4 @@ async fn reload_on_hangup(
             }
         }
     }
-}
-
-/// A limiter of `quota`: in this process, or in Redis under `prefix` for a fleet.
-pub(crate) fn limiter(
-    args: &ServeArgs,
-    quota: &auth_ratelimit::Quota,
-    prefix: &str,
-) -> Result<BoxLimiter, Error> {
-    Ok(match &args.redis {
-        None => BoxLimiter::new(
-            RateLimiter::builder(quota.clone())
-                .build::<String>()
-                .map_err(Error::config)?,
-        ),
-        Some(url) => {
-            let mut builder = RedisLimiter::builder(url.clone(), quota.clone())
-                .prefix(prefix)
-                .timeout(std::time::Duration::from_millis(args.redis_timeout_ms));
-            if let Some(ca) = &args.redis_ca {
-                builder = builder.ca_certificate_pem(crate::output::read_file(ca)?);
-            }
-            BoxLimiter::new(builder.build().map_err(Error::config)?)
-        }
-    })
 }

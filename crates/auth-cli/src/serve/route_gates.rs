@@ -13,12 +13,14 @@ use auth_jwt::Verifier;
 use super::app::REALM;
 use super::budgets::{Budgets, Class};
 use super::issued::IssuedTokens;
-use super::{ServeArgs, limiter, routes};
+use super::limiters::Limiters;
+use super::routes;
 use crate::output::Error;
 
 /// What a route's gate is made of, kept to remake the routes when the config is reloaded.
 pub(crate) struct RouteParts {
-    pub(crate) args: ServeArgs,
+    /// Where a route's own budget lives (in Redis, on the gateway's one connection).
+    pub(crate) limiters: Limiters,
     pub(crate) keys: auth_apikey::ApiKeys<auth_apikey::BoxKeyStore>,
     pub(crate) tokens: IssuedTokens,
     pub(crate) budgets: Budgets,
@@ -121,7 +123,8 @@ impl RouteParts {
         }
         let caller = match &config.quota {
             Some(quota) => RateLimit::new(
-                limiter(&self.args, quota, &format!("auth-serve:route{i}:"))?,
+                self.limiters
+                    .limiter(quota, &format!("auth-serve:route{i}:"))?,
                 |parts: &http::request::Parts| {
                     let principal = parts.extensions.get::<auth_core::Principal>()?;
                     Some(principal.subject().to_owned())

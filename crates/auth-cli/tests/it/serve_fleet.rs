@@ -16,6 +16,11 @@ use crate::support::{temp_dir, write};
 async fn fleet_admits_the_quota_once(data: &std::path::Path, args: &[&str], tag: &str) {
     let a = Server::start(data, args);
     let b = Server::start(data, args);
+    // Each connected to Redis before it listened, so no request pays the handshake.
+    for server in [&a, &b] {
+        let logs = server.logs_with("redis_");
+        assert!(logs.contains("redis_connected"), "{tag}: {logs}");
+    }
     // A subject of its own, so earlier runs' state in the shared Redis cannot interfere.
     let subject = format!("fleet-{tag}-{}", std::process::id());
     let (key, _) = create_key(data, &subject, &[]);
@@ -87,17 +92,23 @@ async fn a_fleet_shares_rate_limits_through_redis() {
     let u = Server::start(&data, &untrusted);
     let r = get(&client(), u.at("/api/whoami"), Some(&key)).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(u.logs_with("redis_").contains("redis_unavailable"));
 
     // Nothing listens on this port (bound, not listening, held until the test ends): the
     // limiter fails closed.
     let held = tokio::net::TcpSocket::new_v4().unwrap();
     held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = held.local_addr().unwrap().port();
-    let dead = format!("redis://127.0.0.1:{port}");
+    // The start logs that Redis did not answer, naming the server without its password,
+    // and serves anyway (503 on the API until Redis answers).
+    let dead = format!("redis://:hunter2@127.0.0.1:{port}");
     let c = Server::start(&data, &["--config", &config, "--redis", &dead]);
     let r = get(&client(), c.at("/api/whoami"), Some(&key)).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.headers().get("www-authenticate").is_none());
+    let logs = c.logs_with("redis_");
+    assert!(logs.contains("redis_unavailable") && logs.contains(&port.to_string()), "{logs}");
+    assert!(!logs.contains("redis_connected") && !logs.contains("hunter2"), "{logs}");
 }
 
 /// Two instances of `auth serve --database-env VAR` share one PostgreSQL key store: the first

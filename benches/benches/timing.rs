@@ -16,6 +16,14 @@
 //!   the right secret vs a wrong one, which differ by design after the comparison (a valid
 //!   key's record is read on; a refusal stops). `auth serve`'s client secret is an API key
 //!   checked by this same code.
+//! - API keys on the memory store, a content control: wrong at the same (last) character by
+//!   two different characters, so the comparison sees the same matching prefix and only the
+//!   presented bytes differ (the offline checks, base62 and the checksum, read them).
+//! - API keys, known id vs unknown id, once more on a store whose read costs the same for
+//!   every id (`OneRecordStore`, below): no index can find a present and an absent key in
+//!   equal time (a hash probe or a B-tree descent ends differently), so this pair measures
+//!   what is auth-apikey's to make equal, the verification around the read (a dummy digest
+//!   and the same comparison on a miss).
 //! - JWT HS256: a signature wrong in its first byte vs in its last (the HMAC comparison), and
 //!   two content controls: wrong at the same place by two different characters (the same
 //!   matching prefix for the comparison, different bytes for the decoder), which tell a
@@ -24,10 +32,15 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use auth_apikey::{ApiKeys, KeyFormat, MemoryStore, NewKey, SqliteStore};
+use std::sync::{Arc, OnceLock};
+
+use auth_apikey::{
+    ApiKeys, Error, KeyFormat, KeyId, KeyRecord, KeyStore, MemoryStore, NewKey, SqliteStore,
+};
 use auth_core::{ManualClock, Secret, TokenVerdict, UnixTime, VerifyToken as _};
 use auth_jwt::{Algorithm, KeySet, SigningKey, Verifier};
 use benches::ready;
+use subtle::ConstantTimeEq as _;
 
 const THRESHOLD: f64 = 4.5;
 const PERCENTILES: [f64; 5] = [0.5, 0.75, 0.9, 0.95, 0.99];
@@ -93,14 +106,71 @@ fn measure<T>(samples: usize, inputs: [&T; 2], op: impl Fn(&T) -> bool) -> (f64,
 /// `key` with the character at `at` of its secret changed and the checksum made right again:
 /// a well-formed key for the same id that is not the key.
 fn wrong_secret(format: &KeyFormat, key: &str, at: usize) -> String {
+    wrong_secret_by(format, key, at, 0)
+}
+
+/// [`wrong_secret`] with the `k`-th of the candidates `a`, `b`, `c` that differs from the
+/// character there: two values of `k` give keys wrong at the same place by different
+/// characters (and so different checksums), a content control for the pair above.
+fn wrong_secret_by(format: &KeyFormat, key: &str, at: usize, k: usize) -> String {
     use auth_apikey::{ID_LEN, SECRET_LEN};
     let head = format.prefix().len() + 1;
     let mut body: Vec<u8> = key.as_bytes()[head..].to_vec();
     let at = ID_LEN + at.min(SECRET_LEN - 1);
-    body[at] = if body[at] == b'a' { b'b' } else { b'a' };
+    let original = body[at];
+    body[at] = b"abc"
+        .iter()
+        .copied()
+        .filter(|c| *c != original)
+        .nth(k)
+        .unwrap_or(b'a');
     let sum = auth_apikey::checksum::checksum(&body[..ID_LEN + SECRET_LEN]);
     body[ID_LEN + SECRET_LEN..].copy_from_slice(&sum);
     format!("{}{}", &key[..head], String::from_utf8_lossy(&body))
+}
+
+/// A store of one record whose read does the same work for every id: the record is read
+/// and its id compared in constant time, and the answer is that record or none. The other
+/// methods go to a memory store (they are not timed).
+#[derive(Debug, Default)]
+struct OneRecordStore {
+    only: OnceLock<Arc<KeyRecord>>,
+    rest: MemoryStore,
+}
+
+impl KeyStore for OneRecordStore {
+    async fn insert(&self, record: KeyRecord) -> Result<(), Error> {
+        let _ = self.only.set(Arc::new(record.clone()));
+        self.rest.insert(record).await
+    }
+
+    async fn get(&self, id: &KeyId) -> Result<Option<Arc<KeyRecord>>, Error> {
+        let only = self.only.get().map(Arc::clone);
+        let same = only
+            .as_ref()
+            .is_some_and(|r| bool::from(r.id.as_str().as_bytes().ct_eq(id.as_str().as_bytes())));
+        Ok(only.filter(|_| same))
+    }
+
+    async fn list_by_owner(&self, owner: &str) -> Result<Vec<KeyRecord>, Error> {
+        self.rest.list_by_owner(owner).await
+    }
+
+    async fn revoke(&self, id: &KeyId, at: UnixTime) -> Result<(), Error> {
+        self.rest.revoke(id, at).await
+    }
+
+    async fn set_expires(&self, id: &KeyId, expires: Option<UnixTime>) -> Result<(), Error> {
+        self.rest.set_expires(id, expires).await
+    }
+
+    async fn consume_use(&self, id: &KeyId) -> Result<bool, Error> {
+        self.rest.consume_use(id).await
+    }
+
+    async fn rotate(&self, old: &KeyId, expires: UnixTime, new: KeyRecord) -> Result<(), Error> {
+        self.rest.rotate(old, expires, new).await
+    }
 }
 
 #[allow(clippy::print_stdout)] // the report is this program's output
@@ -164,9 +234,23 @@ fn main() {
         wrong_secret(&format, &m_right, usize::MAX),
         wrong_secret(&format, &m_right, 0),
     );
+    let m_wrong_other = wrong_secret_by(&format, &m_right, usize::MAX, 1);
     let m_check = |k: &String| matches!(ready(in_memory.verify(k)), Ok(TokenVerdict::Valid(_)));
     assert!(m_check(&m_right) && !m_check(&m_wrong) && !m_check(&m_wrong_first));
+    assert!(!m_check(&m_wrong_other) && m_wrong_other != m_wrong);
     assert!(!m_check(&unknown));
+    // Known vs unknown id with a read of equal cost: the verification's own share.
+    let one = ApiKeys::builder(format.clone())
+        .pepper(Secret::new("timing-pepper-0123456789abcdef"))
+        .build(OneRecordStore::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o_right = ready(one.create(NewKey::new("acme", "deploy")))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expose_key()
+        .to_owned();
+    let o_wrong = wrong_secret(&format, &o_right, usize::MAX);
+    let o_check = |k: &String| matches!(ready(one.verify(k)), Ok(TokenVerdict::Valid(_)));
+    assert!(o_check(&o_right) && !o_check(&o_wrong) && !o_check(&unknown));
 
     let hs = SigningKey::hmac(&Secret::new([7u8; 32]), Algorithm::HS256)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -237,6 +321,14 @@ fn main() {
         (
             "API key, memory store: wrong secret at its first / last character",
             measure(samples, [&m_wrong_first, &m_wrong], m_check),
+        ),
+        (
+            "content control: API key, memory store, wrong at its last character by two different characters",
+            measure(samples, [&m_wrong, &m_wrong_other], m_check),
+        ),
+        (
+            "API key, a read of equal cost for every id: wrong secret, known id / unknown id",
+            measure(samples, [&o_wrong, &unknown], o_check),
         ),
         (
             "JWT HS256: signature wrong at its first / last byte",

@@ -226,6 +226,57 @@ pub(crate) fn ec_public(alg: Algorithm, pkcs8: &[u8]) -> Result<(Vec<u8>, Vec<u8
     }
 }
 
+/// SHA-256 of `parts` one after the other, on the build's backend: an aws-lc-rs build
+/// compiles no RustCrypto hash crates (DPoP's `ath`, its replay ids).
+pub(crate) fn sha256_of(parts: &[&[u8]]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for part in parts {
+            ctx.update(part);
+        }
+        out.copy_from_slice(ctx.finish().as_ref());
+    }
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    {
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
+        for part in parts {
+            hash.update(part);
+        }
+        out.copy_from_slice(&hash.finalize());
+    }
+    out
+}
+
+/// HMAC-SHA-256 under `key` of `parts` one after the other, on the build's backend (DPoP
+/// nonces).
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        use aws_lc_rs::hmac;
+        let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+        let mut ctx = hmac::Context::with_key(&key);
+        for part in parts {
+            ctx.update(part);
+        }
+        out.copy_from_slice(ctx.sign().as_ref());
+    }
+    #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
+    {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        for part in parts {
+            mac.update(part);
+        }
+        out.copy_from_slice(&mac.finalize().into_bytes());
+    }
+    out
+}
+
 /// SHA-256 of `data` (RFC 7638 thumbprints).
 pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
     (provider().key_utils.compute_digest)(data, jsonwebtoken::jwk::ThumbprintHash::SHA256)
@@ -270,6 +321,26 @@ mod tests {
                 Prepared::Parsed(_)
             ));
         }
+    }
+
+    /// FIPS 180-2's "abc" and RFC 4231's test case 2, on whichever backend this build has
+    /// (CI runs auth-jwt's tests on each), given in parts to check they are joined.
+    #[test]
+    fn digests_match_their_standards_vectors_on_this_backend() {
+        let hex = |b: [u8; 32]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        assert_eq!(
+            hex(sha256_of(&[b"ab", b"c"])),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex(hmac_sha256(
+                b"Jefe",
+                &[b"what do ya want ", b"for nothing?"]
+            )),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // The twin: another message gives another digest.
+        assert_ne!(sha256_of(&[b"abd"]), sha256_of(&[b"abc"]));
     }
 
     #[test]

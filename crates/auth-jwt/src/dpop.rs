@@ -38,8 +38,7 @@ pub const NONCE_HEADER: &str = "dpop-nonce";
 
 /// `ath`: the base64url SHA-256 of an access token.
 pub fn access_token_hash(access_token: &str) -> String {
-    use sha2::Digest as _;
-    crate::jws::b64_encode(&sha2::Sha256::digest(access_token.as_bytes()))
+    crate::jws::b64_encode(&crate::backend::sha256_of(&[access_token.as_bytes()]))
 }
 
 /// `htu` as RFC 9449 §4.3 compares it: scheme and host in lower case, no default port, an

@@ -302,12 +302,7 @@ impl ProofVerifier {
 /// The replay cache's key: the SHA-256 of the key's thumbprint and the `jti`, so an entry's
 /// size does not depend on the input and one client cannot spend another's `jti`.
 fn replay_id(jkt: &str, jti: &str) -> [u8; 32] {
-    use sha2::Digest as _;
-    let mut hash = sha2::Sha256::new();
-    hash.update(jkt.as_bytes());
-    hash.update(b".");
-    hash.update(jti.as_bytes());
-    hash.finalize().into()
+    crate::backend::sha256_of(&[jkt.as_bytes(), b".", jti.as_bytes()])
 }
 
 fn ath_matches(token: &str, ath: &str) -> bool {

@@ -107,8 +107,14 @@ async fn a_fleet_shares_rate_limits_through_redis() {
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.headers().get("www-authenticate").is_none());
     let logs = c.logs_with("redis_");
-    assert!(logs.contains("redis_unavailable") && logs.contains(&port.to_string()), "{logs}");
-    assert!(!logs.contains("redis_connected") && !logs.contains("hunter2"), "{logs}");
+    assert!(
+        logs.contains("redis_unavailable") && logs.contains(&port.to_string()),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("redis_connected") && !logs.contains("hunter2"),
+        "{logs}"
+    );
 }
 
 /// Two instances of `auth serve --database-env VAR` share one PostgreSQL key store: the first

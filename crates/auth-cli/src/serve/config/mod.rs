@@ -79,90 +79,83 @@ impl Config {
     /// caller adds the file's name).
     pub(crate) fn from_json(bytes: &[u8]) -> Result<Self, String> {
         let mut config = Self::defaults()?;
-        let bad = |what: &str| what.to_owned();
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| bad(&format!("not JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
         // serde_json keeps the last of a repeated member: a setting given twice is refused
         // instead, at any depth (a route's `scopes`), as a typo is.
         if let Ok(repeated) = auth_jwt::duplicate_members(bytes)
             && let Some(first) = repeated.first()
         {
-            return Err(bad(&format!("{first} is given more than once")));
+            return Err(format!("{first} is given more than once"));
         }
         let Value::Object(map) = value else {
-            return Err(bad("must be a JSON object"));
+            return Err("must be a JSON object".into());
         };
         let mut proxies = Proxies::default();
         for (key, value) in &map {
             match key.as_str() {
-                "issuer" => config.issuer = Some(string(value).ok_or_else(|| bad("issuer"))?),
-                "upstream" => config.upstream = Some(string(value).ok_or_else(|| bad("upstream"))?),
+                "issuer" => config.issuer = Some(string(value).ok_or("issuer")?),
+                "upstream" => config.upstream = Some(string(value).ok_or("upstream")?),
                 "max_connections" => {
                     let n = value.as_u64().filter(|n| (1..=1_000_000).contains(n));
-                    let n = n.ok_or_else(|| bad("max_connections: 1 to 1000000"))?;
+                    let n = n.ok_or("max_connections: 1 to 1000000")?;
                     config.max_connections = usize::try_from(n).unwrap_or(10_000);
                 }
                 "header_timeout_secs" => {
                     let secs = value.as_u64().filter(|s| (1..=300).contains(s));
-                    config.head_timeout = Duration::from_secs(
-                        secs.ok_or_else(|| bad("header_timeout_secs: 1 to 300"))?,
-                    );
+                    config.head_timeout =
+                        Duration::from_secs(secs.ok_or("header_timeout_secs: 1 to 300")?);
                 }
                 "dpop_nonce_secs" => {
                     let secs = value.as_u64().filter(|s| (1..=86_400).contains(s));
-                    let secs = secs.ok_or_else(|| bad("dpop_nonce_secs: 1 to 86400"))?;
+                    let secs = secs.ok_or("dpop_nonce_secs: 1 to 86400")?;
                     config.dpop_nonce = Some(Duration::from_secs(secs));
                 }
                 "upstream_token" => {
-                    config.upstream_token = value
-                        .as_bool()
-                        .ok_or_else(|| bad("upstream_token: true or false"))?;
+                    config.upstream_token =
+                        value.as_bool().ok_or("upstream_token: true or false")?;
                 }
                 "routes" => config.routes = Some(routes::parse(value)?),
                 "upstream_timeout_secs" => {
                     let secs = value.as_u64().filter(|s| (1..=300).contains(s));
-                    config.upstream_timeout = Duration::from_secs(
-                        secs.ok_or_else(|| bad("upstream_timeout_secs: 1 to 300"))?,
-                    );
+                    config.upstream_timeout =
+                        Duration::from_secs(secs.ok_or("upstream_timeout_secs: 1 to 300")?);
                 }
-                "audience" => config.audience = Some(string(value).ok_or_else(|| bad("audience"))?),
+                "audience" => config.audience = Some(string(value).ok_or("audience")?),
                 "admin_scope" => {
                     config.admin_scope = string(value)
                         .filter(|s| auth_core::principal::is_scope_token(s))
-                        .ok_or_else(|| bad("admin_scope must be one scope"))?;
+                        .ok_or("admin_scope must be one scope")?;
                 }
                 "token_ttl_secs" => {
                     let secs = value.as_u64().filter(|s| (1..=86_400).contains(s));
                     config.token_ttl =
-                        Duration::from_secs(secs.ok_or_else(|| bad("token_ttl_secs: 1 to 86400"))?);
+                        Duration::from_secs(secs.ok_or("token_ttl_secs: 1 to 86400")?);
                 }
                 "rate_limit" => config.quota = rate_limit(value)?,
                 "failure_rate_limit" => config.failure_quota = rate_limit(value)?,
                 "trusted_proxies" => {
-                    let list = value
-                        .as_array()
-                        .ok_or_else(|| bad("trusted_proxies: a list"))?;
+                    let list = value.as_array().ok_or("trusted_proxies: a list")?;
                     let nets: Option<Vec<String>> = list.iter().map(string).collect();
-                    proxies.nets = nets.ok_or_else(|| bad("trusted_proxies: CIDR strings"))?;
+                    proxies.nets = nets.ok_or("trusted_proxies: CIDR strings")?;
                 }
                 "forwarded_header" => {
                     proxies.header = match value.as_str() {
                         Some("forwarded") => ForwardedHeader::Forwarded,
                         Some("x-forwarded-for") => ForwardedHeader::XForwardedFor,
-                        _ => return Err(bad("forwarded_header: forwarded or x-forwarded-for")),
+                        _ => return Err("forwarded_header: forwarded or x-forwarded-for".into()),
                     };
                 }
                 "ipv6_prefix" => {
                     let bits = value.as_u64().filter(|b| (1..=128).contains(b));
-                    let bits = bits.ok_or_else(|| bad("ipv6_prefix: 1 to 128"))?;
+                    let bits = bits.ok_or("ipv6_prefix: 1 to 128")?;
                     proxies.ipv6_prefix = u8::try_from(bits).unwrap_or(128);
                 }
-                other => return Err(bad(&format!("unknown setting {other:?}"))),
+                other => return Err(format!("unknown setting {other:?}")),
             }
         }
         config.proxies =
             TrustedProxies::new(proxies.header, proxies.nets.iter().map(String::as_str))
-                .map_err(|e| bad(&format!("trusted_proxies: {e}")))?
+                .map_err(|e| format!("trusted_proxies: {e}"))?
                 .with_ipv6_prefix(proxies.ipv6_prefix);
         Ok(config)
     }

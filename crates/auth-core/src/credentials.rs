@@ -249,19 +249,21 @@ fn starts_with_scheme(bytes: &[u8], scheme: &str) -> bool {
         && matches!(bytes.get(scheme.len()), None | Some(b' ' | b'\t'))
 }
 
-/// The bounds of the one credential in `b`, in a single pass: optional spaces and tabs, one
-/// or more bytes of class `BODY` then, for token68 alone, `=` padding, then only spaces and
-/// tabs. `None` when `b` is anything else (empty, an inner space, a byte of no class).
+/// The bounds of the one credential in `b`: optional spaces and tabs, one or more bytes of
+/// class `BODY` then, for token68 alone, `=` padding, then only spaces and tabs. `None` when
+/// `b` is anything else (empty, an inner space, a byte of no class).
 fn token_span<const BODY: u8>(b: &[u8]) -> Option<(usize, usize)> {
     let start = b.iter().position(|&c| CLASS[usize::from(c)] & SPACE == 0)?;
     let rest = b.get(start..)?;
-    let body = if BODY == VISIBLE {
-        visible_prefix(rest)
-    } else {
-        rest.iter()
-            .position(|&c| CLASS[usize::from(c)] & BODY == 0)
-            .unwrap_or(rest.len())
-    };
+    // What every well-formed request sends: the credential runs to the end of the value.
+    if all_of_class::<BODY>(rest) {
+        return Some((start, b.len()));
+    }
+    // Padding, trailing spaces, or a malformed value: found a byte at a time.
+    let body = rest
+        .iter()
+        .position(|&c| CLASS[usize::from(c)] & BODY == 0)
+        .unwrap_or(rest.len());
     if body == 0 {
         return None;
     }
@@ -275,33 +277,42 @@ fn token_span<const BODY: u8>(b: &[u8]) -> Option<(usize, usize)> {
         .then_some((start, end))
 }
 
-/// How many bytes at the start of `b` are visible ASCII (%x21-7E): eight at a time, then one
-/// at a time for the tail.
-fn visible_prefix(b: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let mut i = 0;
-    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let w = u64::from_le_bytes(*chunk);
-        // The high bit of each byte below 0x21, equal to 0x7F, or 0x80 and above: exact up
-        // to the first such byte, which is all that is read.
-        let below = w.wrapping_sub(ONES * 0x21) & !w & HIGH;
-        let del = {
-            let x = w ^ (ONES * 0x7f);
-            x.wrapping_sub(ONES) & !x & HIGH
-        };
-        let hits = below | del | (w & HIGH);
-        if hits != 0 {
-            return i + (hits.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
+/// Whether `b` is not empty and every byte of it is of class `BODY`, sixteen bytes at a time.
+///
+/// Each chunk is classified by comparisons rather than [`CLASS`] loads and without a branch
+/// per byte, which the compiler turns into vector instructions (SSE2 on x86-64): reading a
+/// JWT from `Authorization` fell from 68 to 31 ns with it (benches/README.md). The tail is
+/// the last sixteen bytes again, overlapping the chunk before: the question is about every
+/// byte, so looking at some twice changes nothing.
+fn all_of_class<const BODY: u8>(b: &[u8]) -> bool {
+    fn chunk_ok<const BODY: u8>(chunk: &[u8; 16]) -> bool {
+        chunk.iter().fold(1, |ok, &c| ok & in_class::<BODY>(c)) != 0
     }
-    i + b
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .position(|&c| CLASS[usize::from(c)] & VISIBLE == 0)
-        .unwrap_or(b.len() - i)
+    let (chunks, tail) = b.as_chunks::<16>();
+    if !chunks.iter().all(chunk_ok::<BODY>) {
+        return false;
+    }
+    match b.last_chunk::<16>() {
+        Some(last) if !tail.is_empty() => chunk_ok::<BODY>(last),
+        Some(_) => true,
+        None => !tail.is_empty() && tail.iter().all(|&c| in_class::<BODY>(c) != 0),
+    }
+}
+
+/// [`CLASS`]`[c] & BODY != 0`, as 1 or 0, written as range comparisons that vectorise.
+#[inline(always)]
+fn in_class<const BODY: u8>(c: u8) -> u8 {
+    if BODY == VISIBLE {
+        u8::from(c.wrapping_sub(0x21) < 0x5e)
+    } else {
+        // ALPHA (folded to lower case), DIGIT, "-" "." "/" (adjacent), "_", "~", "+".
+        u8::from((c | 0x20).wrapping_sub(b'a') < 26)
+            | u8::from(c.wrapping_sub(b'0') < 10)
+            | u8::from(c.wrapping_sub(b'-') < 3)
+            | u8::from(c == b'_')
+            | u8::from(c == b'~')
+            | u8::from(c == b'+')
+    }
 }
 
 /// [`CLASS`] bit: a token68 body character, `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" /

@@ -156,7 +156,8 @@ fn strip_removes_the_credential() {
 /// The single-pass readers against the rules written out plainly (trim, then the token68 or
 /// visible-ASCII check, as RFC 6750 §2.1 and RFC 9110 §11.2 put them): every string of up to
 /// four bytes over an alphabet of the interesting bytes (each class boundary), and longer
-/// ones, across the eight-byte steps, with each of those bytes at each position.
+/// ones, across the sixteen-byte chunks and the overlapping tail, with each of those bytes at
+/// each position.
 #[test]
 fn single_pass_readers_agree_with_the_rules_written_out() {
     fn trim(mut b: &[u8]) -> &[u8] {
@@ -211,7 +212,7 @@ fn single_pass_readers_agree_with_the_rules_written_out() {
             .collect();
         values.extend(last.iter().cloned());
     }
-    for n in [7, 8, 9, 15, 16, 17, 24, 40] {
+    for n in [7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 47, 48, 49] {
         for &c in alphabet {
             for at in 0..n {
                 let mut v = vec![b'k'; n];
@@ -239,5 +240,19 @@ fn single_pass_readers_agree_with_the_rules_written_out() {
         p.headers.insert("x-api-key", header_value);
         let got = header.extract(&p).map(|f| f.map(|f| f.value.into_owned()));
         assert_eq!(got, header_rule(value), "{value:?}");
+    }
+}
+
+/// The vectorised classes are the table's, for every byte.
+#[test]
+fn range_comparisons_classify_every_byte_as_the_table_does() {
+    for c in 0..=u8::MAX {
+        let table = CLASS[usize::from(c)];
+        assert_eq!(
+            in_class::<TOKEN68_BODY>(c) != 0,
+            table & TOKEN68_BODY != 0,
+            "{c:#x}"
+        );
+        assert_eq!(in_class::<VISIBLE>(c) != 0, table & VISIBLE != 0, "{c:#x}");
     }
 }

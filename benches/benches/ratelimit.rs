@@ -11,7 +11,9 @@
 //!   distinct keys pass through one limiter on a fake clock (auth-ratelimit evicts on its own,
 //!   governor only when its user calls `retain_recent`); and, as load-independent evidence
 //!   for the keyed rows on a shared machine, the minimum time per check over many
-//!   interleaved batches of each path.
+//!   interleaved batches of each path, beside two floors on the same clock and GCRA step (one
+//!   compare-and-swap on a TAT in a fixed array, the least any keyed limiter costs; and the
+//!   TATs in sharded `Mutex<HashMap>`s, auth-ratelimit's design bare).
 //! - admitted path with its response fields: `Limiter::admit` (the seam gates and servers
 //!   call: the decision plus the `RateLimit-Policy` and `RateLimit` fields in a `HeaderMap`)
 //!   on one quota, with the legacy `X-RateLimit-*` fields, and on four quotas, beside its
@@ -293,27 +295,107 @@ fn distinct_keys(_c: &mut Criterion) {
     eprintln!("auth-ratelimit peak (sampled every 10^4 keys): {ours_peak:.2} MiB");
 }
 
+/// Two floors for the keyed check, each on the same clock read (`FastClock::now_nanos`) and
+/// the same GCRA step as the limiter, so what separates them from it is the key's state:
+///
+/// - `cas`: one compare-and-swap on a TAT in a fixed array indexed by the key itself. No map,
+///   no hashing, no eviction, no cap: what any keyed limiter costs at the least (one clock read
+///   and one atomic read-modify-write), and not a limiter (it cannot take a key it was not
+///   built for).
+/// - `mutex`: the keys' TATs in eight `Mutex<HashMap>` shards, looked up under the lock:
+///   auth-ratelimit's design without its eviction, cap and decision.
+struct CheckFloors {
+    clock: FastClock,
+    cas: Vec<std::sync::atomic::AtomicU64>,
+    shards: Vec<FloorShard>,
+    hasher: auth_ratelimit::DefaultHasher,
+}
+
+#[repr(align(128))]
+struct FloorShard(
+    std::sync::Mutex<std::collections::HashMap<u64, u64, auth_ratelimit::DefaultHasher>>,
+);
+
+/// The GCRA step on the bench's quota (one request per nanosecond, burst 1e9): the TAT after
+/// an admitted request, or `None` when refused.
+#[inline(always)]
+fn floor_step(tat: u64, now: u64) -> Option<u64> {
+    const CAPACITY: u64 = 1_000_000_000;
+    let next = tat.max(now).saturating_add(1);
+    (next.saturating_sub(CAPACITY) <= now).then_some(next)
+}
+
+impl CheckFloors {
+    fn new() -> Self {
+        let hasher = auth_ratelimit::DefaultHasher::default();
+        let shards = (0..8)
+            .map(|_| {
+                let map = std::collections::HashMap::with_hasher(hasher.clone());
+                FloorShard(std::sync::Mutex::new(map))
+            })
+            .collect();
+        Self {
+            clock: FastClock::new(),
+            cas: (0..KEYS)
+                .map(|_| std::sync::atomic::AtomicU64::new(0))
+                .collect(),
+            shards,
+            hasher,
+        }
+    }
+
+    fn cas(&self, key: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = self.clock.now_nanos();
+        let Some(slot) = usize::try_from(key).ok().and_then(|k| self.cas.get(k)) else {
+            return false;
+        };
+        slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |tat| {
+            floor_step(tat, now)
+        })
+        .is_ok()
+    }
+
+    fn mutex(&self, key: u64) -> bool {
+        use std::hash::BuildHasher as _;
+        let now = self.clock.now_nanos();
+        let hash = self.hasher.hash_one(key);
+        #[allow(clippy::cast_possible_truncation)] // masked to the shard count
+        let shard = &self.shards[(hash >> 32) as usize & 7].0;
+        let mut map = shard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tat = map.entry(key).or_insert(0);
+        floor_step(*tat, now).map(|next| *tat = next).is_some()
+    }
+}
+
 /// The minimum time per check over many interleaved batches of each path: on a loaded
 /// machine the minimum is the batch that ran undisturbed, so the ratio holds where criterion's
-/// medians swing.
+/// medians swing. Beside auth-ratelimit and governor, the two floors of [`CheckFloors`].
 fn minimum_per_check(_c: &mut Criterion) {
     const ROUNDS: u32 = 300;
     const BATCH: u64 = 20_000;
     let limiter = ours(RATE);
     let gov = governor(RATE);
+    let floors = CheckFloors::new();
     let ours_check = |k: u64| {
         black_box(limiter.check(&k).is_allowed());
     };
     let gov_check = |k: u64| {
         black_box(gov.check_key(&k).is_ok());
     };
+    let cas_check = |k: u64| {
+        black_box(floors.cas(k));
+    };
+    let mutex_check = |k: u64| {
+        black_box(floors.mutex(k));
+    };
+    let paths: [&(dyn Fn(u64) + Sync); 4] = [&ours_check, &gov_check, &cas_check, &mutex_check];
     for threads in [1, 2] {
-        let mut best = [f64::INFINITY; 2];
+        let mut best = [f64::INFINITY; 4];
         for _ in 0..ROUNDS {
-            for (slot, check) in [&ours_check as &(dyn Fn(u64) + Sync), &gov_check]
-                .into_iter()
-                .enumerate()
-            {
+            for (slot, check) in paths.into_iter().enumerate() {
                 let elapsed = if threads == 1 {
                     let start = Instant::now();
                     (0..BATCH).for_each(|i| check(black_box(i % KEYS)));
@@ -331,6 +413,14 @@ fn minimum_per_check(_c: &mut Criterion) {
             best[0],
             best[1],
             best[0] / best[1]
+        );
+        eprintln!(
+            "  floors: one CAS, no map {:.1} ns ({:.2}x governor); sharded Mutex<HashMap> {:.1} ns ({:.2}x governor); auth-ratelimit is {:.2}x the mutex floor",
+            best[2],
+            best[2] / best[1],
+            best[3],
+            best[3] / best[1],
+            best[0] / best[3]
         );
     }
 }

@@ -29,6 +29,10 @@ use auth_core::{Clock as _, Limiter};
 use auth_ratelimit::{FastClock, Policy, Quota, RateLimiter};
 use benches::ready_is_ok;
 use criterion::{Criterion, criterion_group, criterion_main};
+
+mod keyed_floors;
+
+use keyed_floors::CheckFloors;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -293,81 +297,6 @@ fn distinct_keys(_c: &mut Criterion) {
         );
     }
     eprintln!("auth-ratelimit peak (sampled every 10^4 keys): {ours_peak:.2} MiB");
-}
-
-/// Two floors for the keyed check, each on the same clock read (`FastClock::now_nanos`) and
-/// the same GCRA step as the limiter, so what separates them from it is the key's state:
-///
-/// - `cas`: one compare-and-swap on a TAT in a fixed array indexed by the key itself. No map,
-///   no hashing, no eviction, no cap: what any keyed limiter costs at the least (one clock read
-///   and one atomic read-modify-write), and not a limiter (it cannot take a key it was not
-///   built for).
-/// - `mutex`: the keys' TATs in eight `Mutex<HashMap>` shards, looked up under the lock:
-///   auth-ratelimit's design without its eviction, cap and decision.
-struct CheckFloors {
-    clock: FastClock,
-    cas: Vec<std::sync::atomic::AtomicU64>,
-    shards: Vec<FloorShard>,
-    hasher: auth_ratelimit::DefaultHasher,
-}
-
-#[repr(align(128))]
-struct FloorShard(
-    std::sync::Mutex<std::collections::HashMap<u64, u64, auth_ratelimit::DefaultHasher>>,
-);
-
-/// The GCRA step on the bench's quota (one request per nanosecond, burst 1e9): the TAT after
-/// an admitted request, or `None` when refused.
-#[inline(always)]
-fn floor_step(tat: u64, now: u64) -> Option<u64> {
-    const CAPACITY: u64 = 1_000_000_000;
-    let next = tat.max(now).saturating_add(1);
-    (next.saturating_sub(CAPACITY) <= now).then_some(next)
-}
-
-impl CheckFloors {
-    fn new() -> Self {
-        let hasher = auth_ratelimit::DefaultHasher::default();
-        let shards = (0..8)
-            .map(|_| {
-                let map = std::collections::HashMap::with_hasher(hasher.clone());
-                FloorShard(std::sync::Mutex::new(map))
-            })
-            .collect();
-        Self {
-            clock: FastClock::new(),
-            cas: (0..KEYS)
-                .map(|_| std::sync::atomic::AtomicU64::new(0))
-                .collect(),
-            shards,
-            hasher,
-        }
-    }
-
-    fn cas(&self, key: u64) -> bool {
-        use std::sync::atomic::Ordering;
-        let now = self.clock.now_nanos();
-        let Some(slot) = usize::try_from(key).ok().and_then(|k| self.cas.get(k)) else {
-            return false;
-        };
-        slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |tat| {
-            floor_step(tat, now)
-        })
-        .is_ok()
-    }
-
-    fn mutex(&self, key: u64) -> bool {
-        use std::hash::BuildHasher as _;
-        let now = self.clock.now_nanos();
-        let hash = self.hasher.hash_one(key);
-        #[allow(clippy::cast_possible_truncation)] // masked to the shard count
-        let shard = &self.shards[(hash >> 32) as usize & 7].0;
-        let mut map = shard
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tat = map.entry(key).or_insert(0);
-        floor_step(*tat, now).map(|next| *tat = next).is_some()
-    }
 }
 
 /// The minimum time per check over many interleaved batches of each path: on a loaded

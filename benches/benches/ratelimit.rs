@@ -29,11 +29,10 @@ use auth_core::{Clock as _, Limiter};
 use auth_ratelimit::{FastClock, Policy, Quota, RateLimiter};
 use benches::ready_is_ok;
 use criterion::{Criterion, criterion_group, criterion_main};
-
-mod keyed_floors;
-
 use keyed_floors::CheckFloors;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+mod keyed_floors;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;

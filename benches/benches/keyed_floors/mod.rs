@@ -3,8 +3,7 @@
 use auth_core::Clock as _;
 use auth_ratelimit::FastClock;
 
-/// Keys the floors hold, as the bench's rows cycle through.
-const KEYS: u64 = super::KEYS;
+use super::KEYS;
 
 /// Two floors for the keyed check, each on the same clock read (`FastClock::now_nanos`) and
 /// the same GCRA step as the limiter, so what separates them from it is the key's state:
@@ -27,8 +26,9 @@ struct FloorShard(
     std::sync::Mutex<std::collections::HashMap<u64, u64, auth_ratelimit::DefaultHasher>>,
 );
 
-/// The GCRA step on the bench's quota (one request per nanosecond, burst 1e9): the TAT after
-/// an admitted request, or `None` when refused.
+/// The GCRA step on the bench's quota (one request per nanosecond, burst 1e9), written out
+/// as auth-ratelimit's `gcra::step_raw` computes it (which is private to that crate): the TAT
+/// after an admitted request, or `None` when refused.
 #[inline(always)]
 fn floor_step(tat: u64, now: u64) -> Option<u64> {
     const CAPACITY: u64 = 1_000_000_000;
